@@ -1,0 +1,406 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * NVMe controller registers (NVM Express Base Specification 1.4, section 3.1)
+ * with the enable and shutdown handshakes.
+ *
+ * CC.EN 0->1 checks the configuration (CC.MPS within CAP.MPSMIN..MPSMAX,
+ * CC.CSS a supported command set, CC.AMS a supported arbitration mechanism,
+ * AQA sizes of at least two entries, ASQ and ACQ aligned to the memory page
+ * size). A valid configuration sets CSTS.RDY once the queue engine reports it
+ * is idle; an invalid one sets CSTS.CFS and leaves RDY clear, as QEMU's
+ * controller does, until the host clears CC.EN. CC.EN 1->0 pulses ctrl_reset
+ * (every queue and in-flight command is dropped) and clears CSTS once the
+ * engine is idle again. Doorbell writes are decoded at the CAP.DSTRD stride
+ * and passed on as events; doorbells read as zero.
+ */
+module nvme_ctrl_regs #
+(
+    // Byte address width of the register space
+    parameter ADDR_WIDTH = 14,
+    // Number of queue pairs including the admin queue (doorbells decoded)
+    parameter QUEUE_COUNT = 65,
+    // CAP.MQES: maximum I/O queue size, zero-based
+    parameter [15:0] MQES = 16'd4095,
+    // CAP.AMS: bit 0 weighted round robin with urgent, bit 1 vendor specific
+    parameter [1:0] AMS = 2'b00,
+    // CAP.TO: worst-case time to ready, in 500 ms units
+    parameter [7:0] TIMEOUT = 8'd1,
+    // CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
+    parameter [3:0] DSTRD = 4'd0,
+    // CAP.MPSMIN and CAP.MPSMAX: memory page size is 4 KiB << MPS
+    parameter [3:0] MPSMIN = 4'd0,
+    parameter [3:0] MPSMAX = 4'd2,
+    // Cycles from CC.EN 0->1 with a valid configuration to CSTS.RDY
+    parameter READY_DELAY = 16
+)
+(
+    input  wire                  clk,
+    input  wire                  rst,
+
+    /*
+     * Register port (see pcie_us_bar_completer)
+     */
+    input  wire [ADDR_WIDTH-1:2] reg_addr,
+    input  wire                  reg_wr_en,
+    input  wire [31:0]           reg_wr_data,
+    input  wire [3:0]            reg_wr_strb,
+    input  wire                  reg_rd_en,
+    output wire [31:0]           reg_rd_data,
+
+    /*
+     * Controller state for the queue engine
+     */
+    output wire                  ctrl_enabled,
+    output wire                  ctrl_reset,
+    output wire [3:0]            cc_mps,
+    output wire [2:0]            cc_ams,
+    output wire [3:0]            cc_iosqes,
+    output wire [3:0]            cc_iocqes,
+    output wire [11:0]           aqa_asqs,
+    output wire [11:0]           aqa_acqs,
+    output wire [63:0]           asq_base,
+    output wire [63:0]           acq_base,
+    output wire [31:0]           intm,
+    input  wire                  engine_idle,
+
+    /*
+     * Doorbell write events
+     */
+    output wire                  db_valid,
+    output wire [$clog2(QUEUE_COUNT)-1:0] db_qid,
+    output wire                  db_is_cq,
+    output wire [15:0]           db_value
+);
+
+localparam QID_W = $clog2(QUEUE_COUNT);
+localparam DB_BASE = 14'h1000 >> 2;
+
+initial begin
+    if (ADDR_WIDTH < 13) begin
+        $error("Error: register space must reach the doorbells at 0x1000 (instance %m)");
+        $finish;
+    end
+    if (((QUEUE_COUNT * 2) << (2 + DSTRD)) + 32'h1000 > (32'd1 << ADDR_WIDTH)) begin
+        $error("Error: doorbells do not fit in the register space (instance %m)");
+        $finish;
+    end
+    if (MPSMAX < MPSMIN) begin
+        $error("Error: MPSMAX must not be below MPSMIN (instance %m)");
+        $finish;
+    end
+end
+
+// Register dword offsets
+localparam [ADDR_WIDTH-3:0]
+    REG_CAP_LO = 'h00 >> 2,
+    REG_CAP_HI = 'h04 >> 2,
+    REG_VS     = 'h08 >> 2,
+    REG_INTMS  = 'h0c >> 2,
+    REG_INTMC  = 'h10 >> 2,
+    REG_CC     = 'h14 >> 2,
+    REG_CSTS   = 'h1c >> 2,
+    REG_AQA    = 'h24 >> 2,
+    REG_ASQ_LO = 'h28 >> 2,
+    REG_ASQ_HI = 'h2c >> 2,
+    REG_ACQ_LO = 'h30 >> 2,
+    REG_ACQ_HI = 'h34 >> 2;
+
+localparam [31:0] VERSION = 32'h0001_0400;
+
+// CAP: CMBS = PMRS = 0, MPSMAX, MPSMIN, BPS = 0, CSS = NVM command set,
+// NSSRS = 0, DSTRD, TO, AMS, CQR = 1, MQES
+localparam [63:0] CAP = {8'd0, MPSMAX, MPSMIN, 2'd0, 1'b0, 8'b0000_0001, 1'b0, DSTRD,
+                         TIMEOUT, 5'd0, AMS, 1'b1, MQES};
+
+localparam [2:0]
+    STATE_DISABLED = 3'd0,
+    STATE_CHECK = 3'd1,
+    STATE_STARTING = 3'd2,
+    STATE_READY = 3'd3,
+    STATE_FAILED = 3'd4,
+    STATE_RESETTING = 3'd5;
+
+localparam [1:0]
+    SHST_NORMAL = 2'b00,
+    SHST_PROCESSING = 2'b01,
+    SHST_COMPLETE = 2'b10;
+
+reg [2:0] state_reg, state_next;
+reg [$clog2(READY_DELAY+1)-1:0] delay_reg, delay_next;
+
+reg cc_en_reg, cc_en_next;
+reg [2:0] cc_css_reg, cc_css_next;
+reg [3:0] cc_mps_reg, cc_mps_next;
+reg [2:0] cc_ams_reg, cc_ams_next;
+reg [1:0] cc_shn_reg, cc_shn_next;
+reg [3:0] cc_iosqes_reg, cc_iosqes_next;
+reg [3:0] cc_iocqes_reg, cc_iocqes_next;
+
+reg [1:0] shst_reg, shst_next;
+reg [31:0] intm_reg, intm_next;
+
+reg [11:0] asqs_reg, asqs_next;
+reg [11:0] acqs_reg, acqs_next;
+reg [63:12] asq_reg, asq_next;
+reg [63:12] acq_reg, acq_next;
+
+reg ctrl_reset_reg, ctrl_reset_next;
+
+reg [31:0] rd_data_reg, rd_data_next;
+
+reg db_valid_reg, db_valid_next;
+reg [QID_W-1:0] db_qid_reg, db_qid_next;
+reg db_is_cq_reg, db_is_cq_next;
+reg [15:0] db_value_reg, db_value_next;
+
+assign reg_rd_data = rd_data_reg;
+
+assign ctrl_enabled = state_reg == STATE_READY;
+assign ctrl_reset = ctrl_reset_reg;
+assign cc_mps = cc_mps_reg;
+assign cc_ams = cc_ams_reg;
+assign cc_iosqes = cc_iosqes_reg;
+assign cc_iocqes = cc_iocqes_reg;
+assign aqa_asqs = asqs_reg;
+assign aqa_acqs = acqs_reg;
+assign asq_base = {asq_reg, 12'd0};
+assign acq_base = {acq_reg, 12'd0};
+assign intm = intm_reg;
+
+assign db_valid = db_valid_reg;
+assign db_qid = db_qid_reg;
+assign db_is_cq = db_is_cq_reg;
+assign db_value = db_value_reg;
+
+wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
+
+// Merge a write into a 32-bit register image under the byte enables
+function [31:0] merge(input [31:0] old, input [31:0] data, input [31:0] mask);
+    merge = (old & ~mask) | (data & mask);
+endfunction
+
+wire [31:0] cc_image = {8'd0, cc_iocqes_reg, cc_iosqes_reg, cc_shn_reg,
+                        cc_ams_reg, cc_mps_reg, cc_css_reg, 3'd0, cc_en_reg};
+// Register images after a write, under the byte enables; reserved bits drop out
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] cc_written = merge(cc_image, reg_wr_data, strb_mask);
+wire [31:0] aqa_written = merge({4'd0, acqs_reg, 4'd0, asqs_reg}, reg_wr_data, strb_mask);
+wire [31:0] asq_lo_written = merge({asq_reg[31:12], 12'd0}, reg_wr_data, strb_mask);
+wire [31:0] acq_lo_written = merge({acq_reg[31:12], 12'd0}, reg_wr_data, strb_mask);
+/* verilator lint_on UNUSEDSIGNAL */
+// RDY stays set while a reset drains, so that RDY reading 0 means the
+// engine has stopped
+wire [31:0] csts_image = {26'd0, 1'b0, 1'b0, shst_reg, state_reg == STATE_FAILED,
+                          state_reg == STATE_READY || state_reg == STATE_RESETTING};
+
+// Memory page size mask for queue base alignment checks
+wire [63:0] page_mask = (64'd4096 << cc_mps_reg) - 1;
+
+// MPSMIN may be zero, which makes its comparison constant
+/* verilator lint_off UNSIGNED */
+wire config_valid = cc_mps_reg >= MPSMIN && cc_mps_reg <= MPSMAX &&
+                    cc_css_reg == 3'b000 &&
+                    (cc_ams_reg == 3'b000 || (cc_ams_reg == 3'b001 && AMS[0]) ||
+                     (cc_ams_reg == 3'b111 && AMS[1])) &&
+                    asqs_reg != 0 && acqs_reg != 0 &&
+                    ({asq_reg, 12'd0} & page_mask) == 0 &&
+                    ({acq_reg, 12'd0} & page_mask) == 0;
+/* verilator lint_on UNSIGNED */
+
+wire in_db_range = reg_addr >= DB_BASE[ADDR_WIDTH-3:0];
+wire [ADDR_WIDTH-3:0] db_index = (reg_addr - DB_BASE[ADDR_WIDTH-3:0]) >> DSTRD;
+wire db_aligned = DSTRD == 0 || ((reg_addr - DB_BASE[ADDR_WIDTH-3:0]) & ((1 << DSTRD) - 1)) == 0;
+
+always @* begin
+    state_next = state_reg;
+    delay_next = delay_reg;
+
+    cc_en_next = cc_en_reg;
+    cc_css_next = cc_css_reg;
+    cc_mps_next = cc_mps_reg;
+    cc_ams_next = cc_ams_reg;
+    cc_shn_next = cc_shn_reg;
+    cc_iosqes_next = cc_iosqes_reg;
+    cc_iocqes_next = cc_iocqes_reg;
+
+    shst_next = shst_reg;
+    intm_next = intm_reg;
+    asqs_next = asqs_reg;
+    acqs_next = acqs_reg;
+    asq_next = asq_reg;
+    acq_next = acq_reg;
+
+    ctrl_reset_next = 1'b0;
+    rd_data_next = rd_data_reg;
+
+    db_valid_next = 1'b0;
+    db_qid_next = db_qid_reg;
+    db_is_cq_next = db_is_cq_reg;
+    db_value_next = db_value_reg;
+
+    if (reg_rd_en) begin
+        case (reg_addr)
+            REG_CAP_LO: rd_data_next = CAP[31:0];
+            REG_CAP_HI: rd_data_next = CAP[63:32];
+            REG_VS:     rd_data_next = VERSION;
+            REG_INTMS:  rd_data_next = intm_reg;
+            REG_INTMC:  rd_data_next = intm_reg;
+            REG_CC:     rd_data_next = cc_image;
+            REG_CSTS:   rd_data_next = csts_image;
+            REG_AQA:    rd_data_next = {4'd0, acqs_reg, 4'd0, asqs_reg};
+            REG_ASQ_LO: rd_data_next = {asq_reg[31:12], 12'd0};
+            REG_ASQ_HI: rd_data_next = asq_reg[63:32];
+            REG_ACQ_LO: rd_data_next = {acq_reg[31:12], 12'd0};
+            REG_ACQ_HI: rd_data_next = acq_reg[63:32];
+            default:    rd_data_next = 32'd0;
+        endcase
+    end
+
+    if (reg_wr_en) begin
+        case (reg_addr)
+            REG_INTMS: intm_next = intm_reg | (reg_wr_data & strb_mask);
+            REG_INTMC: intm_next = intm_reg & ~(reg_wr_data & strb_mask);
+            REG_CC: begin
+                cc_en_next = cc_written[0];
+                cc_shn_next = cc_written[15:14];
+                cc_iosqes_next = cc_written[19:16];
+                cc_iocqes_next = cc_written[23:20];
+                // CSS, MPS and AMS may change only while the controller is disabled
+                if (!cc_en_reg) begin
+                    cc_css_next = cc_written[6:4];
+                    cc_mps_next = cc_written[10:7];
+                    cc_ams_next = cc_written[13:11];
+                end
+            end
+            REG_AQA: begin
+                asqs_next = aqa_written[11:0];
+                acqs_next = aqa_written[27:16];
+            end
+            REG_ASQ_LO: asq_next[31:12] = asq_lo_written[31:12];
+            REG_ASQ_HI: asq_next[63:32] = merge(asq_reg[63:32], reg_wr_data, strb_mask);
+            REG_ACQ_LO: acq_next[31:12] = acq_lo_written[31:12];
+            REG_ACQ_HI: acq_next[63:32] = merge(acq_reg[63:32], reg_wr_data, strb_mask);
+            default: begin
+                if (in_db_range && db_aligned && (db_index >> 1) < QUEUE_COUNT) begin
+                    db_valid_next = 1'b1;
+                    db_qid_next = db_index[QID_W:1];
+                    db_is_cq_next = db_index[0];
+                    db_value_next = reg_wr_data[15:0];
+                end
+            end
+        endcase
+    end
+
+    // Shutdown: CC.SHN 00 -> notification starts it; back to 00 clears SHST
+    if (cc_shn_reg != 2'b00 && shst_reg == SHST_NORMAL) begin
+        shst_next = SHST_PROCESSING;
+    end else if (shst_reg == SHST_PROCESSING && engine_idle) begin
+        shst_next = SHST_COMPLETE;
+    end
+    if (cc_shn_reg == 2'b00) begin
+        shst_next = SHST_NORMAL;
+    end
+
+    case (state_reg)
+        STATE_DISABLED: begin
+            if (cc_en_reg) begin
+                state_next = STATE_CHECK;
+            end
+        end
+        STATE_CHECK: begin
+            if (!cc_en_reg) begin
+                state_next = STATE_DISABLED;
+            end else if (config_valid) begin
+                delay_next = READY_DELAY[$clog2(READY_DELAY+1)-1:0];
+                state_next = STATE_STARTING;
+            end else begin
+                state_next = STATE_FAILED;
+            end
+        end
+        STATE_STARTING: begin
+            if (!cc_en_reg) begin
+                ctrl_reset_next = 1'b1;
+                state_next = STATE_RESETTING;
+            end else if (delay_reg != 0) begin
+                delay_next = delay_reg - 1;
+            end else if (engine_idle) begin
+                state_next = STATE_READY;
+            end
+        end
+        STATE_READY: begin
+            if (!cc_en_reg) begin
+                ctrl_reset_next = 1'b1;
+                state_next = STATE_RESETTING;
+            end
+        end
+        STATE_FAILED: begin
+            if (!cc_en_reg) begin
+                state_next = STATE_DISABLED;
+            end
+        end
+        STATE_RESETTING: begin
+            if (!ctrl_reset_reg && engine_idle) begin
+                state_next = STATE_DISABLED;
+                intm_next = 32'd0;
+                shst_next = SHST_NORMAL;
+            end
+        end
+        default: state_next = STATE_DISABLED;
+    endcase
+end
+
+always @(posedge clk) begin
+    state_reg <= state_next;
+    delay_reg <= delay_next;
+
+    cc_en_reg <= cc_en_next;
+    cc_css_reg <= cc_css_next;
+    cc_mps_reg <= cc_mps_next;
+    cc_ams_reg <= cc_ams_next;
+    cc_shn_reg <= cc_shn_next;
+    cc_iosqes_reg <= cc_iosqes_next;
+    cc_iocqes_reg <= cc_iocqes_next;
+
+    shst_reg <= shst_next;
+    intm_reg <= intm_next;
+    asqs_reg <= asqs_next;
+    acqs_reg <= acqs_next;
+    asq_reg <= asq_next;
+    acq_reg <= acq_next;
+
+    ctrl_reset_reg <= ctrl_reset_next;
+    rd_data_reg <= rd_data_next;
+
+    db_valid_reg <= db_valid_next;
+    db_qid_reg <= db_qid_next;
+    db_is_cq_reg <= db_is_cq_next;
+    db_value_reg <= db_value_next;
+
+    if (rst) begin
+        state_reg <= STATE_DISABLED;
+        delay_reg <= 0;
+        cc_en_reg <= 1'b0;
+        cc_css_reg <= 3'd0;
+        cc_mps_reg <= 4'd0;
+        cc_ams_reg <= 3'd0;
+        cc_shn_reg <= 2'd0;
+        cc_iosqes_reg <= 4'd0;
+        cc_iocqes_reg <= 4'd0;
+        shst_reg <= SHST_NORMAL;
+        intm_reg <= 32'd0;
+        asqs_reg <= 12'd0;
+        acqs_reg <= 12'd0;
+        asq_reg <= 52'd0;
+        acq_reg <= 52'd0;
+        ctrl_reset_reg <= 1'b0;
+        rd_data_reg <= 32'd0;
+        db_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall
