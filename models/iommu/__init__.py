@@ -1,0 +1,23 @@
+"""Pure-Python IOMMU model and host DMA-API policies (issue 7).
+
+See docs/iommu.md for the model, the cost defaults and how the testbench
+plugs it between the root complex and host memory.
+"""
+
+from .config import DmaCosts, FlushQueueConfig, IommuCosts, IotlbConfig, ReplacementPolicy
+from .dma_api import DmaApi, DmaDirection, DmaMapping, DmaPolicy, DmaStats
+from .iommu import (Domain, Fault, FaultCause, Iommu, IommuCounters, Segment, Translation,
+                    make_rid, standalone_iommu)
+from .iova import IovaAllocator, IovaExhausted
+from .pagetable import (HUGE_PAGE_SIZE, PAGE_SIZE, BufferPhysMem, MappingError, PageTable,
+                        PhysMem, TablePageAllocator)
+from .trace import DmaAccess, TraceResult, run_trace
+
+__all__ = [
+    "BufferPhysMem", "DmaAccess", "DmaApi", "DmaCosts", "DmaDirection", "DmaMapping",
+    "DmaPolicy", "DmaStats", "Domain", "Fault", "FaultCause", "FlushQueueConfig",
+    "HUGE_PAGE_SIZE", "Iommu", "IommuCosts", "IommuCounters", "IotlbConfig", "IovaAllocator",
+    "IovaExhausted", "MappingError", "PAGE_SIZE", "PageTable", "PhysMem", "ReplacementPolicy",
+    "Segment", "TablePageAllocator", "TraceResult", "Translation", "make_rid", "run_trace",
+    "standalone_iommu",
+]
