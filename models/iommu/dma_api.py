@@ -76,8 +76,7 @@ class DmaStats:
 @dataclass(frozen=True)
 class _Live:
     size: int        # as passed to map, checked again at unmap
-    span_base: int   # page-aligned IOVA of the allocated range
-    mapped: int      # bytes mapped in the page table from span_base
+    mapped: int      # bytes mapped in the page table from the page-aligned IOVA
 
 
 class DmaApi:
@@ -137,19 +136,21 @@ class DmaApi:
         base = self.iovas.alloc(mapped)
         self._table.map(base, phys - offset, mapped,
                         read=direction.device_reads, write=direction.device_writes)
-        self._live[base] = _Live(size, base, mapped)
+        self._live[base] = _Live(size, mapped)
         self.stats.map_ns += self.costs.map_ns
         return DmaMapping(base + offset, size, self.costs.map_ns)
 
     def unmap(self, iova: int, size: int, now_ns: int) -> int:
         """dma_unmap_single; returns the CPU time charged to this call."""
-        self.stats.unmaps += 1
         if self.policy is DmaPolicy.PASSTHROUGH:
+            self.stats.unmaps += 1
             return 0
         base = iova & ~(PAGE_SIZE - 1)
-        live = self._live.pop(base, None)
+        live = self._live.get(base)
         if live is None or live.size != size:
             raise ValueError(f"unmap({iova:#x}, {size:#x}) does not match a live mapping")
+        del self._live[base]
+        self.stats.unmaps += 1
         self._table.unmap(base, live.mapped)
         cost = self.costs.unmap_ns
         if self.policy is DmaPolicy.STRICT:
