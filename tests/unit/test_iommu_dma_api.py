@@ -192,7 +192,8 @@ class TestIovaAllocator:
         alloc = IovaAllocator(1 << 32)
         assert alloc.alloc(PAGE_SIZE) == (1 << 32) - PAGE_SIZE
         assert alloc.alloc(3 * PAGE_SIZE) == (1 << 32) - 8 * PAGE_SIZE  # 4 pages, 4-page aligned
-        assert alloc.alloc(PAGE_SIZE) == (1 << 32) - 2 * PAGE_SIZE     # fills the hole above
+        assert alloc.alloc(2 * PAGE_SIZE) == (1 << 32) - 4 * PAGE_SIZE  # aligned in the hole above
+        assert alloc.alloc(PAGE_SIZE) == (1 << 32) - 2 * PAGE_SIZE
         assert IovaAllocator.span(1) == PAGE_SIZE and IovaAllocator.span(HUGE_PAGE_SIZE) == HUGE_PAGE_SIZE
 
     def test_reserved_window_is_skipped(self) -> None:

@@ -161,6 +161,16 @@ def test_entries_are_bytes_in_physical_memory(tables: TablePageAllocator) -> Non
     assert pt.walk(0).leaf is None
 
 
+def test_permissions_are_anded_along_the_path(tables: TablePageAllocator) -> None:
+    buf = bytearray(POOL_PAGES * PAGE_SIZE)
+    pt = PageTable(BufferPhysMem(buf, POOL_BASE), tables)
+    pt.map(0, 0xabc000, PAGE_SIZE, read=True, write=True)
+    root_entry = int.from_bytes(buf[0:8], "little")
+    buf[0:8] = (root_entry & ~0b100).to_bytes(8, "little")  # drop W at the top level
+    leaf = pt.walk(0).leaf
+    assert leaf is not None and leaf.read and not leaf.write
+
+
 def test_physmem_rejects_out_of_range() -> None:
     mem = BufferPhysMem(bytearray(PAGE_SIZE), 0x1000)
     with pytest.raises(ValueError):
