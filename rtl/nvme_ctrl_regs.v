@@ -333,6 +333,7 @@ always @* begin
         STATE_READY: begin
             if (!cc_en_reg) begin
                 ctrl_reset_next = 1'b1;
+                intm_next = 32'd0;
                 state_next = STATE_RESETTING;
             end
         end
@@ -344,7 +345,6 @@ always @* begin
         STATE_RESETTING: begin
             if (!ctrl_reset_reg && engine_idle) begin
                 state_next = STATE_DISABLED;
-                intm_next = 32'd0;
                 shst_next = SHST_NORMAL;
             end
         end

@@ -1,0 +1,1 @@
+"""Testbench for nvme-cosim: PCIe host side, monitors and scoreboards."""

@@ -1,0 +1,167 @@
+"""Build the Verilator model once per parameter set and run cocotb modules on it.
+
+Both `make sim` (through ``python -m tb.run``) and the pytest regression come
+through here, so the parameters and build flags live in one place. A build is
+keyed by a hash of the RTL sources, the parameters and the flags; an existing
+build with the same key is reused, so only a change to the RTL or to the
+parameters triggers Verilator again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cocotb_tools.runner import get_results, get_runner
+
+ROOT = Path(__file__).resolve().parent.parent
+RTL_DIR = ROOT / "rtl"
+TESTS_DIR = ROOT / "tests" / "sim"
+BUILD_ROOT = ROOT / "build"
+TOPLEVEL = "nvme_ctrl"
+
+# The default parameter set of the top level; tests that need another one
+# pass overrides and get a build of their own.
+DEFAULT_PARAMETERS: dict[str, int] = {
+    "AXIS_PCIE_DATA_WIDTH": 256,
+}
+
+
+def rtl_sources() -> list[Path]:
+    """Every Verilog file of the design, in a stable order."""
+    return sorted(RTL_DIR.glob("*.v"))
+
+
+@dataclass(frozen=True)
+class SimBuild:
+    """One compiled model: a parameter set, with or without wave tracing."""
+
+    parameters: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PARAMETERS))
+    waves: bool = False
+    simulator: str = "verilator"
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for src in rtl_sources():
+            digest.update(src.name.encode())
+            digest.update(src.read_bytes())
+        digest.update(json.dumps([self.parameters, self.waves, self.build_args()], sort_keys=True).encode())
+        digest.update(_tool_version(self.simulator).encode())
+        return digest.hexdigest()[:12]
+
+    @property
+    def directory(self) -> Path:
+        tag = "waves" if self.waves else "fast"
+        return BUILD_ROOT / "sim" / f"{self.simulator}-{tag}-{self.key}"
+
+    def build_args(self) -> list[str]:
+        if self.simulator != "verilator":
+            return []
+        args = ["-Wno-fatal", "--x-assign", "0", "--x-initial", "0", "-O3"]
+        if self.waves:
+            args += ["--trace-fst", "--trace-structs"]
+        return args
+
+    def ensure_built(self) -> Path:
+        """Compile the model unless an identical build exists; return its directory."""
+        stamp = self.directory / "build.ok"
+        if stamp.exists():
+            return self.directory
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        env_before = os.environ.get("OBJCACHE")
+        if shutil.which("ccache"):
+            os.environ.setdefault("OBJCACHE", "ccache")
+        try:
+            runner = get_runner(self.simulator)
+            runner.build(
+                sources=rtl_sources(),
+                hdl_toplevel=TOPLEVEL,
+                parameters=self.parameters,
+                build_args=self.build_args(),
+                build_dir=self.directory,
+                waves=self.waves,
+                timescale=("1ns", "1ps"),
+            )
+        finally:
+            if env_before is None:
+                os.environ.pop("OBJCACHE", None)
+        stamp.write_text(json.dumps({"parameters": self.parameters, "waves": self.waves}))
+        return self.directory
+
+    def run(
+        self,
+        module: str,
+        testcase: str | None = None,
+        seed: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> "SimResult":
+        """Run one cocotb test module; waves, when built in, go to build/waves/<module>.fst."""
+        directory = self.ensure_built()
+        test_dir = BUILD_ROOT / "runs" / module
+        test_dir.mkdir(parents=True, exist_ok=True)
+        results = test_dir / "results.xml"
+        results.unlink(missing_ok=True)
+        wave_file = BUILD_ROOT / "waves" / f"{module}.fst"
+        test_args: list[str] = []
+        if self.waves:
+            wave_file.parent.mkdir(parents=True, exist_ok=True)
+            wave_file.unlink(missing_ok=True)
+            test_args = ["--trace", "--trace-file", str(wave_file)]
+        # The runner hands the simulator this process's sys.path as PYTHONPATH
+        for path in (str(TESTS_DIR), str(ROOT)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        runner = get_runner(self.simulator)
+        runner.test(
+            test_module=module,
+            hdl_toplevel=TOPLEVEL,
+            hdl_toplevel_lang="verilog",
+            testcase=testcase,
+            seed=seed,
+            build_dir=directory,
+            test_dir=test_dir,
+            results_xml=str(results),
+            test_args=test_args,
+            extra_env=extra_env or {},
+            parameters=self.parameters,
+            timescale=("1ns", "1ps"),
+        )
+        total, failed = get_results(results)
+        return SimResult(module, total, failed, results, wave_file if self.waves else None)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """What one run of a test module produced, read back from its results.xml."""
+
+    module: str
+    total: int
+    failed: int
+    results_xml: Path
+    wave_file: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return self.total > 0 and self.failed == 0
+
+
+def _tool_version(simulator: str) -> str:
+    exe = shutil.which(simulator if simulator != "icarus" else "iverilog")
+    if exe is None:
+        raise SystemExit(f"{simulator} not found on PATH: run `make` targets, which set up .venv")
+    out = subprocess.run([exe, "--version" if simulator == "verilator" else "-V"],
+                         capture_output=True, text=True, check=False)
+    return exe + (out.stdout.splitlines()[0] if out.stdout else "")
+
+
+def test_modules() -> list[str]:
+    """The cocotb test modules under tests/sim, by module name."""
+    return sorted(p.stem for p in TESTS_DIR.glob("*.py") if not p.stem.startswith("_"))

@@ -1,0 +1,107 @@
+"""The PCIe side of the testbench: the UltraScale+ hard IP model and a root complex.
+
+``PcieTb`` owns the pieces that sit between the host software model and the
+design: cocotbext-pcie's root complex with its host memory, the UltraScale+
+PCIe device model wired to the design's CQ/CC streams, and knobs for idle
+cycles and back-pressure on those streams.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cocotb.handle import HierarchyObject
+from cocotbext.axi import AxiStreamBus
+from cocotbext.pcie.core import RootComplex
+from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+
+from tb.stream_pacing import random_pauses
+
+# Encodings of max payload size and max read request size (128 << n bytes)
+MPS_256 = 1
+MRRS_512 = 2
+
+
+@dataclass
+class LinkConfig:
+    """The PCIe link the hard IP model trains to, and the root's settings."""
+
+    generation: int = 3
+    width: int = 8
+    user_clk_hz: float = 250e6
+    max_payload_size: int = 256
+    root_mps_code: int = MPS_256
+    root_mrrs_code: int = 0
+    bar0_size: int = 16 * 1024
+
+
+class PcieTb:
+    """Root complex plus UltraScale+ device model around the nvme_ctrl top level."""
+
+    def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False) -> None:
+        self.dut = dut
+        self.link = link or LinkConfig()
+        self.log = logging.getLogger("cocotb.tb")
+        self.log.setLevel(logging.INFO)
+
+        self.rc = RootComplex()
+        self.rc.max_payload_size = self.link.root_mps_code
+        self.rc.max_read_request_size = self.link.root_mrrs_code
+
+        self.dev = UltraScalePlusPcieDevice(
+            pcie_generation=self.link.generation,
+            pcie_link_width=self.link.width,
+            user_clk_frequency=self.link.user_clk_hz,
+            alignment="dword",
+            enable_client_tag=True,
+            max_payload_size=self.link.max_payload_size,
+            user_clk=dut.user_clk,
+            user_reset=dut.user_reset,
+            cq_bus=AxiStreamBus.from_prefix(dut, "s_axis_cq"),
+            cc_bus=AxiStreamBus.from_prefix(dut, "m_axis_cc"),
+        )
+        # A 64-bit BAR0 holding the registers and doorbells
+        self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
+        self._quiet_models(verbose)
+        self.rc.make_port().connect(self.dev)
+
+        self.func = None  # the device as the host sees it, after enumerate()
+
+    def _quiet_models(self, verbose: bool) -> None:
+        """The models log every TLP at INFO; keep them at WARNING unless asked."""
+        level = logging.INFO if verbose else logging.WARNING
+        for name in ("cocotb.pcie", "cocotb.tb.pcie"):
+            logging.getLogger(name).setLevel(level)
+        for bus in (self.dev.cq_source, self.dev.cc_sink):
+            bus.log.setLevel(level)
+        self.dev.log.setLevel(level)
+        # enumeration probes empty slots and warns for each one
+        self.rc.log.setLevel(level if verbose else logging.ERROR)
+
+    def set_stream_pacing(self, seed: int | None) -> None:
+        """Insert idle cycles on CQ and back-pressure on CC (None turns both off)."""
+        if seed is None:
+            self.dev.cq_source.clear_pause_generator()
+            self.dev.cc_sink.clear_pause_generator()
+        else:
+            self.dev.cq_source.set_pause_generator(random_pauses(seed))
+            self.dev.cc_sink.set_pause_generator(random_pauses(seed + 1))
+
+    async def enumerate(self) -> None:
+        """Enumerate the bus and enable the device as a driver's probe would."""
+        await self.rc.enumerate()
+        self.func = self.rc.find_device(self.dev.functions[0].pcie_id)
+        await self.func.enable_device()
+        await self.func.set_master()
+
+    @property
+    def bar0(self):
+        """BAR0 as a memory region on the host side (read/write by offset)."""
+        assert self.func is not None, "enumerate() first"
+        return self.func.bar_window[0]
+
+    @property
+    def bar0_address(self) -> int:
+        assert self.func is not None, "enumerate() first"
+        return self.func.bar[0]
