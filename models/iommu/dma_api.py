@@ -101,6 +101,7 @@ class DmaApi:
         self.costs = costs
         self.fq_config = flush_queue
         self.iovas = IovaAllocator(dma_limit)
+        self.iovas.reserve(*iommu.msi_window)  # as iommu_dma_init_domain reserves IOMMU_RESV_MSI
         self.stats = DmaStats()
         self._live: dict[int, _Live] = {}
         self._flush_queue: list[int] = []   # span bases awaiting invalidation

@@ -6,7 +6,9 @@ encoding) and an IOVA; the device context of the requester id names a
 domain; the domain's page table (through the IOTLB) gives the physical
 address. A translation either succeeds for the whole access or faults, so
 a faulting DMA never touches host memory: the caller answers a read with
-Unsupported Request and drops a write.
+Unsupported Request and drops a write. Writes into the MSI window are
+interrupt messages and pass untranslated, as VT-d routes them to interrupt
+remapping rather than to the DMA page tables.
 
 Time is not advanced here: ``translate`` and the invalidations return the
 simulated nanoseconds they cost and the caller (the testbench, or a
@@ -28,6 +30,9 @@ def make_rid(bus: int, device: int, function: int) -> int:
     if not (0 <= bus < 256 and 0 <= device < 32 and 0 <= function < 8):
         raise ValueError(f"invalid BDF {bus:02x}:{device:02x}.{function}")
     return bus << 8 | device << 3 | function
+
+
+VTD_INTERRUPT_WINDOW = (0xFEE0_0000, 0x10_0000)
 
 
 class FaultCause(Enum):
@@ -81,6 +86,7 @@ class IommuCounters:
 
     translations: int = 0
     passthrough: int = 0
+    interrupt_writes: int = 0
     iotlb_hits: int = 0
     iotlb_misses: int = 0
     page_walks: int = 0
@@ -117,7 +123,12 @@ class Iommu:
     """Translates DMAs of attached requester ids and keeps the fault log."""
 
     def __init__(self, mem: PhysMem, tables: TablePageAllocator, *,
-                 iotlb: IotlbConfig = IotlbConfig(), costs: IommuCosts = IommuCosts()) -> None:
+                 iotlb: IotlbConfig = IotlbConfig(), costs: IommuCosts = IommuCosts(),
+                 msi_window: tuple[int, int] = VTD_INTERRUPT_WINDOW) -> None:
+        """``msi_window`` (base, size): device writes there are interrupt
+        messages, which VT-d hands to interrupt remapping instead of DMA
+        translation; the testbench passes the root complex's MSI region."""
+        self.msi_window = msi_window
         self.mem = mem
         self.tables = tables
         self.costs = costs
@@ -162,6 +173,10 @@ class Iommu:
         if length <= 0:
             raise ValueError(f"DMA length must be positive, got {length}")
         self.counters.translations += 1
+        msi_base, msi_size = self.msi_window
+        if is_write and msi_base <= iova and iova + length <= msi_base + msi_size:
+            self.counters.interrupt_writes += 1
+            return Translation((Segment(iova, length),), 0)
         domain = self._contexts.get(rid)
         if domain is None:
             return self._fault(rid, iova, is_write, now_ns, FaultCause.INVALID_CONTEXT, 0)
@@ -228,8 +243,8 @@ class Iommu:
 
 
 def standalone_iommu(*, table_pages: int = 1024, table_base: int = 0x1_0000_0000,
-                     iotlb: IotlbConfig = IotlbConfig(),
-                     costs: IommuCosts = IommuCosts()) -> Iommu:
+                     iotlb: IotlbConfig = IotlbConfig(), costs: IommuCosts = IommuCosts(),
+                     msi_window: tuple[int, int] = VTD_INTERRUPT_WINDOW) -> Iommu:
     """An IOMMU whose page tables live in a private bytearray.
 
     For unit tests and trace-driven benchmarks; the testbench instead backs
@@ -237,4 +252,4 @@ def standalone_iommu(*, table_pages: int = 1024, table_base: int = 0x1_0000_0000
     """
     mem = BufferPhysMem(bytearray(table_pages * PAGE_SIZE), table_base)
     return Iommu(mem, TablePageAllocator(table_base, table_pages * PAGE_SIZE),
-                 iotlb=iotlb, costs=costs)
+                 iotlb=iotlb, costs=costs, msi_window=msi_window)

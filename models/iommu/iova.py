@@ -44,8 +44,8 @@ class IovaAllocator:
     def reserve(self, start: int, size: int) -> None:
         """Keep [start, start + size) out of every allocation, e.g. the
         MSI doorbell window, which the root complex does not translate."""
-        start = start & ~(PAGE_SIZE - 1)
-        self._insert(start, start + size)
+        end = -(-(start + size) // PAGE_SIZE) * PAGE_SIZE
+        self._insert(start & ~(PAGE_SIZE - 1), end)
 
     def alloc(self, size: int) -> int:
         span = self.span(size)

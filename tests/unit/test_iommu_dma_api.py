@@ -204,6 +204,16 @@ class TestIovaAllocator:
         assert all(not (0xfee0_0000 <= g < 0xfef0_0000) for g in got)
         assert len(set(got)) == 64
 
+    def test_reserve_rounds_out_to_pages(self) -> None:
+        alloc = IovaAllocator(1 << 20)
+        alloc.reserve((1 << 20) - PAGE_SIZE - 8, 16)  # straddles two pages
+        assert alloc.alloc(PAGE_SIZE) == (1 << 20) - 3 * PAGE_SIZE
+
+    def test_dma_api_keeps_iovas_out_of_the_msi_window(self) -> None:
+        iommu = standalone_iommu(msi_window=((1 << 32) - PAGE_SIZE, 16))
+        dma = DmaApi.for_device(iommu, RID, DmaPolicy.STRICT)
+        assert dma.map(BUF, PAGE_SIZE, DmaDirection.TO_DEVICE).iova == (1 << 32) - 2 * PAGE_SIZE
+
     def test_exhaustion_and_page_zero(self) -> None:
         alloc = IovaAllocator(4 * PAGE_SIZE)
         got = {alloc.alloc(PAGE_SIZE) for _ in range(3)}

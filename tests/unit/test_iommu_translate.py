@@ -131,6 +131,16 @@ def test_passthrough_is_identity_and_free(iommu: Iommu) -> None:
     assert iommu.counters.passthrough == 1 and iommu.counters.iotlb_misses == 0
 
 
+def test_msi_window_writes_pass_untranslated() -> None:
+    iommu = standalone_iommu(msi_window=(0x8000_0000, 16))
+    iommu.attach(NVME, iommu.create_domain())
+    t = iommu.translate(NVME, 0x8000_0004, 4, True, 0)
+    assert t.segments == (Segment(0x8000_0004, 4),) and t.cost_ns == 0
+    assert iommu.counters.interrupt_writes == 1
+    assert not iommu.translate(NVME, 0x8000_0004, 4, False, 0).ok   # a read is a DMA
+    assert not iommu.translate(NVME, 0x8000_000c, 8, True, 0).ok    # runs past the window
+
+
 def test_iova_beyond_48_bits_faults(iommu: Iommu, domain: Domain) -> None:
     t = iommu.translate(NVME, 1 << 48, 8, False, 0)
     assert t.fault is not None and t.fault.cause is FaultCause.NOT_PRESENT
