@@ -129,8 +129,8 @@ class DmaApi:
         """dma_map_single: make [phys, phys + size) reachable by the device."""
         if size <= 0:
             raise ValueError(f"DMA mapping size must be positive, got {size}")
-        self.stats.maps += 1
         if self.policy is DmaPolicy.PASSTHROUGH:
+            self.stats.maps += 1
             return DmaMapping(phys, size, 0)
         offset = phys % PAGE_SIZE
         mapped = -(-(offset + size) // PAGE_SIZE) * PAGE_SIZE
@@ -138,6 +138,7 @@ class DmaApi:
         self._table.map(base, phys - offset, mapped,
                         read=direction.device_reads, write=direction.device_writes)
         self._live[base] = _Live(size, mapped)
+        self.stats.maps += 1
         self.stats.map_ns += self.costs.map_ns
         return DmaMapping(base + offset, size, self.costs.map_ns)
 

@@ -103,6 +103,25 @@ def test_unmap_must_match_a_live_mapping(strict: DmaApi) -> None:
         strict.unmap(m.iova, 0x3000, 0)
 
 
+@pytest.mark.parametrize("policy, map_ns, unmap_ns", [
+    (DmaPolicy.PASSTHROUGH, 0, 0),
+    (DmaPolicy.STRICT, 3 * CPU.map_ns, 3 * (CPU.unmap_ns + COSTS.invalidation_ns)),
+    (DmaPolicy.LAZY, 3 * CPU.map_ns, 3 * CPU.unmap_ns),
+])
+def test_stats_count_calls_and_cpu_time(make_dma: MakeDma, policy: DmaPolicy,
+                                        map_ns: int, unmap_ns: int) -> None:
+    dma = make_dma(policy)
+    for _ in range(3):
+        m = dma.map(BUF, PAGE_SIZE, DmaDirection.TO_DEVICE)
+        dma.unmap(m.iova, PAGE_SIZE, 0)
+    with pytest.raises(ValueError):
+        dma.map(BUF, 0, DmaDirection.TO_DEVICE)
+    s = dma.stats
+    assert (s.maps, s.unmaps, s.map_ns, s.unmap_ns) == (3, 3, map_ns, unmap_ns)
+    assert dma.flush_all() == (COSTS.invalidation_ns if policy is DmaPolicy.LAZY else 0)
+    assert s.fq_flushes_explicit == (policy is DmaPolicy.LAZY)
+
+
 class TestStrict:
     def test_unmap_invalidates_synchronously(self, iommu: Iommu, strict: DmaApi) -> None:
         m = strict.map(BUF, PAGE_SIZE, DmaDirection.FROM_DEVICE)
