@@ -68,7 +68,8 @@ module pcie_us_bar_completer #
 );
 
 localparam LANE_W = $clog2(AXIS_PCIE_KEEP_WIDTH);
-localparam [LANE_W-1:0] LAST_LANE = LANE_W'(AXIS_PCIE_KEEP_WIDTH-1);
+localparam [31:0] LAST_LANE_INT = AXIS_PCIE_KEEP_WIDTH-1;
+localparam [LANE_W-1:0] LAST_LANE = LAST_LANE_INT[LANE_W-1:0];
 
 initial begin
     if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 && AXIS_PCIE_DATA_WIDTH != 256) begin

@@ -28,7 +28,9 @@ class LinkConfig:
     """The PCIe link the hard IP model trains to, and the root's settings."""
 
     generation: int = 3
-    width: int = 8
+    # None: as wide as the design's streams carry at Gen3 and 250 MHz
+    # (256 bits x8, 128 bits x4, 64 bits x2)
+    width: int | None = None
     user_clk_hz: float = 250e6
     max_payload_size: int = 256
     root_mps_code: int = MPS_256
@@ -42,6 +44,8 @@ class PcieTb:
     def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False) -> None:
         self.dut = dut
         self.link = link or LinkConfig()
+        self.data_width = len(dut.s_axis_cq_tdata)
+        self.link_width = self.link.width or self.data_width // 32
         self.log = logging.getLogger("cocotb.tb")
         self.log.setLevel(logging.INFO)
 
@@ -51,7 +55,7 @@ class PcieTb:
 
         self.dev = UltraScalePlusPcieDevice(
             pcie_generation=self.link.generation,
-            pcie_link_width=self.link.width,
+            pcie_link_width=self.link_width,
             user_clk_frequency=self.link.user_clk_hz,
             alignment="dword",
             enable_client_tag=True,

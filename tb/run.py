@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tb.build import SimBuild, test_modules
+from tb.build import SimBuild, sim_modules
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
     args = parser.parse_args(argv)
 
-    if args.test not in test_modules():
-        parser.error(f"no module {args.test!r} in tests/sim; have: {', '.join(test_modules())}")
+    if args.test not in sim_modules():
+        parser.error(f"no module {args.test!r} in tests/sim; have: {', '.join(sim_modules())}")
     build = SimBuild(waves=args.waves, simulator=args.sim)
     result = build.run(args.test, testcase=args.testcase, seed=args.seed)
     if result.wave_file is not None:

@@ -20,14 +20,13 @@ class Demo(NvmeBaseTest):
     async def body(self) -> None:
         wall_start = time.perf_counter()
         await self.driver.probe()
-        pcie_cap = self.tb.dev.functions[0].pcie_cap
-        gen = pcie_cap.current_link_speed
+        gen = self.tb.dev.pcie_generation
         cap = self.driver.cap
         assert cap is not None
         lines = [
             "nvme-cosim: controller bring-up",
-            f"  link        Gen{gen} x{pcie_cap.negotiated_link_width} ({GT_PER_S[gen]} GT/s per lane), "
-            f"{len(self.tb.dut.s_axis_cq_tdata)}-bit streams at {self.link.user_clk_hz / 1e6:.0f} MHz",
+            f"  link        Gen{gen} x{self.tb.dev.pcie_link_width} ({GT_PER_S[gen]} GT/s per lane), "
+            f"{self.tb.data_width}-bit streams at {self.link.user_clk_hz / 1e6:.0f} MHz",
             f"  BAR0        {self.tb.bar0_address:#x} (64-bit, {self.link.bar0_size // 1024} KiB)",
             f"  VS          NVMe {decode_version(self.driver.version)}",
             f"  CAP         {cap.summary()}",

@@ -1,0 +1,66 @@
+# nvme-cosim: `make sim` runs the main job, `make test` the regression.
+# The first target run creates .venv and installs everything (tools/setup.sh).
+
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+STAMP   := $(VENV)/.setup-done
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export OBJCACHE := $(if $(shell command -v ccache),ccache,)
+
+TEST     ?= demo
+TESTCASE ?=
+WAVES    ?= 0
+SEED     ?=
+SIM      ?= verilator
+
+TOP      := nvme_ctrl
+RTL      := $(sort $(wildcard rtl/*.v))
+
+.PHONY: all sim test lint synth waves bench unit clean distclean help
+
+all: sim
+
+help:
+	@echo "make sim [TEST=<module>] [TESTCASE=<name>] [WAVES=1] [SEED=<n>]  run a module of tests/sim (default: demo)"
+	@echo "make test     lint, synthesis and the whole regression (JUnit XML in build/results/)"
+	@echo "make waves TEST=<module>   open the last waveform of that module"
+	@echo "make lint | synth | bench | clean"
+
+$(STAMP): requirements.txt tools/setup.sh
+	bash tools/setup.sh
+	touch $@
+
+sim: $(STAMP)
+	$(PYTHON) -m tb.run --test $(TEST) --sim $(SIM) \
+		$(if $(TESTCASE),--testcase $(TESTCASE)) \
+		$(if $(filter 1,$(WAVES)),--waves) \
+		$(if $(SEED),--seed $(SEED))
+
+test: lint synth unit-and-sim
+
+.PHONY: unit-and-sim
+unit-and-sim: $(STAMP)
+	@mkdir -p build/results
+	$(PYTHON) -m pytest -q --junitxml=build/results/junit.xml
+
+lint: $(STAMP)
+	verilator --lint-only -Wall -Irtl --top-module $(TOP) $(RTL)
+	@echo "lint: clean ($(words $(RTL)) files)"
+
+synth: $(STAMP)
+	@mkdir -p build/synth
+	$(PYTHON) tools/synth.py --top $(TOP) --out build/synth $(RTL)
+
+waves: $(STAMP)
+	$(PYTHON) tools/waves.py --test $(TEST)
+
+bench: $(STAMP)
+	@mkdir -p build/bench
+	@for script in $(sort $(wildcard bench/*.py)); do \
+		echo "== $$script"; $(PYTHON) $$script || exit 1; done
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf $(VENV)

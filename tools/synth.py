@@ -1,0 +1,71 @@
+"""`make synth`: Yosys synth_xilinx on the top level, then LUT/FF/BRAM counts.
+
+Targets the UltraScale+ family (xcup) that the hard IP model stands for.
+The full Yosys log goes to <out>/yosys.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+CATEGORIES = {
+    "LUT": re.compile(r"^LUT[1-6]$"),
+    "FF": re.compile(r"^FD[CPRSE]+$"),
+    "LUTRAM": re.compile(r"^RAM(32|64|128|256)"),
+    "BRAM": re.compile(r"^RAMB(18|36)"),
+    "DSP": re.compile(r"^DSP48"),
+    "CARRY": re.compile(r"^CARRY"),
+}
+
+
+def categorize(cells: dict[str, int]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for cell, n in cells.items():
+        for name, pattern in CATEGORIES.items():
+            if pattern.match(cell):
+                counts[name] += n
+    return counts
+
+
+def parse_stat(log: str) -> dict[str, int]:
+    """Cell counts from the last `stat` report of a Yosys log."""
+    report = log[log.rindex("Number of cells:"):]
+    cells: dict[str, int] = {}
+    for line in report.splitlines()[1:]:
+        match = re.match(r"^\s+\$?(\w+)\s+(\d+)$", line)
+        if match:
+            cells[match.group(1)] = int(match.group(2))
+        elif cells and not line.strip():
+            break
+    return cells
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--top", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("sources", nargs="+")
+    args = parser.parse_args()
+
+    script = f"read_verilog {' '.join(args.sources)}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
+    proc = subprocess.run(["yosys", "-q", "-l", str(args.out / "yosys.log"), "-p", script],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        return proc.returncode
+    counts = categorize(parse_stat((args.out / "yosys.log").read_text()))
+    if counts["LUT"] == 0 or counts["FF"] == 0:
+        sys.stderr.write("synth: no LUTs or flip-flops in the netlist; see yosys.log\n")
+        return 1
+    summary = ", ".join(f"{name} {counts[name]}" for name in CATEGORIES)
+    print(f"synth ({args.top}, UltraScale+): {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
