@@ -28,12 +28,14 @@ class BarTest(NvmeBaseTest):
         raise NotImplementedError
 
     async def sizes_and_alignments(self, seed: int) -> None:
-        """Writes then reads of 1..N bytes at every byte offset in the scratch area."""
+        """Writes of 1..N bytes at every byte offset, each followed by a read of the
+        same bytes and one of the whole area (bytes next to a write must not change)."""
         rng = random.Random(seed)
         for start in range(SCRATCH, SCRATCH_END):
             for length in range(1, SCRATCH_END - start + 1):
                 await self.regs.write(start, rng.randbytes(length))
                 await self.regs.read(start, length)
+                await self.regs.read(SCRATCH, SCRATCH_END - SCRATCH)
         # long reads across RO, RW, reserved registers and into the doorbells
         for start, length in ((0, 64), (0x3, 61), (0x20, 128), (0xFF0, 32), (0x1000, 128)):
             await self.regs.read(start, length)
