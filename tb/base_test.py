@@ -8,7 +8,7 @@ scoreboards and their checks come from here. Knobs come from the test class
 from __future__ import annotations
 
 import cocotb
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_test
 
 from models.nvme_regs import ControllerParams, RegisterModel
@@ -46,10 +46,10 @@ class NvmeBaseTest(uvm_test):
     async def wait_for_reset(self) -> None:
         """The hard IP model pulses user_reset after power-up: wait for it to rise and fall."""
         dut = cocotb.top
-        if not int(dut.user_reset.value):
+        # compare, not int(): under Icarus the reset is undriven (Z) at time 0
+        if dut.user_reset.value != 1:
             await RisingEdge(dut.user_reset)
-        while int(dut.user_reset.value):
-            await RisingEdge(dut.user_clk)
+        await FallingEdge(dut.user_reset)
         await ClockCycles(dut.user_clk, 4)
 
     async def body(self) -> None:

@@ -108,4 +108,5 @@ class PcieTb:
     @property
     def bar0_address(self) -> int:
         assert self.func is not None, "enumerate() first"
-        return self.func.bar[0]
+        # the low four bits of a memory BAR are its type flags
+        return self.func.bar[0] & ~0xF

@@ -26,6 +26,13 @@ def test_module(default_build: SimBuild, module: str) -> None:
     assert result.failed == 0, f"{module}: {result.failed} of {result.total} failed, see {result.results_xml}"
 
 
+@pytest.mark.parametrize("module", sim_modules())
+def test_module_icarus(module: str) -> None:
+    """Icarus as a second simulator: same modules, its own event ordering."""
+    result = SimBuild(simulator="icarus").run(module)
+    assert result.passed, f"{module} under Icarus: {result.failed} of {result.total} failed"
+
+
 @pytest.mark.parametrize("width", [128, 64])
 def test_narrow_streams(width: int) -> None:
     """The BAR completer at the other stream widths (link x4 and x2)."""
