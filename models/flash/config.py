@@ -20,6 +20,7 @@ Addressing convention (used by every flash module):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -46,33 +47,33 @@ class Geometry:
         if self.oob_size < 16 * self.sectors_per_page:
             raise ValueError("geometry: oob_size too small for 16 bytes per sector")
 
-    @property
+    @cached_property
     def sectors_per_page(self) -> int:
         return self.page_size // self.sector_size
 
-    @property
+    @cached_property
     def luns(self) -> int:
         """LUNs (dies) in the device: the units that work in parallel."""
         return self.channels * self.luns_per_channel
 
-    @property
+    @cached_property
     def columns(self) -> int:
         """Blocks in a superblock: one per (channel, LUN, plane)."""
         return self.luns * self.planes
 
-    @property
+    @cached_property
     def blocks(self) -> int:
         return self.columns * self.blocks_per_plane
 
-    @property
+    @cached_property
     def pages(self) -> int:
         return self.blocks * self.pages_per_block
 
-    @property
+    @cached_property
     def sectors(self) -> int:
         return self.pages * self.sectors_per_page
 
-    @property
+    @cached_property
     def superblock_sectors(self) -> int:
         return self.columns * self.pages_per_block * self.sectors_per_page
 

@@ -444,8 +444,7 @@ class ConvFtl(Backend):
             return
         done = victims[erased:upto]
         assert not self.valid_count[done].any(), "GC left valid data behind"
-        cols = self.geometry.columns
-        self.media.erase((done[:, None] * cols + np.arange(cols)).ravel(), now)
+        self.media.erase_superblocks(done, now)
         self.state[done] = FREE
         self.sb_erases[done] += 1
         self._free += len(done)

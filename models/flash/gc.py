@@ -20,6 +20,7 @@ is the same as ranking again after each victim.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -71,3 +72,35 @@ def cost_benefit(valid: np.ndarray, excluded: np.ndarray, last_write: np.ndarray
 
 
 POLICIES: dict[str, VictimPolicy] = {"greedy": greedy, "cost_benefit": cost_benefit, "fifo": fifo}
+
+
+def lambert_w0(x: float) -> float:
+    """Principal branch of Lambert W on [-1/e, 0), by Halley iteration.
+
+    Started from the branch-point series, which is already close for the
+    arguments the write-amplification formula produces (near -1/e).
+    """
+    if not -1 / math.e <= x < 0:
+        raise ValueError("lambert_w0 is implemented for -1/e <= x < 0")
+    p = math.sqrt(max(0.0, 2 * (1 + math.e * x)))
+    w = -1 + p - p * p / 3
+    for _ in range(50):
+        ew = math.exp(w)
+        f = w * ew - x
+        if f == 0 or w == -1:
+            break
+        step = f / (ew * (w + 1) - (w + 2) * f / (2 * w + 2))
+        w -= step
+        if abs(step) < 1e-15:
+            break
+    return w
+
+
+def analytic_waf(op: float) -> float:
+    """Write amplification of uniform random writes: a / (a + W0(-a e^-a)), a = 1 + op.
+
+    Exact for FIFO cleaning and the large-block limit of greedy (Desnoyers,
+    "Analytic models of SSD write performance").
+    """
+    a = 1.0 + op
+    return a / (a + lambert_w0(-a * math.exp(-a)))

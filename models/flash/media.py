@@ -62,6 +62,16 @@ class FlashMedia:
 
     def erase(self, blocks: np.ndarray, now: int | None) -> int | None:
         self.nand.erase(blocks)
+        return self._erase_time(np.asarray(blocks), now)
+
+    def erase_superblocks(self, superblocks: np.ndarray, now: int | None) -> int | None:
+        self.nand.erase_superblocks(superblocks)
         if now is None:
             return None
-        return max([now] + [self.timing.erase(b, now) for b in np.asarray(blocks).tolist()])
+        cols = self.geometry.columns
+        return self._erase_time((np.asarray(superblocks)[:, None] * cols + np.arange(cols)).ravel(), now)
+
+    def _erase_time(self, blocks: np.ndarray, now: int | None) -> int | None:
+        if now is None:
+            return None
+        return max([now] + [self.timing.erase(b, now) for b in blocks.tolist()])

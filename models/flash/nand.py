@@ -46,6 +46,7 @@ class Nand:
         self.oob_lpn = np.full(g.sectors, -1, dtype=np.int64)
         self.oob_seq = np.full(g.sectors, -1, dtype=np.int64)
         self._pages: dict[int, bytes] = {}
+        self._cols = np.arange(g.columns)
         self.programs = 0  # page program operations
         self.erases = 0  # block erase operations
 
@@ -60,27 +61,25 @@ class Nand:
         checked against and then set its write pointer.
         """
         g = self.geometry
-        spp = g.sectors_per_page
+        spp, cols = g.sectors_per_page, g.columns
         n_pages, rem = divmod(len(lpns), spp)
         if rem or n_pages == 0:
             raise ValueError("program: a non-zero whole number of pages is required")
-        per_superblock = g.pages_per_block * g.columns
-        if first_page < 0 or first_page // per_superblock != (first_page + n_pages - 1) // per_superblock \
-                or first_page + n_pages > g.pages:
+        sb, start = divmod(first_page, g.pages_per_block * cols)
+        if first_page < 0 or start + n_pages > g.pages_per_block * cols:
             raise ValueError("program: the run must stay inside one superblock")
-        ids = np.arange(first_page, first_page + n_pages)
-        row, col = np.divmod(ids, g.columns)
-        blk, page = np.divmod(row, g.pages_per_block)
-        block = blk * g.columns + col
-        head = slice(0, min(n_pages, g.columns))
-        expected = self.write_ptr[block[head]]
-        if not np.array_equal(expected, page[head]):
-            bad = int(np.flatnonzero(expected != page[head])[0])
-            b, p, wp = int(block[bad]), int(page[bad]), int(expected[bad])
-            why = "is not erased" if p < wp else f"skips pages (next is {wp})"
-            raise ProgramOrderError(f"program of block {b} page {p}: page {why}")
-        tail = slice(max(0, n_pages - g.columns), n_pages)
-        self.write_ptr[block[tail]] = page[tail] + 1
+        # Column c of the superblock holds its pages at offsets c, c + cols, ...
+        # so before the run it has (start - c) / cols of them (rounded up).
+        wp = self.write_ptr[sb * cols:(sb + 1) * cols]
+        before = (start + cols - 1 - self._cols) // cols
+        after = (start + n_pages + cols - 1 - self._cols) // cols
+        touched = after > before if n_pages < cols else slice(None)
+        if not np.array_equal(wp[touched], before[touched]):
+            c = int(np.flatnonzero((wp != before) & (after > before))[0])
+            p, next_page = int(before[c]), int(wp[c])
+            why = "is not erased" if p < next_page else f"skips pages (next is {next_page})"
+            raise ProgramOrderError(f"program of block {sb * cols + c} page {p}: page {why}")
+        wp[touched] = after[touched]
         lo, hi = first_page * spp, (first_page + n_pages) * spp
         self.oob_lpn[lo:hi] = lpns
         self.oob_seq[lo:hi] = seqs
@@ -113,6 +112,18 @@ class Nand:
         shape = (g.blocks_per_plane, g.pages_per_block, g.columns, g.sectors_per_page)
         self.oob_lpn.reshape(shape)[blk, :, col, :] = -1
         self.oob_seq.reshape(shape)[blk, :, col, :] = -1
+        self._reset(blocks)
+
+    def erase_superblocks(self, superblocks: np.ndarray) -> None:
+        """Erase every block of whole superblocks (contiguous sectors: cheap)."""
+        size, cols = self.geometry.superblock_sectors, self.geometry.columns
+        for sb in np.asarray(superblocks).tolist():
+            self.oob_lpn[sb * size:(sb + 1) * size] = -1
+            self.oob_seq[sb * size:(sb + 1) * size] = -1
+        self._reset((np.asarray(superblocks)[:, None] * cols + self._cols).ravel())
+
+    def _reset(self, blocks: np.ndarray) -> None:
+        g = self.geometry
         if self.store_data:
             for b in blocks.tolist():
                 for p in range(int(self.write_ptr[b])):
@@ -120,7 +131,3 @@ class Nand:
         self.write_ptr[blocks] = 0
         self.erase_count[blocks] += 1
         self.erases += len(blocks)
-
-    def superblock_blocks(self, superblock: int) -> np.ndarray:
-        cols = self.geometry.columns
-        return np.arange(superblock * cols, (superblock + 1) * cols)

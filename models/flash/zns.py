@@ -275,5 +275,5 @@ class ZnsBackend(Backend):
                 self.wp[z] = self._filled[z] = z * self.zone_size
                 self._set(z, ZoneState.EMPTY)
                 self._counts["resets"] += 1
-                return self.media.erase(self.media.nand.superblock_blocks(z), now)
+                return self.media.erase_superblocks(np.array([z]), now)
         return now
