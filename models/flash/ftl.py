@@ -321,7 +321,9 @@ class ConvFtl(Backend):
             k = min(n - i, S - fill)
             base = sb * S + fill
             real = min(k, n_real - i)
-            if real > 0:
+            if real > 0 and stream == GC:
+                self._map_relocated(lpns[i:i + real], base, sb)
+            elif real > 0:
                 self._map(lpns[i:i + real], base, sb)
                 self._seq = max(self._seq, int(seqs[i + real - 1]) + 1)
             chunk = None if data is None else data[i * ss:(i + k) * ss]
@@ -355,6 +357,13 @@ class ConvFtl(Backend):
         self.valid[base:base + k] = won
         self.valid_count[sb] += int(np.count_nonzero(won))
         self._invalidate(old[won])
+
+    def _map_relocated(self, lpns: np.ndarray, base: int, sb: int) -> None:
+        """``_map`` for GC: distinct LPNs whose old copies ``_collect`` already invalidated."""
+        k = len(lpns)
+        self.l2p[lpns] = np.arange(base, base + k, dtype=np.int64)
+        self.valid[base:base + k] = True
+        self.valid_count[sb] += k
 
     def _invalidate(self, slots: np.ndarray) -> None:
         slots = slots[slots >= 0]
@@ -422,6 +431,8 @@ class ConvFtl(Backend):
         rows, offs = np.nonzero(self.valid.reshape(self.n_sb, S)[victims])
         slots = victims[rows] * S + offs
         self._relocating = [victims, np.cumsum(self.valid_count[victims]), 0]
+        self.valid[slots] = False  # the copies being made become the valid ones
+        self.valid_count[victims] = 0
         n_pad = -len(slots) % self.geometry.sectors_per_page
         lpns = np.concatenate([self.nand.oob_lpn[slots], np.full(n_pad, -1, np.int64)])
         seqs = np.concatenate([self.nand.oob_seq[slots], np.full(n_pad, -1, np.int64)])
@@ -443,7 +454,6 @@ class ConvFtl(Backend):
         if upto <= erased:
             return
         done = victims[erased:upto]
-        assert not self.valid_count[done].any(), "GC left valid data behind"
         self.media.erase_superblocks(done, now)
         self.state[done] = FREE
         self.sb_erases[done] += 1
