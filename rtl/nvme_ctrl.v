@@ -25,7 +25,19 @@ module nvme_ctrl #
     // CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
     parameter [3:0] DSTRD = 4'd0,
     // CAP.MPSMAX: largest memory page size is 4 KiB << MPSMAX
-    parameter [3:0] MPSMAX = 4'd2
+    parameter [3:0] MPSMAX = 4'd2,
+    // RQ tuser width (UltraScale+)
+    parameter AXIS_PCIE_RQ_USER_WIDTH = 62,
+    // RC tuser width (UltraScale+)
+    parameter AXIS_PCIE_RC_USER_WIDTH = 75,
+    // Command slots: fetched commands not yet completed
+    parameter CMD_SLOTS = 64,
+    // SQ fetch reads in flight
+    parameter FETCH_TAGS = 8,
+    // Most SQ entries fetched by one read
+    parameter MAX_FETCH = 8,
+    // Clock cycles per 100 us (interrupt coalescing time unit)
+    parameter COALESCE_TICK_CYCLES = 25000
 )
 (
     /*
@@ -52,37 +64,237 @@ module nvme_ctrl #
     output wire                               m_axis_cc_tvalid,
     input  wire                               m_axis_cc_tready,
     output wire                               m_axis_cc_tlast,
-    output wire [AXIS_PCIE_CC_USER_WIDTH-1:0] m_axis_cc_tuser
+    output wire [AXIS_PCIE_CC_USER_WIDTH-1:0] m_axis_cc_tuser,
+
+    /*
+     * Requester request (RQ)
+     */
+    output wire [AXIS_PCIE_DATA_WIDTH-1:0]    m_axis_rq_tdata,
+    output wire [AXIS_PCIE_KEEP_WIDTH-1:0]    m_axis_rq_tkeep,
+    output wire                               m_axis_rq_tvalid,
+    input  wire                               m_axis_rq_tready,
+    output wire                               m_axis_rq_tlast,
+    output wire [AXIS_PCIE_RQ_USER_WIDTH-1:0] m_axis_rq_tuser,
+
+    /*
+     * Requester completion (RC)
+     */
+    input  wire [AXIS_PCIE_DATA_WIDTH-1:0]    s_axis_rc_tdata,
+    input  wire [AXIS_PCIE_KEEP_WIDTH-1:0]    s_axis_rc_tkeep,
+    input  wire                               s_axis_rc_tvalid,
+    output wire                               s_axis_rc_tready,
+    input  wire                               s_axis_rc_tlast,
+    input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0] s_axis_rc_tuser,
+
+    /*
+     * Configuration status and MSI-X from the hard IP
+     */
+    input  wire [2:0]                         cfg_max_read_req,
+    input  wire [3:0]                         cfg_interrupt_msix_enable,
+    input  wire [3:0]                         cfg_interrupt_msix_mask,
+    output wire [63:0]                        cfg_interrupt_msix_address,
+    output wire [31:0]                        cfg_interrupt_msix_data,
+    output wire                               cfg_interrupt_msix_int,
+    input  wire                               cfg_interrupt_msix_sent,
+    input  wire                               cfg_interrupt_msix_fail,
+
+    /*
+     * Firmware mailbox (AXI4-Lite slave) and its interrupt
+     */
+    input  wire [15:0]                        s_axil_awaddr,
+    input  wire [2:0]                         s_axil_awprot,
+    input  wire                               s_axil_awvalid,
+    output wire                               s_axil_awready,
+    input  wire [31:0]                        s_axil_wdata,
+    input  wire [3:0]                         s_axil_wstrb,
+    input  wire                               s_axil_wvalid,
+    output wire                               s_axil_wready,
+    output wire [1:0]                         s_axil_bresp,
+    output wire                               s_axil_bvalid,
+    input  wire                               s_axil_bready,
+    input  wire [15:0]                        s_axil_araddr,
+    input  wire [2:0]                         s_axil_arprot,
+    input  wire                               s_axil_arvalid,
+    output wire                               s_axil_arready,
+    output wire [31:0]                        s_axil_rdata,
+    output wire [1:0]                         s_axil_rresp,
+    output wire                               s_axil_rvalid,
+    input  wire                               s_axil_rready,
+    output wire                               fw_irq
 );
 
 localparam QUEUE_COUNT = IO_QUEUES + 1;
 localparam QID_W = $clog2(QUEUE_COUNT);
+localparam SLOT_W = $clog2(CMD_SLOTS);
 
+initial begin
+    if (BAR0_ADDR_WIDTH != 14) begin
+        $error("Error: BAR0 is 16 KiB: registers, doorbells, MSI-X table and PBA (instance %m)");
+        $finish;
+    end
+end
+
+// BAR0: registers and doorbells below 0x2000, MSI-X table and PBA above
 wire [BAR0_ADDR_WIDTH-1:2] reg_addr;
 wire reg_wr_en;
 wire [31:0] reg_wr_data;
 wire [3:0] reg_wr_strb;
 wire reg_rd_en;
-wire [31:0] reg_rd_data;
+wire [31:0] ctrl_rd_data;
+wire [31:0] msix_rd_data;
+reg msix_rd_sel_reg;
+wire msix_window = reg_addr[13];
 
-// Controller state and doorbell events, consumed by the queue engine
-/* verilator lint_off UNUSEDSIGNAL */
+always @(posedge user_clk) begin
+    if (reg_rd_en) begin
+        msix_rd_sel_reg <= msix_window;
+    end
+end
+
+// Controller state
 wire ctrl_enabled;
+wire ctrl_resetting;
 wire ctrl_reset;
+wire admin_create;
+wire shutdown_requested;
 wire [3:0] cc_mps;
 wire [2:0] cc_ams;
 wire [3:0] cc_iosqes;
 wire [3:0] cc_iocqes;
 wire [11:0] aqa_asqs;
 wire [11:0] aqa_acqs;
-wire [63:0] asq_base;
-wire [63:0] acq_base;
+wire [63:12] asq_base;
+wire [63:12] acq_base;
 wire [31:0] intm;
+wire engine_idle;
+wire fetch_error;
+
+// Memory page size, entry sizes and pin-interrupt mask matter to the
+// firmware and the DMA engine, not to the queue engine
+wire [13:0] unused_cc = {cc_mps, cc_iosqes, cc_iocqes, cc_ams[2:1]};
+wire [31:0] unused_intm = intm;
+
+// Doorbells
 wire db_valid;
 wire [QID_W-1:0] db_qid;
 wire db_is_cq;
 wire [15:0] db_value;
-/* verilator lint_on UNUSEDSIGNAL */
+wire db_err_valid;
+wire [1:0] db_err_kind;
+wire [QID_W-1:0] db_err_qid;
+wire db_err_is_cq;
+
+// Queue table
+wire [QID_W-1:0] fetch_qid;
+wire [63:0] fetch_sq_base;
+wire [15:0] fetch_sq_size;
+wire [15:0] fetch_sq_head;
+wire [15:0] fetch_sq_tail;
+wire fetch_advance;
+wire [QID_W-1:0] fetch_advance_qid;
+wire [15:0] fetch_advance_count;
+wire [QID_W-1:0] post_sqid;
+wire [15:0] post_sq_head;
+wire [QID_W-1:0] post_cqid;
+wire post_cq_valid;
+wire [63:0] post_cq_base;
+wire [15:0] post_cq_tail;
+wire post_cq_phase;
+wire post_cq_full;
+wire [QID_W-1:0] post_cq_vector;
+wire post_cq_ien;
+wire post_advance;
+wire [QUEUE_COUNT-1:0] sq_pending;
+wire [2*QUEUE_COUNT-1:0] sq_prio;
+wire [QUEUE_COUNT-1:0] sq_in_flight;
+wire any_queue_valid;
+wire [11:0] unused_queue_bases = {fetch_sq_base[11:0] | post_cq_base[11:0]};
+wire unused_any_queue = any_queue_valid;
+
+// Firmware queue programming and settings
+wire q_cmd_valid;
+wire [2:0] q_cmd_op;
+wire [QID_W-1:0] q_sel;
+wire [63:12] q_base;
+wire [15:0] q_size;
+wire [QID_W-1:0] q_map;
+wire [1:0] q_prio;
+wire q_ien;
+wire [31:0] q_sq_state;
+wire [31:0] q_cq_state;
+wire [31:0] q_tails;
+wire [2:0] arb_burst;
+wire [7:0] arb_lpw;
+wire [7:0] arb_mpw;
+wire [7:0] arb_hpw;
+wire [7:0] coalesce_thr;
+wire [7:0] coalesce_time;
+wire [QUEUE_COUNT-1:0] coalesce_disable;
+
+// Arbitration
+wire grant_valid;
+wire [QID_W-1:0] grant_qid;
+wire grant_ack;
+wire [15:0] grant_count;
+
+// Command table
+wire [SLOT_W-1:0] alloc_slot;
+wire alloc_valid;
+wire [QID_W-1:0] alloc_sqid;
+wire [SLOT_W:0] free_count;
+wire sqe_wr_en;
+wire [SLOT_W-1:0] sqe_wr_slot;
+wire [3:0] sqe_wr_dw;
+wire [31:0] sqe_wr_data;
+wire sqe_rd_en;
+wire [SLOT_W-1:0] sqe_rd_slot;
+wire [3:0] sqe_rd_dw;
+wire [31:0] sqe_rd_data;
+wire push_valid;
+wire [SLOT_W-1:0] push_slot;
+wire cmd_valid;
+wire [SLOT_W-1:0] cmd_slot;
+wire [QID_W-1:0] cmd_sqid;
+wire cmd_pop;
+wire [SLOT_W:0] cmd_count;
+wire [SLOT_W-1:0] lookup_slot;
+wire [QID_W-1:0] lookup_sqid;
+wire [15:0] lookup_cid;
+wire release_valid;
+wire [SLOT_W-1:0] release_slot;
+
+// Completions
+wire cpl_valid;
+wire cpl_ready;
+wire [SLOT_W-1:0] cpl_slot;
+wire [14:0] cpl_status;
+wire [31:0] cpl_dw0;
+wire [31:0] cpl_dw1;
+wire poster_idle;
+wire irq_valid;
+wire [QID_W-1:0] irq_vector;
+wire irq_coalesce;
+
+// RQ requests
+wire fetch_req_valid;
+wire fetch_req_ready;
+wire [63:2] fetch_req_addr;
+wire [10:0] fetch_req_dwords;
+wire [7:0] fetch_req_tag;
+wire post_req_valid;
+wire post_req_ready;
+wire [63:2] post_req_addr;
+wire [127:0] post_req_data;
+wire fetch_idle;
+
+wire [2*AXIS_PCIE_DATA_WIDTH-1:0] rq_tdata;
+wire [2*AXIS_PCIE_KEEP_WIDTH-1:0] rq_tkeep;
+wire [1:0] rq_tvalid;
+wire [1:0] rq_tready;
+wire [1:0] rq_tlast;
+wire [2*AXIS_PCIE_RQ_USER_WIDTH-1:0] rq_tuser;
+
+assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0;
 
 pcie_us_bar_completer #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
@@ -111,13 +323,14 @@ bar0_completer_inst (
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
     .reg_rd_en(reg_rd_en),
-    .reg_rd_data(reg_rd_data)
+    .reg_rd_data(msix_rd_sel_reg ? msix_rd_data : ctrl_rd_data)
 );
 
 nvme_ctrl_regs #(
     .ADDR_WIDTH(BAR0_ADDR_WIDTH),
     .QUEUE_COUNT(QUEUE_COUNT),
     .MQES(MQES),
+    .AMS(2'b01),
     .DSTRD(DSTRD),
     .MPSMAX(MPSMAX)
 )
@@ -125,13 +338,17 @@ regs_inst (
     .clk(user_clk),
     .rst(user_reset),
     .reg_addr(reg_addr),
-    .reg_wr_en(reg_wr_en),
+    .reg_wr_en(reg_wr_en && !msix_window),
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
-    .reg_rd_en(reg_rd_en),
-    .reg_rd_data(reg_rd_data),
+    .reg_rd_en(reg_rd_en && !msix_window),
+    .reg_rd_data(ctrl_rd_data),
     .ctrl_enabled(ctrl_enabled),
+    .ctrl_resetting(ctrl_resetting),
     .ctrl_reset(ctrl_reset),
+    .admin_create(admin_create),
+    .shutdown_requested(shutdown_requested),
+    .fatal_error(fetch_error),
     .cc_mps(cc_mps),
     .cc_ams(cc_ams),
     .cc_iosqes(cc_iosqes),
@@ -141,11 +358,394 @@ regs_inst (
     .asq_base(asq_base),
     .acq_base(acq_base),
     .intm(intm),
-    .engine_idle(1'b1),
+    .engine_idle(engine_idle),
     .db_valid(db_valid),
     .db_qid(db_qid),
     .db_is_cq(db_is_cq),
     .db_value(db_value)
+);
+
+nvme_queue_table #(
+    .QUEUE_COUNT(QUEUE_COUNT),
+    .QID_W(QID_W)
+)
+queue_table_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .ctrl_reset(ctrl_reset),
+    .admin_create(admin_create),
+    .asq_base(asq_base),
+    .acq_base(acq_base),
+    .aqa_asqs(aqa_asqs),
+    .aqa_acqs(aqa_acqs),
+    .db_valid(db_valid),
+    .db_qid(db_qid),
+    .db_is_cq(db_is_cq),
+    .db_value(db_value),
+    .db_err_valid(db_err_valid),
+    .db_err_kind(db_err_kind),
+    .db_err_qid(db_err_qid),
+    .db_err_is_cq(db_err_is_cq),
+    .fw_cmd_valid(q_cmd_valid),
+    .fw_cmd_op(q_cmd_op),
+    .fw_cmd_qid(q_sel),
+    .fw_cmd_base(q_base),
+    .fw_cmd_size(q_size),
+    .fw_cmd_map(q_map),
+    .fw_cmd_prio(q_prio),
+    .fw_cmd_ien(q_ien),
+    .fetch_qid(fetch_qid),
+    .fetch_sq_base(fetch_sq_base),
+    .fetch_sq_size(fetch_sq_size),
+    .fetch_sq_head(fetch_sq_head),
+    .fetch_sq_tail(fetch_sq_tail),
+    .fetch_advance(fetch_advance),
+    .fetch_advance_qid(fetch_advance_qid),
+    .fetch_advance_count(fetch_advance_count),
+    .post_sqid(post_sqid),
+    .post_sq_head(post_sq_head),
+    .post_cqid(post_cqid),
+    .post_cq_valid(post_cq_valid),
+    .post_cq_base(post_cq_base),
+    .post_cq_tail(post_cq_tail),
+    .post_cq_phase(post_cq_phase),
+    .post_cq_full(post_cq_full),
+    .post_cq_vector(post_cq_vector),
+    .post_cq_ien(post_cq_ien),
+    .post_advance(post_advance),
+    .fw_qid(q_sel),
+    .fw_sq_state(q_sq_state),
+    .fw_cq_state(q_cq_state),
+    .fw_tails(q_tails),
+    .sq_in_flight(sq_in_flight),
+    .sq_pending(sq_pending),
+    .sq_prio(sq_prio),
+    .any_queue_valid(any_queue_valid)
+);
+
+assign fetch_qid = grant_qid;
+
+nvme_sq_arbiter #(
+    .QUEUE_COUNT(QUEUE_COUNT),
+    .QID_W(QID_W)
+)
+arbiter_inst (
+    .clk(user_clk),
+    .rst(user_reset || ctrl_reset),
+    .wrr_enable(cc_ams[0]),
+    .hpw(arb_hpw),
+    .mpw(arb_mpw),
+    .lpw(arb_lpw),
+    .eligible(sq_pending & ~sq_in_flight),
+    .prio(sq_prio),
+    .grant_valid(grant_valid),
+    .grant_qid(grant_qid),
+    .grant_ack(grant_ack),
+    .grant_count(grant_count)
+);
+
+nvme_cmd_table #(
+    .SLOTS(CMD_SLOTS),
+    .SLOT_W(SLOT_W),
+    .QID_W(QID_W)
+)
+cmd_table_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .clear(ctrl_reset),
+    .alloc_slot(alloc_slot),
+    .alloc_valid(alloc_valid),
+    .alloc_sqid(alloc_sqid),
+    .free_count(free_count),
+    .sqe_wr_en(sqe_wr_en),
+    .sqe_wr_slot(sqe_wr_slot),
+    .sqe_wr_dw(sqe_wr_dw),
+    .sqe_wr_data(sqe_wr_data),
+    .sqe_rd_en(sqe_rd_en),
+    .sqe_rd_slot(sqe_rd_slot),
+    .sqe_rd_dw(sqe_rd_dw),
+    .sqe_rd_data(sqe_rd_data),
+    .push_valid(push_valid),
+    .push_slot(push_slot),
+    .head_valid(cmd_valid),
+    .head_slot(cmd_slot),
+    .head_sqid(cmd_sqid),
+    .pop(cmd_pop),
+    .fifo_count(cmd_count),
+    .lookup_slot(lookup_slot),
+    .lookup_sqid(lookup_sqid),
+    .lookup_cid(lookup_cid),
+    .release_valid(release_valid),
+    .release_slot(release_slot)
+);
+
+nvme_sq_fetch #(
+    .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+    .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+    .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
+    .QUEUE_COUNT(QUEUE_COUNT),
+    .QID_W(QID_W),
+    .SLOTS(CMD_SLOTS),
+    .SLOT_W(SLOT_W),
+    .FETCH_TAGS(FETCH_TAGS),
+    .MAX_FETCH(MAX_FETCH)
+)
+sq_fetch_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .enable(ctrl_enabled),
+    .clear(ctrl_reset),
+    .max_read_request(cfg_max_read_req),
+    .arb_burst(arb_burst),
+    .idle(fetch_idle),
+    .fetch_error(fetch_error),
+    .grant_valid(grant_valid),
+    .grant_qid(grant_qid),
+    .grant_ack(grant_ack),
+    .grant_count(grant_count),
+    .sq_in_flight(sq_in_flight),
+    .sq_base(fetch_sq_base[63:12]),
+    .sq_size(fetch_sq_size),
+    .sq_head(fetch_sq_head),
+    .sq_tail(fetch_sq_tail),
+    .advance(fetch_advance),
+    .advance_qid(fetch_advance_qid),
+    .advance_count(fetch_advance_count),
+    .alloc_slot(alloc_slot),
+    .alloc_valid(alloc_valid),
+    .alloc_sqid(alloc_sqid),
+    .free_count(free_count),
+    .sqe_wr_en(sqe_wr_en),
+    .sqe_wr_slot(sqe_wr_slot),
+    .sqe_wr_dw(sqe_wr_dw),
+    .sqe_wr_data(sqe_wr_data),
+    .push_valid(push_valid),
+    .push_slot(push_slot),
+    .req_valid(fetch_req_valid),
+    .req_ready(fetch_req_ready),
+    .req_addr(fetch_req_addr),
+    .req_dwords(fetch_req_dwords),
+    .req_tag(fetch_req_tag),
+    .s_axis_rc_tdata(s_axis_rc_tdata),
+    .s_axis_rc_tkeep(s_axis_rc_tkeep),
+    .s_axis_rc_tvalid(s_axis_rc_tvalid),
+    .s_axis_rc_tready(s_axis_rc_tready),
+    .s_axis_rc_tlast(s_axis_rc_tlast),
+    .s_axis_rc_tuser(s_axis_rc_tuser)
+);
+
+nvme_cq_poster #(
+    .QID_W(QID_W),
+    .SLOT_W(SLOT_W)
+)
+cq_poster_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .clear(ctrl_reset),
+    .idle(poster_idle),
+    .cpl_valid(cpl_valid),
+    .cpl_ready(cpl_ready),
+    .cpl_slot(cpl_slot),
+    .cpl_status(cpl_status),
+    .cpl_dw0(cpl_dw0),
+    .cpl_dw1(cpl_dw1),
+    .lookup_slot(lookup_slot),
+    .lookup_sqid(lookup_sqid),
+    .lookup_cid(lookup_cid),
+    .release_valid(release_valid),
+    .release_slot(release_slot),
+    .post_sqid(post_sqid),
+    .post_sq_head(post_sq_head),
+    .post_cqid(post_cqid),
+    .post_cq_valid(post_cq_valid),
+    .post_cq_base(post_cq_base[63:12]),
+    .post_cq_tail(post_cq_tail),
+    .post_cq_phase(post_cq_phase),
+    .post_cq_full(post_cq_full),
+    .post_cq_vector(post_cq_vector),
+    .post_cq_ien(post_cq_ien),
+    .post_advance(post_advance),
+    .req_valid(post_req_valid),
+    .req_ready(post_req_ready),
+    .req_addr(post_req_addr),
+    .req_data(post_req_data),
+    .irq_valid(irq_valid),
+    .irq_vector(irq_vector),
+    .irq_coalesce(irq_coalesce)
+);
+
+pcie_us_rq_small_req #(
+    .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+    .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+    .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH)
+)
+fetch_rq_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .req_valid(fetch_req_valid),
+    .req_ready(fetch_req_ready),
+    .req_write(1'b0),
+    .req_addr(fetch_req_addr),
+    .req_dwords(fetch_req_dwords),
+    .req_tag(fetch_req_tag),
+    .req_data(128'd0),
+    .m_axis_rq_tdata(rq_tdata[0 +: AXIS_PCIE_DATA_WIDTH]),
+    .m_axis_rq_tkeep(rq_tkeep[0 +: AXIS_PCIE_KEEP_WIDTH]),
+    .m_axis_rq_tvalid(rq_tvalid[0]),
+    .m_axis_rq_tready(rq_tready[0]),
+    .m_axis_rq_tlast(rq_tlast[0]),
+    .m_axis_rq_tuser(rq_tuser[0 +: AXIS_PCIE_RQ_USER_WIDTH])
+);
+
+pcie_us_rq_small_req #(
+    .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+    .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+    .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH)
+)
+post_rq_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .req_valid(post_req_valid),
+    .req_ready(post_req_ready),
+    .req_write(1'b1),
+    .req_addr(post_req_addr),
+    .req_dwords(11'd4),
+    .req_tag(8'd0),
+    .req_data(post_req_data),
+    .m_axis_rq_tdata(rq_tdata[AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
+    .m_axis_rq_tkeep(rq_tkeep[AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
+    .m_axis_rq_tvalid(rq_tvalid[1]),
+    .m_axis_rq_tready(rq_tready[1]),
+    .m_axis_rq_tlast(rq_tlast[1]),
+    .m_axis_rq_tuser(rq_tuser[AXIS_PCIE_RQ_USER_WIDTH +: AXIS_PCIE_RQ_USER_WIDTH])
+);
+
+pcie_us_axis_rq_mux #(
+    .PORTS(2),
+    .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+    .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+    .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH)
+)
+rq_mux_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .s_axis_rq_tdata(rq_tdata),
+    .s_axis_rq_tkeep(rq_tkeep),
+    .s_axis_rq_tvalid(rq_tvalid),
+    .s_axis_rq_tready(rq_tready),
+    .s_axis_rq_tlast(rq_tlast),
+    .s_axis_rq_tuser(rq_tuser),
+    .m_axis_rq_tdata(m_axis_rq_tdata),
+    .m_axis_rq_tkeep(m_axis_rq_tkeep),
+    .m_axis_rq_tvalid(m_axis_rq_tvalid),
+    .m_axis_rq_tready(m_axis_rq_tready),
+    .m_axis_rq_tlast(m_axis_rq_tlast),
+    .m_axis_rq_tuser(m_axis_rq_tuser)
+);
+
+nvme_msix #(
+    .VECTORS(QUEUE_COUNT),
+    .VEC_W(QID_W),
+    .ADDR_W(BAR0_ADDR_WIDTH - 3),
+    .TICK_CYCLES(COALESCE_TICK_CYCLES)
+)
+msix_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .clear(ctrl_reset),
+    .reg_addr(reg_addr[BAR0_ADDR_WIDTH-2:2]),
+    .reg_wr_en(reg_wr_en && msix_window),
+    .reg_wr_data(reg_wr_data),
+    .reg_wr_strb(reg_wr_strb),
+    .reg_rd_en(reg_rd_en && msix_window),
+    .reg_rd_data(msix_rd_data),
+    .irq_valid(irq_valid),
+    .irq_vector(irq_vector),
+    .irq_coalesce(irq_coalesce),
+    .coalesce_thr(coalesce_thr),
+    .coalesce_time(coalesce_time),
+    .coalesce_disable(coalesce_disable),
+    .cfg_interrupt_msix_enable(cfg_interrupt_msix_enable),
+    .cfg_interrupt_msix_mask(cfg_interrupt_msix_mask),
+    .cfg_interrupt_msix_address(cfg_interrupt_msix_address),
+    .cfg_interrupt_msix_data(cfg_interrupt_msix_data),
+    .cfg_interrupt_msix_int(cfg_interrupt_msix_int),
+    .cfg_interrupt_msix_sent(cfg_interrupt_msix_sent),
+    .cfg_interrupt_msix_fail(cfg_interrupt_msix_fail)
+);
+
+nvme_fw_mailbox #(
+    .QUEUE_COUNT(QUEUE_COUNT),
+    .QID_W(QID_W),
+    .SLOTS(CMD_SLOTS),
+    .SLOT_W(SLOT_W),
+    .MQES(MQES)
+)
+mailbox_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .s_axil_awaddr(s_axil_awaddr),
+    .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid),
+    .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata),
+    .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid),
+    .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid),
+    .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr),
+    .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid),
+    .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata),
+    .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(s_axil_rready),
+    .fw_irq(fw_irq),
+    .ctrl_enabled(ctrl_enabled),
+    .ctrl_resetting(ctrl_resetting),
+    .ctrl_reset(ctrl_reset),
+    .shutdown_requested(shutdown_requested),
+    .cmd_valid(cmd_valid),
+    .cmd_slot(cmd_slot),
+    .cmd_sqid(cmd_sqid),
+    .cmd_count(cmd_count),
+    .cmd_pop(cmd_pop),
+    .sqe_rd_en(sqe_rd_en),
+    .sqe_rd_slot(sqe_rd_slot),
+    .sqe_rd_dw(sqe_rd_dw),
+    .sqe_rd_data(sqe_rd_data),
+    .cpl_valid(cpl_valid),
+    .cpl_ready(cpl_ready),
+    .cpl_slot(cpl_slot),
+    .cpl_status(cpl_status),
+    .cpl_dw0(cpl_dw0),
+    .cpl_dw1(cpl_dw1),
+    .poster_idle(poster_idle),
+    .q_cmd_valid(q_cmd_valid),
+    .q_cmd_op(q_cmd_op),
+    .q_sel(q_sel),
+    .q_base(q_base),
+    .q_size(q_size),
+    .q_map(q_map),
+    .q_prio(q_prio),
+    .q_ien(q_ien),
+    .q_sq_state(q_sq_state),
+    .q_cq_state(q_cq_state),
+    .q_tails(q_tails),
+    .db_err_valid(db_err_valid),
+    .db_err_kind(db_err_kind),
+    .db_err_qid(db_err_qid),
+    .db_err_is_cq(db_err_is_cq),
+    .arb_burst(arb_burst),
+    .arb_lpw(arb_lpw),
+    .arb_mpw(arb_mpw),
+    .arb_hpw(arb_hpw),
+    .coalesce_thr(coalesce_thr),
+    .coalesce_time(coalesce_time),
+    .coalesce_disable(coalesce_disable)
 );
 
 endmodule

@@ -54,15 +54,19 @@ module nvme_ctrl_regs #
      * Controller state for the queue engine
      */
     output wire                  ctrl_enabled,
+    output wire                  ctrl_resetting,
     output wire                  ctrl_reset,
+    output wire                  admin_create,
+    output wire                  shutdown_requested,
+    input  wire                  fatal_error,
     output wire [3:0]            cc_mps,
     output wire [2:0]            cc_ams,
     output wire [3:0]            cc_iosqes,
     output wire [3:0]            cc_iocqes,
     output wire [11:0]           aqa_asqs,
     output wire [11:0]           aqa_acqs,
-    output wire [63:0]           asq_base,
-    output wire [63:0]           acq_base,
+    output wire [63:12]          asq_base,
+    output wire [63:12]          acq_base,
     output wire [31:0]           intm,
     input  wire                  engine_idle,
 
@@ -148,6 +152,8 @@ reg [63:12] asq_reg, asq_next;
 reg [63:12] acq_reg, acq_next;
 
 reg ctrl_reset_reg, ctrl_reset_next;
+reg admin_create_reg, admin_create_next;
+reg fatal_reg, fatal_next;
 
 reg [31:0] rd_data_reg, rd_data_next;
 
@@ -159,15 +165,18 @@ reg [15:0] db_value_reg, db_value_next;
 assign reg_rd_data = rd_data_reg;
 
 assign ctrl_enabled = state_reg == STATE_READY;
+assign ctrl_resetting = state_reg == STATE_RESETTING;
 assign ctrl_reset = ctrl_reset_reg;
+assign admin_create = admin_create_reg;
+assign shutdown_requested = cc_shn_reg != 2'b00;
 assign cc_mps = cc_mps_reg;
 assign cc_ams = cc_ams_reg;
 assign cc_iosqes = cc_iosqes_reg;
 assign cc_iocqes = cc_iocqes_reg;
 assign aqa_asqs = asqs_reg;
 assign aqa_acqs = acqs_reg;
-assign asq_base = {asq_reg, 12'd0};
-assign acq_base = {acq_reg, 12'd0};
+assign asq_base = asq_reg;
+assign acq_base = acq_reg;
 assign intm = intm_reg;
 
 assign db_valid = db_valid_reg;
@@ -193,7 +202,7 @@ wire [31:0] acq_lo_written = merge({acq_reg[31:12], 12'd0}, reg_wr_data, strb_ma
 /* verilator lint_on UNUSEDSIGNAL */
 // RDY stays set while a reset drains, so that RDY reading 0 means the
 // engine has stopped
-wire [31:0] csts_image = {26'd0, 1'b0, 1'b0, shst_reg, state_reg == STATE_FAILED,
+wire [31:0] csts_image = {26'd0, 1'b0, 1'b0, shst_reg, state_reg == STATE_FAILED || fatal_reg,
                           state_reg == STATE_READY || state_reg == STATE_RESETTING};
 
 // Memory page size mask for queue base alignment checks
@@ -234,6 +243,8 @@ always @* begin
     acq_next = acq_reg;
 
     ctrl_reset_next = 1'b0;
+    admin_create_next = 1'b0;
+    fatal_next = fatal_reg || (fatal_error && state_reg == STATE_READY);
     rd_data_next = rd_data_reg;
 
     db_valid_next = 1'b0;
@@ -284,7 +295,7 @@ always @* begin
             REG_ACQ_LO: acq_next[31:12] = acq_lo_written[31:12];
             REG_ACQ_HI: acq_next[63:32] = merge(acq_reg[63:32], reg_wr_data, strb_mask);
             default: begin
-                if (in_db_range && db_aligned && (db_index >> 1) < QUEUE_COUNT) begin
+                if (in_db_range && db_aligned && {{(32-ADDR_WIDTH+2){1'b0}}, db_index >> 1} < QUEUE_COUNT) begin
                     db_valid_next = 1'b1;
                     db_qid_next = db_index[QID_W:1];
                     db_is_cq_next = db_index[0];
@@ -315,6 +326,7 @@ always @* begin
                 state_next = STATE_DISABLED;
             end else if (config_valid) begin
                 delay_next = READY_DELAY[$clog2(READY_DELAY+1)-1:0];
+                admin_create_next = 1'b1;
                 state_next = STATE_STARTING;
             end else begin
                 state_next = STATE_FAILED;
@@ -346,6 +358,7 @@ always @* begin
             if (!ctrl_reset_reg && engine_idle) begin
                 state_next = STATE_DISABLED;
                 shst_next = SHST_NORMAL;
+                fatal_next = 1'b0;
             end
         end
         default: state_next = STATE_DISABLED;
@@ -372,6 +385,8 @@ always @(posedge clk) begin
     acq_reg <= acq_next;
 
     ctrl_reset_reg <= ctrl_reset_next;
+    admin_create_reg <= admin_create_next;
+    fatal_reg <= fatal_next;
     rd_data_reg <= rd_data_next;
 
     db_valid_reg <= db_valid_next;
@@ -396,6 +411,8 @@ always @(posedge clk) begin
         asq_reg <= 52'd0;
         acq_reg <= 52'd0;
         ctrl_reset_reg <= 1'b0;
+        admin_create_reg <= 1'b0;
+        fatal_reg <= 1'b0;
         rd_data_reg <= 32'd0;
         db_valid_reg <= 1'b0;
     end

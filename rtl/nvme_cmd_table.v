@@ -1,0 +1,157 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Command slots: the SQ entries fetched and not yet completed.
+ *
+ * A slot is taken when its entry is fetched and given back when the
+ * command's completion is posted. The table holds each slot's 64-byte SQE
+ * (one write port for the fetch engine, one registered read port for the
+ * firmware), its SQ id and CID for the CQ poster, and the command FIFO: the
+ * order in which fetched commands are handed to the firmware.
+ */
+module nvme_cmd_table #
+(
+    // Number of command slots (a power of two)
+    parameter SLOTS = 64,
+    // Slot id width
+    parameter SLOT_W = $clog2(SLOTS),
+    // Queue id width
+    parameter QID_W = 7
+)
+(
+    input  wire               clk,
+    input  wire               rst,
+    // Controller reset: every slot free, the command FIFO empty
+    input  wire               clear,
+
+    /*
+     * Slot allocation (lowest free slot) for a fetch from SQ alloc_sqid; the
+     * fetch engine asks only for slots that free_count says are there
+     */
+    output wire [SLOT_W-1:0]  alloc_slot,
+    input  wire               alloc_valid,
+    input  wire [QID_W-1:0]   alloc_sqid,
+    output wire [SLOT_W:0]    free_count,
+
+    /*
+     * SQE writes from the fetch engine
+     */
+    input  wire               sqe_wr_en,
+    input  wire [SLOT_W-1:0]  sqe_wr_slot,
+    input  wire [3:0]         sqe_wr_dw,
+    input  wire [31:0]        sqe_wr_data,
+
+    /*
+     * SQE reads for the firmware, data the next cycle
+     */
+    input  wire               sqe_rd_en,
+    input  wire [SLOT_W-1:0]  sqe_rd_slot,
+    input  wire [3:0]         sqe_rd_dw,
+    output reg  [31:0]        sqe_rd_data,
+
+    /*
+     * Command FIFO
+     */
+    input  wire               push_valid,
+    input  wire [SLOT_W-1:0]  push_slot,
+    output wire               head_valid,
+    output wire [SLOT_W-1:0]  head_slot,
+    output wire [QID_W-1:0]   head_sqid,
+    input  wire               pop,
+    output wire [SLOT_W:0]    fifo_count,
+
+    /*
+     * Completion: SQ id and CID of a slot, and its release
+     */
+    input  wire [SLOT_W-1:0]  lookup_slot,
+    output wire [QID_W-1:0]   lookup_sqid,
+    output wire [15:0]        lookup_cid,
+    input  wire               release_valid,
+    input  wire [SLOT_W-1:0]  release_slot
+);
+
+initial begin
+    if ((1 << SLOT_W) != SLOTS) begin
+        $error("Error: SLOTS must be a power of two (instance %m)");
+        $finish;
+    end
+end
+
+reg [31:0] sqe_mem [0:SLOTS*16-1];
+reg [QID_W-1:0] slot_sqid [0:SLOTS-1];
+reg [15:0] slot_cid [0:SLOTS-1];
+reg [SLOTS-1:0] free_reg;
+
+reg [SLOT_W-1:0] fifo_mem [0:SLOTS-1];
+reg [SLOT_W:0] fifo_wr_ptr_reg;
+reg [SLOT_W:0] fifo_rd_ptr_reg;
+
+// lowest free slot
+reg [SLOT_W-1:0] first_free;
+reg [SLOT_W:0] free_total;
+integer i;
+always @* begin
+    first_free = 0;
+    free_total = 0;
+    for (i = SLOTS - 1; i >= 0; i = i - 1) begin
+        if (free_reg[i]) begin
+            first_free = i[SLOT_W-1:0];
+        end
+    end
+    for (i = 0; i < SLOTS; i = i + 1) begin
+        free_total = free_total + {{SLOT_W{1'b0}}, free_reg[i]};
+    end
+end
+
+assign alloc_slot = first_free;
+assign free_count = free_total;
+
+assign fifo_count = fifo_wr_ptr_reg - fifo_rd_ptr_reg;
+assign head_valid = fifo_wr_ptr_reg != fifo_rd_ptr_reg;
+assign head_slot = fifo_mem[fifo_rd_ptr_reg[SLOT_W-1:0]];
+assign head_sqid = slot_sqid[head_slot];
+
+assign lookup_sqid = slot_sqid[lookup_slot];
+assign lookup_cid = slot_cid[lookup_slot];
+
+always @(posedge clk) begin
+    if (sqe_wr_en) begin
+        sqe_mem[{sqe_wr_slot, sqe_wr_dw}] <= sqe_wr_data;
+        if (sqe_wr_dw == 4'd0) begin
+            slot_cid[sqe_wr_slot] <= sqe_wr_data[31:16];
+        end
+    end
+    if (sqe_rd_en) begin
+        sqe_rd_data <= sqe_mem[{sqe_rd_slot, sqe_rd_dw}];
+    end
+end
+
+always @(posedge clk) begin
+    if (alloc_valid) begin
+        free_reg[alloc_slot] <= 1'b0;
+        slot_sqid[alloc_slot] <= alloc_sqid;
+    end
+    if (release_valid) begin
+        free_reg[release_slot] <= 1'b1;
+    end
+
+    if (push_valid) begin
+        fifo_mem[fifo_wr_ptr_reg[SLOT_W-1:0]] <= push_slot;
+        fifo_wr_ptr_reg <= fifo_wr_ptr_reg + 1;
+    end
+    if (pop && head_valid) begin
+        fifo_rd_ptr_reg <= fifo_rd_ptr_reg + 1;
+    end
+
+    if (rst || clear) begin
+        free_reg <= {SLOTS{1'b1}};
+        fifo_wr_ptr_reg <= 0;
+        fifo_rd_ptr_reg <= 0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,149 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * CQ entry posting.
+ *
+ * Takes a completion {slot, status, DW0, DW1} from the firmware, builds the
+ * CQE (SQ head, SQ id, CID, phase, status), writes it at the CQ tail in host
+ * memory and advances the tail; the slot is then free. A full CQ holds the
+ * completion (busy) until a CQ head doorbell makes room: an entry the host
+ * has not consumed is never overwritten. A completion for a CQ that no
+ * longer exists is dropped and its slot freed. After the write is handed to
+ * the RQ, the CQ's interrupt vector is signalled when interrupts are
+ * enabled on it.
+ */
+module nvme_cq_poster #
+(
+    // Queue id width
+    parameter QID_W = 7,
+    // Command slot id width
+    parameter SLOT_W = 6
+)
+(
+    input  wire               clk,
+    input  wire               rst,
+    input  wire               clear,
+    output wire               idle,
+
+    /*
+     * Completion from the firmware
+     */
+    input  wire               cpl_valid,
+    output wire               cpl_ready,
+    input  wire [SLOT_W-1:0]  cpl_slot,
+    input  wire [14:0]        cpl_status,
+    input  wire [31:0]        cpl_dw0,
+    input  wire [31:0]        cpl_dw1,
+
+    /*
+     * Command table
+     */
+    output wire [SLOT_W-1:0]  lookup_slot,
+    input  wire [QID_W-1:0]   lookup_sqid,
+    input  wire [15:0]        lookup_cid,
+    output wire               release_valid,
+    output wire [SLOT_W-1:0]  release_slot,
+
+    /*
+     * Queue table
+     */
+    output wire [QID_W-1:0]   post_sqid,
+    input  wire [15:0]        post_sq_head,
+    input  wire [QID_W-1:0]   post_cqid,
+    input  wire               post_cq_valid,
+    input  wire [63:12]       post_cq_base,
+    input  wire [15:0]        post_cq_tail,
+    input  wire               post_cq_phase,
+    input  wire               post_cq_full,
+    input  wire [QID_W-1:0]   post_cq_vector,
+    input  wire               post_cq_ien,
+    output wire               post_advance,
+
+    /*
+     * CQE write (to the RQ request builder)
+     */
+    output wire               req_valid,
+    input  wire               req_ready,
+    output wire [63:2]        req_addr,
+    output wire [127:0]       req_data,
+
+    /*
+     * Interrupt request for the CQ's vector; admin CQ interrupts are not coalesced
+     */
+    output wire               irq_valid,
+    output wire [QID_W-1:0]   irq_vector,
+    output wire               irq_coalesce
+);
+
+localparam [1:0]
+    P_IDLE = 2'd0,
+    P_LOOKUP = 2'd1,
+    P_WRITE = 2'd2;
+
+reg [1:0] state_reg;
+reg [SLOT_W-1:0] slot_reg;
+reg [14:0] status_reg;
+reg [31:0] dw0_reg;
+reg [31:0] dw1_reg;
+reg [QID_W-1:0] sqid_reg;
+reg [15:0] cid_reg;
+
+assign idle = state_reg == P_IDLE;
+assign cpl_ready = state_reg == P_IDLE && !clear;
+assign lookup_slot = cpl_slot;
+assign post_sqid = sqid_reg;
+
+wire write_done = state_reg == P_WRITE && req_ready;
+wire drop = state_reg == P_LOOKUP && !post_cq_valid;
+
+assign req_valid = state_reg == P_WRITE;
+assign req_addr = {post_cq_base, 10'd0} + {44'd0, post_cq_tail, 2'd0};
+assign req_data = {status_reg, post_cq_phase, cid_reg,
+                   {{(16-QID_W){1'b0}}, sqid_reg}, post_sq_head, dw1_reg, dw0_reg};
+
+assign post_advance = write_done;
+assign release_valid = write_done || drop;
+assign release_slot = slot_reg;
+
+assign irq_valid = write_done && post_cq_ien;
+assign irq_vector = post_cq_vector;
+assign irq_coalesce = post_cqid != 0;
+
+always @(posedge clk) begin
+    case (state_reg)
+        P_IDLE: begin
+            if (cpl_valid && cpl_ready) begin
+                slot_reg <= cpl_slot;
+                status_reg <= cpl_status;
+                dw0_reg <= cpl_dw0;
+                dw1_reg <= cpl_dw1;
+                sqid_reg <= lookup_sqid;
+                cid_reg <= lookup_cid;
+                state_reg <= P_LOOKUP;
+            end
+        end
+        P_LOOKUP: begin
+            if (!post_cq_valid) begin
+                state_reg <= P_IDLE;
+            end else if (!post_cq_full) begin
+                state_reg <= P_WRITE;
+            end
+        end
+        P_WRITE: begin
+            if (req_ready) begin
+                state_reg <= P_IDLE;
+            end
+        end
+        default: state_reg <= P_IDLE;
+    endcase
+
+    if (rst || clear) begin
+        state_reg <= P_IDLE;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,231 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * MSI-X table, pending bit array and interrupt coalescing.
+ *
+ * The table (16 bytes per vector) and the PBA live in BAR0 and are reached
+ * through the register port (table at offset 0, PBA at offset 0x1000 of the
+ * MSI-X window). A CQE posted on a CQ with interrupts enabled asks for its
+ * vector: at once for the admin CQ or a vector with coalescing disabled,
+ * otherwise when more than THR entries have gathered or TIME x 100 us have
+ * passed since the first (NVMe 1.4, 5.21.1.8). A vector that is masked, by
+ * its own mask bit or by the function mask, or with MSI-X disabled, shows
+ * the request in the PBA instead, and the message goes out on unmask.
+ * Messages leave through the hard IP's cfg_interrupt_msix_* handshake.
+ */
+module nvme_msix #
+(
+    // Number of vectors
+    parameter VECTORS = 65,
+    // Vector number width
+    parameter VEC_W = $clog2(VECTORS),
+    // Width of the register port's dword address (MSI-X window offset)
+    parameter ADDR_W = 11,
+    // Clock cycles per 100 us coalescing time unit
+    parameter TICK_CYCLES = 25000
+)
+(
+    input  wire                 clk,
+    input  wire                 rst,
+    // Controller reset: gathered entries are forgotten
+    input  wire                 clear,
+
+    /*
+     * Register port (dword address within the MSI-X window)
+     */
+    input  wire [ADDR_W-1:0]    reg_addr,
+    input  wire                 reg_wr_en,
+    input  wire [31:0]          reg_wr_data,
+    input  wire [3:0]           reg_wr_strb,
+    input  wire                 reg_rd_en,
+    output reg  [31:0]          reg_rd_data,
+
+    /*
+     * Interrupt requests from the CQ poster
+     */
+    input  wire                 irq_valid,
+    input  wire [VEC_W-1:0]     irq_vector,
+    input  wire                 irq_coalesce,
+
+    /*
+     * Coalescing settings
+     */
+    input  wire [7:0]           coalesce_thr,
+    input  wire [7:0]           coalesce_time,
+    input  wire [VECTORS-1:0]   coalesce_disable,
+
+    /*
+     * Hard IP MSI-X interface
+     */
+    input  wire [3:0]           cfg_interrupt_msix_enable,
+    input  wire [3:0]           cfg_interrupt_msix_mask,
+    output reg  [63:0]          cfg_interrupt_msix_address,
+    output reg  [31:0]          cfg_interrupt_msix_data,
+    output reg                  cfg_interrupt_msix_int,
+    input  wire                 cfg_interrupt_msix_sent,
+    input  wire                 cfg_interrupt_msix_fail
+);
+
+reg [31:0] addr_lo_mem [0:VECTORS-1];
+reg [31:0] addr_hi_mem [0:VECTORS-1];
+reg [31:0] data_mem [0:VECTORS-1];
+reg [VECTORS-1:0] mask_reg;
+
+reg [VECTORS-1:0] fire_reg;
+reg [7:0] agg_count [0:VECTORS-1];
+reg [7:0] agg_ticks [0:VECTORS-1];
+reg [$clog2(TICK_CYCLES)-1:0] tick_count_reg;
+reg tick_reg;
+
+localparam [1:0]
+    S_IDLE = 2'd0,
+    S_LOAD = 2'd1,
+    S_WAIT = 2'd2;
+
+reg [1:0] s_state_reg;
+reg [VEC_W-1:0] s_vec_reg;
+
+// only physical function 0 exists
+wire [5:0] unused_other_functions = {cfg_interrupt_msix_enable[3:1], cfg_interrupt_msix_mask[3:1]};
+wire blocked = !cfg_interrupt_msix_enable[0] || cfg_interrupt_msix_mask[0];
+wire [VECTORS-1:0] sendable = blocked ? {VECTORS{1'b0}} : fire_reg & ~mask_reg;
+wire [VECTORS-1:0] pba = fire_reg & (mask_reg | {VECTORS{blocked}});
+
+reg [VEC_W-1:0] first_sendable;
+integer i;
+always @* begin
+    first_sendable = 0;
+    for (i = VECTORS - 1; i >= 0; i = i - 1) begin
+        if (sendable[i]) begin
+            first_sendable = i[VEC_W-1:0];
+        end
+    end
+end
+
+// Register decode: table entries of four dwords, then the PBA at 0x1000
+wire is_pba = reg_addr[ADDR_W-1];
+wire [ADDR_W-4:0] entry = reg_addr[ADDR_W-2:2];
+wire [1:0] field = reg_addr[1:0];
+wire entry_ok = {{(32-(ADDR_W-3)){1'b0}}, entry} < VECTORS;
+wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
+
+// PBA dword: 32 vectors each
+/* verilator lint_off WIDTHEXPAND */
+wire [VECTORS+31:0] pba_padded = {32'd0, pba};
+/* verilator lint_on WIDTHEXPAND */
+wire [31:0] pba_dword = pba_padded[reg_addr[ADDR_W-5:0]*32 +: 32];
+
+always @(posedge clk) begin
+    if (reg_rd_en) begin
+        if (is_pba) begin
+            reg_rd_data <= {{(32-(ADDR_W-1)){1'b0}}, reg_addr[ADDR_W-2:0]} < (VECTORS + 31) / 32 ? pba_dword : 32'd0;
+        end else if (!entry_ok) begin
+            reg_rd_data <= 32'd0;
+        end else begin
+            case (field)
+                2'd0: reg_rd_data <= addr_lo_mem[entry[VEC_W-1:0]];
+                2'd1: reg_rd_data <= addr_hi_mem[entry[VEC_W-1:0]];
+                2'd2: reg_rd_data <= data_mem[entry[VEC_W-1:0]];
+                default: reg_rd_data <= {31'd0, mask_reg[entry[VEC_W-1:0]]};
+            endcase
+        end
+    end
+
+    if (reg_wr_en && !is_pba && entry_ok) begin
+        case (field)
+            2'd0: addr_lo_mem[entry[VEC_W-1:0]] <= ((addr_lo_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask)) & 32'hffff_fffc;
+            2'd1: addr_hi_mem[entry[VEC_W-1:0]] <= (addr_hi_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask);
+            2'd2: data_mem[entry[VEC_W-1:0]] <= (data_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask);
+            default: if (reg_wr_strb[0]) mask_reg[entry[VEC_W-1:0]] <= reg_wr_data[0];
+        endcase
+    end
+
+    // sender (before the requests below, so that a request in the same
+    // cycle as a send keeps its vector firing)
+    cfg_interrupt_msix_int <= 1'b0;
+    case (s_state_reg)
+        S_IDLE: begin
+            if (sendable != 0) begin
+                s_vec_reg <= first_sendable;
+                s_state_reg <= S_LOAD;
+            end
+        end
+        S_LOAD: begin
+            if (sendable[s_vec_reg]) begin
+                cfg_interrupt_msix_address <= {addr_hi_mem[s_vec_reg], addr_lo_mem[s_vec_reg]};
+                cfg_interrupt_msix_data <= data_mem[s_vec_reg];
+                cfg_interrupt_msix_int <= 1'b1;
+                fire_reg[s_vec_reg] <= 1'b0;
+                s_state_reg <= S_WAIT;
+            end else begin
+                s_state_reg <= S_IDLE;
+            end
+        end
+        S_WAIT: begin
+            if (cfg_interrupt_msix_sent) begin
+                s_state_reg <= S_IDLE;
+            end else if (cfg_interrupt_msix_fail) begin
+                fire_reg[s_vec_reg] <= 1'b1;
+                s_state_reg <= S_IDLE;
+            end
+        end
+        default: s_state_reg <= S_IDLE;
+    endcase
+
+    // coalescing time base
+    tick_reg <= 1'b0;
+    if (tick_count_reg == TICK_CYCLES[$clog2(TICK_CYCLES)-1:0] - 1) begin
+        tick_count_reg <= 0;
+        tick_reg <= 1'b1;
+    end else begin
+        tick_count_reg <= tick_count_reg + 1;
+    end
+
+    if (tick_reg) begin
+        for (i = 0; i < VECTORS; i = i + 1) begin
+            if (agg_count[i] != 0) begin
+                if (agg_ticks[i] <= 8'd1) begin
+                    fire_reg[i] <= 1'b1;
+                    agg_count[i] <= 8'd0;
+                end else begin
+                    agg_ticks[i] <= agg_ticks[i] - 8'd1;
+                end
+            end
+        end
+    end
+
+    if (irq_valid) begin
+        if (!irq_coalesce || coalesce_disable[irq_vector] || coalesce_time == 0 ||
+                agg_count[irq_vector] >= coalesce_thr) begin
+            fire_reg[irq_vector] <= 1'b1;
+            agg_count[irq_vector] <= 8'd0;
+        end else begin
+            agg_count[irq_vector] <= agg_count[irq_vector] + 8'd1;
+            if (agg_count[irq_vector] == 0) begin
+                // the time runs from the first entry gathered; the partial
+                // tick under way counts as one
+                agg_ticks[irq_vector] <= coalesce_time + 8'd1;
+            end
+        end
+    end
+
+    if (rst || clear) begin
+        fire_reg <= 0;
+        for (i = 0; i < VECTORS; i = i + 1) begin
+            agg_count[i] <= 8'd0;
+        end
+    end
+    if (rst) begin
+        // every vector masked at reset (PCIe base specification, 7.7.2)
+        mask_reg <= {VECTORS{1'b1}};
+        tick_count_reg <= 0;
+        s_state_reg <= S_IDLE;
+        cfg_interrupt_msix_int <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,291 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Per-queue state of the admin queue pair and the I/O queue pairs: base,
+ * size, head, tail, CQ phase, SQ-to-CQ mapping, SQ priority, CQ interrupt
+ * vector and enable. Every change goes through this module, with a fixed
+ * priority when several happen in the same cycle: controller reset, then
+ * firmware create/delete, then the engines and doorbells, which touch
+ * disjoint fields.
+ *
+ * Doorbell writes are checked here; an invalid one changes nothing and is
+ * reported on db_err_*. An SQ tail may add at most as many entries as are
+ * free (the fetch pointer is the host's SQ head); a CQ head may free at most
+ * the entries posted.
+ */
+module nvme_queue_table #
+(
+    // Queue pairs including the admin queue
+    parameter QUEUE_COUNT = 65,
+    // Queue id width
+    parameter QID_W = $clog2(QUEUE_COUNT)
+)
+(
+    input  wire                     clk,
+    input  wire                     rst,
+
+    /*
+     * Controller state
+     */
+    input  wire                     ctrl_reset,
+    input  wire                     admin_create,
+    input  wire [63:12]             asq_base,
+    input  wire [63:12]             acq_base,
+    input  wire [11:0]              aqa_asqs,
+    input  wire [11:0]              aqa_acqs,
+
+    /*
+     * Doorbell writes, and invalid ones reported
+     */
+    input  wire                     db_valid,
+    input  wire [QID_W-1:0]         db_qid,
+    input  wire                     db_is_cq,
+    input  wire [15:0]              db_value,
+    output reg                      db_err_valid,
+    output reg  [1:0]               db_err_kind,
+    output reg  [QID_W-1:0]         db_err_qid,
+    output reg                      db_err_is_cq,
+
+    /*
+     * Firmware queue programming: 1 create SQ, 2 create CQ, 3 delete SQ, 4 delete CQ
+     */
+    input  wire                     fw_cmd_valid,
+    input  wire [2:0]               fw_cmd_op,
+    input  wire [QID_W-1:0]         fw_cmd_qid,
+    input  wire [63:12]             fw_cmd_base,
+    input  wire [15:0]              fw_cmd_size,
+    input  wire [QID_W-1:0]         fw_cmd_map,
+    input  wire [1:0]               fw_cmd_prio,
+    input  wire                     fw_cmd_ien,
+
+    /*
+     * SQ fetch: state of one SQ, and the fetch pointer advance
+     */
+    input  wire [QID_W-1:0]         fetch_qid,
+    output wire [63:0]              fetch_sq_base,
+    output wire [15:0]              fetch_sq_size,
+    output wire [15:0]              fetch_sq_head,
+    output wire [15:0]              fetch_sq_tail,
+    input  wire                     fetch_advance,
+    input  wire [QID_W-1:0]         fetch_advance_qid,
+    input  wire [15:0]              fetch_advance_count,
+
+    /*
+     * CQ posting: the CQ of an SQ, and the tail advance
+     */
+    input  wire [QID_W-1:0]         post_sqid,
+    output wire [15:0]              post_sq_head,
+    output wire [QID_W-1:0]         post_cqid,
+    output wire                     post_cq_valid,
+    output wire [63:0]              post_cq_base,
+    output wire [15:0]              post_cq_tail,
+    output wire                     post_cq_phase,
+    output wire                     post_cq_full,
+    output wire [QID_W-1:0]         post_cq_vector,
+    output wire                     post_cq_ien,
+    input  wire                     post_advance,
+
+    /*
+     * Firmware view of one queue
+     */
+    input  wire [QID_W-1:0]         fw_qid,
+    output wire [31:0]              fw_sq_state,
+    output wire [31:0]              fw_cq_state,
+    output wire [31:0]              fw_tails,
+    input  wire [QUEUE_COUNT-1:0]   sq_in_flight,
+
+    /*
+     * Every SQ at once, for arbitration
+     */
+    output wire [QUEUE_COUNT-1:0]   sq_pending,
+    output wire [2*QUEUE_COUNT-1:0] sq_prio,
+    output wire                     any_queue_valid
+);
+
+reg                 sq_valid [0:QUEUE_COUNT-1];
+reg  [63:12]        sq_base  [0:QUEUE_COUNT-1];
+reg  [15:0]         sq_size  [0:QUEUE_COUNT-1];
+reg  [15:0]         sq_head  [0:QUEUE_COUNT-1];
+reg  [15:0]         sq_tail  [0:QUEUE_COUNT-1];
+reg  [QID_W-1:0]    sq_cqid  [0:QUEUE_COUNT-1];
+reg  [1:0]          sq_qprio [0:QUEUE_COUNT-1];
+
+reg                 cq_valid [0:QUEUE_COUNT-1];
+reg  [63:12]        cq_base  [0:QUEUE_COUNT-1];
+reg  [15:0]         cq_size  [0:QUEUE_COUNT-1];
+reg  [15:0]         cq_head  [0:QUEUE_COUNT-1];
+reg  [15:0]         cq_tail  [0:QUEUE_COUNT-1];
+reg                 cq_phase [0:QUEUE_COUNT-1];
+reg  [QID_W-1:0]    cq_iv    [0:QUEUE_COUNT-1];
+reg                 cq_ien   [0:QUEUE_COUNT-1];
+
+localparam [2:0]
+    OP_CREATE_SQ = 3'd1,
+    OP_CREATE_CQ = 3'd2,
+    OP_DELETE_SQ = 3'd3,
+    OP_DELETE_CQ = 3'd4;
+
+localparam [1:0]
+    DB_ERR_NO_QUEUE = 2'd1,
+    DB_ERR_BEYOND_SIZE = 2'd2,
+    DB_ERR_PASSES = 2'd3;
+
+// (a - b) mod (size + 1) for pointers below size + 1, size zero-based
+function [15:0] ring_sub(input [15:0] a, input [15:0] b, input [15:0] size);
+    ring_sub = a >= b ? a - b : a + size + 16'd1 - b;
+endfunction
+
+function [15:0] ring_add(input [15:0] a, input [15:0] n, input [15:0] size);
+    reg [16:0] sum;
+    begin
+        sum = {1'b0, a} + {1'b0, n};
+        ring_add = sum > {1'b0, size} ? sum[15:0] - size - 16'd1 : sum[15:0];
+    end
+endfunction
+
+// Fetch and firmware views
+assign fetch_sq_base = {sq_base[fetch_qid], 12'd0};
+assign fetch_sq_size = sq_size[fetch_qid];
+assign fetch_sq_head = sq_head[fetch_qid];
+assign fetch_sq_tail = sq_tail[fetch_qid];
+
+wire [QID_W-1:0] post_cq = sq_cqid[post_sqid];
+assign post_sq_head = sq_head[post_sqid];
+assign post_cqid = post_cq;
+assign post_cq_valid = cq_valid[post_cq];
+assign post_cq_base = {cq_base[post_cq], 12'd0};
+assign post_cq_tail = cq_tail[post_cq];
+assign post_cq_phase = cq_phase[post_cq];
+assign post_cq_full = ring_add(cq_tail[post_cq], 16'd1, cq_size[post_cq]) == cq_head[post_cq];
+assign post_cq_vector = cq_iv[post_cq];
+assign post_cq_ien = cq_ien[post_cq];
+
+wire fw_cq_full = ring_add(cq_tail[fw_qid], 16'd1, cq_size[fw_qid]) == cq_head[fw_qid];
+assign fw_sq_state = {sq_valid[fw_qid], sq_in_flight[fw_qid], 14'd0, sq_head[fw_qid]};
+assign fw_cq_state = {cq_valid[fw_qid], fw_cq_full, 13'd0, cq_phase[fw_qid], cq_tail[fw_qid]};
+assign fw_tails = {cq_head[fw_qid], sq_tail[fw_qid]};
+
+genvar g;
+generate
+    for (g = 0; g < QUEUE_COUNT; g = g + 1) begin : per_queue
+        assign sq_pending[g] = sq_valid[g] && sq_tail[g] != sq_head[g];
+        assign sq_prio[2*g +: 2] = sq_qprio[g];
+    end
+endgenerate
+
+reg any_valid;
+integer k;
+always @* begin
+    any_valid = 1'b0;
+    for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
+        any_valid = any_valid | sq_valid[k] | cq_valid[k];
+    end
+end
+assign any_queue_valid = any_valid;
+
+// Doorbell check
+wire db_queue_exists = {{(32-QID_W){1'b0}}, db_qid} < QUEUE_COUNT && (db_is_cq ? cq_valid[db_qid] : sq_valid[db_qid]);
+wire [15:0] db_size = db_is_cq ? cq_size[db_qid] : sq_size[db_qid];
+// SQ: entries added must fit in the free space; CQ: entries freed must have been posted
+wire [15:0] sq_added = ring_sub(db_value, sq_tail[db_qid], sq_size[db_qid]);
+wire [15:0] sq_free = ring_sub(sq_head[db_qid], ring_add(sq_tail[db_qid], 16'd1, sq_size[db_qid]), sq_size[db_qid]);
+wire [15:0] cq_freed = ring_sub(db_value, cq_head[db_qid], cq_size[db_qid]);
+wire [15:0] cq_posted = ring_sub(cq_tail[db_qid], cq_head[db_qid], cq_size[db_qid]);
+wire db_passes = db_is_cq ? cq_freed > cq_posted : sq_added > sq_free;
+
+always @(posedge clk) begin
+    db_err_valid <= 1'b0;
+
+    if (db_valid) begin
+        db_err_qid <= db_qid;
+        db_err_is_cq <= db_is_cq;
+        if (!db_queue_exists) begin
+            db_err_valid <= 1'b1;
+            db_err_kind <= DB_ERR_NO_QUEUE;
+        end else if (db_value > db_size) begin
+            db_err_valid <= 1'b1;
+            db_err_kind <= DB_ERR_BEYOND_SIZE;
+        end else if (db_passes) begin
+            db_err_valid <= 1'b1;
+            db_err_kind <= DB_ERR_PASSES;
+        end else if (db_is_cq) begin
+            cq_head[db_qid] <= db_value;
+        end else begin
+            sq_tail[db_qid] <= db_value;
+        end
+    end
+
+    if (fetch_advance) begin
+        sq_head[fetch_advance_qid] <= ring_add(sq_head[fetch_advance_qid], fetch_advance_count, sq_size[fetch_advance_qid]);
+    end
+
+    if (post_advance) begin
+        cq_tail[post_cq] <= ring_add(cq_tail[post_cq], 16'd1, cq_size[post_cq]);
+        if (cq_tail[post_cq] == cq_size[post_cq]) begin
+            cq_phase[post_cq] <= !cq_phase[post_cq];
+        end
+    end
+
+    if (admin_create) begin
+        sq_valid[0] <= 1'b1;
+        sq_base[0] <= asq_base[63:12];
+        sq_size[0] <= {4'd0, aqa_asqs};
+        sq_head[0] <= 16'd0;
+        sq_tail[0] <= 16'd0;
+        sq_cqid[0] <= 0;
+        sq_qprio[0] <= 2'd0;
+        cq_valid[0] <= 1'b1;
+        cq_base[0] <= acq_base[63:12];
+        cq_size[0] <= {4'd0, aqa_acqs};
+        cq_head[0] <= 16'd0;
+        cq_tail[0] <= 16'd0;
+        cq_phase[0] <= 1'b1;
+        cq_iv[0] <= 0;
+        cq_ien[0] <= 1'b1;
+    end
+
+    if (fw_cmd_valid) begin
+        case (fw_cmd_op)
+            OP_CREATE_SQ: begin
+                sq_valid[fw_cmd_qid] <= 1'b1;
+                sq_base[fw_cmd_qid] <= fw_cmd_base[63:12];
+                sq_size[fw_cmd_qid] <= fw_cmd_size;
+                sq_head[fw_cmd_qid] <= 16'd0;
+                sq_tail[fw_cmd_qid] <= 16'd0;
+                sq_cqid[fw_cmd_qid] <= fw_cmd_map;
+                sq_qprio[fw_cmd_qid] <= fw_cmd_prio;
+            end
+            OP_CREATE_CQ: begin
+                cq_valid[fw_cmd_qid] <= 1'b1;
+                cq_base[fw_cmd_qid] <= fw_cmd_base[63:12];
+                cq_size[fw_cmd_qid] <= fw_cmd_size;
+                cq_head[fw_cmd_qid] <= 16'd0;
+                cq_tail[fw_cmd_qid] <= 16'd0;
+                cq_phase[fw_cmd_qid] <= 1'b1;
+                cq_iv[fw_cmd_qid] <= fw_cmd_map;
+                cq_ien[fw_cmd_qid] <= fw_cmd_ien;
+            end
+            OP_DELETE_SQ: sq_valid[fw_cmd_qid] <= 1'b0;
+            OP_DELETE_CQ: cq_valid[fw_cmd_qid] <= 1'b0;
+            default: ;
+        endcase
+    end
+
+    if (rst || ctrl_reset) begin
+        for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
+            sq_valid[k] <= 1'b0;
+            cq_valid[k] <= 1'b0;
+            sq_head[k] <= 16'd0;
+            sq_tail[k] <= 16'd0;
+            cq_head[k] <= 16'd0;
+            cq_tail[k] <= 16'd0;
+        end
+        db_err_valid <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

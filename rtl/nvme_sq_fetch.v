@@ -1,0 +1,362 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * SQ entry fetch.
+ *
+ * The arbiter picks an SQ with entries; one memory read fetches as many of
+ * them as are contiguous, fit in one read request (MRRS), do not cross a
+ * 4 KiB boundary, are allowed by the arbitration burst and have free command
+ * slots (at most MAX_FETCH). The SQ's fetch pointer advances when the read
+ * is issued; one read per SQ is in flight at a time, so commands reach the
+ * command FIFO in SQ order. Completions (RC) may arrive split at the read
+ * completion boundary and, across SQs, in any order; their data goes into
+ * the slots by byte offset, and the commands are queued once the read's
+ * last completion arrives. An unsuccessful completion makes fetch_error a
+ * fatal controller status.
+ */
+module nvme_sq_fetch #
+(
+    // Width of the RQ and RC streams in bits
+    parameter AXIS_PCIE_DATA_WIDTH = 256,
+    // tkeep width: one bit per dword
+    parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
+    // RC tuser width (75 for UltraScale+ below 512 bits)
+    parameter AXIS_PCIE_RC_USER_WIDTH = 75,
+    // Queues including the admin queue
+    parameter QUEUE_COUNT = 65,
+    // Queue id width
+    parameter QID_W = $clog2(QUEUE_COUNT),
+    // Command slots
+    parameter SLOTS = 64,
+    // Slot id width
+    parameter SLOT_W = $clog2(SLOTS),
+    // Reads in flight (tags 0 .. FETCH_TAGS-1)
+    parameter FETCH_TAGS = 8,
+    // Largest number of entries fetched by one read
+    parameter MAX_FETCH = 8
+)
+(
+    input  wire                               clk,
+    input  wire                               rst,
+
+    input  wire                               enable,
+    input  wire                               clear,
+    input  wire [2:0]                         max_read_request,
+    input  wire [2:0]                         arb_burst,
+    output wire                               idle,
+    output reg                                fetch_error,
+
+    /*
+     * Arbitration
+     */
+    input  wire                               grant_valid,
+    input  wire [QID_W-1:0]                   grant_qid,
+    output wire                               grant_ack,
+    output wire [15:0]                        grant_count,
+    output wire [QUEUE_COUNT-1:0]             sq_in_flight,
+
+    /*
+     * Queue table
+     */
+    input  wire [63:12]                       sq_base,
+    input  wire [15:0]                        sq_size,
+    input  wire [15:0]                        sq_head,
+    input  wire [15:0]                        sq_tail,
+    output wire                               advance,
+    output wire [QID_W-1:0]                   advance_qid,
+    output wire [15:0]                        advance_count,
+
+    /*
+     * Command table
+     */
+    input  wire [SLOT_W-1:0]                  alloc_slot,
+    output wire                               alloc_valid,
+    output wire [QID_W-1:0]                   alloc_sqid,
+    input  wire [SLOT_W:0]                    free_count,
+    output reg                                sqe_wr_en,
+    output reg  [SLOT_W-1:0]                  sqe_wr_slot,
+    output reg  [3:0]                         sqe_wr_dw,
+    output reg  [31:0]                        sqe_wr_data,
+    output wire                               push_valid,
+    output wire [SLOT_W-1:0]                  push_slot,
+
+    /*
+     * Read requests (to the RQ request builder)
+     */
+    output wire                               req_valid,
+    input  wire                               req_ready,
+    output wire [63:2]                        req_addr,
+    output wire [10:0]                        req_dwords,
+    output wire [7:0]                         req_tag,
+
+    /*
+     * Requester completions (RC)
+     */
+    input  wire [AXIS_PCIE_DATA_WIDTH-1:0]    s_axis_rc_tdata,
+    input  wire [AXIS_PCIE_KEEP_WIDTH-1:0]    s_axis_rc_tkeep,
+    input  wire                               s_axis_rc_tvalid,
+    output wire                               s_axis_rc_tready,
+    input  wire                               s_axis_rc_tlast,
+    input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0] s_axis_rc_tuser
+);
+
+localparam TAG_W = $clog2(FETCH_TAGS);
+localparam ENT_W = $clog2(MAX_FETCH);
+
+initial begin
+    if (MAX_FETCH > 64 || (1 << ENT_W) != MAX_FETCH || (1 << TAG_W) != FETCH_TAGS) begin
+        $error("Error: MAX_FETCH and FETCH_TAGS must be powers of two, MAX_FETCH <= 64 (instance %m)");
+        $finish;
+    end
+end
+
+// Request side
+localparam [1:0]
+    F_IDLE = 2'd0,
+    F_ALLOC = 2'd1,
+    F_REQ = 2'd2;
+
+reg [1:0] f_state_reg;
+reg [QID_W-1:0] f_qid_reg;
+reg [TAG_W-1:0] f_tag_reg;
+reg [ENT_W:0] f_count_reg;
+reg [ENT_W:0] f_alloc_idx_reg;
+reg [63:2] f_addr_reg;
+
+reg [FETCH_TAGS-1:0] tag_busy_reg;
+reg [QID_W-1:0] tag_qid [0:FETCH_TAGS-1];
+reg [ENT_W:0] tag_count [0:FETCH_TAGS-1];
+reg [11:0] tag_offset [0:FETCH_TAGS-1];
+reg [SLOT_W-1:0] tag_slot [0:FETCH_TAGS*MAX_FETCH-1];
+reg [FETCH_TAGS-1:0] tag_err_reg;
+reg [QUEUE_COUNT-1:0] in_flight_reg;
+
+// Free tag
+reg [TAG_W-1:0] free_tag;
+integer i;
+always @* begin
+    free_tag = 0;
+    for (i = FETCH_TAGS - 1; i >= 0; i = i - 1) begin
+        if (!tag_busy_reg[i]) begin
+            free_tag = i[TAG_W-1:0];
+        end
+    end
+end
+
+// Entries to fetch from the granted SQ
+function [15:0] min16(input [15:0] a, input [15:0] b);
+    min16 = a < b ? a : b;
+endfunction
+
+wire [15:0] pending = sq_tail >= sq_head ? sq_tail - sq_head : sq_tail + sq_size + 16'd1 - sq_head;
+wire [15:0] to_wrap = sq_size + 16'd1 - sq_head;
+wire [15:0] to_4k = 16'd64 - {10'd0, sq_head[5:0]};
+wire [15:0] by_mrrs = 16'd2 << max_read_request;
+wire [15:0] by_burst = arb_burst == 3'd7 ? 16'hffff : 16'd1 << arb_burst;
+wire [15:0] fetch_count = min16(min16(min16(pending, to_wrap), min16(to_4k, by_mrrs)),
+                                min16(min16(by_burst, MAX_FETCH[15:0]), {{(15-SLOT_W){1'b0}}, free_count}));
+
+wire can_start = f_state_reg == F_IDLE && enable && grant_valid && !(&tag_busy_reg) && free_count != 0;
+
+assign grant_ack = can_start;
+assign grant_count = fetch_count;
+assign sq_in_flight = in_flight_reg;
+assign advance = can_start;
+assign advance_qid = grant_qid;
+assign advance_count = fetch_count;
+
+assign alloc_valid = f_state_reg == F_ALLOC;
+assign alloc_sqid = f_qid_reg;
+
+assign req_valid = f_state_reg == F_REQ;
+assign req_addr = f_addr_reg;
+assign req_dwords = {{(6-ENT_W){1'b0}}, f_count_reg, 4'd0};
+assign req_tag = {{(8-TAG_W){1'b0}}, f_tag_reg};
+
+// Completion side: one dword per cycle
+localparam [2:0]
+    R_DESC = 3'd0,
+    R_DATA = 3'd1,
+    R_DROP = 3'd2,
+    R_PUSH = 3'd3;
+
+reg [2:0] r_state_reg;
+reg [AXIS_PCIE_DATA_WIDTH-1:0] in_data_reg;
+reg [AXIS_PCIE_KEEP_WIDTH-1:0] in_keep_reg;
+reg in_last_reg;
+reg [1:0] r_desc_dw_reg;
+reg r_completed_reg;
+reg r_error_reg;
+reg [10:0] r_dwords_reg;
+reg [TAG_W-1:0] r_tag_reg;
+reg [11:0] r_offset_reg;
+reg [ENT_W:0] r_push_idx_reg;
+
+assign s_axis_rc_tready = in_keep_reg == 0;
+
+// Only the stream's tlast, tkeep and data are used
+wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
+
+wire in_dw_valid = in_keep_reg[0];
+wire [31:0] in_dw = in_data_reg[31:0];
+wire in_dw_last = in_last_reg && in_keep_reg[AXIS_PCIE_KEEP_WIDTH-1:1] == 0;
+
+assign push_valid = r_state_reg == R_PUSH && !tag_err_reg[r_tag_reg] && !clear;
+assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
+
+// byte offset of the current dword within its read (one read stays inside 4 KiB)
+/* verilator lint_off UNUSEDSIGNAL */
+wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
+/* verilator lint_on UNUSEDSIGNAL */
+
+assign idle = f_state_reg == F_IDLE && tag_busy_reg == 0 && r_state_reg == R_DESC;
+
+always @(posedge clk) begin
+    sqe_wr_en <= 1'b0;
+
+    // Request side
+    case (f_state_reg)
+        F_IDLE: begin
+            if (can_start) begin
+                f_qid_reg <= grant_qid;
+                f_tag_reg <= free_tag;
+                f_count_reg <= fetch_count[ENT_W:0];
+                f_alloc_idx_reg <= 0;
+                f_addr_reg <= {sq_base, 10'd0} + {42'd0, sq_head, 4'd0};
+                tag_busy_reg[free_tag] <= 1'b1;
+                tag_err_reg[free_tag] <= 1'b0;
+                tag_qid[free_tag] <= grant_qid;
+                tag_count[free_tag] <= fetch_count[ENT_W:0];
+                tag_offset[free_tag] <= {sq_head[5:0], 6'd0};
+                in_flight_reg[grant_qid] <= 1'b1;
+                f_state_reg <= F_ALLOC;
+            end
+        end
+        F_ALLOC: begin
+            // slots are free: fetch_count never exceeds free_count
+            tag_slot[{f_tag_reg, f_alloc_idx_reg[ENT_W-1:0]}] <= alloc_slot;
+            f_alloc_idx_reg <= f_alloc_idx_reg + 1;
+            if (f_alloc_idx_reg + 1 == f_count_reg) begin
+                f_state_reg <= F_REQ;
+            end
+        end
+        F_REQ: begin
+            if (req_ready) begin
+                f_state_reg <= F_IDLE;
+            end
+        end
+        default: f_state_reg <= F_IDLE;
+    endcase
+
+    // Completion side
+    if (s_axis_rc_tready && s_axis_rc_tvalid) begin
+        in_data_reg <= s_axis_rc_tdata;
+        in_keep_reg <= s_axis_rc_tkeep;
+        in_last_reg <= s_axis_rc_tlast;
+    end
+
+    case (r_state_reg)
+        R_DESC: begin
+            if (in_dw_valid) begin
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
+                r_desc_dw_reg <= r_desc_dw_reg + 2'd1;
+                case (r_desc_dw_reg)
+                    2'd0: begin
+                        r_offset_reg <= {in_dw[11:2], 2'b00};
+                        r_completed_reg <= in_dw[30];
+                        r_error_reg <= in_dw[15:12] != 4'd0;
+                    end
+                    2'd1: begin
+                        r_dwords_reg <= in_dw[10:0];
+                        if (in_dw[13:11] != 3'd0 || in_dw[14]) begin
+                            r_error_reg <= 1'b1;
+                        end
+                    end
+                    default: begin
+                        r_tag_reg <= in_dw[TAG_W-1:0];
+                        r_desc_dw_reg <= 2'd0;
+                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_busy_reg[in_dw[TAG_W-1:0]]) begin
+                            fetch_error <= 1'b1;
+                            tag_err_reg[in_dw[TAG_W-1:0]] <= 1'b1;
+                            r_state_reg <= in_dw_last ? (r_completed_reg ? R_PUSH : R_DESC) : R_DROP;
+                        end else if (in_dw_last) begin
+                            r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
+                        end else begin
+                            r_state_reg <= R_DATA;
+                        end
+                        r_push_idx_reg <= 0;
+                    end
+                endcase
+            end
+        end
+        R_DATA: begin
+            if (in_dw_valid) begin
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
+                if (r_dwords_reg != 0) begin
+                    sqe_wr_en <= 1'b1;
+                    sqe_wr_slot <= tag_slot[{r_tag_reg, entry_offset[ENT_W+5:6]}];
+                    sqe_wr_dw <= entry_offset[5:2];
+                    sqe_wr_data <= in_dw;
+                    r_dwords_reg <= r_dwords_reg - 1;
+                    r_offset_reg <= r_offset_reg + 12'd4;
+                end
+                if (in_dw_last) begin
+                    r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
+                end
+            end
+        end
+        R_DROP: begin
+            if (in_dw_valid) begin
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
+                if (in_dw_last) begin
+                    r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
+                end
+            end
+        end
+        R_PUSH: begin
+            // queue the read's commands in order; an errored read queues none
+            if (tag_err_reg[r_tag_reg] || clear || r_push_idx_reg + 1 == tag_count[r_tag_reg]) begin
+                tag_busy_reg[r_tag_reg] <= 1'b0;
+                in_flight_reg[tag_qid[r_tag_reg]] <= 1'b0;
+                r_state_reg <= R_DESC;
+            end
+            r_push_idx_reg <= r_push_idx_reg + 1;
+        end
+        default: r_state_reg <= R_DESC;
+    endcase
+
+    // Controller reset: a read not yet issued is dropped; completions of
+    // issued reads are still taken in, and discarded
+    if (clear) begin
+        tag_err_reg <= tag_busy_reg;
+        in_flight_reg <= 0;
+        if (f_state_reg != F_IDLE) begin
+            tag_busy_reg[f_tag_reg] <= 1'b0;
+            f_state_reg <= F_IDLE;
+        end
+    end
+
+    if (rst) begin
+        f_state_reg <= F_IDLE;
+        r_state_reg <= R_DESC;
+        r_desc_dw_reg <= 2'd0;
+        in_keep_reg <= 0;
+        in_last_reg <= 1'b0;
+        tag_busy_reg <= 0;
+        tag_err_reg <= 0;
+        in_flight_reg <= 0;
+        fetch_error <= 1'b0;
+        sqe_wr_en <= 1'b0;
+    end else if (clear) begin
+        fetch_error <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall
