@@ -68,7 +68,7 @@ class ConvFtl(Backend):
         """Options (times in ns):
 
         op: over-provisioning, (physical - logical) / logical.
-        gc_policy: "greedy" or "cost_benefit".
+        gc_policy: "greedy", "cost_benefit" or "fifo" (see gc.py).
         gc_threshold / bg_gc_threshold: free superblocks that start
             foreground / background collection.
         write_buffer_pages: DRAM write buffer in 4 KiB pages (default two

@@ -74,7 +74,7 @@ class Nand:
         before = (start + cols - 1 - self._cols) // cols
         after = (start + n_pages + cols - 1 - self._cols) // cols
         touched = after > before if n_pages < cols else slice(None)
-        if not np.array_equal(wp[touched], before[touched]):
+        if (wp[touched] != before[touched]).any():
             c = int(np.flatnonzero((wp != before) & (after > before))[0])
             p, next_page = int(before[c]), int(wp[c])
             why = "is not erased" if p < next_page else f"skips pages (next is {next_page})"
