@@ -145,8 +145,8 @@ def test_gc_moves_only_valid_data_and_erases_victims(ftl):
     check_invariants(ftl)
 
 
-def test_background_gc_runs_when_idle_and_low_on_space(ox_ftl):
-    f = ConvFtl(bg_gc_threshold=ox_ftl.n_sb)  # always "low": collect whenever idle
+def test_background_gc_runs_when_idle_and_low_on_space():
+    f = ConvFtl(bg_gc_threshold=OX.geometry.blocks_per_plane)  # always "low": collect when idle
     f.write_pages(np.arange(f.capacity_pages))
     f.write_pages(np.arange(f.sb_size))  # the first superblock is now all invalid
     before = f.smart()["gc_victims"]
