@@ -143,7 +143,8 @@ class ControllerParams:
     """The design parameters the register file reflects in CAP."""
 
     mqes: int = 4095
-    ams: int = 0
+    # weighted round robin with urgent priority class
+    ams: int = 1
     to: int = 1
     dstrd: int = 0
     mpsmin: int = 0

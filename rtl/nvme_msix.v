@@ -87,6 +87,13 @@ localparam [1:0]
 reg [1:0] s_state_reg;
 reg [VEC_W-1:0] s_vec_reg;
 
+// the hard IP samples the request from power-up, before the first reset
+initial begin
+    cfg_interrupt_msix_int = 1'b0;
+    cfg_interrupt_msix_address = 64'd0;
+    cfg_interrupt_msix_data = 32'd0;
+end
+
 // only physical function 0 exists
 wire [5:0] unused_other_functions = {cfg_interrupt_msix_enable[3:1], cfg_interrupt_msix_mask[3:1]};
 wire blocked = !cfg_interrupt_msix_enable[0] || cfg_interrupt_msix_mask[0];

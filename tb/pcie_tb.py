@@ -18,6 +18,9 @@ from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 
 from tb.stream_pacing import random_pauses
 
+MSIX_TABLE_OFFSET = 0x2000
+MSIX_PBA_OFFSET = 0x3000
+
 # Encodings of max payload size and max read request size (128 << n bytes)
 MPS_256 = 1
 MRRS_512 = 2
@@ -36,6 +39,7 @@ class LinkConfig:
     root_mps_code: int = MPS_256
     root_mrrs_code: int = 0
     bar0_size: int = 16 * 1024
+    msix_vectors: int = 65
 
 
 class PcieTb:
@@ -64,6 +68,23 @@ class PcieTb:
             user_reset=dut.user_reset,
             cq_bus=AxiStreamBus.from_prefix(dut, "s_axis_cq"),
             cc_bus=AxiStreamBus.from_prefix(dut, "m_axis_cc"),
+            rq_bus=AxiStreamBus.from_prefix(dut, "m_axis_rq"),
+            rc_bus=AxiStreamBus.from_prefix(dut, "s_axis_rc"),
+            cfg_max_read_req=dut.cfg_max_read_req,
+            cfg_interrupt_msix_enable=dut.cfg_interrupt_msix_enable,
+            cfg_interrupt_msix_mask=dut.cfg_interrupt_msix_mask,
+            cfg_interrupt_msix_address=dut.cfg_interrupt_msix_address,
+            cfg_interrupt_msix_data=dut.cfg_interrupt_msix_data,
+            cfg_interrupt_msix_int=dut.cfg_interrupt_msix_int,
+            cfg_interrupt_msix_sent=dut.cfg_interrupt_msix_sent,
+            cfg_interrupt_msix_fail=dut.cfg_interrupt_msix_fail,
+            # the design keeps the MSI-X table and PBA in BAR0; one vector per CQ
+            pf0_msix_enable=True,
+            pf0_msix_table_size=self.link.msix_vectors - 1,
+            pf0_msix_table_bir=0,
+            pf0_msix_table_offset=MSIX_TABLE_OFFSET,
+            pf0_msix_pba_bir=0,
+            pf0_msix_pba_offset=MSIX_PBA_OFFSET,
         )
         # A 64-bit BAR0 holding the registers and doorbells
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
@@ -77,20 +98,20 @@ class PcieTb:
         level = logging.INFO if verbose else logging.WARNING
         for name in ("cocotb.pcie", "cocotb.tb.pcie"):
             logging.getLogger(name).setLevel(level)
-        for bus in (self.dev.cq_source, self.dev.cc_sink):
+        for bus in (self.dev.cq_source, self.dev.cc_sink, self.dev.rq_sink, self.dev.rc_source):
             bus.log.setLevel(level)
         self.dev.log.setLevel(level)
         # enumeration probes empty slots and warns for each one
         self.rc.log.setLevel(level if verbose else logging.ERROR)
 
     def set_stream_pacing(self, seed: int | None) -> None:
-        """Insert idle cycles on CQ and back-pressure on CC (None turns both off)."""
-        if seed is None:
-            self.dev.cq_source.clear_pause_generator()
-            self.dev.cc_sink.clear_pause_generator()
-        else:
-            self.dev.cq_source.set_pause_generator(random_pauses(seed))
-            self.dev.cc_sink.set_pause_generator(random_pauses(seed + 1))
+        """Idle cycles on CQ and RC, back-pressure on CC and RQ (None turns all off)."""
+        streams = (self.dev.cq_source, self.dev.cc_sink, self.dev.rq_sink, self.dev.rc_source)
+        for offset, stream in enumerate(streams):
+            if seed is None:
+                stream.clear_pause_generator()
+            else:
+                stream.set_pause_generator(random_pauses(seed + offset))
 
     async def enumerate(self) -> None:
         """Enumerate the bus and enable the device as a driver's probe would."""
