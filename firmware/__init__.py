@@ -1,0 +1,1 @@
+"""The controller's ARM-SoC firmware model: it sees the hardware only through the mailbox port."""

@@ -1,0 +1,216 @@
+"""The minimal firmware loop: queue management and features, and a no-data success for I/O.
+
+Enough firmware for the queue-engine tests; the full command set (Identify,
+logs, AER, data movement) comes with later issues. ``MinimalFirmware`` is a
+background cocotb task (``start()`` / ``stop()``) modelling an ARM SoC that
+spends ``cost_ns`` of simulated time per command (0 is a valid setting, the
+same code path).
+
+Each pass of the loop reads FW_IRQ_STATUS, handles the events (controller
+reset, invalid doorbell, enable, shutdown), retries deferred completions,
+then takes every waiting command in FIFO order: read the SQE, pop, decide,
+program the hardware, complete. When idle it waits for fw_irq with a bound,
+then looks again, so a missed edge costs one period and never a hang.
+
+A completion for a CQ whose full flag is set would hold the hardware's single
+poster busy and block completions to every other CQ, so it waits in a
+software FIFO per CQ instead and is retried each pass, preserving order
+within the CQ.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.handle import HierarchyObject
+from cocotb.simtime import get_sim_time
+from cocotb.task import Task
+from cocotb.triggers import Timer
+
+from firmware.admin import (ADMIN_QID, AdminState, CreateCq, CreateSq, DeleteCq, DeleteSq, HardwareAction,
+                            ProgramArbitration, ProgramCoalescing, ProgramCoalescingDisable)
+from firmware.mailbox import DoorbellError, FwParams, IrqBit, Mailbox, MailboxTimeout
+from models.nvme_spec import SUCCESS, GenericStatus, NvmOpcode, Status, SubmissionEntry
+
+NVM_OPCODES = frozenset(int(op) for op in NvmOpcode)
+
+
+@dataclass(frozen=True)
+class PendingCompletion:
+    slot: int
+    sqid: int
+    status: Status
+    dw0: int = 0
+
+
+class MinimalFirmware:
+    """Firmware loop over the mailbox: admin queue/feature commands, I/O completed without data."""
+
+    def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 10_000,
+                 retry_ns: int = 1_000) -> None:
+        self.mailbox = mailbox
+        self.cost_ns = cost_ns
+        self.idle_wait_ns = idle_wait_ns   # bound on one wait for fw_irq
+        self.retry_ns = retry_ns           # how often deferred completions look for room
+        self.params: FwParams | None = None
+        self.admin: AdminState | None = None
+        self.async_events: list[DoorbellError] = []
+        self.commands_per_sq: Counter[int] = Counter()
+        self.admin_opcodes: Counter[int] = Counter()
+        self.io_opcodes: Counter[int] = Counter()
+        self.completions_deferred = 0
+        self.resets = 0
+        self._deferred: defaultdict[int, deque[PendingCompletion]] = defaultdict(deque)
+        self._task: Task | None = None
+
+    @classmethod
+    def from_dut(cls, dut: HierarchyObject, **kwargs: int) -> MinimalFirmware:
+        return cls(Mailbox.from_dut(dut), **kwargs)
+
+    def start(self) -> Task:
+        assert self._task is None or self._task.done(), "firmware already running"
+        self._task = cocotb.start_soon(self.run())
+        return self._task
+
+    def stop(self) -> None:
+        """End the loop wherever it waits; an error it raised before stays visible on the task."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+    @property
+    def deferred(self) -> dict[int, int]:
+        """Completions waiting for room, per CQ."""
+        return {cqid: len(q) for cqid, q in self._deferred.items() if q}
+
+    async def run(self) -> None:
+        await self.mailbox.check_id()
+        self.params = await self.mailbox.params()
+        self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes)
+        await self.mailbox.irq_enable(IrqBit.all())
+        while True:
+            worked = await self.step()
+            if not worked:
+                await self.mailbox.wait_irq(self.retry_ns if self.deferred else self.idle_wait_ns)
+
+    async def step(self) -> bool:
+        """One pass: events, deferred completions, waiting commands. True if anything was done."""
+        events = await self.mailbox.irq_status() & ~IrqBit.COMMAND
+        if events & IrqBit.RESET:
+            await self._controller_reset()
+        if events & IrqBit.DB_ERROR:
+            await self._log_doorbell_error()
+        if events:
+            await self.mailbox.irq_ack(events)
+        worked = bool(events) | await self._retry_deferred()
+        while (head := await self.mailbox.next_command()) is not None:
+            slot, sqid = head
+            sqe = await self.mailbox.read_sqe(slot)
+            await self.mailbox.pop()
+            if self.cost_ns:
+                await Timer(self.cost_ns, "ns")
+            await self._execute(slot, sqid, sqe)
+            worked = True
+        return worked
+
+    # events
+
+    async def _controller_reset(self) -> None:
+        """CC.EN 1->0: the hardware dropped every queue and slot; drop ours and restore feature defaults."""
+        assert self.admin is not None
+        self.resets += 1
+        self._deferred.clear()
+        self.async_events.clear()
+        self.admin.reset()
+        for action in self.admin.default_actions():
+            await self._apply(action)
+
+    async def _log_doorbell_error(self) -> None:
+        """Keep the logged invalid doorbell write for the Asynchronous Event Request of a later issue."""
+        db_error = await self.mailbox.db_error()
+        if db_error is not None:
+            self.async_events.append(db_error)
+        await self.mailbox.clear_db_error()
+
+    # commands
+
+    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+        assert self.admin is not None
+        self.commands_per_sq[sqid] += 1
+        if self.admin.cq_of(sqid) is None:
+            # fetched before its SQ was deleted: the hardware slot still names the SQ
+            await self._post(PendingCompletion(slot, sqid, Status.of(GenericStatus.ABORT_SQ_DELETION)))
+        elif sqid == ADMIN_QID:
+            self.admin_opcodes[sqe.opcode] += 1
+            result = self.admin.execute(sqe)
+            for action in result.actions:
+                if isinstance(action, DeleteSq):
+                    await self._flush_deferred_of_sq(action.qid)
+                await self._apply(action)
+            await self._complete(slot, sqid, result.status, result.dw0)
+        else:
+            self.io_opcodes[sqe.opcode] += 1
+            ok = sqe.opcode in NVM_OPCODES
+            await self._complete(slot, sqid, SUCCESS if ok else Status.of(GenericStatus.INVALID_OPCODE, dnr=True))
+
+    async def _apply(self, action: HardwareAction) -> None:
+        mb = self.mailbox
+        match action:
+            case CreateCq(qid, base, qsize, vector, ien):
+                await mb.create_cq(qid, base, qsize, vector, ien)
+            case CreateSq(qid, base, qsize, cqid, priority):
+                await mb.create_sq(qid, base, qsize, cqid, priority)
+            case DeleteSq(qid):
+                await mb.delete_sq(qid)
+            case DeleteCq(qid):
+                await mb.delete_cq(qid)
+            case ProgramArbitration(cdw11):
+                await mb.set_arbitration(cdw11)
+            case ProgramCoalescing(cdw11):
+                await mb.set_coalescing(cdw11)
+            case ProgramCoalescingDisable(vector, disabled):
+                await mb.set_coalescing_disable(vector, disabled)
+
+    # completions
+
+    async def _complete(self, slot: int, sqid: int, status: Status, dw0: int = 0) -> None:
+        """Post now if the CQ has room and nothing queued before it; otherwise defer."""
+        assert self.admin is not None
+        cqid = self.admin.cq_of(sqid)
+        assert cqid is not None, f"completion for SQ {sqid}, which does not exist"
+        completion = PendingCompletion(slot, sqid, status, dw0)
+        fifo = self._deferred[cqid]
+        if fifo or await self._cq_full(cqid):
+            fifo.append(completion)
+            self.completions_deferred += 1
+            return
+        await self._post(completion)
+
+    async def _cq_full(self, cqid: int) -> bool:
+        # a completion still in the poster may not show in the full flag yet
+        await self.mailbox.wait_poster_idle()
+        return await self.mailbox.cq_full(cqid)
+
+    async def _post(self, c: PendingCompletion) -> None:
+        await self.mailbox.post_completion(c.slot, c.status, dw0=c.dw0)
+
+    async def _retry_deferred(self) -> bool:
+        posted = False
+        for cqid, fifo in self._deferred.items():
+            while fifo and not await self._cq_full(cqid):
+                await self._post(fifo.popleft())
+                posted = True
+        return posted
+
+    async def _flush_deferred_of_sq(self, sqid: int) -> None:
+        """Delete I/O SQ completes only after every command of the SQ has; wait (bounded) for room."""
+        assert self.admin is not None
+        deadline = get_sim_time("ns") + self.mailbox.timeout_ns
+        while any(c.sqid == sqid for fifo in self._deferred.values() for c in fifo):
+            if get_sim_time("ns") >= deadline:
+                raise MailboxTimeout(f"Delete I/O SQ {sqid}: its completions found no room in their CQ "
+                                     f"within {self.mailbox.timeout_ns} ns: {self.deferred}")
+            if not await self._retry_deferred():
+                await Timer(self.retry_ns, "ns")
