@@ -85,11 +85,15 @@ class MinimalFirmware:
         """Completions waiting for room, per CQ."""
         return {cqid: len(q) for cqid, q in self._deferred.items() if q}
 
-    async def run(self) -> None:
+    async def init(self) -> None:
+        """Check the mailbox, learn the controller's parameters, enable every event."""
         await self.mailbox.check_id()
         self.params = await self.mailbox.params()
         self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes)
         await self.mailbox.irq_enable(IrqBit.all())
+
+    async def run(self) -> None:
+        await self.init()
         while True:
             worked = await self.step()
             if not worked:
@@ -98,12 +102,13 @@ class MinimalFirmware:
     async def step(self) -> bool:
         """One pass: events, deferred completions, waiting commands. True if anything was done."""
         events = await self.mailbox.irq_status() & ~IrqBit.COMMAND
+        if events:
+            # acknowledge first: an event raised while we handle this one sets its bit again
+            await self.mailbox.irq_ack(events)
         if events & IrqBit.RESET:
             await self._controller_reset()
         if events & IrqBit.DB_ERROR:
             await self._log_doorbell_error()
-        if events:
-            await self.mailbox.irq_ack(events)
         worked = bool(events) | await self._retry_deferred()
         while (head := await self.mailbox.next_command()) is not None:
             slot, sqid = head
