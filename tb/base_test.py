@@ -1,8 +1,10 @@
-"""Base pyuvm test: builds the PCIe testbench, host driver and env around the DUT.
+"""Base pyuvm tests: build the PCIe testbench, host driver and env around the DUT.
 
-A test subclasses ``NvmeBaseTest`` and implements ``body()``; setup, the
-scoreboards and their checks come from here. Knobs come from the test class
-(``link``, ``pacing_seed``) and the SEED the run was started with.
+A test subclasses ``NvmeBaseTest`` (registers only) or ``QueueTest``
+(controller up, MSI-X on, firmware running, admin queue wrapped) and
+implements ``body()``; setup, the scoreboards and their checks come from
+here. Knobs come from class attributes (``link``, ``pacing_seed``,
+``admin_depth``, ``firmware_cost_ns``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_test
 
+from firmware.minimal import MinimalFirmware
 from models.nvme_regs import ControllerParams, RegisterModel
 from tb.env import NvmeEnv
+from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
+from tb.nvme_queues import NvmeAdmin
 from tb.pcie_tb import LinkConfig, PcieTb
+from tb.stream_pacing import random_pauses
 
 
 class NvmeBaseTest(uvm_test):
@@ -24,6 +30,8 @@ class NvmeBaseTest(uvm_test):
     # None: no idle cycles or back-pressure; an int: seeded random pacing
     pacing_seed: int | None = None
     controller_params = ControllerParams()
+    # build the queue monitor and the completion and interrupt scoreboards
+    uses_queues = False
 
     def build_phase(self) -> None:
         self.tb = PcieTb(cocotb.top, self.link)
@@ -32,16 +40,30 @@ class NvmeBaseTest(uvm_test):
         self.reg_model = RegisterModel(self.controller_params)
         ConfigDB().set(None, "*", "REG_BFM", self.regs)
         ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
+        ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
+        ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
+
+    def expected_status(self):
+        """Expected CQE status per (SQ id, CID) for the completion scoreboard; None: success."""
+        return None
 
     async def run_phase(self) -> None:
         self.raise_objection()
         try:
             await self.wait_for_reset()
             self.tb.set_stream_pacing(self.pacing_seed)
+            await self.setup()
             await self.body()
         finally:
+            await self.teardown()
             self.drop_objection()
+
+    async def setup(self) -> None:
+        """What every test of this kind needs before its body."""
+
+    async def teardown(self) -> None:
+        """Stop background activity before the checks run."""
 
     async def wait_for_reset(self) -> None:
         """The hard IP model pulses user_reset after power-up: wait for it to rise and fall."""
@@ -54,3 +76,41 @@ class NvmeBaseTest(uvm_test):
 
     async def body(self) -> None:
         raise NotImplementedError
+
+
+class QueueTest(NvmeBaseTest):
+    """Controller up with MSI-X and the firmware loop: what command-level tests start from."""
+
+    uses_queues = True
+    admin_depth = 32
+    firmware_cost_ns = 0
+    msix_vectors = 65
+
+    async def setup(self) -> None:
+        dut = cocotb.top
+        self.firmware = MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns)
+        if self.pacing_seed is not None:
+            self._pace_mailbox(self.pacing_seed)
+        self.firmware.start()
+        self.msix = MsixHost(self.tb)
+        self.msix.observers.append(self.env.interrupt_scoreboard.msix)
+        self.tb.rq_observers.append(self.env.interrupt_scoreboard.rq_request)
+        self.driver.q_depth = self.admin_depth
+        await self.driver.nvme_pci_enable()
+        await self.msix.enable(self.msix_vectors)
+        await self.driver.nvme_pci_configure_admin_queue()
+        monitor = self.env.queue_monitor
+        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_addr)
+        await self.driver.nvme_enable_ctrl()
+        self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
+
+    def _pace_mailbox(self, seed: int) -> None:
+        """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""
+        axil = self.firmware.mailbox.axil
+        channels = (axil.write_if.aw, axil.write_if.w, axil.write_if.b, axil.read_if.ar, axil.read_if.r)
+        for offset, channel in enumerate(channels):
+            channel.set_pause_generator(random_pauses(seed + 10 + offset))
+
+    async def teardown(self) -> None:
+        if hasattr(self, "firmware"):
+            self.firmware.stop()

@@ -12,6 +12,7 @@ from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_env, uvm_subsc
 
 from models.nvme_regs import RegisterModel
 from tb.nvme_driver import RegAccess, RegisterBfm
+from tb.scoreboards import CompletionScoreboard, InterruptScoreboard, QueueMonitor
 
 
 class RegMonitor(uvm_component):
@@ -56,11 +57,24 @@ class RegScoreboard(uvm_subscriber):
 
 
 class NvmeEnv(uvm_env):
-    """The environment every simulation test builds."""
+    """The environment every simulation test builds.
+
+    The register monitor and scoreboard are always there. Tests that run
+    commands (ConfigDB "QUEUES" true) add the queue monitor with the
+    completion and interrupt scoreboards.
+    """
 
     def build_phase(self) -> None:
         self.reg_monitor = RegMonitor("reg_monitor", self)
         self.reg_scoreboard = RegScoreboard("reg_scoreboard", self)
+        self.queues = ConfigDB().get(self, "", "QUEUES")
+        if self.queues:
+            self.queue_monitor = QueueMonitor("queue_monitor", self)
+            self.completion_scoreboard = CompletionScoreboard("completion_scoreboard", self)
+            self.interrupt_scoreboard = InterruptScoreboard("interrupt_scoreboard", self)
 
     def connect_phase(self) -> None:
         self.reg_monitor.ap.connect(self.reg_scoreboard.analysis_export)
+        if self.queues:
+            self.queue_monitor.ap.connect(self.completion_scoreboard.analysis_export)
+            self.queue_monitor.ap.connect(self.interrupt_scoreboard.analysis_export)

@@ -260,7 +260,7 @@ class NvmeAdmin:
     def from_driver(cls, driver: NvmeDriver, observers: list[QueueObserver] | None = None,
                     timeout_ns: int = DEFAULT_TIMEOUT_NS) -> NvmeAdmin:
         """Wrap the admin rings that nvme_pci_configure_admin_queue programmed into ASQ/ACQ."""
-        assert driver.cap is not None and driver.asq_addr and driver.acq_addr, "driver.probe() first"
+        assert driver.cap is not None and driver.ready_after_ns is not None, "driver.probe() first"
         queue = NvmeQueue(0, driver.q_depth, driver.tb, driver.regs, driver.cap.doorbell_stride, observers,
                           sq_addr=driver.asq_addr, cq_addr=driver.acq_addr)
         return cls(queue, timeout_ns)

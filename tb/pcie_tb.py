@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from collections.abc import Callable
+
 from cocotb.handle import HierarchyObject
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import RootComplex
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
 from tb.stream_pacing import random_pauses
 
@@ -92,11 +96,33 @@ class PcieTb:
         self.rc.make_port().connect(self.dev)
 
         self.func = None  # the device as the host sees it, after enumerate()
+        self.rq_observers: list[Callable[[Tlp_us, int], None]] = []
+        self._tap_rq()
+
+    def _tap_rq(self) -> None:
+        """Show every RQ request to rq_observers as the hard IP model receives it.
+
+        The model hands each complete frame to its sink's _sink_frame; wrapping
+        that one method (the only private API used here) gives a monitor with
+        no per-cycle cost.
+        """
+        sink = self.dev.rq_sink
+        deliver = sink._sink_frame
+
+        def tap(frame) -> None:
+            tlp = Tlp_us.unpack_us_rq(frame)
+            now = int(get_sim_time("ns"))
+            for observer in self.rq_observers:
+                observer(tlp, now)
+            deliver(frame)
+
+        sink._sink_frame = tap
 
     def _quiet_models(self, verbose: bool) -> None:
         """The models log every TLP at INFO; keep them at WARNING unless asked."""
         level = logging.INFO if verbose else logging.WARNING
-        for name in ("cocotb.pcie", "cocotb.tb.pcie"):
+        # cocotbext-axi masters on the design's ports log their resets at INFO
+        for name in ("cocotb.pcie", "cocotb.tb.pcie", f"cocotb.{self.dut._name}.s_axil"):
             logging.getLogger(name).setLevel(level)
         for bus in (self.dev.cq_source, self.dev.cc_sink, self.dev.rq_sink, self.dev.rc_source):
             bus.log.setLevel(level)

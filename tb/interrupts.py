@@ -1,0 +1,74 @@
+"""Host side of MSI-X: enable the vectors and see every message that arrives.
+
+cocotbext-pcie's root complex owns an MSI region; after alloc_irq_vectors()
+each vector's table entry points there, and a message runs the callbacks
+registered with request_irq(). ``MsixHost`` turns those into per-vector
+events and counts, and tells its observers (the interrupt monitor).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from cocotb.triggers import Event, SimTimeoutError, with_timeout
+from cocotb.utils import get_sim_time
+
+from tb.pcie_tb import MSIX_PBA_OFFSET, MSIX_TABLE_OFFSET, PcieTb
+
+
+class MsixHost:
+    """Per-vector interrupt events and counters for one PCIe function."""
+
+    def __init__(self, tb: PcieTb) -> None:
+        self.tb = tb
+        self.counts: Counter[int] = Counter()
+        self.events: dict[int, Event] = {}
+        self.observers: list[Callable[[int, int], None]] = []
+        self.vectors = 0
+
+    async def enable(self, vectors: int) -> int:
+        """Allocate and enable MSI-X vectors as pci_alloc_irq_vectors does; return how many."""
+        func = self.tb.func
+        assert func is not None, "enumerate first"
+        got = await func.alloc_irq_vectors(1, vectors)
+        assert got >= 1, f"MSI-X could not be enabled ({got})"
+        self.vectors = got
+        for vector in range(got):
+            self.events[vector] = Event()
+            func.request_irq(vector, self._handler(vector))
+        return got
+
+    def _handler(self, vector: int) -> Callable:
+        async def handle() -> None:
+            self.counts[vector] += 1
+            now = int(get_sim_time("ns"))
+            for observer in self.observers:
+                observer(vector, now)
+            self.events[vector].set()
+        return handle
+
+    async def wait_count(self, vector: int, count: int, timeout_ns: int) -> None:
+        """Wait until ``vector`` has seen ``count`` messages in all; fail clearly if not in time."""
+        deadline = get_sim_time("ns") + timeout_ns
+        while self.counts[vector] < count:
+            remaining = deadline - get_sim_time("ns")
+            event = self.events[vector]
+            event.clear()
+            try:
+                if remaining <= 0:
+                    raise SimTimeoutError
+                await with_timeout(event.wait(), int(remaining), "ns")
+            except SimTimeoutError as err:
+                raise AssertionError(f"vector {vector}: {self.counts[vector]} MSI-X messages, "
+                                     f"expected {count} within {timeout_ns} ns") from err
+
+    async def set_mask(self, vector: int, masked: bool) -> None:
+        """Set or clear a vector's mask bit in the device's MSI-X table."""
+        await self.tb.bar0.write_dword(MSIX_TABLE_OFFSET + 16 * vector + 12, int(masked))
+
+    async def pending_bits(self) -> int:
+        """The PBA as one integer, bit v for vector v."""
+        words = (self.vectors + 31) // 32
+        raw = await self.tb.bar0.read(MSIX_PBA_OFFSET, 4 * words)
+        return int.from_bytes(raw, "little")
