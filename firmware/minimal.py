@@ -27,7 +27,7 @@ import cocotb
 from cocotb.handle import HierarchyObject
 from cocotb.simtime import get_sim_time
 from cocotb.task import Task
-from cocotb.triggers import Timer
+from cocotb.triggers import Event, Timer
 
 from firmware.admin import (ADMIN_QID, AdminState, CreateCq, CreateSq, DeleteCq, DeleteSq, HardwareAction,
                             ProgramArbitration, ProgramCoalescing, ProgramCoalescingDisable)
@@ -64,6 +64,10 @@ class MinimalFirmware:
         self.resets = 0
         self._deferred: defaultdict[int, deque[PendingCompletion]] = defaultdict(deque)
         self._task: Task | None = None
+        # SQ id of every command in the order the hardware handed them over
+        self.command_order: list[int] = []
+        self._running = Event()
+        self._running.set()
 
     @classmethod
     def from_dut(cls, dut: HierarchyObject, **kwargs: int) -> MinimalFirmware:
@@ -92,9 +96,17 @@ class MinimalFirmware:
         self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes)
         await self.mailbox.irq_enable(IrqBit.all())
 
+    def pause(self) -> None:
+        """Stop taking commands after the current pass (a stalled SoC), until resume()."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     async def run(self) -> None:
         await self.init()
         while True:
+            await self._running.wait()
             worked = await self.step()
             if not worked:
                 await self.mailbox.wait_irq(self.retry_ns if self.deferred else self.idle_wait_ns)
@@ -110,7 +122,7 @@ class MinimalFirmware:
         if events & IrqBit.DB_ERROR:
             await self._log_doorbell_error()
         worked = bool(events) | await self._retry_deferred()
-        while (head := await self.mailbox.next_command()) is not None:
+        while self._running.is_set() and (head := await self.mailbox.next_command()) is not None:
             slot, sqid = head
             sqe = await self.mailbox.read_sqe(slot)
             await self.mailbox.pop()
@@ -144,6 +156,7 @@ class MinimalFirmware:
     async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
         assert self.admin is not None
         self.commands_per_sq[sqid] += 1
+        self.command_order.append(sqid)
         if self.admin.cq_of(sqid) is None:
             # fetched before its SQ was deleted: the hardware slot still names the SQ
             await self._post(PendingCompletion(slot, sqid, Status.of(GenericStatus.ABORT_SQ_DELETION)))

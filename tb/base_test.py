@@ -14,7 +14,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_test
 
 from firmware.minimal import MinimalFirmware
-from models.nvme_regs import ControllerParams, RegisterModel
+from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
 from tb.env import NvmeEnv
 from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
@@ -85,6 +85,8 @@ class QueueTest(NvmeBaseTest):
     admin_depth = 32
     firmware_cost_ns = 0
     msix_vectors = 65
+    # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
+    cc_ams = 0
 
     async def setup(self) -> None:
         dut = cocotb.top
@@ -101,7 +103,7 @@ class QueueTest(NvmeBaseTest):
         await self.driver.nvme_pci_configure_admin_queue()
         monitor = self.env.queue_monitor
         monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_addr)
-        await self.driver.nvme_enable_ctrl()
+        await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
 
     def _pace_mailbox(self, seed: int) -> None:
