@@ -56,6 +56,12 @@ class InterruptChecker:
     def _vector(self, vector: int) -> _Vector:
         return self._vectors.setdefault(vector, _Vector())
 
+    def controller_reset(self) -> None:
+        """CC.EN 1->0: interrupts not yet sent for earlier CQEs are dropped with the queues."""
+        for state in self._vectors.values():
+            state.causes.clear()
+            state.owed_since = None
+
     def set_coalescing(self, thr: int, time_100us: int) -> None:
         """Interrupt Coalescing: THR zero-based entries, TIME in 100 us units (both 0: off)."""
         self.thr = thr

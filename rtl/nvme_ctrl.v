@@ -178,6 +178,7 @@ wire [31:0] unused_intm = intm;
 wire db_valid;
 wire [QID_W-1:0] db_qid;
 wire db_is_cq;
+wire db_beyond;
 wire [15:0] db_value;
 wire db_err_valid;
 wire [1:0] db_err_kind;
@@ -362,6 +363,7 @@ regs_inst (
     .db_valid(db_valid),
     .db_qid(db_qid),
     .db_is_cq(db_is_cq),
+    .db_beyond(db_beyond),
     .db_value(db_value)
 );
 
@@ -381,6 +383,7 @@ queue_table_inst (
     .db_valid(db_valid),
     .db_qid(db_qid),
     .db_is_cq(db_is_cq),
+    .db_beyond(db_beyond),
     .db_value(db_value),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),

@@ -14,7 +14,8 @@
  * controller does, until the host clears CC.EN. CC.EN 1->0 pulses ctrl_reset
  * (every queue and in-flight command is dropped) and clears CSTS once the
  * engine is idle again. Doorbell writes are decoded at the CAP.DSTRD stride
- * and passed on as events; doorbells read as zero.
+ * and passed on as events, including writes past the last queue's doorbell
+ * (db_beyond, the queue id then truncated); doorbells read as zero.
  */
 module nvme_ctrl_regs #
 (
@@ -76,6 +77,7 @@ module nvme_ctrl_regs #
     output wire                  db_valid,
     output wire [$clog2(QUEUE_COUNT)-1:0] db_qid,
     output wire                  db_is_cq,
+    output wire                  db_beyond,
     output wire [15:0]           db_value
 );
 
@@ -160,6 +162,7 @@ reg [31:0] rd_data_reg, rd_data_next;
 reg db_valid_reg, db_valid_next;
 reg [QID_W-1:0] db_qid_reg, db_qid_next;
 reg db_is_cq_reg, db_is_cq_next;
+reg db_beyond_reg, db_beyond_next;
 reg [15:0] db_value_reg, db_value_next;
 
 assign reg_rd_data = rd_data_reg;
@@ -182,6 +185,7 @@ assign intm = intm_reg;
 assign db_valid = db_valid_reg;
 assign db_qid = db_qid_reg;
 assign db_is_cq = db_is_cq_reg;
+assign db_beyond = db_beyond_reg;
 assign db_value = db_value_reg;
 
 wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
@@ -250,6 +254,7 @@ always @* begin
     db_valid_next = 1'b0;
     db_qid_next = db_qid_reg;
     db_is_cq_next = db_is_cq_reg;
+    db_beyond_next = db_beyond_reg;
     db_value_next = db_value_reg;
 
     if (reg_rd_en) begin
@@ -295,10 +300,12 @@ always @* begin
             REG_ACQ_LO: acq_next[31:12] = acq_lo_written[31:12];
             REG_ACQ_HI: acq_next[63:32] = merge(acq_reg[63:32], reg_wr_data, strb_mask);
             default: begin
-                if (in_db_range && db_aligned && {{(32-ADDR_WIDTH+2){1'b0}}, db_index >> 1} < QUEUE_COUNT) begin
+                // a doorbell past the last queue is reported too (db_beyond)
+                if (in_db_range && db_aligned) begin
                     db_valid_next = 1'b1;
                     db_qid_next = db_index[QID_W:1];
                     db_is_cq_next = db_index[0];
+                    db_beyond_next = {{(32-ADDR_WIDTH+2){1'b0}}, db_index >> 1} >= QUEUE_COUNT;
                     db_value_next = reg_wr_data[15:0];
                 end
             end
@@ -392,6 +399,7 @@ always @(posedge clk) begin
     db_valid_reg <= db_valid_next;
     db_qid_reg <= db_qid_next;
     db_is_cq_reg <= db_is_cq_next;
+    db_beyond_reg <= db_beyond_next;
     db_value_reg <= db_value_next;
 
     if (rst) begin

@@ -42,6 +42,7 @@ module nvme_queue_table #
     input  wire                     db_valid,
     input  wire [QID_W-1:0]         db_qid,
     input  wire                     db_is_cq,
+    input  wire                     db_beyond,
     input  wire [15:0]              db_value,
     output reg                      db_err_valid,
     output reg  [1:0]               db_err_kind,
@@ -186,7 +187,7 @@ end
 assign any_queue_valid = any_valid;
 
 // Doorbell check
-wire db_queue_exists = {{(32-QID_W){1'b0}}, db_qid} < QUEUE_COUNT && (db_is_cq ? cq_valid[db_qid] : sq_valid[db_qid]);
+wire db_queue_exists = !db_beyond && {{(32-QID_W){1'b0}}, db_qid} < QUEUE_COUNT && (db_is_cq ? cq_valid[db_qid] : sq_valid[db_qid]);
 wire [15:0] db_size = db_is_cq ? cq_size[db_qid] : sq_size[db_qid];
 // SQ: entries added must fit in the free space; CQ: entries freed must have been posted
 wire [15:0] sq_added = ring_sub(db_value, sq_tail[db_qid], sq_size[db_qid]);

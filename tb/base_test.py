@@ -49,15 +49,16 @@ class NvmeBaseTest(uvm_test):
         return None
 
     async def run_phase(self) -> None:
+        # no try/finally: when the body fails, cocotb ends every task of the
+        # test itself, and a second cancellation of the firmware task from
+        # here would turn the failure into an error
         self.raise_objection()
-        try:
-            await self.wait_for_reset()
-            self.tb.set_stream_pacing(self.pacing_seed)
-            await self.setup()
-            await self.body()
-        finally:
-            await self.teardown()
-            self.drop_objection()
+        await self.wait_for_reset()
+        self.tb.set_stream_pacing(self.pacing_seed)
+        await self.setup()
+        await self.body()
+        await self.teardown()
+        self.drop_objection()
 
     async def setup(self) -> None:
         """What every test of this kind needs before its body."""
@@ -109,7 +110,8 @@ class QueueTest(NvmeBaseTest):
     def _pace_mailbox(self, seed: int) -> None:
         """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""
         axil = self.firmware.mailbox.axil
-        channels = (axil.write_if.aw, axil.write_if.w, axil.write_if.b, axil.read_if.ar, axil.read_if.r)
+        channels = (axil.write_if.aw_channel, axil.write_if.w_channel, axil.write_if.b_channel,
+                    axil.read_if.ar_channel, axil.read_if.r_channel)
         for offset, channel in enumerate(channels):
             channel.set_pause_generator(random_pauses(seed + 10 + offset))
 

@@ -159,6 +159,7 @@ class InterruptScoreboard(uvm_subscriber):
             self.cqs[ADMIN_QID] = CqInfo(event.cq_addr, event.cq_size, 0, True)
         elif isinstance(event, ControllerReset):
             self.cqs.clear()
+            self.checker.controller_reset()
         done = self.admin.on_event(event)
         if done is None:
             return

@@ -26,9 +26,15 @@ def test_module(default_build: SimBuild, module: str) -> None:
     assert result.failed == 0, f"{module}: {result.failed} of {result.total} failed, see {result.results_xml}"
 
 
-@pytest.mark.parametrize("module", sim_modules())
+# Icarus runs the register-level and smoke modules: its own event ordering
+# and X handling catch what Verilator's 2-state model hides, while the long
+# command-level modules stay on the faster Verilator build.
+ICARUS_MODULES = ["regs", "enable", "bar_access", "demo", "queue_smoke"]
+
+
+@pytest.mark.parametrize("module", ICARUS_MODULES)
 def test_module_icarus(module: str) -> None:
-    """Icarus as a second simulator: same modules, its own event ordering."""
+    """Icarus as a second simulator."""
     result = SimBuild(simulator="icarus").run(module)
     assert result.passed, f"{module} under Icarus: {result.failed} of {result.total} failed"
 

@@ -83,3 +83,10 @@ class WeightedRoundRobin(ArbitrationTest):
         shares = Counter(prios[q] for q in window)
         expected = {PRIO_HIGH: 3 * self.hpw, PRIO_MEDIUM: 3 * self.mpw, PRIO_LOW: 3 * self.lpw}
         assert shares == expected, f"weighted shares {dict(shares)} != {expected} in {window}"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class RoundRobinWithBackPressure(RoundRobinFairness):
+    """Fairness holds with idle cycles and back-pressure on every stream."""
+
+    pacing_seed = 31

@@ -29,3 +29,9 @@ class AllQueuePairsConcurrently(QueueTest):
         assert all(counts[q.qid] == self.commands for q in queues), counts
         for vector in range(1, self.pairs + 1):
             assert self.msix.counts[vector] > 0, f"vector {vector} never fired"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class EightQueuesWithBackPressure(AllQueuePairsConcurrently):
+    pairs = 8
+    pacing_seed = 71

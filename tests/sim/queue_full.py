@@ -58,3 +58,10 @@ class IoQueueFullAndCqFull(QueueTest):
     async def peek_cq(self, addr: int, depth: int) -> list[CompletionEntry]:
         raw = await self.tb.rc.mem_address_space.read(addr, 16 * depth)
         return [CompletionEntry.unpack(bytes(raw[16 * i:16 * i + 16])) for i in range(depth)]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class IoQueueFullWithBackPressure(IoQueueFullAndCqFull):
+    """The same with idle cycles and back-pressure on every PCIe stream and the AXI4-Lite port."""
+
+    pacing_seed = 21

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyuvm
 
-from models.nvme_spec import FeatureId, set_num_queues
+from models.nvme_spec import SUCCESS, FeatureId, GenericStatus, Status, set_num_queues
 from tb.base_test import QueueTest
 from tb.sequences import stream_commands
 
@@ -78,6 +78,16 @@ class IoWrap4096(IoWrap):
     depth = 4096
     laps = 1.1
     batch = 64
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms", expect_fail=True)
+class ScoreboardSeesWrongStatus(IoWrap):
+    """The completion scoreboard must fail when it expects another status (corrupted on purpose)."""
+
+    depth = 3
+
+    def expected_status(self):
+        return lambda sqid, cid: Status.of(GenericStatus.DATA_TRANSFER_ERROR) if sqid == 1 else SUCCESS
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
