@@ -306,8 +306,9 @@ always @(posedge clk) begin
                     16'h0008: rdata_reg <= {27'd0, irq_status};
                     16'h000C: rdata_reg <= {27'd0, irq_enable_reg};
                     16'h0010: rdata_reg <= {MQES, IO_QUEUE_PAIRS[7:0], SLOT_COUNT[7:0]};
-                    16'h0100: rdata_reg <= {cmd_valid, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, 8'd0,
-                                            {(8-SLOT_W){1'b0}}, cmd_slot};
+                    // slot and SQ id of an empty FIFO are stale: report zeros
+                    16'h0100: rdata_reg <= cmd_valid ? {1'b1, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, 8'd0,
+                                                        {(8-SLOT_W){1'b0}}, cmd_slot} : 32'd0;
                     16'h0200: rdata_reg <= cpl_dw0_reg;
                     16'h0204: rdata_reg <= cpl_dw1_reg;
                     16'h020C: rdata_reg <= {31'd0, !poster_idle || w_state_reg == W_POST};
@@ -351,6 +352,8 @@ always @(posedge clk) begin
         irq_enable_reg <= 5'd0;
         enabled_seen_reg <= 1'b0;
         shutdown_seen_reg <= 1'b0;
+        cpl_dw0_reg <= 32'd0;
+        cpl_dw1_reg <= 32'd0;
         q_sel_reg <= 0;
         q_base_reg <= 64'd0;
         q_size_reg <= 16'd0;
