@@ -98,8 +98,12 @@ class SimBuild:
         testcase: str | None = None,
         seed: int | None = None,
         extra_env: dict[str, str] | None = None,
+        module_dir: Path = TESTS_DIR,
     ) -> "SimResult":
-        """Run one cocotb test module; waves, when built in, go to build/waves/<module>.fst."""
+        """Run one cocotb module (from tests/sim unless ``module_dir`` says otherwise).
+
+        Waves, when built in, go to build/waves/<module>.fst.
+        """
         directory = self.ensure_built()
         test_dir = BUILD_ROOT / "runs" / module
         test_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +116,7 @@ class SimBuild:
             wave_file.unlink(missing_ok=True)
             test_args = ["--trace", "--trace-file", str(wave_file)]
         # The runner hands the simulator this process's sys.path as PYTHONPATH
-        for path in (str(TESTS_DIR), str(ROOT)):
+        for path in (str(module_dir), str(ROOT)):
             if path not in sys.path:
                 sys.path.insert(0, path)
         runner = get_runner(self.simulator)
