@@ -36,7 +36,10 @@ sim: $(STAMP)
 		$(if $(filter 1,$(WAVES)),--waves) \
 		$(if $(SEED),--seed $(SEED))
 
-test: lint synth unit-and-sim
+# Synthesis (single-threaded Yosys) runs beside the simulations, which use
+# the other core.
+test: lint
+	$(MAKE) --no-print-directory -j2 synth unit-and-sim
 
 .PHONY: unit-and-sim
 unit-and-sim: $(STAMP)

@@ -17,9 +17,9 @@ from cocotb.handle import HierarchyObject
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import RootComplex
-from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
+from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.stream_pacing import random_pauses
 
 MSIX_TABLE_OFFSET = 0x2000
@@ -61,7 +61,7 @@ class PcieTb:
         self.rc.max_payload_size = self.link.root_mps_code
         self.rc.max_read_request_size = self.link.root_mrrs_code
 
-        self.dev = UltraScalePlusPcieDevice(
+        self.dev = EventDrivenUltraScalePlusPcieDevice(
             pcie_generation=self.link.generation,
             pcie_link_width=self.link_width,
             user_clk_frequency=self.link.user_clk_hz,
