@@ -10,9 +10,10 @@
  * memory and advances the tail; the slot is then free. A full CQ holds the
  * completion (busy) until a CQ head doorbell makes room: an entry the host
  * has not consumed is never overwritten. A completion for a CQ that no
- * longer exists is dropped and its slot freed. After the write is handed to
- * the RQ, the CQ's interrupt vector is signalled when interrupts are
- * enabled on it.
+ * longer exists is dropped and its slot freed. Once the CQE write has left
+ * on RQ (its request builder is idle again), the CQ's interrupt vector is
+ * signalled when interrupts are enabled on it, so the message never
+ * overtakes the entry it announces.
  */
 module nvme_cq_poster #
 (
@@ -80,7 +81,8 @@ module nvme_cq_poster #
 localparam [1:0]
     P_IDLE = 2'd0,
     P_LOOKUP = 2'd1,
-    P_WRITE = 2'd2;
+    P_WRITE = 2'd2,
+    P_SENT = 2'd3;
 
 reg [1:0] state_reg;
 reg [SLOT_W-1:0] slot_reg;
@@ -89,6 +91,9 @@ reg [31:0] dw0_reg;
 reg [31:0] dw1_reg;
 reg [QID_W-1:0] sqid_reg;
 reg [15:0] cid_reg;
+reg [QID_W-1:0] vector_reg;
+reg ien_reg;
+reg coalesce_reg;
 
 assign idle = state_reg == P_IDLE;
 assign cpl_ready = state_reg == P_IDLE && !clear;
@@ -107,9 +112,9 @@ assign post_advance = write_done;
 assign release_valid = write_done || drop;
 assign release_slot = slot_reg;
 
-assign irq_valid = write_done && post_cq_ien;
-assign irq_vector = post_cq_vector;
-assign irq_coalesce = post_cqid != 0;
+assign irq_valid = state_reg == P_SENT && req_ready && ien_reg;
+assign irq_vector = vector_reg;
+assign irq_coalesce = coalesce_reg;
 
 always @(posedge clk) begin
     case (state_reg)
@@ -132,6 +137,15 @@ always @(posedge clk) begin
             end
         end
         P_WRITE: begin
+            if (req_ready) begin
+                vector_reg <= post_cq_vector;
+                ien_reg <= post_cq_ien;
+                coalesce_reg <= post_cqid != 0;
+                state_reg <= P_SENT;
+            end
+        end
+        P_SENT: begin
+            // the request builder is ready again once the CQE's last beat left
             if (req_ready) begin
                 state_reg <= P_IDLE;
             end

@@ -41,6 +41,7 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "REG_BFM", self.regs)
         ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
+        ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
 

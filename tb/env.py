@@ -56,6 +56,22 @@ class RegScoreboard(uvm_subscriber):
         self.logger.info("register scoreboard: %d reads checked, all match", self.reads_checked)
 
 
+class TlpRuleScoreboard(uvm_component):
+    """Fails the test on any TLP rule violation the checker recorded on RQ."""
+
+    def build_phase(self) -> None:
+        self.rules = ConfigDB().get(self, "", "TLP_RULES")
+        self.expect_traffic = ConfigDB().get(self, "", "QUEUES")
+
+    def check_phase(self) -> None:
+        assert not self.rules.violations, (
+            f"{len(self.rules.violations)} TLP rule violations, first: {self.rules.violations[0]}")
+        if self.expect_traffic:
+            assert self.rules.requests > 0, "TLP-rule checker saw no request on RQ"
+        self.logger.info("TLP rules: %d requests, %d completions checked",
+                         self.rules.requests, self.rules.completions)
+
+
 class NvmeEnv(uvm_env):
     """The environment every simulation test builds.
 
@@ -67,6 +83,7 @@ class NvmeEnv(uvm_env):
     def build_phase(self) -> None:
         self.reg_monitor = RegMonitor("reg_monitor", self)
         self.reg_scoreboard = RegScoreboard("reg_scoreboard", self)
+        self.tlp_rules = TlpRuleScoreboard("tlp_rules", self)
         self.queues = ConfigDB().get(self, "", "QUEUES")
         if self.queues:
             self.queue_monitor = QueueMonitor("queue_monitor", self)

@@ -7,24 +7,32 @@ most of a simulation's wall time even when the link is idle. This subclass
 replaces those five loops, for the ports this design connects, with loops
 that wake on a queue, on cfg_interrupt_msix_int, or every STATUS_POLL_NS to
 copy configuration-space state (MPS, MRRS, MSI-X enable and mask) to the
-cfg_* outputs. Everything else (TLP handling, streams, config space) is the
+cfg_* outputs. It also shows every RC completion to ``rc_observers``. Everything else (TLP handling, streams, config space) is the
 stock model. The methods overridden are the model's private ones: this file
 is the one place that depends on them (cocotbext-pcie 0.2.16).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cocotb.triggers import First, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
 # How stale a cfg_* status output may be after the host changes config space
 STATUS_POLL_NS = 1000
 
 
 class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
-    """UltraScalePlusPcieDevice without per-clock Python loops."""
+    """UltraScalePlusPcieDevice without per-clock Python loops, with an RC tap.
+
+    ``rc_observers`` see every completion handed to the design on RC.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
+        self.rc_observers: list[Callable[[Tlp_us, int], None]] = []
         super().__init__(*args, **kwargs)
         unsupported = ("pcie_cq_np_req", "pcie_rq_seq_num0", "sys_reset", "cfg_config_space_enable")
         for name in unsupported:
@@ -35,6 +43,17 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         while True:
             tlp = await self.cq_queue.get()
             await self.cq_source.send(tlp.pack_us_cq())
+
+    async def _run_rc_logic(self) -> None:
+        # the stock loop, telling the observers first
+        while True:
+            tlp = await self.rc_queue.get()
+            now = int(get_sim_time("ns"))
+            for observer in self.rc_observers:
+                observer(tlp, now)
+            await self.rc_source.send(tlp.pack_us_rc())
+            self.rx_buf_cplh_fc_count = max(self.rx_buf_cplh_fc_count - 1, 0)
+            self.rx_buf_cpld_fc_count = max(self.rx_buf_cpld_fc_count - (tlp.get_data_credits() + 1), 0)
 
     async def _run_rq_seq_num_logic(self) -> None:
         # sequence numbers are not brought out: drop them

@@ -117,18 +117,11 @@ class NvmeDriver:
         self.cap = Cap.decode(await self.regs.readq(NVME_REG_CAP))
         self.version = await self.regs.readl(NVME_REG_VS)
 
-    def _alloc_dma(self, size: int) -> int:
-        """Page-aligned host memory from the root complex's pool."""
-        size = max(size, 1 << self.page_shift)
-        addr, _ = self.tb.rc.alloc_region(size)
-        assert addr % (1 << self.page_shift) == 0, f"pool returned unaligned {addr:#x}"
-        return addr
-
     async def nvme_pci_configure_admin_queue(self) -> None:
         """Disable, allocate the admin queue pair, program AQA/ASQ/ACQ."""
         await self.nvme_disable_ctrl()
-        self.asq_addr = self._alloc_dma(self.q_depth * NVME_SQ_ENTRY_SIZE)
-        self.acq_addr = self._alloc_dma(self.q_depth * NVME_CQ_ENTRY_SIZE)
+        self.asq_addr = self.tb.alloc_dma(self.q_depth * NVME_SQ_ENTRY_SIZE)
+        self.acq_addr = self.tb.alloc_dma(self.q_depth * NVME_CQ_ENTRY_SIZE)
         aqa = (self.q_depth - 1) | (self.q_depth - 1) << 16
         await self.regs.writel(NVME_REG_AQA, aqa)
         await self.regs.writeq(NVME_REG_ASQ, self.asq_addr)

@@ -35,7 +35,6 @@ from models.nvme_spec import (CQE_SIZE, SQE_SIZE, SUCCESS, CompletionEntry, Feat
 from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.pcie_tb import PcieTb
 
-PAGE_SIZE = 4096
 DEFAULT_TIMEOUT_NS = 1_000_000
 POLL_NS = 200
 CID_LIMIT = 0xFFFF  # CID FFFFh means "no command" in the error log; never use it
@@ -73,13 +72,6 @@ def cq_head_doorbell(qid: int, stride: int) -> int:
     return NVME_REG_DBS + (2 * qid + 1) * stride
 
 
-def alloc_ring(tb: PcieTb, size: int) -> int:
-    """Page-aligned host memory for a ring (the pool's buddy allocator aligns to the rounded size)."""
-    addr, _ = tb.rc.alloc_region(max(size, PAGE_SIZE))
-    assert addr % PAGE_SIZE == 0, f"pool returned unaligned {addr:#x}"
-    return addr
-
-
 class _Ring:
     """What both queue kinds share: id, depth, ring memory, doorbell access, observers."""
 
@@ -95,7 +87,7 @@ class _Ring:
         self.regs = regs
         self.stride = stride
         self.observers = observers if observers is not None else []
-        self.addr = alloc_ring(tb, depth * self.entry_size) if addr is None else addr
+        self.addr = tb.alloc_dma(depth * self.entry_size) if addr is None else addr
 
     @property
     def qsize(self) -> int:

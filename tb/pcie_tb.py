@@ -20,6 +20,7 @@ from cocotbext.pcie.core import RootComplex
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
+from tb.tlp_rules import TlpRuleChecker
 from tb.stream_pacing import random_pauses
 
 MSIX_TABLE_OFFSET = 0x2000
@@ -98,6 +99,11 @@ class PcieTb:
         self.func = None  # the device as the host sees it, after enumerate()
         self.rq_observers: list[Callable[[Tlp_us, int], None]] = []
         self._tap_rq()
+        # host buffers the design may reach, as (base, size)
+        self.dma_buffers: list[tuple[int, int]] = []
+        self.tlp_rules = TlpRuleChecker(self.dev.functions[0].pcie_cap, self.dma_buffers)
+        self.rq_observers.append(self.tlp_rules.request)
+        self.dev.rc_observers.append(self.tlp_rules.completion)
 
     def _tap_rq(self) -> None:
         """Show every RQ request to rq_observers as the hard IP model receives it.
@@ -138,6 +144,17 @@ class PcieTb:
                 stream.clear_pause_generator()
             else:
                 stream.set_pause_generator(random_pauses(seed + offset))
+
+    def alloc_dma(self, size: int, align: int = 4096) -> int:
+        """Host memory for the device to use, from the root complex's pool.
+
+        The pool's buddy allocator aligns a block to its rounded-up size; the
+        buffer is registered so that the TLP-rule checker accepts DMA to it.
+        """
+        addr, _ = self.rc.alloc_region(max(size, align))
+        assert addr % align == 0, f"pool returned {addr:#x}, not {align}-byte aligned"
+        self.dma_buffers.append((addr, size))
+        return addr
 
     async def enumerate(self) -> None:
         """Enumerate the bus and enable the device as a driver's probe would."""

@@ -47,6 +47,9 @@ class FakeRc:
 class FakeController:
     """Doorbells as register writes; fetches SQEs and posts CQEs into host memory."""
 
+    def alloc_dma(self, size: int) -> int:
+        return self.rc.alloc_region(size)[0]
+
     def __init__(self, rc: FakeRc) -> None:
         self.rc = rc
         self.writes: list[tuple[int, int]] = []
