@@ -118,6 +118,16 @@ def data_units(nbytes: int) -> int:
     return -(-nbytes // 512_000)
 
 
+def host_page_counters(pages_read: int, pages_written: int, page_size: int) -> dict[str, float]:
+    """The SMART counters every back end that counts host pages reports."""
+    return {
+        "data_units_read": data_units(pages_read * page_size),
+        "data_units_written": data_units(pages_written * page_size),
+        "host_read_pages": pages_read,
+        "host_write_pages": pages_written,
+    }
+
+
 class NvmBackend(Backend):
     """Fixed-latency, byte-accurate storage (NVMeVirt's ``nvm`` kind).
 

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from models.backend import Backend, BackendError, Status, data_units
+from models.backend import Backend, BackendError, Status, host_page_counters
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia
@@ -178,11 +178,7 @@ class OcssdBackend(Backend):
         return max(now_ns, self.media.timing.idle_since())
 
     def smart(self) -> dict[str, float]:
-        ps = self.page_size
         return {
-            "data_units_read": data_units(self._counts["read"] * ps),
-            "data_units_written": data_units(self._counts["write"] * ps),
-            "host_read_pages": self._counts["read"],
-            "host_write_pages": self._counts["write"],
+            **host_page_counters(self._counts["read"], self._counts["write"], self.page_size),
             "block_erases": self.media.nand.erases,
         }

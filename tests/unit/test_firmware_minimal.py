@@ -7,10 +7,11 @@ posted, and the coroutines run under asyncio.
 
 import asyncio
 from collections import deque
-from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+
+from tests.unit.fake_time import FakeClock, install_fake_clock
 
 import firmware.minimal as fm
 from firmware.mailbox import DoorbellError, DoorbellErrorKind, FwParams, IrqBit, MailboxTimeout
@@ -90,25 +91,9 @@ class FakeMailbox:
         return record
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.ns = 0
-
-    def get_sim_time(self, unit: str) -> int:
-        return self.ns
-
-    def timer(self, time: int, unit: str) -> Coroutine[Any, Any, None]:
-        async def elapse() -> None:
-            self.ns += time
-        return elapse()
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    c = FakeClock()
-    monkeypatch.setattr(fm, "get_sim_time", c.get_sim_time)
-    monkeypatch.setattr(fm, "Timer", c.timer)
-    return c
+    return install_fake_clock(monkeypatch, fm)
 
 
 @pytest.fixture

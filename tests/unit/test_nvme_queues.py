@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.fake_time import FakeClock, install_fake_clock
+
 import tb.nvme_queues as nq
 from models.nvme_regs import NVME_REG_DBS
 from models.nvme_spec import CompletionEntry, NvmOpcode, SubmissionEntry
@@ -87,19 +89,6 @@ class FakeController:
             self.phase ^= 1
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.ns = 0
-
-    def get_sim_time(self, unit: str) -> int:
-        return self.ns
-
-    def timer(self, time: int, unit: str) -> Coroutine[Any, Any, None]:
-        async def elapse() -> None:
-            self.ns += time
-        return elapse()
-
-
 class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, int, int]] = []
@@ -113,10 +102,7 @@ class Recorder:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    c = FakeClock()
-    monkeypatch.setattr(nq, "get_sim_time", c.get_sim_time)
-    monkeypatch.setattr(nq, "Timer", c.timer)
-    return c
+    return install_fake_clock(monkeypatch, nq)
 
 
 @pytest.fixture
