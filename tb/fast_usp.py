@@ -1,22 +1,37 @@
-"""The UltraScale+ hard IP model with its housekeeping loops driven by events.
+"""The UltraScale+ hard IP model, event-driven, with taps and a realistic host.
 
 The stock cocotbext-pcie model resumes five coroutines on every user_clk
 edge (completer request forwarding, RQ sequence numbers, configuration
 status, configuration control, interrupts). At 250 MHz that Python work is
 most of a simulation's wall time even when the link is idle. This subclass
-replaces those five loops, for the ports this design connects, with loops
-that wake on a queue, on cfg_interrupt_msix_int, or every STATUS_POLL_NS to
-copy configuration-space state (MPS, MRRS, MSI-X enable and mask) to the
-cfg_* outputs. It also shows every RC completion to ``rc_observers``. Everything else (TLP handling, streams, config space) is the
-stock model. The methods overridden are the model's private ones: this file
-is the one place that depends on them (cocotbext-pcie 0.2.16).
+replaces those loops, for the ports this design connects, with loops that
+wake on a queue, on cfg_interrupt_msix_int, or every STATUS_POLL_NS to copy
+configuration-space state (MPS, MRRS, MSI-X enable and mask) to the cfg_*
+outputs.
+
+It also adds what the stock model lacks as a test bed:
+
+- ``rq_observers`` see every request the design sends on RQ, and
+  ``rc_observers`` every completion handed to it on RC;
+- host memory answers reads after ``read_latency_ns`` (the stock root
+  complex answers at once, which hides a read window too small for a real
+  server's 0.5-1 us), plus a random ``read_jitter_ns`` per request, which
+  makes completions of different requests arrive out of order (those of one
+  request keep their order, as PCIe requires).
+
+The methods overridden are the model's private ones: this file is the one
+place that depends on them (cocotbext-pcie 0.2.16).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import random
 from collections.abc import Callable
 
-from cocotb.triggers import First, RisingEdge, Timer
+import cocotb
+from cocotb.triggers import Event, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
@@ -24,36 +39,87 @@ from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 # How stale a cfg_* status output may be after the host changes config space
 STATUS_POLL_NS = 1000
 
+Observer = Callable[[Tlp_us, int], None]
+
+
+def _now() -> int:
+    return int(get_sim_time("ns"))
+
 
 class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
-    """UltraScalePlusPcieDevice without per-clock Python loops, with an RC tap.
+    """UltraScalePlusPcieDevice without per-clock Python loops, with taps and host latency."""
 
-    ``rc_observers`` see every completion handed to the design on RC.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        self.rc_observers: list[Callable[[Tlp_us, int], None]] = []
+    def __init__(self, *args, read_latency_ns: int = 0, read_jitter_ns: int = 0, seed: int = 0,
+                 **kwargs) -> None:
+        self.rq_observers: list[Observer] = []
+        self.rc_observers: list[Observer] = []
+        self.read_latency_ns = read_latency_ns
+        self.read_jitter_ns = read_jitter_ns
+        self._rng = random.Random(seed)
+        self._read_due: dict[int, int] = {}      # tag -> earliest time its completions may go
+        self._pending: list[tuple[int, int, Tlp_us]] = []
+        self._pending_changed = Event()
+        self._order = itertools.count()
         super().__init__(*args, **kwargs)
         unsupported = ("pcie_cq_np_req", "pcie_rq_seq_num0", "sys_reset", "cfg_config_space_enable")
         for name in unsupported:
             assert getattr(self, name, None) is None, f"{name} is not handled by the event-driven model"
+        self._tap_rq()
+
+    def _tap_rq(self) -> None:
+        # the sink hands each complete frame to _sink_frame: wrapping it sees
+        # every request with no per-cycle cost
+        sink = self.rq_sink
+        deliver = sink._sink_frame
+
+        def tap(frame) -> None:
+            tlp = Tlp_us.unpack_us_rq(frame)
+            now = _now()
+            if tlp.fmt_type.name.startswith("MEM_READ"):
+                jitter = self._rng.randint(0, self.read_jitter_ns) if self.read_jitter_ns else 0
+                self._read_due[tlp.tag] = now + self.read_latency_ns + jitter
+            for observer in self.rq_observers:
+                observer(tlp, now)
+            deliver(frame)
+
+        sink._sink_frame = tap
+
+    async def _run_rc_logic(self) -> None:
+        # completions wait until their read's due time; a later completion of
+        # the same request never overtakes an earlier one
+        cocotb.start_soon(self._release_completions())
+        last_due: dict[int, int] = {}
+        while True:
+            tlp = await self.rc_queue.get()
+            due = max(self._read_due.get(tlp.tag, 0), last_due.get(tlp.tag, 0))
+            last_due[tlp.tag] = due
+            heapq.heappush(self._pending, (due, next(self._order), tlp))
+            self._pending_changed.set()
+
+    async def _release_completions(self) -> None:
+        while True:
+            if not self._pending:
+                self._pending_changed.clear()
+                await self._pending_changed.wait()
+                continue
+            due = self._pending[0][0]
+            if due > _now():
+                self._pending_changed.clear()
+                await First(Timer(due - _now(), "ns"), self._pending_changed.wait())
+                continue
+            _, _, tlp = heapq.heappop(self._pending)
+            now = _now()
+            for observer in self.rc_observers:
+                observer(tlp, now)
+            await self.rc_source.send(tlp.pack_us_rc())
+            self.rx_buf_cplh_fc_count = max(self.rx_buf_cplh_fc_count - 1, 0)
+            self.rx_buf_cpld_fc_count = max(self.rx_buf_cpld_fc_count - (tlp.get_data_credits() + 1), 0)
 
     async def _run_cq_logic(self) -> None:
         # without pcie_cq_np_req the model always has credit: forward in order
         while True:
             tlp = await self.cq_queue.get()
             await self.cq_source.send(tlp.pack_us_cq())
-
-    async def _run_rc_logic(self) -> None:
-        # the stock loop, telling the observers first
-        while True:
-            tlp = await self.rc_queue.get()
-            now = int(get_sim_time("ns"))
-            for observer in self.rc_observers:
-                observer(tlp, now)
-            await self.rc_source.send(tlp.pack_us_rc())
-            self.rx_buf_cplh_fc_count = max(self.rx_buf_cplh_fc_count - 1, 0)
-            self.rx_buf_cpld_fc_count = max(self.rx_buf_cpld_fc_count - (tlp.get_data_credits() + 1), 0)
 
     async def _run_rq_seq_num_logic(self) -> None:
         # sequence numbers are not brought out: drop them

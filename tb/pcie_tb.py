@@ -11,13 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from collections.abc import Callable
-
 from cocotb.handle import HierarchyObject
-from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import RootComplex
-from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.tlp_rules import TlpRuleChecker
@@ -45,6 +41,11 @@ class LinkConfig:
     root_mrrs_code: int = 0
     bar0_size: int = 16 * 1024
     msix_vectors: int = 65
+    # host memory read latency; jitter (random per read) reorders completions
+    host_read_latency_ns: int = 800
+    host_read_jitter_ns: int = 0
+    host_seed: int = 0
+    split_completions: bool = False
 
 
 class PcieTb:
@@ -90,39 +91,24 @@ class PcieTb:
             pf0_msix_table_offset=MSIX_TABLE_OFFSET,
             pf0_msix_pba_bir=0,
             pf0_msix_pba_offset=MSIX_PBA_OFFSET,
+            read_latency_ns=self.link.host_read_latency_ns,
+            read_jitter_ns=self.link.host_read_jitter_ns,
+            seed=self.link.host_seed,
         )
+        # split read completions at every read completion boundary, as a
+        # host may, so the design sees the smallest pieces
+        self.rc.split_on_all_rcb = self.link.split_completions
         # A 64-bit BAR0 holding the registers and doorbells
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
         self._quiet_models(verbose)
         self.rc.make_port().connect(self.dev)
 
         self.func = None  # the device as the host sees it, after enumerate()
-        self.rq_observers: list[Callable[[Tlp_us, int], None]] = []
-        self._tap_rq()
         # host buffers the design may reach, as (base, size)
         self.dma_buffers: list[tuple[int, int]] = []
         self.tlp_rules = TlpRuleChecker(self.dev.functions[0].pcie_cap, self.dma_buffers)
-        self.rq_observers.append(self.tlp_rules.request)
+        self.dev.rq_observers.append(self.tlp_rules.request)
         self.dev.rc_observers.append(self.tlp_rules.completion)
-
-    def _tap_rq(self) -> None:
-        """Show every RQ request to rq_observers as the hard IP model receives it.
-
-        The model hands each complete frame to its sink's _sink_frame; wrapping
-        that one method (the only private API used here) gives a monitor with
-        no per-cycle cost.
-        """
-        sink = self.dev.rq_sink
-        deliver = sink._sink_frame
-
-        def tap(frame) -> None:
-            tlp = Tlp_us.unpack_us_rq(frame)
-            now = int(get_sim_time("ns"))
-            for observer in self.rq_observers:
-                observer(tlp, now)
-            deliver(frame)
-
-        sink._sink_frame = tap
 
     def _quiet_models(self, verbose: bool) -> None:
         """The models log every TLP at INFO; keep them at WARNING unless asked."""
@@ -144,6 +130,11 @@ class PcieTb:
                 stream.clear_pause_generator()
             else:
                 stream.set_pause_generator(random_pauses(seed + offset))
+
+    @property
+    def rq_observers(self) -> list:
+        """Callbacks (tlp, time_ns) for every request the design sends on RQ."""
+        return self.dev.rq_observers
 
     def alloc_dma(self, size: int, align: int = 4096) -> int:
         """Host memory for the device to use, from the root complex's pool.

@@ -22,12 +22,12 @@ from cocotb.triggers import RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
 from tb.base_test import QueueTest
+from tb.pcie_tb import LinkConfig
 from tb.sequences import io_command, stream_commands
 
 OUT = Path(os.environ.get("BENCH_OUT", "build/bench/queue_rates.json"))
 
 
-@pyuvm.test(timeout_time=50, timeout_unit="ms")
 class QueueRates(QueueTest):
     async def body(self) -> None:
         dut = self.tb.dut
@@ -84,5 +84,19 @@ class QueueRates(QueueTest):
         results["end_to_end_cmds_per_us"] = 8 * 32 / (elapsed / 1000)
 
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(results, indent=2))
+        figures = json.loads(OUT.read_text()) if OUT.exists() else {}
+        figures[str(self.link.host_read_latency_ns)] = results
+        OUT.write_text(json.dumps(figures, indent=2))
         self.logger.info("queue rates: %s", results)
+
+
+@pyuvm.test(timeout_time=50, timeout_unit="ms")
+class QueueRatesInstantHost(QueueRates):
+    link = LinkConfig(host_read_latency_ns=0)
+
+
+@pyuvm.test(timeout_time=50, timeout_unit="ms")
+class QueueRatesServerHost(QueueRates):
+    """Host memory reads answered after 800 ns, as on a server."""
+
+    link = LinkConfig(host_read_latency_ns=800)

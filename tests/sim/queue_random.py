@@ -18,6 +18,7 @@ from cocotb.triggers import Timer
 from models.nvme_spec import FeatureId, arbitration_dword, coalescing_dword
 from tb.base_test import QueueTest
 from tb.nvme_queues import CompletionQueue, SubmissionQueue
+from tb.pcie_tb import LinkConfig
 from tb.sequences import io_command
 
 TIMEOUT_MS = 100
@@ -77,3 +78,10 @@ class RandomQueuesSlowFirmware(RandomQueues):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class RandomQueuesWithBackPressure(RandomQueues):
     pacing_seed = 81
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class RandomQueuesSlowHostReorderedCompletions(RandomQueues):
+    """A 2 us host with per-read jitter: SQ-entry reads complete out of order and split at 64 B."""
+
+    link = LinkConfig(host_read_latency_ns=2000, host_read_jitter_ns=1500, host_seed=7, split_completions=True)
