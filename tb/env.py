@@ -12,6 +12,7 @@ from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_env, uvm_subsc
 
 from models.nvme_regs import RegisterModel
 from tb.nvme_driver import RegAccess, RegisterBfm
+from tb.coverage import QueueCoverage
 from tb.scoreboards import CompletionScoreboard, InterruptScoreboard, QueueMonitor
 
 
@@ -75,9 +76,9 @@ class TlpRuleScoreboard(uvm_component):
 class NvmeEnv(uvm_env):
     """The environment every simulation test builds.
 
-    The register monitor and scoreboard are always there. Tests that run
-    commands (ConfigDB "QUEUES" true) add the queue monitor with the
-    completion and interrupt scoreboards.
+    The register monitor and scoreboard and the TLP-rule check are always
+    there. Tests that run commands (ConfigDB "QUEUES" true) add the queue
+    monitor with the completion and interrupt scoreboards and coverage.
     """
 
     def build_phase(self) -> None:
@@ -89,9 +90,11 @@ class NvmeEnv(uvm_env):
             self.queue_monitor = QueueMonitor("queue_monitor", self)
             self.completion_scoreboard = CompletionScoreboard("completion_scoreboard", self)
             self.interrupt_scoreboard = InterruptScoreboard("interrupt_scoreboard", self)
+            self.coverage = QueueCoverage("coverage", self)
 
     def connect_phase(self) -> None:
         self.reg_monitor.ap.connect(self.reg_scoreboard.analysis_export)
         if self.queues:
             self.queue_monitor.ap.connect(self.completion_scoreboard.analysis_export)
             self.queue_monitor.ap.connect(self.interrupt_scoreboard.analysis_export)
+            self.queue_monitor.ap.connect(self.coverage.analysis_export)

@@ -26,10 +26,6 @@ class InterruptTest(QueueTest):
         await self.admin.set_num_queues(self.pairs, self.pairs)
         self.queues = [await self.admin.create_queue_pair(qid, 16) for qid in range(1, self.pairs + 1)]
 
-    async def set_mask(self, vector: int, masked: bool) -> None:
-        self.env.interrupt_scoreboard.mask(vector, masked)
-        await self.msix.set_mask(vector, masked)
-
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class OneVectorPerQueue(InterruptTest):

@@ -52,16 +52,14 @@ class RandomQueues(QueueTest):
                for qid in range(1, nsq + 1)]
         masked = rng.sample([cq.qid for cq in cqs], k=rng.randint(0, ncq))
         for vector in masked:
-            self.env.interrupt_scoreboard.mask(vector, True)
-            await self.msix.set_mask(vector, True)
+            await self.set_mask(vector, True)
         self.logger.info("random queues: %d SQs %s on %d CQs %s, masked vectors %s", nsq,
                          [(sq.qid, sq.depth, sq.cq.qid) for sq in sqs], ncq, [cq.depth for cq in cqs], masked)
         tasks = [cocotb.start_soon(drive(sq, rng.randint(5, 40), rng.randint(1, 12), rng)) for sq in sqs]
         for task in tasks:
             await task
         for vector in masked:
-            self.env.interrupt_scoreboard.mask(vector, False)
-            await self.msix.set_mask(vector, False)
+            await self.set_mask(vector, False)
         await Timer(5_000, "ns")
 
 

@@ -1,0 +1,107 @@
+"""Functional coverage of the queue engine, with cocotb-coverage.
+
+A pyuvm subscriber on the queue monitor's events and the MSI-X host samples
+cover points; each simulation run exports its database to
+build/coverage/<module>.xml, and tools/coverage_report.py merges them and
+lists the bins never hit. Coverage reports; it does not fail a test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
+from pyuvm import uvm_subscriber
+
+from models.nvme_spec import AdminOpcode, CompletionEntry, GenericStatus, StatusCodeType
+from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
+
+COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
+
+ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.DELETE_IO_SQ,
+                                    AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES)]
+STATUS_KINDS = ["success", "generic error", "command specific"]
+SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
+VECTOR_CLASSES = ["admin", "io"]
+
+
+def status_kind(cqe: CompletionEntry) -> str:
+    if cqe.status.sct == StatusCodeType.GENERIC and cqe.status.sc == GenericStatus.SUCCESS:
+        return "success"
+    return "generic error" if cqe.status.sct == StatusCodeType.GENERIC else "command specific"
+
+
+def size_class(entries: int) -> str:
+    if entries <= 3:
+        return str(entries)
+    return "4-64" if entries <= 64 else "65-4096"
+
+
+@CoverPoint("nvme.admin.opcode", xf=lambda opcode, kind: opcode, bins=ADMIN_OPCODES,
+            bins_labels=[AdminOpcode(op).name for op in ADMIN_OPCODES])
+@CoverPoint("nvme.admin.status", xf=lambda opcode, kind: kind, bins=STATUS_KINDS)
+@CoverCross("nvme.admin.opcode_x_status", items=["nvme.admin.opcode", "nvme.admin.status"])
+def sample_admin(opcode: int, kind: str) -> None:
+    """An admin command completed with a status of that kind."""
+
+
+@CoverPoint("nvme.cq.wrap", xf=lambda size: size, bins=SIZE_CLASSES)
+def sample_wrap(size: str) -> None:
+    """A CQ of that size class wrapped (a CQE with phase 0 was reaped)."""
+
+
+@CoverPoint("nvme.io.status", xf=lambda kind: kind, bins=STATUS_KINDS)
+def sample_io(kind: str) -> None:
+    """An I/O command completed."""
+
+
+@CoverPoint("nvme.msix.vector", xf=lambda cls, pended: cls, bins=VECTOR_CLASSES)
+@CoverPoint("nvme.msix.after_unmask", xf=lambda cls, pended: pended, bins=[False, True])
+def sample_msix(cls: str, pended: bool) -> None:
+    """An MSI-X message, and whether it had waited in the PBA while masked."""
+
+
+class QueueCoverage(uvm_subscriber):
+    """Samples the cover points from queue events, MSI-X messages and mask changes."""
+
+    def build_phase(self) -> None:
+        self.pending_admin: dict[int, int] = {}
+        self.cq_sizes: dict[int, int] = {}
+        self.masked: set[int] = set()
+        self.pended: set[int] = set()
+
+    def write(self, event: QueueEvent) -> None:
+        if isinstance(event, SqeSubmitted):
+            if event.sqid == ADMIN_QID:
+                self.pending_admin[event.sqe.cid] = event.sqe.opcode
+                if event.sqe.opcode == AdminOpcode.CREATE_IO_CQ:
+                    self.cq_sizes[event.sqe.cdw10 & 0xFFFF] = (event.sqe.cdw10 >> 16) + 1
+        elif isinstance(event, CqeReaped):
+            if event.cqid == ADMIN_QID:
+                opcode = self.pending_admin.pop(event.cqe.cid, None)
+                if opcode is not None:
+                    sample_admin(opcode, status_kind(event.cqe))
+            else:
+                sample_io(status_kind(event.cqe))
+            if event.cqe.phase == 0 and event.cqid in self.cq_sizes:
+                sample_wrap(size_class(self.cq_sizes[event.cqid]))
+
+    def admin_queue(self, entries: int) -> None:
+        self.cq_sizes[ADMIN_QID] = entries
+
+    def mask(self, vector: int, masked: bool) -> None:
+        if masked:
+            self.masked.add(vector)
+        elif vector in self.masked:
+            self.masked.discard(vector)
+            self.pended.add(vector)
+
+    def msix(self, vector: int, time_ns: int) -> None:
+        sample_msix("admin" if vector == 0 else "io", vector in self.pended)
+        self.pended.discard(vector)
+
+    def report_phase(self) -> None:
+        module = os.environ.get("COCOTB_TEST_MODULES", "coverage").split(",")[0]
+        COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
+        coverage_db.export_to_xml(filename=str(COVERAGE_DIR / f"{module}.xml"))
