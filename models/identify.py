@@ -1,0 +1,308 @@
+"""Identify data structures (NVMe 1.4 section 5.15) and the device configuration they describe.
+
+``ControllerConfig`` is the one description of the virtual device (who it
+is, MDTS, its namespaces and their LBA formats): the firmware answers
+Identify from it and the reference model predicts from the same object, so
+the two never disagree about configuration, only about behaviour.
+
+Each structure is a dataclass that packs to the 4096 bytes the controller
+returns and unpacks them again for the host driver. Only the fields a
+controller of this kind fills in are named; the rest stay zero.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, fields
+from enum import IntEnum, IntFlag
+from typing import Any, ClassVar
+
+IDENTIFY_SIZE = 4096
+NSID_BROADCAST = 0xFFFF_FFFF
+NS_LIST_MAX = IDENTIFY_SIZE // 4
+VERSION_1_4 = 0x0001_0400
+XILINX_VID = 0x10EE   # the UltraScale+ hard IP's vendor id, so PCI config space and Identify agree
+
+
+class Cns(IntEnum):
+    """Identify CDW10.CNS values this controller answers."""
+
+    NAMESPACE = 0x00
+    CONTROLLER = 0x01
+    ACTIVE_NAMESPACES = 0x02
+    NS_DESCRIPTORS = 0x03
+
+
+class Oncs(IntFlag):
+    """Optional NVM Command Support."""
+
+    COMPARE = 1 << 0
+    WRITE_UNCORRECTABLE = 1 << 1
+    DATASET_MANAGEMENT = 1 << 2
+    WRITE_ZEROES = 1 << 3
+    SAVE_SELECT = 1 << 4      # Set Features Save and Get Features Select
+    RESERVATIONS = 1 << 5
+    TIMESTAMP = 1 << 6
+    VERIFY = 1 << 7
+
+
+class NidType(IntEnum):
+    """Namespace Identification Descriptor types (figure 249)."""
+
+    EUI64 = 1
+    NGUID = 2
+    UUID = 3
+
+
+NID_LENGTHS = {NidType.EUI64: 8, NidType.NGUID: 16, NidType.UUID: 16}
+
+DLFEAT_READ_ZEROES = 0b001    # a read of a deallocated block returns all zeroes
+VWC_PRESENT = 1 << 0
+VWC_FLUSH_BROADCAST = 0b11 << 1   # Flush with NSID FFFFFFFFh supported
+OAES_NAMESPACE_ATTRIBUTE = 1 << 8
+LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
+SGLS_SUPPORTED = 0b01         # SGLs supported, no alignment or granularity requirement
+FRMW_SLOT1_READ_ONLY = 1 << 0
+
+
+class _Packed:
+    """Dataclass fields at fixed byte offsets of a 4096-byte structure: (name, offset, struct format).
+
+    Strings are ASCII padded with spaces, as the spec requires for SN, MN and FR.
+    """
+
+    LAYOUT: ClassVar[tuple[tuple[str, int, str], ...]]
+
+    def pack(self) -> bytes:
+        buf = bytearray(IDENTIFY_SIZE)
+        for name, offset, fmt in self.LAYOUT:
+            value: Any = getattr(self, name)
+            if isinstance(value, str):
+                value = value.encode("ascii").ljust(struct.calcsize(fmt), b" ")
+            struct.pack_into("<" + fmt, buf, offset, value)
+        return bytes(buf)
+
+    @classmethod
+    def _unpack_fields(cls, raw: bytes) -> dict[str, Any]:
+        if len(raw) != IDENTIFY_SIZE:
+            raise ValueError(f"Identify data is {IDENTIFY_SIZE} bytes, got {len(raw)}")
+        text = {f.name for f in fields(cls) if f.type in ("str", str)}  # type: ignore[arg-type]
+        values = {}
+        for name, offset, fmt in cls.LAYOUT:
+            (value,) = struct.unpack_from("<" + fmt, raw, offset)
+            values[name] = value.decode("ascii").rstrip(" \0") if name in text else value
+        return values
+
+
+@dataclass(frozen=True)
+class IdentifyController(_Packed):
+    """Identify Controller data structure (CNS 01h, figure 247)."""
+
+    vid: int
+    ssvid: int
+    sn: str
+    mn: str
+    fr: str
+    mdts: int          # max transfer 2^MDTS minimum memory pages; 0 = no limit
+    ver: int = VERSION_1_4
+    cntlid: int = 0
+    oaes: int = 0
+    cntrltype: int = 1   # I/O controller
+    oacs: int = 0
+    acl: int = 3         # zero-based: concurrent Abort commands
+    aerl: int = 3        # zero-based: outstanding Asynchronous Event Requests
+    frmw: int = FRMW_SLOT1_READ_ONLY | 1 << 1   # one slot, read-only
+    lpa: int = LPA_EXTENDED_DATA
+    elpe: int = 15       # zero-based: Error Information log entries
+    wctemp: int = 343    # Kelvin
+    cctemp: int = 353
+    sqes: int = 0x66     # SQ entries of exactly 64 bytes
+    cqes: int = 0x44     # CQ entries of exactly 16 bytes
+    nn: int = 0
+    oncs: int = 0
+    vwc: int = 0
+    sgls: int = 0
+
+    LAYOUT = (("vid", 0, "H"), ("ssvid", 2, "H"), ("sn", 4, "20s"), ("mn", 24, "40s"), ("fr", 64, "8s"),
+              ("mdts", 77, "B"), ("cntlid", 78, "H"), ("ver", 80, "I"), ("oaes", 92, "I"), ("cntrltype", 111, "B"),
+              ("oacs", 256, "H"), ("acl", 258, "B"), ("aerl", 259, "B"), ("frmw", 260, "B"), ("lpa", 261, "B"),
+              ("elpe", 262, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"), ("sqes", 512, "B"),
+              ("cqes", 513, "B"), ("nn", 516, "I"), ("oncs", 520, "H"), ("vwc", 525, "B"), ("sgls", 536, "I"))
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> IdentifyController:
+        return cls(**cls._unpack_fields(raw))
+
+    def max_transfer(self, min_page_size: int = 4096) -> int | None:
+        """Largest data transfer in bytes (MDTS is in CAP.MPSMIN pages); None when unlimited."""
+        return min_page_size << self.mdts if self.mdts else None
+
+
+@dataclass(frozen=True)
+class LbaFormat:
+    """An LBA Format entry: metadata size, LBA data size 2^LBADS, relative performance."""
+
+    lbads: int
+    ms: int = 0
+    rp: int = 0
+
+    def encode(self) -> int:
+        return self.ms | self.lbads << 16 | self.rp << 24
+
+    @classmethod
+    def decode(cls, raw: int) -> LbaFormat:
+        return cls(lbads=raw >> 16 & 0xFF, ms=raw & 0xFFFF, rp=raw >> 24 & 0x3)
+
+    @property
+    def lba_size(self) -> int:
+        return 1 << self.lbads
+
+
+# The formats every namespace offers: 512 B and 4 KiB, the 4 KiB one the faster.
+LBA_FORMATS = (LbaFormat(lbads=9, rp=1), LbaFormat(lbads=12, rp=0))
+LBAF_OFFSET = 128
+MAX_LBAF = 16
+
+
+@dataclass(frozen=True)
+class IdentifyNamespace(_Packed):
+    """Identify Namespace data structure (CNS 00h, figure 245)."""
+
+    nsze: int
+    ncap: int
+    nuse: int
+    flbas: int
+    lbaf: tuple[LbaFormat, ...] = LBA_FORMATS
+    nsfeat: int = 0
+    dlfeat: int = 0
+    nguid: bytes = bytes(16)
+    eui64: bytes = bytes(8)
+
+    LAYOUT = (("nsze", 0, "Q"), ("ncap", 8, "Q"), ("nuse", 16, "Q"), ("nsfeat", 24, "B"), ("flbas", 26, "B"),
+              ("dlfeat", 33, "B"), ("nguid", 104, "16s"), ("eui64", 120, "8s"))
+    NLBAF_OFFSET = 25
+
+    def pack(self) -> bytes:
+        if not 1 <= len(self.lbaf) <= MAX_LBAF:
+            raise ValueError(f"{len(self.lbaf)} LBA formats; 1 to {MAX_LBAF} fit")
+        buf = bytearray(super().pack())
+        buf[self.NLBAF_OFFSET] = len(self.lbaf) - 1
+        struct.pack_into(f"<{len(self.lbaf)}I", buf, LBAF_OFFSET, *(f.encode() for f in self.lbaf))
+        return bytes(buf)
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> IdentifyNamespace:
+        values = cls._unpack_fields(raw)
+        count = raw[cls.NLBAF_OFFSET] + 1
+        lbaf = tuple(LbaFormat.decode(v) for v in struct.unpack_from(f"<{count}I", raw, LBAF_OFFSET))
+        return cls(lbaf=lbaf, **values)
+
+    @property
+    def lba_size(self) -> int:
+        """Bytes per LBA of the format in use (FLBAS [3:0])."""
+        return self.lbaf[self.flbas & 0xF].lba_size
+
+
+# Namespace lists and identification descriptors
+
+def namespace_list(nsids: list[int], after: int) -> bytes:
+    """Active namespace list (CNS 02h): active NSIDs greater than ``after``, ascending, zero padded."""
+    chosen = sorted(n for n in nsids if n > after)[:NS_LIST_MAX]
+    return struct.pack(f"<{len(chosen)}I", *chosen).ljust(IDENTIFY_SIZE, b"\0")
+
+
+def parse_namespace_list(raw: bytes) -> list[int]:
+    ids = struct.unpack(f"<{NS_LIST_MAX}I", raw)
+    return list(ids[:ids.index(0)] if 0 in ids else ids)
+
+
+def ns_descriptors(ids: dict[NidType, bytes]) -> bytes:
+    """Namespace Identification Descriptor list (CNS 03h): NIDT, NIDL, 2 reserved, NID; ends at a zero NIDT."""
+    out = bytearray()
+    for kind, nid in ids.items():
+        if len(nid) != NID_LENGTHS[kind]:
+            raise ValueError(f"{kind.name} is {NID_LENGTHS[kind]} bytes, got {len(nid)}")
+        out += bytes((kind, len(nid), 0, 0)) + nid
+    return bytes(out.ljust(IDENTIFY_SIZE, b"\0"))
+
+
+def parse_ns_descriptors(raw: bytes) -> dict[NidType, bytes]:
+    ids = {}
+    pos = 0
+    while pos + 4 <= len(raw) and raw[pos]:
+        kind, length = NidType(raw[pos]), raw[pos + 1]
+        ids[kind] = raw[pos + 4:pos + 4 + length]
+        pos += 4 + length
+    return ids
+
+
+# The device
+
+@dataclass(frozen=True)
+class NamespaceConfig:
+    """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs."""
+
+    nsid: int
+    lba_size: int
+    nlbas: int
+
+    def __post_init__(self) -> None:
+        if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
+            raise ValueError(f"LBA size {self.lba_size}: the formats are {[f.lba_size for f in LBA_FORMATS]}")
+
+    @property
+    def flbas(self) -> int:
+        return [f.lba_size for f in LBA_FORMATS].index(self.lba_size)
+
+    @property
+    def eui64(self) -> bytes:
+        return (0x6E76_6D65_0000_0000 | self.nsid).to_bytes(8, "big")   # "nvme" then the NSID
+
+    @property
+    def nguid(self) -> bytes:
+        return b"nvme-cosim-" + self.nsid.to_bytes(5, "big")
+
+    def identify(self) -> IdentifyNamespace:
+        """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
+        return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
+                                 dlfeat=DLFEAT_READ_ZEROES, nguid=self.nguid, eui64=self.eui64)
+
+    def descriptors(self) -> bytes:
+        return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid})
+
+
+def _default_namespaces() -> tuple[NamespaceConfig, ...]:
+    return (NamespaceConfig(1, 512, 1 << 21), NamespaceConfig(2, 4096, 1 << 18))   # 1 GiB each
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """What the virtual controller is: identity, limits, namespaces. Firmware and model share it."""
+
+    namespaces: tuple[NamespaceConfig, ...] = field(default_factory=_default_namespaces)
+    mdts: int = 5              # 128 KiB at 4 KiB CAP.MPSMIN
+    min_page_size: int = 4096
+    vid: int = XILINX_VID
+    sn: str = "NVMECOSIM0001"
+    mn: str = "nvme-cosim virtual NVMe controller"
+    fr: str = "0.1"
+    sgl: bool = True
+    oncs: Oncs = Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+
+    def __post_init__(self) -> None:
+        nsids = [ns.nsid for ns in self.namespaces]
+        if sorted(nsids) != list(range(1, len(nsids) + 1)):
+            raise ValueError(f"namespace ids {nsids}: expected 1..{len(nsids)}, all active")
+
+    @property
+    def max_transfer(self) -> int | None:
+        return self.identify().max_transfer(self.min_page_size)
+
+    def namespace(self, nsid: int) -> NamespaceConfig | None:
+        """The active namespace ``nsid``, or None (NSID 0, FFFFFFFFh or beyond NN)."""
+        return self.namespaces[nsid - 1] if 1 <= nsid <= len(self.namespaces) else None
+
+    def identify(self) -> IdentifyController:
+        return IdentifyController(vid=self.vid, ssvid=self.vid, sn=self.sn, mn=self.mn, fr=self.fr, mdts=self.mdts,
+                                  oaes=OAES_NAMESPACE_ATTRIBUTE, nn=len(self.namespaces), oncs=int(self.oncs),
+                                  vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST, sgls=SGLS_SUPPORTED if self.sgl else 0)

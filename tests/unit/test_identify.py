@@ -1,0 +1,110 @@
+"""Identify data structures: field positions from the spec's figures, round trips, the device's answers."""
+
+import struct
+
+import pytest
+
+from models.identify import (IDENTIFY_SIZE, ControllerConfig, IdentifyController, IdentifyNamespace, LbaFormat,
+                             NamespaceConfig, NidType, Oncs, namespace_list, ns_descriptors, parse_namespace_list,
+                             parse_ns_descriptors)
+
+
+@pytest.fixture
+def config() -> ControllerConfig:
+    return ControllerConfig()
+
+
+def test_controller_fields_sit_at_the_spec_offsets(config: ControllerConfig) -> None:
+    raw = config.identify().pack()
+    assert len(raw) == IDENTIFY_SIZE
+    assert struct.unpack_from("<H", raw, 0)[0] == 0x10EE
+    assert raw[4:24] == b"NVMECOSIM0001".ljust(20)
+    assert raw[64:72] == b"0.1     "
+    assert raw[77] == 5                                     # MDTS
+    assert struct.unpack_from("<I", raw, 80)[0] == 0x10400  # VER
+    assert raw[259] == 3                                    # AERL
+    assert (raw[512], raw[513]) == (0x66, 0x44)             # SQES, CQES
+    assert struct.unpack_from("<I", raw, 516)[0] == 2       # NN
+    oncs = struct.unpack_from("<H", raw, 520)[0]
+    assert oncs == Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+    assert raw[525] & 1                                     # VWC present
+    assert struct.unpack_from("<I", raw, 536)[0] & 0x3 == 1  # SGLS
+
+
+def test_controller_round_trip(config: ControllerConfig) -> None:
+    ident = config.identify()
+    assert IdentifyController.unpack(ident.pack()) == ident
+    assert ident.max_transfer() == 128 * 1024
+    assert ControllerConfig(mdts=0).max_transfer is None
+
+
+def test_without_sgl_support_sgls_is_zero() -> None:
+    assert ControllerConfig(sgl=False).identify().sgls == 0
+
+
+def test_namespace_fields_sit_at_the_spec_offsets() -> None:
+    raw = NamespaceConfig(2, 4096, 1000).identify().pack()
+    assert struct.unpack_from("<3Q", raw, 0) == (1000, 1000, 1000)
+    assert raw[25] == 1                     # NLBAF: two formats, zero-based
+    assert raw[26] == 1                     # FLBAS: the 4 KiB format
+    assert raw[33] & 0x7 == 0b001           # DLFEAT: deallocated blocks read zeroes
+    lbaf0, lbaf1 = struct.unpack_from("<2I", raw, 128)
+    assert (lbaf0 >> 16 & 0xFF, lbaf1 >> 16 & 0xFF) == (9, 12)
+    assert raw[120:128] == NamespaceConfig(2, 4096, 1000).eui64
+
+
+@pytest.mark.parametrize("lba_size", [512, 4096])
+def test_namespace_round_trip(lba_size: int) -> None:
+    ident = NamespaceConfig(1, lba_size, 1 << 20).identify()
+    parsed = IdentifyNamespace.unpack(ident.pack())
+    assert parsed == ident
+    assert parsed.lba_size == lba_size
+
+
+def test_lba_format_codec() -> None:
+    f = LbaFormat(lbads=12, ms=8, rp=2)
+    assert LbaFormat.decode(f.encode()) == f and f.lba_size == 4096
+
+
+def test_unsupported_lba_size_is_refused() -> None:
+    with pytest.raises(ValueError):
+        NamespaceConfig(1, 1024, 10)
+
+
+def test_namespace_ids_must_be_one_to_nn() -> None:
+    with pytest.raises(ValueError):
+        ControllerConfig(namespaces=(NamespaceConfig(2, 512, 10),))
+
+
+def test_namespace_lookup(config: ControllerConfig) -> None:
+    assert config.namespace(2) is not None and config.namespace(2).lba_size == 4096
+    assert [config.namespace(n) for n in (0, 3, 0xFFFF_FFFF)] == [None, None, None]
+
+
+@pytest.mark.parametrize("after, expected", [(0, [1, 2, 5]), (1, [2, 5]), (5, [])])
+def test_active_namespace_list(after: int, expected: list[int]) -> None:
+    raw = namespace_list([5, 1, 2], after)
+    assert len(raw) == IDENTIFY_SIZE
+    assert parse_namespace_list(raw) == expected
+
+
+def test_full_namespace_list_has_no_terminator() -> None:
+    assert parse_namespace_list(namespace_list(list(range(1, 1100)), 0)) == list(range(1, 1025))
+
+
+def test_ns_descriptor_list(config: ControllerConfig) -> None:
+    ns = config.namespaces[0]
+    raw = ns.descriptors()
+    assert raw[:4] == bytes((1, 8, 0, 0)) and raw[4:12] == ns.eui64
+    assert parse_ns_descriptors(raw) == {NidType.EUI64: ns.eui64, NidType.NGUID: ns.nguid}
+    assert ns.identify().nguid == ns.nguid
+
+
+def test_ns_descriptor_length_is_checked() -> None:
+    with pytest.raises(ValueError):
+        ns_descriptors({NidType.UUID: bytes(8)})
+
+
+def test_wrong_size_is_refused() -> None:
+    with pytest.raises(ValueError):
+        IdentifyController.unpack(bytes(512))
