@@ -1,0 +1,638 @@
+"""NVMe reference model: the status, DW0 and data every command should complete with.
+
+Two parts. First the command-set codecs that host, firmware and model all
+need written down once (field decoders and SQE builders of the NVM and
+admin commands beyond the queue commands of ``models.nvme_spec``, and the
+log page layouts). Then ``NvmeModel``: a pure-Python controller that keeps
+the shadow contents of every namespace and the admin state, and predicts
+each command from the configuration in ``models.identify``.
+
+The model is written independently of the firmware (firmware/nvme/) from
+the spec, so that the scoreboard compares two readings of it. Where the
+spec leaves a choice, both follow the choice documented here:
+
+* Check order of an I/O command: Invalid Opcode, Invalid Namespace or
+  Format, Invalid Field (PSDT, MDTS), LBA Out of Range, then data (Compare
+  Failure). Data pointer errors come from the DMA engine and are not
+  predicted here.
+* Host statistics (SMART) count successful commands only: Read and Compare
+  as reads, Write as writes (5.14.1.2).
+* A Get Log Page longer than the log returns zeroes after it (the spec says
+  undefined); an offset beyond the log is Invalid Field.
+* The Error Information log records invalid doorbell writes (the events
+  that refer to it); command errors are reported in their CQEs only.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig, namespace_list
+from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags, FeatureId,
+                              GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status, StatusCode,
+                              SubmissionEntry, num_queues_dword, qsize_qid)
+
+# Command fields (NVM command set section 6, admin commands section 5)
+
+PSDT_PRP = 0
+PSDT_SGL = 1          # SGL for data, MPTR a metadata pointer; 2 (metadata SGL) and 3 are not taken
+DSM_RANGE_SIZE = 16
+DSM_ATTR_DEALLOCATE = 1 << 2
+FEATURE_SAVE = 1 << 31
+ABORT_NOT_ABORTED = 1   # Abort DW0 bit 0: the command was not aborted
+
+
+def rw_fields(sqe: SubmissionEntry) -> tuple[int, int]:
+    """(SLBA, number of blocks) of Read, Write, Compare and Write Zeroes: CDW10-11 SLBA, CDW12 NLB zero-based."""
+    return sqe.cdw10 | sqe.cdw11 << 32, (sqe.cdw12 & 0xFFFF) + 1
+
+
+@dataclass(frozen=True)
+class DsmRange:
+    """A Dataset Management range (figure 364): context attributes, length in LBAs (not zero-based), SLBA."""
+
+    slba: int
+    nlb: int
+    attributes: int = 0
+
+    _FORMAT = struct.Struct("<IIQ")
+
+    def pack(self) -> bytes:
+        return self._FORMAT.pack(self.attributes, self.nlb, self.slba)
+
+    @classmethod
+    def unpack_all(cls, data: bytes) -> list[DsmRange]:
+        return [cls(slba, nlb, attrs) for attrs, nlb, slba in cls._FORMAT.iter_unpack(data)]
+
+
+def dsm_ranges(sqe: SubmissionEntry) -> int:
+    """Number of ranges of a Dataset Management command (CDW10 NR zero-based)."""
+    return (sqe.cdw10 & 0xFF) + 1
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords) and the byte offset."""
+
+    lid: int
+    rae: bool
+    length: int
+    offset: int
+
+    @classmethod
+    def decode(cls, sqe: SubmissionEntry) -> LogRequest:
+        numd = (sqe.cdw10 >> 16 | (sqe.cdw11 & 0xFFFF) << 16) + 1
+        return cls(lid=sqe.cdw10 & 0xFF, rae=bool(sqe.cdw10 >> 15 & 1), length=4 * numd,
+                   offset=sqe.cdw12 | sqe.cdw13 << 32)
+
+
+def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
+    """Bytes the command moves through PRP1/PRP2 (0 for none); ``lba_size`` of its namespace for NVM commands."""
+    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
+        assert lba_size is not None, "an LBA-addressed transfer needs its namespace's LBA size"
+        return rw_fields(sqe)[1] * lba_size
+    if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
+        return dsm_ranges(sqe) * DSM_RANGE_SIZE
+    raise ValueError(f"opcode {sqe.opcode:#04x} is not an NVM data command")
+
+
+# SQE builders for the host
+
+def _rw(opcode: NvmOpcode, nsid: int, slba: int, nlb: int, prp1: int, prp2: int) -> SubmissionEntry:
+    if not 1 <= nlb <= 0x10000:
+        raise ValueError(f"{nlb} blocks: NLB holds 1..65536")
+    return SubmissionEntry(opcode, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=slba & 0xFFFF_FFFF, cdw11=slba >> 32,
+                           cdw12=nlb - 1)
+
+
+def read_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.READ, nsid, slba, nlb, prp1, prp2)
+
+
+def write_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.WRITE, nsid, slba, nlb, prp1, prp2)
+
+
+def compare_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.COMPARE, nsid, slba, nlb, prp1, prp2)
+
+
+def write_zeroes_cmd(nsid: int, slba: int, nlb: int) -> SubmissionEntry:
+    return _rw(NvmOpcode.WRITE_ZEROES, nsid, slba, nlb, 0, 0)
+
+
+def flush_cmd(nsid: int) -> SubmissionEntry:
+    return SubmissionEntry(NvmOpcode.FLUSH, nsid=nsid)
+
+
+def dsm_cmd(nsid: int, ranges: int, prp1: int = 0, prp2: int = 0, deallocate: bool = True) -> SubmissionEntry:
+    return SubmissionEntry(NvmOpcode.DATASET_MANAGEMENT, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=ranges - 1,
+                           cdw11=DSM_ATTR_DEALLOCATE if deallocate else 0)
+
+
+def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns)
+
+
+def get_log_page_cmd(lid: int, length: int, offset: int = 0, rae: bool = False, nsid: int = NSID_BROADCAST,
+                     prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    """Get Log Page of ``length`` bytes (a multiple of 4) from byte ``offset``."""
+    numd = length // 4 - 1
+    return SubmissionEntry(AdminOpcode.GET_LOG_PAGE, nsid=nsid, prp1=prp1, prp2=prp2,
+                           cdw10=lid | int(rae) << 15 | (numd & 0xFFFF) << 16, cdw11=numd >> 16,
+                           cdw12=offset & 0xFFFF_FFFF, cdw13=offset >> 32)
+
+
+def abort_cmd(sqid: int, cid: int) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.ABORT, cdw10=sqid | cid << 16)
+
+
+def async_event_request_cmd() -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.ASYNC_EVENT_REQUEST)
+
+
+# Log pages (section 5.14.1)
+
+class LogId(IntEnum):
+    ERROR_INFORMATION = 0x01
+    SMART_HEALTH = 0x02
+    FIRMWARE_SLOT = 0x03
+    CHANGED_NAMESPACES = 0x04
+
+
+ERROR_ENTRY_SIZE = 64
+SMART_LOG_SIZE = 512
+FIRMWARE_SLOT_LOG_SIZE = 512
+CHANGED_NS_LOG_SIZE = 4096
+NO_COMMAND = 0xFFFF    # SQID/CID of an error not tied to a command
+COMPOSITE_TEMPERATURE = 313   # Kelvin: the device always runs at 40 C
+CRITICAL_WARNING_TEMPERATURE = 1 << 1
+AVAILABLE_SPARE = 100
+SPARE_THRESHOLD = 10
+
+
+@dataclass(frozen=True)
+class SmartCounters:
+    """What the SMART / Health log reports that the host can predict."""
+
+    critical_warning: int = 0
+    data_units_read: int = 0
+    data_units_written: int = 0
+    host_reads: int = 0
+    host_writes: int = 0
+    error_entries: int = 0
+
+
+def data_units(nbytes: int) -> int:
+    """SMART data units: thousands of 512-byte units, rounded up."""
+    return -(-nbytes // 512_000)
+
+
+def smart_log(c: SmartCounters) -> bytes:
+    """SMART / Health Information (figure 194); 16-byte counters are little endian."""
+    buf = bytearray(SMART_LOG_SIZE)
+    struct.pack_into("<BHBB", buf, 0, c.critical_warning, COMPOSITE_TEMPERATURE, AVAILABLE_SPARE, SPARE_THRESHOLD)
+    for offset, value in ((32, c.data_units_read), (48, c.data_units_written), (64, c.host_reads),
+                          (80, c.host_writes), (176, c.error_entries)):
+        buf[offset:offset + 16] = value.to_bytes(16, "little")
+    return bytes(buf)
+
+
+def firmware_slot_log(fr: str) -> bytes:
+    """Firmware Slot Information (figure 195): slot 1 active, holding revision ``fr``."""
+    return bytes([1]).ljust(8, b"\0") + fr.encode("ascii").ljust(8, b" ") + bytes(FIRMWARE_SLOT_LOG_SIZE - 16)
+
+
+def error_entry(error_count: int, sqid: int = NO_COMMAND, cid: int = NO_COMMAND, status: int = 0) -> bytes:
+    """One Error Information entry (figure 193); parameter error location FFFFh (not a command field)."""
+    return struct.pack("<QHHHH", error_count, sqid, cid, status << 1, 0xFFFF).ljust(ERROR_ENTRY_SIZE, b"\0")
+
+
+def error_log(entries: list[bytes], capacity: int) -> bytes:
+    """The newest ``capacity`` entries, newest first, zero entries after them."""
+    newest = list(reversed(entries))[:capacity]
+    return b"".join(newest).ljust(capacity * ERROR_ENTRY_SIZE, b"\0")
+
+
+def changed_ns_log(nsids: list[int]) -> bytes:
+    return namespace_list(nsids, 0)
+
+
+def log_slice(log: bytes, request: LogRequest) -> bytes:
+    """The requested window of a log: zeroes past its end."""
+    return log[request.offset:request.offset + request.length].ljust(request.length, b"\0")
+
+
+# Asynchronous events (section 5.2)
+
+class AsyncEventType(IntEnum):
+    ERROR = 0
+    SMART_HEALTH = 1
+    NOTICE = 2
+
+
+@dataclass(frozen=True)
+class AsyncEvent:
+    """An event as reported in an AER completion's DW0: type [2:0], information [15:8], log page [23:16]."""
+
+    type: AsyncEventType
+    info: int
+    lid: LogId
+
+    @property
+    def dw0(self) -> int:
+        return self.type | self.info << 8 | self.lid << 16
+
+
+INVALID_DOORBELL_REGISTER = AsyncEvent(AsyncEventType.ERROR, 0x00, LogId.ERROR_INFORMATION)
+INVALID_DOORBELL_VALUE = AsyncEvent(AsyncEventType.ERROR, 0x01, LogId.ERROR_INFORMATION)
+TEMPERATURE_THRESHOLD = AsyncEvent(AsyncEventType.SMART_HEALTH, 0x01, LogId.SMART_HEALTH)
+NAMESPACE_ATTRIBUTE_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0x00, LogId.CHANGED_NAMESPACES)
+AEC_NAMESPACE_ATTRIBUTE = 1 << 8
+
+
+def event_enabled(event: AsyncEvent, aec: int) -> bool:
+    """Errors are always reported; SMART events per critical-warning bit of AEC, notices per AEC [8]."""
+    if event.type == AsyncEventType.SMART_HEALTH:
+        return bool(aec & CRITICAL_WARNING_TEMPERATURE) if event == TEMPERATURE_THRESHOLD else False
+    if event.type == AsyncEventType.NOTICE:
+        return bool(aec & AEC_NAMESPACE_ATTRIBUTE)
+    return True
+
+
+def temperature_threshold_dword(kelvin: int, under: bool = False) -> int:
+    """Temperature Threshold CDW11: TMPTH [15:0], TMPSEL [19:16] (0 composite), THSEL [21:20] (0 over, 1 under)."""
+    return kelvin | int(under) << 20
+
+
+# The model
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a command completes with. ``data`` is what it returns to the host; ``dw0`` None is not predicted."""
+
+    status: Status
+    dw0: int | None = 0
+    data: bytes | None = None
+
+
+HELD = None   # an Asynchronous Event Request completes later, with an event
+
+
+def fail(code: StatusCode) -> Prediction:
+    return Prediction(Status.of(code, dnr=True))
+
+
+class _Shadow:
+    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT)."""
+
+    def __init__(self, ns: NamespaceConfig) -> None:
+        self.ns = ns
+        self._blocks: dict[int, bytes] = {}
+
+    def read(self, slba: int, nlb: int) -> bytes:
+        zero = bytes(self.ns.lba_size)
+        return b"".join(self._blocks.get(lba, zero) for lba in range(slba, slba + nlb))
+
+    def write(self, slba: int, data: bytes) -> None:
+        size = self.ns.lba_size
+        for i in range(len(data) // size):
+            self._blocks[slba + i] = data[i * size:(i + 1) * size]
+
+    def deallocate(self, slba: int, nlb: int) -> None:
+        for lba in range(slba, slba + nlb):
+            self._blocks.pop(lba, None)
+
+    def in_range(self, slba: int, nlb: int) -> bool:
+        return slba + nlb <= self.ns.nlbas
+
+
+class NvmeModel:
+    """Predicts every admin and I/O command of one controller built from ``config``."""
+
+    def __init__(self, config: ControllerConfig, io_queue_pairs: int, mqes: int) -> None:
+        self.config = config
+        self.io_queue_pairs = io_queue_pairs
+        self.mqes = mqes
+        self.shadows = {ns.nsid: _Shadow(ns) for ns in config.namespaces}
+        self.host_reads = self.host_writes = self.read_bytes = self.written_bytes = 0
+        self.errors: list[bytes] = []
+        self.async_completions: list[int] = []   # DW0 of AERs completed by events, in order
+        self.changed_namespaces: list[int] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Controller reset: queues gone, features back to defaults, outstanding AERs dropped. Data stays."""
+        self.sqs: dict[int, int] = {}           # SQ id -> CQ id
+        self.cqs: set[int] = set()
+        self.features = self._defaults()
+        self.vector_cd: set[int] = set()
+        self.outstanding_aers = 0
+        self.pending_events: list[AsyncEvent] = []
+        self.masked: set[AsyncEventType] = set()
+
+    def _defaults(self) -> dict[int, int]:
+        n = self.io_queue_pairs - 1
+        return {FeatureId.ARBITRATION: 0, FeatureId.NUMBER_OF_QUEUES: num_queues_dword(n, n),
+                FeatureId.INTERRUPT_COALESCING: 0, FeatureId.VOLATILE_WRITE_CACHE: 1,
+                FeatureId.ASYNC_EVENT_CONFIG: 0,
+                FeatureId.TEMPERATURE_THRESHOLD: self.config.identify().wctemp}
+
+    # I/O commands
+
+    def io(self, sqe: SubmissionEntry, data: bytes = b"") -> Prediction:
+        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare and DSM."""
+        handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
+                    NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm}
+        if sqe.opcode == NvmOpcode.FLUSH:
+            ok = sqe.nsid == NSID_BROADCAST or self.config.namespace(sqe.nsid) is not None
+            return Prediction(SUCCESS) if ok else fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        if sqe.opcode not in handlers:
+            return fail(GenericStatus.INVALID_OPCODE)
+        shadow = self.shadows.get(sqe.nsid)
+        if shadow is None:
+            return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        if sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
+            return fail(GenericStatus.INVALID_FIELD)
+        return handlers[sqe.opcode](shadow, sqe, data)
+
+    def _check_rw(self, shadow: _Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
+        slba, nlb = rw_fields(sqe)
+        limit = self.config.max_transfer
+        if moves_data and limit is not None and nlb * shadow.ns.lba_size > limit:
+            return fail(GenericStatus.INVALID_FIELD)
+        if not shadow.in_range(slba, nlb):
+            return fail(GenericStatus.LBA_OUT_OF_RANGE)
+        return None
+
+    def _read(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        out = shadow.read(*rw_fields(sqe))
+        self._count(reads=1, read_bytes=len(out))
+        return Prediction(SUCCESS, data=out)
+
+    def _write(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        slba, nlb = rw_fields(sqe)
+        self._expect_length(data, nlb * shadow.ns.lba_size)
+        shadow.write(slba, data)
+        self._count(writes=1, written_bytes=len(data))
+        return Prediction(SUCCESS)
+
+    def _compare(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        slba, nlb = rw_fields(sqe)
+        self._expect_length(data, nlb * shadow.ns.lba_size)
+        if shadow.read(slba, nlb) != data:
+            return Prediction(Status.of(MediaStatus.COMPARE_FAILURE, dnr=True))
+        self._count(reads=1, read_bytes=len(data))
+        return Prediction(SUCCESS)
+
+    def _write_zeroes(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        if failed := self._check_rw(shadow, sqe, moves_data=False):
+            return failed
+        shadow.deallocate(*rw_fields(sqe))   # zeroes and deallocated blocks read alike
+        return Prediction(SUCCESS)
+
+    def _dsm(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        self._expect_length(data, dsm_ranges(sqe) * DSM_RANGE_SIZE)
+        ranges = DsmRange.unpack_all(data)
+        if not all(shadow.in_range(r.slba, r.nlb) for r in ranges):
+            return fail(GenericStatus.LBA_OUT_OF_RANGE)
+        if sqe.cdw11 & DSM_ATTR_DEALLOCATE:
+            for r in ranges:
+                shadow.deallocate(r.slba, r.nlb)
+        return Prediction(SUCCESS)
+
+    @staticmethod
+    def _expect_length(data: bytes, length: int) -> None:
+        if len(data) != length:
+            raise ValueError(f"the command moves {length} bytes, the host buffer given holds {len(data)}")
+
+    def _count(self, reads: int = 0, writes: int = 0, read_bytes: int = 0, written_bytes: int = 0) -> None:
+        self.host_reads += reads
+        self.host_writes += writes
+        self.read_bytes += read_bytes
+        self.written_bytes += written_bytes
+
+    def read_shadow(self, nsid: int, slba: int, nlb: int) -> bytes:
+        """What a read of these blocks must return now: for the data scoreboard."""
+        return self.shadows[nsid].read(slba, nlb)
+
+    # asynchronous events
+
+    def doorbell_error(self, no_such_queue: bool) -> None:
+        """The host wrote an invalid doorbell: an error log entry and an Error event."""
+        self.errors.append(error_entry(len(self.errors) + 1))
+        self._event(INVALID_DOORBELL_REGISTER if no_such_queue else INVALID_DOORBELL_VALUE)
+
+    def namespace_changed(self, nsids: list[int]) -> None:
+        """Namespace attributes changed (a vendor action on the device): a Notice event."""
+        self.changed_namespaces = sorted(set(self.changed_namespaces) | set(nsids))
+        self._event(NAMESPACE_ATTRIBUTE_CHANGED)
+
+    def _event(self, event: AsyncEvent) -> None:
+        if event_enabled(event, self.features[FeatureId.ASYNC_EVENT_CONFIG]):
+            self.pending_events.append(event)
+            self._deliver()
+
+    def _deliver(self) -> None:
+        """Complete outstanding AERs with pending events whose type is not masked (5.2: one per type until
+        the host reads the event's log page)."""
+        while self.outstanding_aers:
+            event = next((e for e in self.pending_events if e.type not in self.masked), None)
+            if event is None:
+                return
+            self.pending_events.remove(event)
+            self.masked.add(event.type)
+            self.outstanding_aers -= 1
+            self.async_completions.append(event.dw0)
+
+    # admin commands
+
+    def admin(self, sqe: SubmissionEntry) -> Prediction | None:
+        """Predict an admin command; None (HELD) for an AER that waits for an event."""
+        handlers = {AdminOpcode.CREATE_IO_CQ: self._create_cq, AdminOpcode.CREATE_IO_SQ: self._create_sq,
+                    AdminOpcode.DELETE_IO_SQ: self._delete_sq, AdminOpcode.DELETE_IO_CQ: self._delete_cq,
+                    AdminOpcode.IDENTIFY: self._identify, AdminOpcode.SET_FEATURES: self._set_features,
+                    AdminOpcode.GET_FEATURES: self._get_features, AdminOpcode.GET_LOG_PAGE: self._get_log_page,
+                    AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort}
+        handler = handlers.get(sqe.opcode)
+        return handler(sqe) if handler else fail(GenericStatus.INVALID_OPCODE)
+
+    def _allocated(self) -> tuple[int, int]:
+        """(SQs, CQs) granted by Number of Queues, as counts."""
+        value = self.features[FeatureId.NUMBER_OF_QUEUES]
+        return (value & 0xFFFF) + 1, (value >> 16) + 1
+
+    def _new_queue(self, sqe: SubmissionEntry, existing: set[int] | dict[int, int], allocated: int,
+                   pc: bool) -> Prediction | None:
+        qsize, qid = qsize_qid(sqe.cdw10)
+        if not 1 <= qid <= allocated or qid in existing:
+            return fail(CommandSpecificStatus.INVALID_QUEUE_IDENTIFIER)
+        if not 1 <= qsize <= self.mqes:
+            return fail(CommandSpecificStatus.INVALID_QUEUE_SIZE)
+        if not pc:
+            return fail(GenericStatus.INVALID_FIELD)
+        if sqe.prp1 % self.config.min_page_size:
+            return fail(GenericStatus.PRP_OFFSET_INVALID)
+        return None
+
+    def _create_cq(self, sqe: SubmissionEntry) -> Prediction:
+        flags = CreateCqFlags.decode(sqe.cdw11)
+        if failed := self._new_queue(sqe, self.cqs, self._allocated()[1], flags.pc):
+            return failed
+        if flags.iv > self.io_queue_pairs:
+            return fail(CommandSpecificStatus.INVALID_INTERRUPT_VECTOR)
+        self.cqs.add(sqe.cdw10 & 0xFFFF)
+        return Prediction(SUCCESS)
+
+    def _create_sq(self, sqe: SubmissionEntry) -> Prediction:
+        flags = CreateSqFlags.decode(sqe.cdw11)
+        if failed := self._new_queue(sqe, self.sqs, self._allocated()[0], flags.pc):
+            return failed
+        if flags.cqid not in self.cqs:
+            return fail(CommandSpecificStatus.COMPLETION_QUEUE_INVALID)
+        self.sqs[sqe.cdw10 & 0xFFFF] = flags.cqid
+        return Prediction(SUCCESS)
+
+    def _delete_sq(self, sqe: SubmissionEntry) -> Prediction:
+        if self.sqs.pop(sqe.cdw10 & 0xFFFF, None) is None:
+            return fail(CommandSpecificStatus.INVALID_QUEUE_IDENTIFIER)
+        return Prediction(SUCCESS)
+
+    def _delete_cq(self, sqe: SubmissionEntry) -> Prediction:
+        qid = sqe.cdw10 & 0xFFFF
+        if qid not in self.cqs:
+            return fail(CommandSpecificStatus.INVALID_QUEUE_IDENTIFIER)
+        if qid in self.sqs.values():
+            return fail(CommandSpecificStatus.INVALID_QUEUE_DELETION)
+        self.cqs.remove(qid)
+        return Prediction(SUCCESS)
+
+    def _identify(self, sqe: SubmissionEntry) -> Prediction:
+        cns = sqe.cdw10 & 0xFF
+        ns = self.config.namespace(sqe.nsid)
+        if cns == Cns.CONTROLLER:
+            return Prediction(SUCCESS, data=self.config.identify().pack())
+        if cns == Cns.ACTIVE_NAMESPACES:
+            if sqe.nsid >= NSID_BROADCAST - 1:
+                return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+            return Prediction(SUCCESS, data=namespace_list([n.nsid for n in self.config.namespaces], sqe.nsid))
+        if cns in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS):
+            if ns is None:
+                return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+            return Prediction(SUCCESS, data=ns.identify().pack() if cns == Cns.NAMESPACE else ns.descriptors())
+        return fail(GenericStatus.INVALID_FIELD)
+
+    # features
+
+    def _set_features(self, sqe: SubmissionEntry) -> Prediction:
+        fid, value = sqe.cdw10 & 0xFF, sqe.cdw11
+        if sqe.cdw10 & FEATURE_SAVE:
+            return fail(CommandSpecificStatus.FEATURE_NOT_SAVEABLE)
+        if fid == FeatureId.NUMBER_OF_QUEUES:
+            nsqr, ncqr = value & 0xFFFF, value >> 16
+            if 0xFFFF in (nsqr, ncqr):
+                return fail(GenericStatus.INVALID_FIELD)
+            if self.sqs or self.cqs:
+                return fail(GenericStatus.COMMAND_SEQUENCE_ERROR)
+            top = self.io_queue_pairs - 1
+            value = num_queues_dword(min(nsqr, top), min(ncqr, top))
+        elif fid == FeatureId.INTERRUPT_VECTOR_CONFIG:
+            iv, cd = value & 0xFFFF, bool(value >> 16 & 1)
+            if iv > self.io_queue_pairs or (iv == 0 and not cd):
+                return fail(GenericStatus.INVALID_FIELD)
+            self.vector_cd = self.vector_cd | {iv} if cd else self.vector_cd - {iv}
+            return Prediction(SUCCESS)
+        elif fid == FeatureId.TEMPERATURE_THRESHOLD:
+            return self._set_temperature_threshold(value)
+        elif fid in (FeatureId.INTERRUPT_COALESCING, FeatureId.VOLATILE_WRITE_CACHE, FeatureId.ASYNC_EVENT_CONFIG):
+            value &= {FeatureId.INTERRUPT_COALESCING: 0xFFFF, FeatureId.VOLATILE_WRITE_CACHE: 0x1,
+                      FeatureId.ASYNC_EVENT_CONFIG: 0x1FF}[FeatureId(fid)]
+        elif fid != FeatureId.ARBITRATION:
+            return fail(GenericStatus.INVALID_FIELD)
+        self.features[fid] = value
+        return Prediction(SUCCESS, dw0=value if fid == FeatureId.NUMBER_OF_QUEUES else 0)
+
+    def _set_temperature_threshold(self, cdw11: int) -> Prediction:
+        """Only the composite sensor's over-temperature threshold; crossing it raises a SMART event."""
+        if cdw11 >> 16 & 0x3F:
+            return fail(GenericStatus.INVALID_FIELD)
+        was_hot = self._too_hot()
+        self.features[FeatureId.TEMPERATURE_THRESHOLD] = cdw11 & 0xFFFF
+        if self._too_hot() and not was_hot:
+            self._event(TEMPERATURE_THRESHOLD)
+        return Prediction(SUCCESS)
+
+    def _too_hot(self) -> bool:
+        return COMPOSITE_TEMPERATURE > self.features[FeatureId.TEMPERATURE_THRESHOLD]
+
+    def _get_features(self, sqe: SubmissionEntry) -> Prediction:
+        fid, sel = sqe.cdw10 & 0xFF, sqe.cdw10 >> 8 & 0x7
+        if sel > GetFeaturesSelect.SUPPORTED_CAPABILITIES:
+            return fail(GenericStatus.INVALID_FIELD)
+        current = sel == GetFeaturesSelect.CURRENT   # nothing is saveable: saved values are the defaults
+        if fid == FeatureId.INTERRUPT_VECTOR_CONFIG:
+            iv = sqe.cdw11 & 0xFFFF
+            if iv > self.io_queue_pairs:
+                return fail(GenericStatus.INVALID_FIELD)
+            value = iv | int(iv == 0 or (current and iv in self.vector_cd)) << 16
+        elif fid == FeatureId.TEMPERATURE_THRESHOLD and sqe.cdw11 >> 16 & 0x3F:
+            return fail(GenericStatus.INVALID_FIELD)
+        elif fid in self.features:
+            value = (self.features if current else self._defaults())[fid]
+        else:
+            return fail(GenericStatus.INVALID_FIELD)
+        return Prediction(SUCCESS, dw0=1 << 2 if sel == GetFeaturesSelect.SUPPORTED_CAPABILITIES else value)
+
+    # logs, events, abort
+
+    def smart(self) -> SmartCounters:
+        return SmartCounters(critical_warning=CRITICAL_WARNING_TEMPERATURE if self._too_hot() else 0,
+                             data_units_read=data_units(self.read_bytes),
+                             data_units_written=data_units(self.written_bytes), host_reads=self.host_reads,
+                             host_writes=self.host_writes, error_entries=len(self.errors))
+
+    def _get_log_page(self, sqe: SubmissionEntry) -> Prediction:
+        request = LogRequest.decode(sqe)
+        ident = self.config.identify()
+        if request.lid == LogId.SMART_HEALTH and sqe.nsid not in (0, NSID_BROADCAST):
+            return fail(GenericStatus.INVALID_FIELD)      # LPA bit 0 clear: no per-namespace SMART
+        logs = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, ident.elpe + 1),
+                LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
+                LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
+                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces)}
+        if request.lid not in logs:
+            return fail(CommandSpecificStatus.INVALID_LOG_PAGE)
+        log = logs[LogId(request.lid)]()
+        limit = self.config.max_transfer
+        if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
+            return fail(GenericStatus.INVALID_FIELD)
+        if not request.rae:
+            if request.lid == LogId.CHANGED_NAMESPACES:
+                self.changed_namespaces = []
+            self.masked -= {t for t, lid in EVENT_LOGS.items() if lid == request.lid}
+            self._deliver()
+        return Prediction(SUCCESS, data=log_slice(log, request))
+
+    def _aer(self, sqe: SubmissionEntry) -> Prediction | None:
+        if self.outstanding_aers > self.config.identify().aerl:
+            return fail(CommandSpecificStatus.ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED)
+        self.outstanding_aers += 1
+        self._deliver()
+        return HELD
+
+    def _abort(self, sqe: SubmissionEntry) -> Prediction:
+        """Whether the target was still queued in the firmware depends on timing: DW0 is not predicted, and a
+        target completed with Command Abort Requested is accepted when DW0 bit 0 is clear."""
+        return Prediction(SUCCESS, dw0=None)
+
+
+EVENT_LOGS = {AsyncEventType.ERROR: LogId.ERROR_INFORMATION, AsyncEventType.SMART_HEALTH: LogId.SMART_HEALTH,
+              AsyncEventType.NOTICE: LogId.CHANGED_NAMESPACES}
