@@ -1,0 +1,156 @@
+"""Admin commands beyond queue management: Identify, Get Log Page, the remaining features, AER.
+
+Pure decisions, like ``firmware.admin.AdminState`` (which still owns the
+queues and the queue-related features and is delegated to): ``execute``
+returns the status, DW0, the data to return to the host, and the hardware
+actions; the loop moves the data through DRAM and the DMA engine. Abort is
+the loop's, since only the loop knows which commands wait for a core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware.admin import AdminState, HardwareAction
+from firmware.mailbox import DoorbellError, DoorbellErrorKind
+from firmware.nvme.events import AsyncEvents
+from firmware.nvme.io import HostCounters, failure
+from models.identify import NSID_BROADCAST, Cns, ControllerConfig, namespace_list
+from models.nvme_model import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, FEATURE_SAVE,
+                               INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED,
+                               TEMPERATURE_THRESHOLD, LogId, LogRequest, SmartCounters, changed_ns_log, data_units,
+                               error_entry, error_log, firmware_slot_log, log_slice, smart_log)
+from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
+                              GetFeaturesSelect, Status, SubmissionEntry)
+
+FEATURE_CHANGEABLE = 1 << 2
+# features kept here, with the bits each keeps; the queue-related ones are AdminState's
+_MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: 0x1FF,
+          FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF}
+
+Due = list[tuple[int, int]]   # AER slots to complete now, with their DW0
+
+
+@dataclass(frozen=True)
+class AdminOutcome:
+    status: Status
+    dw0: int = 0
+    data: bytes | None = None
+    actions: tuple[HardwareAction, ...] = ()
+    held: bool = False          # an AER: its slot stays open until an event
+    due: tuple[tuple[int, int], ...] = ()
+
+
+class AdminCommands:
+    def __init__(self, config: ControllerConfig, queues: AdminState, counters: HostCounters) -> None:
+        self.config = config
+        self.ident = config.identify()
+        self.queues = queues
+        self.counters = counters
+        self.events = AsyncEvents(self.ident.aerl + 1)
+        self.errors: list[bytes] = []
+        self.changed: list[int] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Controller reset (the loop resets ``queues`` itself): these features to defaults, AERs gone."""
+        self.features = self._defaults()
+        self.events.reset()
+
+    def _defaults(self) -> dict[int, int]:
+        return {FeatureId.VOLATILE_WRITE_CACHE: 1, FeatureId.ASYNC_EVENT_CONFIG: 0,
+                FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp}
+
+    def execute(self, slot: int, sqe: SubmissionEntry) -> AdminOutcome:
+        if sqe.opcode == AdminOpcode.IDENTIFY:
+            return self._identify(sqe)
+        if sqe.opcode == AdminOpcode.GET_LOG_PAGE:
+            return self._get_log_page(sqe)
+        if sqe.opcode == AdminOpcode.ASYNC_EVENT_REQUEST:
+            due = self.events.request(slot)
+            if due is None:
+                return AdminOutcome(failure(CommandSpecificStatus.ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED))
+            return AdminOutcome(SUCCESS, held=True, due=tuple(due))
+        if sqe.opcode in (AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES) and sqe.cdw10 & 0xFF in _MASKS:
+            return self._set_feature(sqe) if sqe.opcode == AdminOpcode.SET_FEATURES else self._get_feature(sqe)
+        result = self.queues.execute(sqe)
+        return AdminOutcome(result.status, result.dw0, actions=result.actions)
+
+    # events from outside the command stream
+
+    def doorbell_error(self, err: DoorbellError) -> Due:
+        self.errors.append(error_entry(len(self.errors) + 1))
+        event = INVALID_DOORBELL_REGISTER if err.kind == DoorbellErrorKind.NO_SUCH_QUEUE else INVALID_DOORBELL_VALUE
+        return self.events.event(event, self.features[FeatureId.ASYNC_EVENT_CONFIG])
+
+    def namespace_changed(self, nsids: list[int]) -> Due:
+        self.changed = sorted(set(self.changed) | set(nsids))
+        return self.events.event(NAMESPACE_ATTRIBUTE_CHANGED, self.features[FeatureId.ASYNC_EVENT_CONFIG])
+
+    # commands
+
+    def _identify(self, sqe: SubmissionEntry) -> AdminOutcome:
+        cns = sqe.cdw10 & 0xFF
+        ns = self.config.namespace(sqe.nsid)
+        if cns == Cns.CONTROLLER:
+            return AdminOutcome(SUCCESS, data=self.ident.pack())
+        if cns == Cns.ACTIVE_NAMESPACES:
+            if sqe.nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
+                return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+            return AdminOutcome(SUCCESS, data=namespace_list([n.nsid for n in self.config.namespaces], sqe.nsid))
+        if cns not in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS):
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if ns is None:
+            return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+        return AdminOutcome(SUCCESS, data=ns.identify().pack() if cns == Cns.NAMESPACE else ns.descriptors())
+
+    def _too_hot(self) -> bool:
+        return COMPOSITE_TEMPERATURE > self.features[FeatureId.TEMPERATURE_THRESHOLD]
+
+    def _set_feature(self, sqe: SubmissionEntry) -> AdminOutcome:
+        fid = sqe.cdw10 & 0xFF
+        if sqe.cdw10 & FEATURE_SAVE:
+            return AdminOutcome(failure(CommandSpecificStatus.FEATURE_NOT_SAVEABLE))
+        if fid == FeatureId.TEMPERATURE_THRESHOLD and sqe.cdw11 >> 16 & 0x3F:   # composite, over only
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        was_hot = self._too_hot()
+        self.features[fid] = sqe.cdw11 & _MASKS[FeatureId(fid)]
+        due: Due = []
+        if self._too_hot() and not was_hot:
+            due = self.events.event(TEMPERATURE_THRESHOLD, self.features[FeatureId.ASYNC_EVENT_CONFIG])
+        return AdminOutcome(SUCCESS, due=tuple(due))
+
+    def _get_feature(self, sqe: SubmissionEntry) -> AdminOutcome:
+        fid, sel = sqe.cdw10 & 0xFF, sqe.cdw10 >> 8 & 0x7
+        if sel > GetFeaturesSelect.SUPPORTED_CAPABILITIES or (
+                fid == FeatureId.TEMPERATURE_THRESHOLD and sqe.cdw11 >> 16 & 0x3F):
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if sel == GetFeaturesSelect.SUPPORTED_CAPABILITIES:
+            return AdminOutcome(SUCCESS, FEATURE_CHANGEABLE)
+        values = self.features if sel == GetFeaturesSelect.CURRENT else self._defaults()  # saved = default
+        return AdminOutcome(SUCCESS, values[fid])
+
+    def smart(self) -> SmartCounters:
+        c = self.counters
+        return SmartCounters(CRITICAL_WARNING_TEMPERATURE if self._too_hot() else 0, data_units(c.read_bytes),
+                             data_units(c.written_bytes), c.reads, c.writes, len(self.errors))
+
+    def _get_log_page(self, sqe: SubmissionEntry) -> AdminOutcome:
+        request = LogRequest.decode(sqe)
+        if request.lid not in set(LogId):
+            return AdminOutcome(failure(CommandSpecificStatus.INVALID_LOG_PAGE))
+        if request.lid == LogId.SMART_HEALTH and sqe.nsid not in (0, NSID_BROADCAST):
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        log = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, self.ident.elpe + 1),
+               LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
+               LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
+               LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed)}[LogId(request.lid)]()
+        limit = self.config.max_transfer
+        if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        due: Due = []
+        if not request.rae:
+            if request.lid == LogId.CHANGED_NAMESPACES:
+                self.changed = []
+            due = self.events.log_read(request.lid)
+        return AdminOutcome(SUCCESS, data=log_slice(log, request), due=tuple(due))

@@ -1,0 +1,56 @@
+"""Asynchronous Event Requests (NVMe 1.4 section 5.2): held requests, pending events, per-type masking.
+
+The host keeps up to AERL + 1 requests outstanding; the firmware holds
+their slots and completes one per event. After an event of a type is
+reported, that type is masked until the host reads the event's log page
+without Retain Asynchronous Event; events that arrive meanwhile wait.
+Whether an event is reported at all follows Asynchronous Event
+Configuration (``models.nvme_model.event_enabled``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from models.nvme_model import EVENT_LOGS, AsyncEvent, AsyncEventType, event_enabled
+
+
+class AsyncEvents:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit          # outstanding requests allowed (AERL + 1)
+        self.reset()
+
+    def reset(self) -> None:
+        """Controller reset: outstanding requests are gone (their slots freed by the hardware)."""
+        self._requests: deque[int] = deque()
+        self._pending: list[AsyncEvent] = []
+        self._masked: set[AsyncEventType] = set()
+
+    def request(self, slot: int) -> list[tuple[int, int]] | None:
+        """Hold an AER's slot; None if the limit is exceeded, else the (slot, DW0) completions now due."""
+        if len(self._requests) >= self.limit:
+            return None
+        self._requests.append(slot)
+        return self._deliver()
+
+    def event(self, event: AsyncEvent, aec: int) -> list[tuple[int, int]]:
+        if event_enabled(event, aec):
+            self._pending.append(event)
+        return self._deliver()
+
+    def log_read(self, lid: int) -> list[tuple[int, int]]:
+        """The host read ``lid`` without RAE: unmask the event types reported through it."""
+        self._masked = {t for t in self._masked if EVENT_LOGS[t] != lid}
+        return self._deliver()
+
+    def _deliver(self) -> list[tuple[int, int]]:
+        due = []
+        while self._requests:
+            event = next((e for e in self._pending if e.type not in self._masked), None)
+            if event is None:
+                break
+            self._pending.remove(event)
+            self._masked.add(event.type)
+            due.append((self._requests.popleft(), event.dw0))
+        return due
+

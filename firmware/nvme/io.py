@@ -1,0 +1,213 @@
+"""NVM command set I/O commands: decode, validate, move data through DRAM and the DMA engine, drive the back end.
+
+Read: back end -> DRAM -> DMA to the host. Write: DMA from the host -> DRAM
+-> back end. Every namespace is a contiguous run of back-end pages, so an
+LBA smaller than a page (512 B) is a read-modify-write of the page; a
+deallocation trims whole pages and zero-fills partial ones, which reads
+back as the zeroes Identify Namespace advertises (DLFEAT).
+
+Checks, in this order (the reference model's order): Invalid Opcode,
+Invalid Namespace or Format, Invalid Field (PSDT, MDTS), LBA Out of Range;
+then the DMA engine's status, then Compare Failure. The back end's own
+errors carry their status (``models.backend.BackendError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Timer
+
+from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
+from models.backend import Backend, BackendError
+from models.identify import NSID_BROADCAST, ControllerConfig, NamespaceConfig
+from models.nvme_model import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP, PSDT_SGL, DsmRange, dsm_ranges,
+                               rw_fields)
+from models.nvme_spec import SUCCESS, GenericStatus, MediaStatus, NvmOpcode, Status, StatusCode, SubmissionEntry
+
+
+def failure(code: StatusCode) -> Status:
+    return Status.of(code, dnr=True)
+
+
+@dataclass(frozen=True)
+class IoOutcome:
+    """A command's status, and whether the DMA engine already posted its completion (auto-completion)."""
+
+    status: Status
+    posted: bool = False
+
+
+@dataclass
+class HostCounters:
+    """Host I/O as the SMART / Health log reports it: successful Read and Compare, successful Write."""
+
+    reads: int = 0
+    writes: int = 0
+    read_bytes: int = 0
+    written_bytes: int = 0
+
+
+async def wait_until(done_ns: int) -> None:
+    """Wait in simulated time for a back-end completion time."""
+    delay = done_ns - get_sim_time("ns")
+    if delay > 0:
+        await Timer(delay, "ns")
+
+
+class IoCommands:
+    """Executes I/O commands of one controller; ``slot_buffer(slot)`` is the slot's DRAM staging buffer."""
+
+    def __init__(self, config: ControllerConfig, backend: Backend, dram: DeviceDram, dma: DmaPort,
+                 slot_buffer: Callable[[int], int], auto_complete_reads: bool = False) -> None:
+        self.config = config
+        self.backend = backend
+        self.dram = dram
+        self.dma = dma
+        self.slot_buffer = slot_buffer
+        self.auto_complete_reads = auto_complete_reads
+        self.counters = HostCounters()
+        self._base: dict[int, int] = {}   # NSID -> byte offset in the back end
+        offset = 0
+        for ns in config.namespaces:
+            self._base[ns.nsid] = offset
+            offset += -(-ns.nlbas * ns.lba_size // backend.page_size) * backend.page_size
+        if offset > backend.capacity_pages * backend.page_size:
+            raise ValueError(f"namespaces need {offset} bytes; the back end holds "
+                             f"{backend.capacity_pages * backend.page_size}")
+        self._handlers: dict[int, Callable[[int, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
+            NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare}
+
+    async def execute(self, slot: int, sqe: SubmissionEntry) -> IoOutcome:
+        """Run one command to its status."""
+        try:
+            return IoOutcome(await self._flush(sqe.nsid)) if sqe.opcode == NvmOpcode.FLUSH \
+                else await self._dispatch(slot, sqe)
+        except BackendError as err:
+            return IoOutcome(Status(err.status.sc, err.status.sct, dnr=True))
+
+    async def _dispatch(self, slot: int, sqe: SubmissionEntry) -> IoOutcome:
+        known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT}
+        if sqe.opcode not in known:
+            return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
+        ns = self.config.namespace(sqe.nsid)
+        if ns is None:
+            return IoOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+        if sqe.psdt not in ((PSDT_PRP, PSDT_SGL) if self.config.sgl else (PSDT_PRP,)):
+            return IoOutcome(failure(GenericStatus.INVALID_FIELD))
+        if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
+            return IoOutcome(await self._dsm(slot, ns, dsm_ranges(sqe), bool(sqe.cdw11 & DSM_ATTR_DEALLOCATE)))
+        slba, nlb = rw_fields(sqe)
+        limit = self.config.max_transfer
+        if sqe.opcode != NvmOpcode.WRITE_ZEROES and limit is not None and nlb * ns.lba_size > limit:
+            return IoOutcome(failure(GenericStatus.INVALID_FIELD))
+        if slba + nlb > ns.nlbas:
+            return IoOutcome(failure(GenericStatus.LBA_OUT_OF_RANGE))
+        if sqe.opcode == NvmOpcode.WRITE_ZEROES:
+            await self._zero(self._byte(ns, slba), self._byte(ns, slba + nlb))
+            return IoOutcome(SUCCESS)
+        return await self._handlers[sqe.opcode](slot, ns, slba, nlb)
+
+    def _byte(self, ns: NamespaceConfig, lba: int) -> int:
+        return self._base[ns.nsid] + lba * ns.lba_size
+
+    # commands
+
+    async def _flush(self, nsid: int) -> Status:
+        if nsid != NSID_BROADCAST and self.config.namespace(nsid) is None:
+            return failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        await wait_until(self.backend.flush(get_sim_time("ns")))
+        return SUCCESS
+
+    async def _read(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+        length = nlb * ns.lba_size
+        buf = self.slot_buffer(slot)
+        await self.dram.write(buf, await self._load(self._byte(ns, slba), length))
+        result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, length, buf, length,
+                                         auto_complete=self.auto_complete_reads)
+        if result.ok:
+            self.counters.reads += 1
+            self.counters.read_bytes += length
+        return IoOutcome(result.status, posted=result.auto_completed)
+
+    async def _from_host(self, slot: int, length: int) -> bytes | Status:
+        """The command's data, fetched into the slot's buffer; the DMA status if that failed."""
+        buf = self.slot_buffer(slot)
+        result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, length, buf, length)
+        return await self.dram.read(buf, length) if result.ok else result.status
+
+    async def _write(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+        data = await self._from_host(slot, nlb * ns.lba_size)
+        if isinstance(data, Status):
+            return IoOutcome(data)
+        await self._store(self._byte(ns, slba), data)
+        self.counters.writes += 1
+        self.counters.written_bytes += len(data)
+        return IoOutcome(SUCCESS)
+
+    async def _compare(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+        data = await self._from_host(slot, nlb * ns.lba_size)
+        if isinstance(data, Status):
+            return IoOutcome(data)
+        if await self._load(self._byte(ns, slba), len(data)) != data:
+            return IoOutcome(failure(MediaStatus.COMPARE_FAILURE))
+        self.counters.reads += 1
+        self.counters.read_bytes += len(data)
+        return IoOutcome(SUCCESS)
+
+    async def _dsm(self, slot: int, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
+        data = await self._from_host(slot, count * DSM_RANGE_SIZE)
+        if isinstance(data, Status):
+            return data
+        ranges = DsmRange.unpack_all(data)
+        if any(r.slba + r.nlb > ns.nlbas for r in ranges):
+            return failure(GenericStatus.LBA_OUT_OF_RANGE)
+        if deallocate:
+            for r in ranges:
+                await self._zero(self._byte(ns, r.slba), self._byte(ns, r.slba + r.nlb))
+        return SUCCESS
+
+    # back-end bytes
+
+    def _pages(self, start: int, end: int) -> tuple[int, int]:
+        """(first page, page count) covering back-end bytes [start, end)."""
+        ps = self.backend.page_size
+        return start // ps, -(-end // ps) - start // ps
+
+    async def _load(self, start: int, length: int) -> bytes:
+        first, count = self._pages(start, start + length)
+        data, done = self.backend.read(first, count, get_sim_time("ns"))
+        await wait_until(done)
+        skip = start - first * self.backend.page_size
+        return data[skip:skip + length]
+
+    async def _store(self, start: int, data: bytes) -> None:
+        """Write bytes; the rest of partially covered pages is read first.
+
+        The read and the write are issued back to back without yielding (the
+        write at the read's completion time), so two commands writing
+        different LBAs of one page never lose each other's update.
+        """
+        ps = self.backend.page_size
+        first, count = self._pages(start, start + len(data))
+        skip = start - first * ps
+        issue = get_sim_time("ns")
+        if skip or (skip + len(data)) % ps:
+            whole, issue = self.backend.read(first, count, issue)
+            data = whole[:skip] + data + whole[skip + len(data):]
+        await wait_until(self.backend.write(first, data, issue))
+
+    async def _zero(self, start: int, end: int) -> None:
+        """Deallocate whole pages, zero-fill the partial pages at either end."""
+        ps = self.backend.page_size
+        lo, hi = -(-start // ps), end // ps
+        if lo >= hi:
+            await self._store(start, bytes(end - start))
+            return
+        if start < lo * ps:
+            await self._store(start, bytes(lo * ps - start))
+        await wait_until(self.backend.trim(lo, hi - lo, get_sim_time("ns")))
+        if hi * ps < end:
+            await self._store(hi * ps, bytes(end - hi * ps))

@@ -1,0 +1,195 @@
+"""The firmware loop with the NVMe command set: MinimalFirmware's mailbox handling plus commands as tasks.
+
+``NvmeFirmware`` keeps MinimalFirmware's pass (events, deferred completions,
+taking commands in FIFO order) and replaces what happens to a command once
+taken: the SoC cost model (``firmware.soc``) gives it a core and an end
+time, and it runs as its own task, so I/O commands overlap each other, the
+back end and the DMA engine as they do on a multi-core SoC. Admin commands
+run one after another in arrival order (each task awaits the previous one),
+because queue creation and deletion depend on order.
+
+A command waiting for a core is *queued*: an Abort naming it (SQ id, CID)
+completes it with Command Abort Requested before it runs. A controller reset
+bumps a generation number; tasks of an older generation finish silently,
+since the hardware already dropped their queues and slots.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from cocotb import start_soon
+from cocotb.simtime import get_sim_time
+from cocotb.task import Task
+from cocotb.triggers import Timer
+
+from firmware.admin import ADMIN_QID, DeleteSq
+from firmware.mailbox import Mailbox, MailboxTimeout
+from firmware.minimal import MinimalFirmware, PendingCompletion
+from firmware.nvme.admin import AdminCommands
+from firmware.nvme.io import IoCommands, wait_until
+from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
+from firmware.soc import Slot, Soc, SocConfig, command_kind
+from models.backend import Backend
+from models.identify import ControllerConfig
+from models.nvme_model import ABORT_NOT_ABORTED
+from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, Status, SubmissionEntry
+
+
+@dataclass
+class Command:
+    slot: int
+    sqid: int
+    sqe: SubmissionEntry
+    generation: int
+    aborted: bool = False
+
+
+class NvmeFirmware(MinimalFirmware):
+    """The firmware with admin and NVM commands over a back end, device DRAM and the DMA engine.
+
+    Each command slot owns an MDTS-sized staging buffer in DRAM from ``dram_base``.
+    """
+
+    def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
+                 config: ControllerConfig | None = None, soc: SocConfig | None = None, dram_base: int = 0,
+                 auto_complete_reads: bool = False, **kwargs: Any) -> None:
+        super().__init__(mailbox, cost_ns=0, **kwargs)   # the SoC model charges the cost instead
+        self.config = config or ControllerConfig()
+        if self.config.max_transfer is None:
+            raise ValueError("MDTS 0 (unlimited) leaves the DRAM slot buffers unsized")
+        self.buffer_size = self.config.max_transfer
+        self.dram_base = dram_base
+        self.dma = dma
+        self.dram = dram
+        self.soc = Soc(soc or SocConfig())
+        self.io = IoCommands(self.config, backend, dram, dma, self.slot_buffer, auto_complete_reads)
+        self.commands: AdminCommands | None = None
+        self.aborted = 0
+        self._queued: dict[tuple[int, int], Command] = {}
+        self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
+        self._admin_tail: Task | None = None
+        self._generation = 0
+
+    def slot_buffer(self, slot: int) -> int:
+        return self.dram_base + slot * self.buffer_size
+
+    async def init(self) -> None:
+        await super().init()
+        assert self.admin is not None
+        self.commands = AdminCommands(self.config, self.admin, self.io.counters)
+
+    # events
+
+    async def _controller_reset(self) -> None:
+        assert self.commands is not None
+        await super()._controller_reset()
+        self._generation += 1
+        self._queued.clear()
+        self.commands.reset()
+        self.soc.reset()
+
+    async def _log_doorbell_error(self) -> None:
+        assert self.commands is not None
+        before = len(self.async_events)
+        await super()._log_doorbell_error()
+        for err in self.async_events[before:]:
+            await self._post_due(self.commands.doorbell_error(err))
+
+    async def notify_namespace_change(self, nsids: list[int]) -> None:
+        """A vendor-side change to these namespaces: the Changed Namespace List and a Notice event."""
+        assert self.commands is not None
+        await self._post_due(self.commands.namespace_changed(nsids))
+
+    # commands
+
+    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+        """Schedule the command on the SoC and start its task; the loop goes on to the next command."""
+        assert self.admin is not None
+        self.commands_per_sq[sqid] += 1
+        self.command_order.append(sqid)
+        if self.admin.cq_of(sqid) is None:
+            await self._post(PendingCompletion(slot, sqid, Status.of(GenericStatus.ABORT_SQ_DELETION)))
+            return
+        admin = sqid == ADMIN_QID
+        (self.admin_opcodes if admin else self.io_opcodes)[sqe.opcode] += 1
+        when = self.soc.schedule(command_kind(admin, sqe.opcode), get_sim_time("ns"), admin)
+        command = Command(slot, sqid, sqe, self._generation)
+        self._queued[(sqid, sqe.cid)] = command
+        self._active[sqid] += 1
+        task = start_soon(self._run(command, when, self._admin_tail if admin else None))
+        if admin:
+            self._admin_tail = task
+
+    async def _run(self, command: Command, when: Slot, previous: Task | None) -> None:
+        try:
+            if previous is not None and not previous.done():
+                await previous
+            await wait_until(when.start_ns)
+            self._queued.pop((command.sqid, command.sqe.cid), None)
+            if command.aborted:
+                return
+            await wait_until(when.end_ns)
+            if command.sqid == ADMIN_QID:
+                await self._admin_command(command)
+            else:
+                outcome = await self.io.execute(command.slot, command.sqe)
+                if not outcome.posted:
+                    await self._finish(command, outcome.status)
+        finally:
+            self._active[command.sqid] -= 1
+
+    async def _finish(self, command: Command, status: Status, dw0: int = 0) -> None:
+        if command.generation == self._generation:
+            await self._complete(command.slot, command.sqid, status, dw0)
+
+    async def _admin_command(self, command: Command) -> None:
+        assert self.commands is not None
+        sqe = command.sqe
+        if sqe.opcode == AdminOpcode.ABORT:
+            await self._abort(command)
+            return
+        if sqe.opcode == AdminOpcode.DELETE_IO_SQ:
+            await self._drain(sqe.cdw10 & 0xFFFF)
+        outcome = self.commands.execute(command.slot, sqe)
+        status = outcome.status
+        if outcome.data is not None:
+            status = await self._to_host(command.slot, outcome.data)
+        for action in outcome.actions:
+            if isinstance(action, DeleteSq):
+                await self._flush_deferred_of_sq(action.qid)
+            await self._apply(action)
+        await self._post_due(outcome.due)
+        if not outcome.held:
+            await self._finish(command, status, outcome.dw0)
+
+    async def _abort(self, command: Command) -> None:
+        """Abort (5.1): complete the named command if it still waits for a core; DW0 bit 0 says if it did."""
+        sqid, cid = command.sqe.cdw10 & 0xFFFF, command.sqe.cdw10 >> 16
+        target = self._queued.pop((sqid, cid), None)
+        if target is not None:
+            target.aborted = True
+            self.aborted += 1
+            await self._finish(target, Status.of(GenericStatus.ABORT_REQUESTED))
+        await self._finish(command, SUCCESS, 0 if target else ABORT_NOT_ABORTED)
+
+    async def _to_host(self, slot: int, data: bytes) -> Status:
+        buf = self.slot_buffer(slot)
+        await self.dram.write(buf, data)
+        result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), buf, len(data))
+        return SUCCESS if result.ok else result.status
+
+    async def _post_due(self, due: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> None:
+        for slot, dw0 in due:
+            await self._complete(slot, ADMIN_QID, SUCCESS, dw0)
+
+    async def _drain(self, sqid: int) -> None:
+        """Delete I/O SQ completes after the SQ's commands have: wait (bounded) for their tasks."""
+        deadline = get_sim_time("ns") + self.mailbox.timeout_ns
+        while self._active[sqid]:
+            if get_sim_time("ns") >= deadline:
+                raise MailboxTimeout(f"Delete I/O SQ {sqid}: {self._active[sqid]} commands still running "
+                                     f"after {self.mailbox.timeout_ns} ns")
+            await Timer(self.retry_ns, "ns")

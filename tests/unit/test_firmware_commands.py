@@ -1,0 +1,415 @@
+"""NvmeFirmware against fakes: the mailbox, a host memory reached through PRPs/SGLs, DRAM and a DMA engine.
+
+Commands run as tasks, so the tests drive them with a small discrete-event
+kernel under asyncio: Timer waits until the kernel's clock reaches its
+time, and the clock jumps to the next timer only when every task is
+waiting. Statuses, DW0 and returned data are checked against the reference
+model (``models.nvme_model``), the way the simulation's scoreboard will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+from collections.abc import Awaitable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.unit.test_firmware_minimal import FakeMailbox
+from tests.unit.test_prp import HostMemory, PageAllocator, PrpLayout, build_prps
+
+import firmware.minimal as fm
+import firmware.nvme.io as fio
+import firmware.nvme.loop as floop
+from firmware.mailbox import DoorbellError, DoorbellErrorKind, IrqBit
+from firmware.nvme.loop import NvmeFirmware
+from firmware.nvme.ports import DmaDirection, DmaResult
+from firmware.soc import Soc, SocConfig, command_kind
+from models.backend import NvmBackend
+from models.identify import ControllerConfig, NamespaceConfig
+from models.nvme_model import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER, NAMESPACE_ATTRIBUTE_CHANGED,
+                               DsmRange, LogId, NvmeModel, abort_cmd, async_event_request_cmd, compare_cmd,
+                               dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, read_cmd,
+                               temperature_threshold_dword, write_cmd, write_zeroes_cmd)
+from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
+                              GetFeaturesSelect, Status, SubmissionEntry, create_io_cq, create_io_sq, get_features,
+                              set_features)
+from models.prp import DataPointerError, prp_segments, sgl1_of, sgl_segments
+
+SEED = 5
+PAIRS = 4       # FakeMailbox's FwParams
+PAGE = 4096
+SLOTS = 64
+CONFIG = ControllerConfig(namespaces=(NamespaceConfig(1, 512, 4096), NamespaceConfig(2, 4096, 512)))
+
+
+class Kernel:
+    """Simulated time for concurrent tasks: the clock advances to the earliest timer once all tasks wait."""
+
+    SETTLE_ROUNDS = 50   # event-loop turns that let every runnable task reach its next wait
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self._timers: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def get_sim_time(self, unit: str) -> int:
+        return self.ns
+
+    def timer(self, time: int, unit: str) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.ns + time, self._seq, future))
+        self._seq += 1
+        return future
+
+    async def run_until_idle(self) -> None:
+        while True:
+            for _ in range(self.SETTLE_ROUNDS):
+                await asyncio.sleep(0)
+            if not self._timers:
+                return
+            self.ns, _, future = heapq.heappop(self._timers)
+            future.set_result(None)
+
+
+class FakeDram:
+    def __init__(self, size: int) -> None:
+        self.mem = bytearray(size)
+
+    async def read(self, addr: int, length: int) -> bytes:
+        return bytes(self.mem[addr:addr + length])
+
+    async def write(self, addr: int, data: bytes) -> None:
+        self.mem[addr:addr + len(data)] = data
+
+
+class FakeDma:
+    """The DMA engine: walks the slot's PRPs or SGL with models.prp and copies bytes; can auto-complete."""
+
+    def __init__(self, host: HostMemory, dram: FakeDram, mb: FakeMailbox, sqes: dict[int, SubmissionEntry]) -> None:
+        self.host, self.dram, self.mb, self.sqes = host, dram, mb, sqes
+        self.requests: list[tuple[int, DmaDirection, int, int]] = []
+
+    async def transfer(self, slot: int, direction: DmaDirection, offset: int, length: int, dram_addr: int,
+                       cmd_len: int, auto_complete: bool = False) -> DmaResult:
+        self.requests.append((slot, direction, offset, length))
+        sqe = self.sqes[slot]
+        try:
+            if sqe.psdt:
+                segments = sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), cmd_len, self.host.read, offset, length)
+            else:
+                segments = prp_segments(sqe.prp1, sqe.prp2, cmd_len, PAGE, self.host.read_qword, offset, length)
+        except DataPointerError as err:
+            return DmaResult(slot, err.code)
+        pos = dram_addr
+        for addr, size in segments:
+            if direction == DmaDirection.HOST_TO_DEVICE:
+                self.dram.mem[pos:pos + size] = self.host.read(addr, size)
+            else:
+                self.host.write(addr, bytes(self.dram.mem[pos:pos + size]))
+            pos += size
+        if auto_complete:
+            self.mb.posted.append((slot, SUCCESS, 0))
+        return DmaResult(slot, auto_completed=auto_complete)
+
+
+class Bench:
+    """The firmware on its fakes, a host that places data behind PRPs, and the reference model."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, soc: SocConfig | None = None, **kwargs: Any) -> None:
+        self.kernel = Kernel()
+        for module in (fm, fio, floop):
+            monkeypatch.setattr(module, "get_sim_time", self.kernel.get_sim_time)
+            monkeypatch.setattr(module, "Timer", self.kernel.timer)
+        monkeypatch.setattr(floop, "start_soon", asyncio.ensure_future)
+        self.rng = random.Random(SEED)
+        self.mb = FakeMailbox()
+        self.host = HostMemory()
+        self.alloc = PageAllocator(self.rng, PAGE)
+        self.sqes: dict[int, SubmissionEntry] = {}
+        self.layouts: dict[int, PrpLayout] = {}
+        self.dma = FakeDma(self.host, FakeDram(SLOTS * CONFIG.max_transfer), self.mb, self.sqes)
+        backend = NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
+        self.fw = NvmeFirmware(self.mb, backend, self.dma.dram, self.dma, CONFIG, soc, **kwargs)  # type: ignore
+        self.model = NvmeModel(CONFIG, PAIRS, mqes=255)
+        self.run(self.fw.init())
+
+    def run(self, *coroutines: Awaitable[Any]) -> None:
+        async def drive() -> None:
+            for coroutine in coroutines:
+                await coroutine
+            await self.kernel.run_until_idle()
+        asyncio.run(drive())
+
+    def submit(self, sqid: int, sqe: SubmissionEntry, data: bytes = b"", length: int = 0) -> int:
+        """Queue a command whose data (``data`` to send, or ``length`` bytes to receive) sits behind PRPs."""
+        size = len(data) or length
+        if size:
+            layout = build_prps(self.host, self.alloc, size, first_offset=4 * self.rng.randrange(64))
+            self.host.write(layout.prp1, b"")
+            for addr, byte in zip(layout.byte_addrs, data):
+                self.host.write(addr, bytes([byte]))
+            sqe = replace(sqe, prp1=layout.prp1, prp2=layout.prp2)
+        self.mb.next_slot %= SLOTS   # slots are reused, as the hardware's are once completed
+        slot = self.mb.queue(sqid, sqe)
+        self.sqes[slot] = sqe
+        if size:
+            self.layouts[slot] = layout
+        return slot
+
+    def host_data(self, slot: int) -> bytes:
+        return bytes(self.host.read(a, 1)[0] for a in self.layouts[slot].byte_addrs)
+
+    def step(self) -> None:
+        self.run(self.fw.step())
+
+    def completion(self, slot: int) -> tuple[Status, int]:
+        """The latest completion posted for the slot (slots are reused)."""
+        return [(status, dw0) for s, status, dw0 in self.mb.posted if s == slot][-1]
+
+    def io_queue(self) -> None:
+        for sqe in (create_io_cq(1, 63, 0x10_0000, iv=1), create_io_sq(1, 63, 0x20_0000, cqid=1)):
+            assert self.model.admin(sqe).status == SUCCESS
+            self.submit(0, sqe)
+        self.step()
+        self.mb.posted.clear()
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Bench:
+    b = Bench(monkeypatch)
+    b.io_queue()
+    return b
+
+
+def pattern(length: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(length)
+
+
+# I/O against the reference model
+
+def random_io(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
+    """A random command, the data the host sends, the bytes it expects back."""
+    nsid = rng.choice([1, 2, 2, 3])
+    lba = 512 if nsid == 1 else 4096
+    nlbas = 4096 if nsid == 1 else 512
+    nlb = rng.choice([1, 2, 3, 8]) if rng.random() < 0.95 else 129 if nsid == 1 else 33   # 33 4K > MDTS
+    slba = rng.randrange(nlbas - nlb + 1) if rng.random() < 0.9 else nlbas - 1
+    kind = rng.choice(["read", "write", "write", "compare", "zeroes", "dsm", "flush"])
+    if kind == "read":
+        return read_cmd(nsid, slba, nlb), b"", nlb * lba
+    if kind == "write":
+        return write_cmd(nsid, slba, nlb), pattern(nlb * lba, i), 0
+    if kind == "compare":
+        return compare_cmd(nsid, slba, nlb), bytes(nlb * lba), 0
+    if kind == "zeroes":
+        return write_zeroes_cmd(nsid, slba, nlb), b"", 0
+    if kind == "dsm":
+        ranges = [DsmRange(rng.randrange(nlbas), rng.choice([1, 5])) for _ in range(2)]
+        return dsm_cmd(nsid, 2), b"".join(r.pack() for r in ranges), 0
+    return flush_cmd(rng.choice([1, 3, 0xFFFF_FFFF])), b"", 0
+
+
+def test_random_io_matches_the_model(bench: Bench) -> None:
+    rng = random.Random(SEED)
+    for i in range(150):
+        sqe, data, length = random_io(rng, i)
+        slot = bench.submit(1, sqe, data, length)
+        bench.step()
+        expected = bench.model.io(sqe, data)
+        status, _ = bench.completion(slot)
+        assert status == expected.status, f"command {i}: {sqe}"
+        if expected.data is not None:
+            assert bench.host_data(slot) == expected.data, f"command {i}"
+    statuses = {s.sc for _, s, _ in bench.mb.posted}
+    assert {0x00, 0x02, 0x0B, 0x80}.issubset(statuses)   # success, MDTS, namespace, LBA range all exercised
+
+
+def test_partial_page_writes_keep_their_neighbours(bench: Bench) -> None:
+    bench.submit(1, write_cmd(1, 0, 16), pattern(8192, 1))
+    bench.step()    # overlapping commands in flight together have no defined order
+    bench.submit(1, write_cmd(1, 3, 2), pattern(1024, 2))
+    bench.submit(1, write_zeroes_cmd(1, 6, 9))     # same pages, other LBAs: both updates must survive
+    bench.step()
+    read = bench.submit(1, read_cmd(1, 0, 16), length=8192)
+    bench.step()
+    expected = pattern(8192, 1)[:1536] + pattern(1024, 2) + pattern(8192, 1)[2560:3072] + bytes(4608) + \
+        pattern(8192, 1)[7680:]
+    assert bench.host_data(read) == expected
+
+
+def test_compare_failure(bench: Bench) -> None:
+    bench.submit(1, write_cmd(2, 7, 1), pattern(4096, 3))
+    same = bench.submit(1, compare_cmd(2, 7, 1), pattern(4096, 3))
+    differ = bench.submit(1, compare_cmd(2, 7, 1), pattern(4096, 4))
+    bench.step()
+    assert bench.completion(same)[0] == SUCCESS
+    assert bench.completion(differ)[0].sc == 0x85 and bench.completion(differ)[0].sct == 2
+
+
+def test_prp_error_from_the_dma_engine(bench: Bench) -> None:
+    slot = bench.submit(1, read_cmd(2, 0, 2, prp1=0x1000, prp2=0x2010))   # second page with an offset
+    bench.step()
+    assert bench.completion(slot)[0] == Status.of(GenericStatus.PRP_OFFSET_INVALID, dnr=True)
+
+
+def test_sgl_data_block(bench: Bench) -> None:
+    bench.submit(1, write_cmd(2, 0, 1), pattern(4096, 5))
+    descriptor = (0x50_0000).to_bytes(8, "little") + (4096).to_bytes(4, "little") + bytes(4)
+    sqe = replace(read_cmd(2, 0, 1), psdt=1, prp1=int.from_bytes(descriptor[:8], "little"),
+                  prp2=int.from_bytes(descriptor[8:], "little"))
+    slot = bench.submit(1, sqe)
+    bench.step()
+    assert bench.completion(slot)[0] == SUCCESS
+    assert bench.host.read(0x50_0000, 4096) == pattern(4096, 5)
+
+
+def test_reads_can_auto_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = Bench(monkeypatch, auto_complete_reads=True)
+    b.io_queue()
+    slot = b.submit(1, read_cmd(2, 0, 1), length=4096)
+    b.step()
+    assert b.mb.posted == [(slot, SUCCESS, 0)]     # once, by the DMA engine
+    assert b.fw.io.counters.reads == 1
+
+
+def test_back_end_latency_shows_in_completion_time(bench: Bench) -> None:
+    start = bench.kernel.ns
+    bench.submit(1, write_cmd(2, 0, 1), pattern(4096, 6))
+    bench.step()
+    assert bench.kernel.ns - start == 2000     # NvmBackend write_ns
+
+
+# admin against the reference model
+
+ADMIN_CASES = [identify_cmd(1), identify_cmd(0, 1), identify_cmd(0, 2), identify_cmd(0, 3), identify_cmd(2, 1),
+               identify_cmd(2, 0xFFFF_FFFF), identify_cmd(3, 2), identify_cmd(3, 0), identify_cmd(0x13),
+               get_log_page_cmd(LogId.SMART_HEALTH, 512), get_log_page_cmd(LogId.FIRMWARE_SLOT, 1024),
+               get_log_page_cmd(LogId.FIRMWARE_SLOT, 8, offset=8), get_log_page_cmd(LogId.FIRMWARE_SLOT, 4, 516),
+               get_log_page_cmd(LogId.ERROR_INFORMATION, 128), get_log_page_cmd(0x80, 64),
+               get_log_page_cmd(LogId.SMART_HEALTH, 512, nsid=1),
+               set_features(FeatureId.VOLATILE_WRITE_CACHE, 0), get_features(FeatureId.VOLATILE_WRITE_CACHE),
+               get_features(FeatureId.VOLATILE_WRITE_CACHE, GetFeaturesSelect.DEFAULT),
+               get_features(FeatureId.ASYNC_EVENT_CONFIG, GetFeaturesSelect.SUPPORTED_CAPABILITIES),
+               set_features(FeatureId.ASYNC_EVENT_CONFIG, 0x1FF, save=True),
+               get_features(FeatureId.TEMPERATURE_THRESHOLD, GetFeaturesSelect.SAVED),
+               get_features(FeatureId.NUMBER_OF_QUEUES), set_features(FeatureId.TIMESTAMP, 0),
+               SubmissionEntry(AdminOpcode.FORMAT_NVM), SubmissionEntry(0xC5)]
+
+
+@pytest.mark.parametrize("sqe", ADMIN_CASES, ids=lambda s: f"op{s.opcode:02x}-{s.cdw10:x}-ns{s.nsid:x}")
+def test_admin_commands_match_the_model(bench: Bench, sqe: SubmissionEntry) -> None:
+    bench.submit(1, write_cmd(2, 0, 1), pattern(4096, 7))   # something for SMART to count
+    bench.model.io(write_cmd(2, 0, 1), pattern(4096, 7))
+    bench.step()
+    expected = bench.model.admin(sqe)
+    assert expected is not None
+    length = len(expected.data) if expected.data else 0
+    slot = bench.submit(0, sqe, length=length)
+    bench.step()
+    assert bench.completion(slot) == (expected.status, expected.dw0)
+    if expected.data is not None:
+        assert bench.host_data(slot) == expected.data
+
+
+# asynchronous events
+
+def test_aer_is_held_until_an_invalid_doorbell(bench: Bench) -> None:
+    slot = bench.submit(0, async_event_request_cmd())
+    bench.step()
+    assert bench.mb.posted == []
+    bench.mb.db_err = DoorbellError(qid=9, is_cq=False, kind=DoorbellErrorKind.NO_SUCH_QUEUE, count=1)
+    bench.mb.irq = IrqBit.DB_ERROR
+    bench.step()
+    assert bench.mb.posted == [(slot, SUCCESS, INVALID_DOORBELL_REGISTER.dw0)]
+
+
+def test_aer_limit_exceeded(bench: Bench) -> None:
+    slots = [bench.submit(0, async_event_request_cmd()) for _ in range(5)]
+    bench.step()
+    assert bench.mb.posted == [(slots[4], Status.of(CommandSpecificStatus.ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED,
+                                                    dnr=True), 0)]
+
+
+def test_smart_threshold_event(bench: Bench) -> None:
+    aer = bench.submit(0, async_event_request_cmd())
+    bench.submit(0, set_features(FeatureId.ASYNC_EVENT_CONFIG, 1 << 1))
+    bench.submit(0, set_features(FeatureId.TEMPERATURE_THRESHOLD, temperature_threshold_dword(300)))
+    bench.step()
+    assert bench.completion(aer) == (SUCCESS, 0x02_01_01)
+
+
+def test_namespace_change_event_and_log(bench: Bench) -> None:
+    bench.submit(0, set_features(FeatureId.ASYNC_EVENT_CONFIG, AEC_NAMESPACE_ATTRIBUTE))
+    aer = bench.submit(0, async_event_request_cmd())
+    bench.step()
+    bench.run(bench.fw.notify_namespace_change([2]))
+    assert bench.completion(aer) == (SUCCESS, NAMESPACE_ATTRIBUTE_CHANGED.dw0)
+    log = bench.submit(0, get_log_page_cmd(LogId.CHANGED_NAMESPACES, 8), length=8)
+    bench.step()
+    assert bench.host_data(log) == (2).to_bytes(4, "little") + bytes(4)
+
+
+def test_reset_drops_outstanding_aers(bench: Bench) -> None:
+    bench.submit(0, async_event_request_cmd())
+    bench.step()
+    bench.mb.irq = IrqBit.RESET
+    bench.step()
+    bench.run(bench.fw.notify_namespace_change([1]))
+    assert bench.mb.posted == []
+
+
+# the SoC model and Abort
+
+def test_soc_schedule_on_cores() -> None:
+    soc = Soc(SocConfig(clock_hz=500e6, cores=2, cycles={"read": 500, "default": 100}))
+    assert [soc.schedule("read", 0) for _ in range(3)][2].start_ns == 1000
+    assert soc.schedule("write", 0).end_ns == 1000 + 200
+    assert soc.schedule("admin", 0, admin=True).start_ns == 0    # its own core
+    assert soc.busy_ns == 3000 + 200 + 200
+
+
+def test_zero_cost_is_a_setting() -> None:
+    soc = Soc(SocConfig())
+    assert soc.schedule("read", 70).start_ns == soc.schedule("read", 70).end_ns == 70
+
+
+def test_command_kinds() -> None:
+    assert [command_kind(True, 0x06), command_kind(False, 0x02), command_kind(False, 0x7E)] == \
+        ["admin", "read", "invalid"]
+
+
+@pytest.mark.parametrize("cores, elapsed", [(1, 3 * 1000 + 1000), (3, 1000 + 1000)])
+def test_cores_process_commands_in_parallel(monkeypatch: pytest.MonkeyPatch, cores: int, elapsed: int) -> None:
+    b = Bench(monkeypatch, soc=SocConfig(cores=cores, cycles={"read": 1000}))
+    b.io_queue()
+    start = b.kernel.ns
+    for _ in range(3):
+        b.submit(1, read_cmd(2, 0, 1), length=4096)
+    b.step()
+    assert len(b.mb.posted) == 3 and b.kernel.ns - start == elapsed   # SoC time then back-end read
+
+
+def test_abort_of_a_command_waiting_for_a_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = Bench(monkeypatch, soc=SocConfig(cycles={"read": 1000}))
+    b.io_queue()
+    reads = [b.submit(1, replace(read_cmd(2, 0, 1), cid=c), length=4096) for c in range(3)]
+    abort = b.submit(0, abort_cmd(1, 2))
+    missing = b.submit(0, abort_cmd(1, 99))
+    b.step()
+    assert b.completion(reads[2])[0] == Status.of(GenericStatus.ABORT_REQUESTED)
+    assert b.completion(abort) == (SUCCESS, 0) and b.completion(missing) == (SUCCESS, 1)
+    assert [b.completion(r)[0] for r in reads[:2]] == [SUCCESS, SUCCESS]
+    assert b.fw.aborted == 1 and b.fw.io.counters.reads == 2
+
+
+def test_delete_sq_waits_for_its_running_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    b = Bench(monkeypatch, soc=SocConfig(cycles={"read": 1000}))
+    b.io_queue()
+    read = b.submit(1, read_cmd(2, 0, 1), length=4096)
+    delete = b.submit(0, SubmissionEntry(AdminOpcode.DELETE_IO_SQ, cdw10=1))
+    b.step()
+    assert [s for s, _, _ in b.mb.posted] == [read, delete]
