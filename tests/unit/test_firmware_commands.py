@@ -149,7 +149,6 @@ class Bench:
         size = len(data) or length
         if size:
             layout = build_prps(self.host, self.alloc, size, first_offset=4 * self.rng.randrange(64))
-            self.host.write(layout.prp1, b"")
             for addr, byte in zip(layout.byte_addrs, data):
                 self.host.write(addr, bytes([byte]))
             sqe = replace(sqe, prp1=layout.prp1, prp2=layout.prp2)
@@ -325,6 +324,20 @@ def test_aer_is_held_until_an_invalid_doorbell(bench: Bench) -> None:
     bench.mb.irq = IrqBit.DB_ERROR
     bench.step()
     assert bench.mb.posted == [(slot, SUCCESS, INVALID_DOORBELL_REGISTER.dw0)]
+
+
+def test_error_events_wait_for_the_error_log_to_be_read(bench: Bench) -> None:
+    first, second = bench.submit(0, async_event_request_cmd()), bench.submit(0, async_event_request_cmd())
+    bench.step()
+    for _ in range(2):
+        bench.mb.db_err = DoorbellError(qid=1, is_cq=True, kind=DoorbellErrorKind.BEYOND_QUEUE_SIZE, count=1)
+        bench.mb.irq = IrqBit.DB_ERROR
+        bench.step()
+    assert [s for s, _, _ in bench.mb.posted] == [first]
+    log = bench.submit(0, get_log_page_cmd(LogId.ERROR_INFORMATION, 128), length=128)
+    bench.step()
+    assert [s for s, _, _ in bench.mb.posted] == [first, second, log]
+    assert int.from_bytes(bench.host_data(log)[:8], "little") == 2     # newest entry first
 
 
 def test_aer_limit_exceeded(bench: Bench) -> None:

@@ -108,8 +108,8 @@ def test_compare(model: NvmeModel) -> None:
 
 @pytest.mark.parametrize("nsid, ok", [(NS512, True), (NSID_BROADCAST, True), (0, False), (3, False)])
 def test_flush(model: NvmeModel, nsid: int, ok: bool) -> None:
-    status = model.io(flush_cmd(nsid)).status
-    assert status == SUCCESS if ok else failed(model.io(flush_cmd(nsid)), GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+    prediction = model.io(flush_cmd(nsid))
+    assert prediction.status == SUCCESS if ok else failed(prediction, GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
 
 
 @pytest.mark.parametrize("opcode", [0x04, 0x0C, 0x7F, 0x99])   # Write Uncorrectable, Verify: not in ONCS
