@@ -76,7 +76,10 @@ reg [VECTORS-1:0] mask_reg;
 reg [VECTORS-1:0] fire_reg;
 reg [7:0] agg_count [0:VECTORS-1];
 reg [7:0] agg_ticks [0:VECTORS-1];
-reg [$clog2(TICK_CYCLES)-1:0] tick_count_reg;
+localparam TICK_W = $clog2(TICK_CYCLES);
+localparam [31:0] TICK_LAST_INT = TICK_CYCLES - 1;
+localparam [TICK_W-1:0] TICK_LAST = TICK_LAST_INT[TICK_W-1:0];
+reg [TICK_W-1:0] tick_count_reg;
 reg tick_reg;
 
 localparam [1:0]
@@ -183,7 +186,7 @@ always @(posedge clk) begin
 
     // coalescing time base
     tick_reg <= 1'b0;
-    if (tick_count_reg == TICK_CYCLES[$clog2(TICK_CYCLES)-1:0] - 1) begin
+    if (tick_count_reg == TICK_LAST) begin
         tick_count_reg <= 0;
         tick_reg <= 1'b1;
     end else begin

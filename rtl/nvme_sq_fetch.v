@@ -13,8 +13,11 @@
  * command FIFO in SQ order. Completions (RC) may arrive split at the read
  * completion boundary and, across SQs, in any order; their data goes into
  * the slots by byte offset, and the commands are queued once the read's
- * last completion arrives. An unsuccessful completion makes fetch_error a
- * fatal controller status.
+ * last completion arrives. An unsuccessful or poisoned completion, or none
+ * within the completion timeout, makes fetch_error a fatal controller
+ * status. A timed-out tag stays out of use until the controller reset, so
+ * a late completion can never be taken for a new read, and no longer keeps
+ * the engine from reporting idle (the reset must be able to finish).
  */
 module nvme_sq_fetch #
 (
@@ -35,7 +38,10 @@ module nvme_sq_fetch #
     // Reads in flight (tags 0 .. FETCH_TAGS-1)
     parameter FETCH_TAGS = 8,
     // Largest number of entries fetched by one read
-    parameter MAX_FETCH = 8
+    parameter MAX_FETCH = 8,
+    // Completion timeout: TIMEOUT_TICKS periods of TIMEOUT_TICK_CYCLES (about 50 us at 250 MHz)
+    parameter TIMEOUT_TICK_CYCLES = 1024,
+    parameter TIMEOUT_TICKS = 12
 )
 (
     input  wire                               clk,
@@ -106,6 +112,10 @@ localparam TAG_W = $clog2(FETCH_TAGS);
 localparam ENT_W = $clog2(MAX_FETCH);
 
 initial begin
+    if (TIMEOUT_TICKS < 2 || TIMEOUT_TICKS > 15) begin
+        $error("Error: TIMEOUT_TICKS must be between 2 and 15 (instance %m)");
+        $finish;
+    end
     if (MAX_FETCH > 64 || (1 << ENT_W) != MAX_FETCH || (1 << TAG_W) != FETCH_TAGS) begin
         $error("Error: MAX_FETCH and FETCH_TAGS must be powers of two, MAX_FETCH <= 64 (instance %m)");
         $finish;
@@ -131,7 +141,15 @@ reg [ENT_W:0] tag_count [0:FETCH_TAGS-1];
 reg [11:0] tag_offset [0:FETCH_TAGS-1];
 reg [SLOT_W-1:0] tag_slot [0:FETCH_TAGS*MAX_FETCH-1];
 reg [FETCH_TAGS-1:0] tag_err_reg;
+reg [FETCH_TAGS-1:0] tag_dead_reg;
+reg [3:0] tag_age [0:FETCH_TAGS-1];
+localparam TICK_W = $clog2(TIMEOUT_TICK_CYCLES);
+localparam [31:0] TICK_LAST_INT = TIMEOUT_TICK_CYCLES - 1;
+localparam [TICK_W-1:0] TICK_LAST = TICK_LAST_INT[TICK_W-1:0];
+reg [TICK_W-1:0] tick_count_reg;
+reg tick_reg;
 reg [QUEUE_COUNT-1:0] in_flight_reg;
+integer t;
 
 // Free tag
 reg [TAG_W-1:0] free_tag;
@@ -211,7 +229,7 @@ assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
 wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
 /* verilator lint_on UNUSEDSIGNAL */
 
-assign idle = f_state_reg == F_IDLE && tag_busy_reg == 0 && r_state_reg == R_DESC;
+assign idle = f_state_reg == F_IDLE && (tag_busy_reg & ~tag_dead_reg) == 0 && r_state_reg == R_DESC;
 
 always @(posedge clk) begin
     sqe_wr_en <= 1'b0;
@@ -278,7 +296,8 @@ always @(posedge clk) begin
                     default: begin
                         r_tag_reg <= in_dw[TAG_W-1:0];
                         r_desc_dw_reg <= 2'd0;
-                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_busy_reg[in_dw[TAG_W-1:0]]) begin
+                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_busy_reg[in_dw[TAG_W-1:0]] ||
+                                tag_dead_reg[in_dw[TAG_W-1:0]]) begin
                             fetch_error <= 1'b1;
                             tag_err_reg[in_dw[TAG_W-1:0]] <= 1'b1;
                             r_state_reg <= in_dw_last ? (r_completed_reg ? R_PUSH : R_DESC) : R_DROP;
@@ -330,9 +349,35 @@ always @(posedge clk) begin
         default: r_state_reg <= R_DESC;
     endcase
 
+    // Completion timeout
+    tick_reg <= 1'b0;
+    if (tick_count_reg == TICK_LAST) begin
+        tick_count_reg <= 0;
+        tick_reg <= 1'b1;
+    end else begin
+        tick_count_reg <= tick_count_reg + 1;
+    end
+    for (t = 0; t < FETCH_TAGS; t = t + 1) begin
+        if (!tag_busy_reg[t] || tag_dead_reg[t]) begin
+            tag_age[t] <= 4'd0;
+        end else if (tick_reg) begin
+            tag_age[t] <= tag_age[t] + 4'd1;
+            if (tag_age[t] + 4'd1 == TIMEOUT_TICKS[3:0]) begin
+                tag_dead_reg[t] <= 1'b1;
+                fetch_error <= 1'b1;
+            end
+        end
+    end
+
     // Controller reset: a read not yet issued is dropped; completions of
-    // issued reads are still taken in, and discarded
+    // issued reads are still taken in, and discarded; timed-out tags return
     if (clear) begin
+        for (t = 0; t < FETCH_TAGS; t = t + 1) begin
+            if (tag_dead_reg[t]) begin
+                tag_busy_reg[t] <= 1'b0;
+            end
+        end
+        tag_dead_reg <= 0;
         tag_err_reg <= tag_busy_reg;
         in_flight_reg <= 0;
         if (f_state_reg != F_IDLE) begin
@@ -349,6 +394,9 @@ always @(posedge clk) begin
         in_last_reg <= 1'b0;
         tag_busy_reg <= 0;
         tag_err_reg <= 0;
+        tag_dead_reg <= 0;
+        tick_count_reg <= 0;
+        tick_reg <= 1'b0;
         in_flight_reg <= 0;
         fetch_error <= 1'b0;
         sqe_wr_en <= 1'b0;

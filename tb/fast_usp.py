@@ -17,7 +17,9 @@ It also adds what the stock model lacks as a test bed:
   complex answers at once, which hides a read window too small for a real
   server's 0.5-1 us), plus a random ``read_jitter_ns`` per request, which
   makes completions of different requests arrive out of order (those of one
-  request keep their order, as PCIe requires).
+  request keep their order, as PCIe requires);
+- ``inject_read_fault`` makes the host answer chosen reads with Unsupported
+  Request, Completer Abort or poisoned data, or never.
 
 The methods overridden are the model's private ones: this file is the one
 place that depends on them (cocotbext-pcie 0.2.16).
@@ -33,6 +35,7 @@ from collections.abc import Callable
 import cocotb
 from cocotb.triggers import Event, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
+from cocotbext.pcie.core.tlp import CplStatus, TlpType
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
@@ -40,6 +43,16 @@ from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 STATUS_POLL_NS = 1000
 
 Observer = Callable[[Tlp_us, int], None]
+FAULT_KINDS = ("ur", "ca", "poison", "drop")
+
+
+class ReadFault:
+    """Answer the next ``count`` reads whose address satisfies ``match`` with ``kind``."""
+
+    def __init__(self, match: Callable[[int], bool], kind: str, count: int = 1) -> None:
+        assert kind in FAULT_KINDS, f"fault kind {kind!r} not one of {FAULT_KINDS}"
+        self.match, self.kind, self.remaining = match, kind, count
+        self.hits: list[int] = []
 
 
 def _now() -> int:
@@ -60,6 +73,8 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         self._pending: list[tuple[int, int, Tlp_us]] = []
         self._pending_changed = Event()
         self._order = itertools.count()
+        self.read_faults: list[ReadFault] = []
+        self._faulted: dict[int, str] = {}      # tag -> fault applied to its read
         super().__init__(*args, **kwargs)
         unsupported = ("pcie_cq_np_req", "pcie_rq_seq_num0", "sys_reset", "cfg_config_space_enable")
         for name in unsupported:
@@ -78,6 +93,13 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             if tlp.fmt_type.name.startswith("MEM_READ"):
                 jitter = self._rng.randint(0, self.read_jitter_ns) if self.read_jitter_ns else 0
                 self._read_due[tlp.tag] = now + self.read_latency_ns + jitter
+                self._faulted.pop(tlp.tag, None)
+                for fault in self.read_faults:
+                    if fault.remaining and fault.match(tlp.address):
+                        fault.remaining -= 1
+                        fault.hits.append(tlp.address)
+                        self._faulted[tlp.tag] = fault.kind
+                        break
             for observer in self.rq_observers:
                 observer(tlp, now)
             deliver(frame)
@@ -90,11 +112,38 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         cocotb.start_soon(self._release_completions())
         last_due: dict[int, int] = {}
         while True:
-            tlp = await self.rc_queue.get()
+            tlp = self._apply_fault(await self.rc_queue.get())
+            if tlp is None:
+                continue
             due = max(self._read_due.get(tlp.tag, 0), last_due.get(tlp.tag, 0))
             last_due[tlp.tag] = due
             heapq.heappush(self._pending, (due, next(self._order), tlp))
             self._pending_changed.set()
+
+    def inject_read_fault(self, match: Callable[[int], bool], kind: str, count: int = 1) -> ReadFault:
+        fault = ReadFault(match, kind, count)
+        self.read_faults.append(fault)
+        return fault
+
+    def _apply_fault(self, tlp: Tlp_us) -> Tlp_us | None:
+        """The completion the host sends instead, or None when it sends none."""
+        kind = self._faulted.get(tlp.tag)
+        if kind is None:
+            return tlp
+        if kind == "poison":
+            tlp.ep = True
+            return tlp
+        if kind == "drop" or kind == "sent":
+            return None
+        # one completion without data ends the request; later pieces vanish
+        self._faulted[tlp.tag] = "sent"
+        failed = Tlp_us(tlp)
+        failed.fmt_type = TlpType.CPL
+        failed.status = CplStatus.UR if kind == "ur" else CplStatus.CA
+        failed.length = 0
+        failed.data = bytearray()
+        failed.request_completed = True
+        return failed
 
     async def _release_completions(self) -> None:
         while True:
