@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_firmware_minimal import FakeMailbox
-from tests.unit.test_prp import HostMemory, PageAllocator, PrpLayout, build_prps
+from tests.unit.fake_mailbox import FakeMailbox
+from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
 
 import firmware.minimal as fm
 import firmware.nvme.io as fio

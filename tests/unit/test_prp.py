@@ -10,92 +10,15 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass
 
 import pytest
 
 from models.nvme_spec import GenericStatus
+from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
 from models.prp import (DataPointerError, Segment, SglDescriptor, SglType, page_size_from_mps, prp_segments,
                         sgl1_of, sgl_segments)
 
 SEED = 20240605
-
-
-class HostMemory:
-    """Sparse byte-addressed memory that records which qwords were read."""
-
-    def __init__(self) -> None:
-        self._bytes: dict[int, int] = {}
-        self.qword_reads: list[int] = []
-
-    def write(self, addr: int, data: bytes) -> None:
-        for i, b in enumerate(data):
-            self._bytes[addr + i] = b
-
-    def read(self, addr: int, length: int) -> bytes:
-        return bytes(self._bytes.get(addr + i, 0) for i in range(length))
-
-    def read_qword(self, addr: int) -> int:
-        self.qword_reads.append(addr)
-        return int.from_bytes(self.read(addr, 8), "little")
-
-
-@dataclass
-class PrpLayout:
-    """A command's PRPs as a host lays them out, and the host address of every data byte."""
-
-    prp1: int
-    prp2: int
-    byte_addrs: list[int]
-    byte_pages: list[int]     # which data page (0 = PRP1's) each byte is in
-
-
-class PageAllocator:
-    """Distinct page-aligned addresses, shuffled so neighbouring pages are rarely contiguous."""
-
-    def __init__(self, rng: random.Random, page_size: int) -> None:
-        self.rng = rng
-        self.page_size = page_size
-        self._free = list(range(1, 4096))
-        rng.shuffle(self._free)
-
-    def page(self) -> int:
-        return self._free.pop() * self.page_size
-
-
-def build_prps(mem: HostMemory, alloc: PageAllocator, cmd_len: int, first_offset: int,
-               list_offset: int = 0, chain_offset: int = 0) -> PrpLayout:
-    """Lay out ``cmd_len`` bytes starting ``first_offset`` into PRP1's page, lists where needed."""
-    ps = alloc.page_size
-    prp1 = alloc.page() + first_offset
-    pages = [prp1]
-    covered = ps - first_offset
-    while covered < cmd_len:
-        pages.append(alloc.page())
-        covered += ps
-    prp2 = 0
-    if len(pages) == 2:
-        prp2 = pages[1]
-    elif len(pages) > 2:
-        prp2 = pointer = alloc.page() + list_offset
-        entries = pages[1:]
-        while entries:
-            slots = (ps - pointer % ps) // 8
-            if len(entries) > slots:
-                here, entries = entries[:slots - 1], entries[slots - 1:]
-                following = alloc.page() + chain_offset
-                mem.write(pointer, struct.pack(f"<{slots}Q", *here, following))
-                pointer = following
-            else:
-                mem.write(pointer, struct.pack(f"<{len(entries)}Q", *entries))
-                entries = []
-    addrs, owners = [], []
-    for index, page in enumerate(pages):
-        for a in range(page, page - page % ps + ps):
-            if len(addrs) < cmd_len:
-                addrs.append(a)
-                owners.append(index)
-    return PrpLayout(prp1, prp2, addrs, owners)
 
 
 def expand(segments: list[Segment]) -> list[int]:
