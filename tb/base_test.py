@@ -42,6 +42,8 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
+        ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)
+        ConfigDB().set(None, "*", "MQES", self.controller_params.mqes)
         ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
 
