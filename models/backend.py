@@ -30,6 +30,8 @@ import enum
 from abc import ABC, abstractmethod
 from typing import Any
 
+from models.nvme_logs import data_units
+
 
 class Status(enum.Enum):
     """NVMe completion status as (status code type, status code)."""
@@ -111,11 +113,6 @@ class Backend(ABC):
         if rem:
             raise ValueError(f"data is not a whole number of {self.page_size}-byte pages")
         return n
-
-
-def data_units(nbytes: int) -> int:
-    """NVMe SMART data units: thousands of 512-byte units, rounded up."""
-    return -(-nbytes // 512_000)
 
 
 def host_page_counters(pages_read: int, pages_written: int, page_size: int) -> dict[str, float]:

@@ -1,11 +1,10 @@
 """NVMe reference model: the status, DW0 and data every command should complete with.
 
-Two parts. First the command-set codecs that host, firmware and model all
-need written down once (field decoders and SQE builders of the NVM and
-admin commands beyond the queue commands of ``models.nvme_spec``, and the
-log page layouts). Then ``NvmeModel``: a pure-Python controller that keeps
-the shadow contents of every namespace and the admin state, and predicts
-each command from the configuration in ``models.identify``.
+``NvmeModel`` is a pure-Python controller that keeps the shadow contents of
+every namespace and the admin state, and predicts each command from the
+configuration in ``models.identify``; the command fields and log layouts it
+shares with the host and the firmware live in ``models.nvme_commands`` and
+``models.nvme_logs``.
 
 The model is written independently of the firmware (firmware/nvme/) from
 the spec, so that the scoreboard compares two readings of it. Where the
@@ -25,246 +24,19 @@ spec leaves a choice, both follow the choice documented here:
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
-from enum import IntEnum
 
 from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig, namespace_list
-from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags, FeatureId,
-                              GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status, StatusCode,
-                              SubmissionEntry, num_queues_dword, qsize_qid)
-
-# Command fields (NVM command set section 6, admin commands section 5)
-
-PSDT_PRP = 0
-PSDT_SGL = 1          # SGL for data, MPTR a metadata pointer; 2 (metadata SGL) and 3 are not taken
-DSM_RANGE_SIZE = 16
-DSM_ATTR_DEALLOCATE = 1 << 2
-FEATURE_SAVE = 1 << 31
-ABORT_NOT_ABORTED = 1   # Abort DW0 bit 0: the command was not aborted
-
-
-def rw_fields(sqe: SubmissionEntry) -> tuple[int, int]:
-    """(SLBA, number of blocks) of Read, Write, Compare and Write Zeroes: CDW10-11 SLBA, CDW12 NLB zero-based."""
-    return sqe.cdw10 | sqe.cdw11 << 32, (sqe.cdw12 & 0xFFFF) + 1
-
-
-@dataclass(frozen=True)
-class DsmRange:
-    """A Dataset Management range (figure 364): context attributes, length in LBAs (not zero-based), SLBA."""
-
-    slba: int
-    nlb: int
-    attributes: int = 0
-
-    _FORMAT = struct.Struct("<IIQ")
-
-    def pack(self) -> bytes:
-        return self._FORMAT.pack(self.attributes, self.nlb, self.slba)
-
-    @classmethod
-    def unpack_all(cls, data: bytes) -> list[DsmRange]:
-        return [cls(slba, nlb, attrs) for attrs, nlb, slba in cls._FORMAT.iter_unpack(data)]
-
-
-def dsm_ranges(sqe: SubmissionEntry) -> int:
-    """Number of ranges of a Dataset Management command (CDW10 NR zero-based)."""
-    return (sqe.cdw10 & 0xFF) + 1
-
-
-@dataclass(frozen=True)
-class LogRequest:
-    """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords) and the byte offset."""
-
-    lid: int
-    rae: bool
-    length: int
-    offset: int
-
-    @classmethod
-    def decode(cls, sqe: SubmissionEntry) -> LogRequest:
-        numd = (sqe.cdw10 >> 16 | (sqe.cdw11 & 0xFFFF) << 16) + 1
-        return cls(lid=sqe.cdw10 & 0xFF, rae=bool(sqe.cdw10 >> 15 & 1), length=4 * numd,
-                   offset=sqe.cdw12 | sqe.cdw13 << 32)
-
-
-def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
-    """Bytes the command moves through PRP1/PRP2 (0 for none); ``lba_size`` of its namespace for NVM commands."""
-    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
-        assert lba_size is not None, "an LBA-addressed transfer needs its namespace's LBA size"
-        return rw_fields(sqe)[1] * lba_size
-    if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
-        return dsm_ranges(sqe) * DSM_RANGE_SIZE
-    raise ValueError(f"opcode {sqe.opcode:#04x} is not an NVM data command")
-
-
-# SQE builders for the host
-
-def _rw(opcode: NvmOpcode, nsid: int, slba: int, nlb: int, prp1: int, prp2: int) -> SubmissionEntry:
-    if not 1 <= nlb <= 0x10000:
-        raise ValueError(f"{nlb} blocks: NLB holds 1..65536")
-    return SubmissionEntry(opcode, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=slba & 0xFFFF_FFFF, cdw11=slba >> 32,
-                           cdw12=nlb - 1)
-
-
-def read_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    return _rw(NvmOpcode.READ, nsid, slba, nlb, prp1, prp2)
-
-
-def write_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    return _rw(NvmOpcode.WRITE, nsid, slba, nlb, prp1, prp2)
-
-
-def compare_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    return _rw(NvmOpcode.COMPARE, nsid, slba, nlb, prp1, prp2)
-
-
-def write_zeroes_cmd(nsid: int, slba: int, nlb: int) -> SubmissionEntry:
-    return _rw(NvmOpcode.WRITE_ZEROES, nsid, slba, nlb, 0, 0)
-
-
-def flush_cmd(nsid: int) -> SubmissionEntry:
-    return SubmissionEntry(NvmOpcode.FLUSH, nsid=nsid)
-
-
-def dsm_cmd(nsid: int, ranges: int, prp1: int = 0, prp2: int = 0, deallocate: bool = True) -> SubmissionEntry:
-    return SubmissionEntry(NvmOpcode.DATASET_MANAGEMENT, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=ranges - 1,
-                           cdw11=DSM_ATTR_DEALLOCATE if deallocate else 0)
-
-
-def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns)
-
-
-def get_log_page_cmd(lid: int, length: int, offset: int = 0, rae: bool = False, nsid: int = NSID_BROADCAST,
-                     prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    """Get Log Page of ``length`` bytes (a multiple of 4) from byte ``offset``."""
-    numd = length // 4 - 1
-    return SubmissionEntry(AdminOpcode.GET_LOG_PAGE, nsid=nsid, prp1=prp1, prp2=prp2,
-                           cdw10=lid | int(rae) << 15 | (numd & 0xFFFF) << 16, cdw11=numd >> 16,
-                           cdw12=offset & 0xFFFF_FFFF, cdw13=offset >> 32)
-
-
-def abort_cmd(sqid: int, cid: int) -> SubmissionEntry:
-    return SubmissionEntry(AdminOpcode.ABORT, cdw10=sqid | cid << 16)
-
-
-def async_event_request_cmd() -> SubmissionEntry:
-    return SubmissionEntry(AdminOpcode.ASYNC_EVENT_REQUEST)
-
-
-# Log pages (section 5.14.1)
-
-class LogId(IntEnum):
-    ERROR_INFORMATION = 0x01
-    SMART_HEALTH = 0x02
-    FIRMWARE_SLOT = 0x03
-    CHANGED_NAMESPACES = 0x04
-
-
-ERROR_ENTRY_SIZE = 64
-SMART_LOG_SIZE = 512
-FIRMWARE_SLOT_LOG_SIZE = 512
-CHANGED_NS_LOG_SIZE = 4096
-NO_COMMAND = 0xFFFF    # SQID/CID of an error not tied to a command
-COMPOSITE_TEMPERATURE = 313   # Kelvin: the device always runs at 40 C
-CRITICAL_WARNING_TEMPERATURE = 1 << 1
-AVAILABLE_SPARE = 100
-SPARE_THRESHOLD = 10
-
-
-@dataclass(frozen=True)
-class SmartCounters:
-    """What the SMART / Health log reports that the host can predict."""
-
-    critical_warning: int = 0
-    data_units_read: int = 0
-    data_units_written: int = 0
-    host_reads: int = 0
-    host_writes: int = 0
-    error_entries: int = 0
-
-
-def data_units(nbytes: int) -> int:
-    """SMART data units: thousands of 512-byte units, rounded up."""
-    return -(-nbytes // 512_000)
-
-
-def smart_log(c: SmartCounters) -> bytes:
-    """SMART / Health Information (figure 194); 16-byte counters are little endian."""
-    buf = bytearray(SMART_LOG_SIZE)
-    struct.pack_into("<BHBB", buf, 0, c.critical_warning, COMPOSITE_TEMPERATURE, AVAILABLE_SPARE, SPARE_THRESHOLD)
-    for offset, value in ((32, c.data_units_read), (48, c.data_units_written), (64, c.host_reads),
-                          (80, c.host_writes), (176, c.error_entries)):
-        buf[offset:offset + 16] = value.to_bytes(16, "little")
-    return bytes(buf)
-
-
-def firmware_slot_log(fr: str) -> bytes:
-    """Firmware Slot Information (figure 195): slot 1 active, holding revision ``fr``."""
-    return bytes([1]).ljust(8, b"\0") + fr.encode("ascii").ljust(8, b" ") + bytes(FIRMWARE_SLOT_LOG_SIZE - 16)
-
-
-def error_entry(error_count: int, sqid: int = NO_COMMAND, cid: int = NO_COMMAND, status: int = 0) -> bytes:
-    """One Error Information entry (figure 193); parameter error location FFFFh (not a command field)."""
-    return struct.pack("<QHHHH", error_count, sqid, cid, status << 1, 0xFFFF).ljust(ERROR_ENTRY_SIZE, b"\0")
-
-
-def error_log(entries: list[bytes], capacity: int) -> bytes:
-    """The newest ``capacity`` entries, newest first, zero entries after them."""
-    newest = list(reversed(entries))[:capacity]
-    return b"".join(newest).ljust(capacity * ERROR_ENTRY_SIZE, b"\0")
-
-
-def changed_ns_log(nsids: list[int]) -> bytes:
-    return namespace_list(nsids, 0)
-
-
-def log_slice(log: bytes, request: LogRequest) -> bytes:
-    """The requested window of a log: zeroes past its end."""
-    return log[request.offset:request.offset + request.length].ljust(request.length, b"\0")
-
-
-# Asynchronous events (section 5.2)
-
-class AsyncEventType(IntEnum):
-    ERROR = 0
-    SMART_HEALTH = 1
-    NOTICE = 2
-
-
-@dataclass(frozen=True)
-class AsyncEvent:
-    """An event as reported in an AER completion's DW0: type [2:0], information [15:8], log page [23:16]."""
-
-    type: AsyncEventType
-    info: int
-    lid: LogId
-
-    @property
-    def dw0(self) -> int:
-        return self.type | self.info << 8 | self.lid << 16
-
-
-INVALID_DOORBELL_REGISTER = AsyncEvent(AsyncEventType.ERROR, 0x00, LogId.ERROR_INFORMATION)
-INVALID_DOORBELL_VALUE = AsyncEvent(AsyncEventType.ERROR, 0x01, LogId.ERROR_INFORMATION)
-TEMPERATURE_THRESHOLD = AsyncEvent(AsyncEventType.SMART_HEALTH, 0x01, LogId.SMART_HEALTH)
-NAMESPACE_ATTRIBUTE_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0x00, LogId.CHANGED_NAMESPACES)
-AEC_NAMESPACE_ATTRIBUTE = 1 << 8
-
-
-def event_enabled(event: AsyncEvent, aec: int) -> bool:
-    """Errors are always reported; SMART events per critical-warning bit of AEC, notices per AEC [8]."""
-    if event.type == AsyncEventType.SMART_HEALTH:
-        return bool(aec & CRITICAL_WARNING_TEMPERATURE) if event == TEMPERATURE_THRESHOLD else False
-    if event.type == AsyncEventType.NOTICE:
-        return bool(aec & AEC_NAMESPACE_ATTRIBUTE)
-    return True
-
-
-def temperature_threshold_dword(kelvin: int, under: bool = False) -> int:
-    """Temperature Threshold CDW11: TMPTH [15:0], TMPSEL [19:16] (0 composite), THSEL [21:20] (0 over, 1 under)."""
-    return kelvin | int(under) << 20
+from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
+                              FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
+                              StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
+from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, DsmRange, FEATURE_SAVE, LogRequest,
+                                  PSDT_PRP, PSDT_SGL, dsm_ranges, rw_fields)
+from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
+                              CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
+                              INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
+                              TEMPERATURE_THRESHOLD, changed_ns_log, data_units, error_entry, error_log,
+                              event_enabled, firmware_slot_log, log_slice, smart_log)
 
 
 # The model

@@ -16,10 +16,11 @@ from firmware.mailbox import DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
 from firmware.nvme.io import HostCounters, failure
 from models.identify import NSID_BROADCAST, Cns, ControllerConfig, namespace_list
-from models.nvme_model import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, FEATURE_SAVE,
-                               INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED,
-                               TEMPERATURE_THRESHOLD, LogId, LogRequest, SmartCounters, changed_ns_log, data_units,
-                               error_entry, error_log, firmware_slot_log, log_slice, smart_log)
+from models.nvme_commands import FEATURE_SAVE, LogRequest
+from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
+                              INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
+                              LogId, SmartCounters, changed_ns_log, data_units, error_entry, error_log,
+                              firmware_slot_log, log_slice, smart_log)
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               GetFeaturesSelect, Status, SubmissionEntry)
 

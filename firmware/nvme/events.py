@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from models.nvme_model import EVENT_LOGS, AsyncEvent, AsyncEventType, event_enabled
+from models.nvme_logs import AsyncEvent, AsyncEventType, event_enabled
+from models.nvme_model import EVENT_LOGS
 
 
 class AsyncEvents:

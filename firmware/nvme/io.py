@@ -23,8 +23,8 @@ from cocotb.triggers import Timer
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from models.backend import Backend, BackendError
 from models.identify import NSID_BROADCAST, ControllerConfig, NamespaceConfig
-from models.nvme_model import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP, PSDT_SGL, DsmRange, dsm_ranges,
-                               rw_fields)
+from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP, PSDT_SGL, DsmRange,
+                                  dsm_ranges, rw_fields)
 from models.nvme_spec import SUCCESS, GenericStatus, MediaStatus, NvmOpcode, Status, StatusCode, SubmissionEntry
 
 

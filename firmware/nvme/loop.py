@@ -34,7 +34,7 @@ from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
 from models.identify import ControllerConfig
-from models.nvme_model import ABORT_NOT_ABORTED
+from models.nvme_commands import ABORT_NOT_ABORTED
 from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, Status, SubmissionEntry
 
 

@@ -47,7 +47,8 @@ import heapq
 
 import numpy as np
 
-from models.backend import Backend, BackendError, Status, data_units
+from models.backend import Backend, BackendError, Status
+from models.nvme_logs import data_units
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .gc import EXCLUDED, POLICIES

@@ -30,10 +30,12 @@ from firmware.nvme.ports import DmaDirection, DmaResult
 from firmware.soc import Soc, SocConfig, command_kind
 from models.backend import NvmBackend
 from models.identify import ControllerConfig, NamespaceConfig
-from models.nvme_model import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER, NAMESPACE_ATTRIBUTE_CHANGED,
-                               DsmRange, LogId, NvmeModel, abort_cmd, async_event_request_cmd, compare_cmd,
-                               dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, read_cmd,
-                               temperature_threshold_dword, write_cmd, write_zeroes_cmd)
+from models.nvme_commands import (DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, dsm_cmd,
+                                  flush_cmd, get_log_page_cmd, identify_cmd, read_cmd, write_cmd,
+                                  write_zeroes_cmd)
+from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER,
+                              NAMESPACE_ATTRIBUTE_CHANGED, LogId, temperature_threshold_dword)
+from models.nvme_model import NvmeModel
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               GetFeaturesSelect, Status, SubmissionEntry, create_io_cq, create_io_sq, get_features,
                               set_features)

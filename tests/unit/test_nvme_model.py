@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from models.identify import NSID_BROADCAST, ControllerConfig, IdentifyNamespace, parse_namespace_list
-from models.nvme_model import (AEC_NAMESPACE_ATTRIBUTE, CRITICAL_WARNING_TEMPERATURE, HELD,
-                               INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED,
-                               SMART_LOG_SIZE, TEMPERATURE_THRESHOLD, DsmRange, LogId, NvmeModel, Prediction,
-                               abort_cmd, async_event_request_cmd, compare_cmd, data_length, dsm_cmd, flush_cmd,
-                               get_log_page_cmd, identify_cmd, read_cmd, temperature_threshold_dword,
-                               write_cmd, write_zeroes_cmd)
+from models.nvme_commands import (DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, data_length,
+                                  dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, read_cmd, write_cmd,
+                                  write_zeroes_cmd)
+from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, CRITICAL_WARNING_TEMPERATURE,
+                              INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED,
+                              SMART_LOG_SIZE, TEMPERATURE_THRESHOLD, LogId, temperature_threshold_dword)
+from models.nvme_model import HELD, NvmeModel, Prediction
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               GetFeaturesSelect, MediaStatus, Status, StatusCode, StatusCodeType, SubmissionEntry,
                               create_io_cq, create_io_sq, delete_io_cq, get_features, set_features, set_num_queues)

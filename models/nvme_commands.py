@@ -1,0 +1,131 @@
+"""NVM and admin command fields and SQE builders beyond the queue commands of models.nvme_spec.
+
+Written down once for the host (building commands), the firmware (decoding
+them) and the reference model (predicting them).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from models.identify import NSID_BROADCAST
+from models.nvme_spec import AdminOpcode, NvmOpcode, SubmissionEntry
+
+# Command fields (NVM command set section 6, admin commands section 5)
+
+PSDT_PRP = 0
+PSDT_SGL = 1          # SGL for data, MPTR a metadata pointer; 2 (metadata SGL) and 3 are not taken
+DSM_RANGE_SIZE = 16
+DSM_ATTR_DEALLOCATE = 1 << 2
+FEATURE_SAVE = 1 << 31
+ABORT_NOT_ABORTED = 1   # Abort DW0 bit 0: the command was not aborted
+
+
+def rw_fields(sqe: SubmissionEntry) -> tuple[int, int]:
+    """(SLBA, number of blocks) of Read, Write, Compare and Write Zeroes: CDW10-11 SLBA, CDW12 NLB zero-based."""
+    return sqe.cdw10 | sqe.cdw11 << 32, (sqe.cdw12 & 0xFFFF) + 1
+
+
+@dataclass(frozen=True)
+class DsmRange:
+    """A Dataset Management range (figure 364): context attributes, length in LBAs (not zero-based), SLBA."""
+
+    slba: int
+    nlb: int
+    attributes: int = 0
+
+    _FORMAT = struct.Struct("<IIQ")
+
+    def pack(self) -> bytes:
+        return self._FORMAT.pack(self.attributes, self.nlb, self.slba)
+
+    @classmethod
+    def unpack_all(cls, data: bytes) -> list[DsmRange]:
+        return [cls(slba, nlb, attrs) for attrs, nlb, slba in cls._FORMAT.iter_unpack(data)]
+
+
+def dsm_ranges(sqe: SubmissionEntry) -> int:
+    """Number of ranges of a Dataset Management command (CDW10 NR zero-based)."""
+    return (sqe.cdw10 & 0xFF) + 1
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords) and the byte offset."""
+
+    lid: int
+    rae: bool
+    length: int
+    offset: int
+
+    @classmethod
+    def decode(cls, sqe: SubmissionEntry) -> LogRequest:
+        numd = (sqe.cdw10 >> 16 | (sqe.cdw11 & 0xFFFF) << 16) + 1
+        return cls(lid=sqe.cdw10 & 0xFF, rae=bool(sqe.cdw10 >> 15 & 1), length=4 * numd,
+                   offset=sqe.cdw12 | sqe.cdw13 << 32)
+
+
+def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
+    """Bytes the command moves through PRP1/PRP2 (0 for none); ``lba_size`` of its namespace for NVM commands."""
+    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
+        assert lba_size is not None, "an LBA-addressed transfer needs its namespace's LBA size"
+        return rw_fields(sqe)[1] * lba_size
+    if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
+        return dsm_ranges(sqe) * DSM_RANGE_SIZE
+    raise ValueError(f"opcode {sqe.opcode:#04x} is not an NVM data command")
+
+
+# SQE builders for the host
+
+def _rw(opcode: NvmOpcode, nsid: int, slba: int, nlb: int, prp1: int, prp2: int) -> SubmissionEntry:
+    if not 1 <= nlb <= 0x10000:
+        raise ValueError(f"{nlb} blocks: NLB holds 1..65536")
+    return SubmissionEntry(opcode, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=slba & 0xFFFF_FFFF, cdw11=slba >> 32,
+                           cdw12=nlb - 1)
+
+
+def read_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.READ, nsid, slba, nlb, prp1, prp2)
+
+
+def write_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.WRITE, nsid, slba, nlb, prp1, prp2)
+
+
+def compare_cmd(nsid: int, slba: int, nlb: int, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return _rw(NvmOpcode.COMPARE, nsid, slba, nlb, prp1, prp2)
+
+
+def write_zeroes_cmd(nsid: int, slba: int, nlb: int) -> SubmissionEntry:
+    return _rw(NvmOpcode.WRITE_ZEROES, nsid, slba, nlb, 0, 0)
+
+
+def flush_cmd(nsid: int) -> SubmissionEntry:
+    return SubmissionEntry(NvmOpcode.FLUSH, nsid=nsid)
+
+
+def dsm_cmd(nsid: int, ranges: int, prp1: int = 0, prp2: int = 0, deallocate: bool = True) -> SubmissionEntry:
+    return SubmissionEntry(NvmOpcode.DATASET_MANAGEMENT, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=ranges - 1,
+                           cdw11=DSM_ATTR_DEALLOCATE if deallocate else 0)
+
+
+def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns)
+
+
+def get_log_page_cmd(lid: int, length: int, offset: int = 0, rae: bool = False, nsid: int = NSID_BROADCAST,
+                     prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    """Get Log Page of ``length`` bytes (a multiple of 4) from byte ``offset``."""
+    numd = length // 4 - 1
+    return SubmissionEntry(AdminOpcode.GET_LOG_PAGE, nsid=nsid, prp1=prp1, prp2=prp2,
+                           cdw10=lid | int(rae) << 15 | (numd & 0xFFFF) << 16, cdw11=numd >> 16,
+                           cdw12=offset & 0xFFFF_FFFF, cdw13=offset >> 32)
+
+
+def abort_cmd(sqid: int, cid: int) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.ABORT, cdw10=sqid | cid << 16)
+
+
+def async_event_request_cmd() -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.ASYNC_EVENT_REQUEST)

@@ -1,0 +1,127 @@
+"""Log pages (NVMe 1.4, 5.14.1) and asynchronous events (5.2): layouts and encodings.
+
+Shared by the firmware, which builds the logs it returns, and the reference
+model, which predicts them.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from models.identify import namespace_list
+from models.nvme_commands import LogRequest
+
+# Log pages (section 5.14.1)
+
+class LogId(IntEnum):
+    ERROR_INFORMATION = 0x01
+    SMART_HEALTH = 0x02
+    FIRMWARE_SLOT = 0x03
+    CHANGED_NAMESPACES = 0x04
+
+
+ERROR_ENTRY_SIZE = 64
+SMART_LOG_SIZE = 512
+FIRMWARE_SLOT_LOG_SIZE = 512
+CHANGED_NS_LOG_SIZE = 4096
+NO_COMMAND = 0xFFFF    # SQID/CID of an error not tied to a command
+COMPOSITE_TEMPERATURE = 313   # Kelvin: the device always runs at 40 C
+CRITICAL_WARNING_TEMPERATURE = 1 << 1
+AVAILABLE_SPARE = 100
+SPARE_THRESHOLD = 10
+
+
+@dataclass(frozen=True)
+class SmartCounters:
+    """What the SMART / Health log reports that the host can predict."""
+
+    critical_warning: int = 0
+    data_units_read: int = 0
+    data_units_written: int = 0
+    host_reads: int = 0
+    host_writes: int = 0
+    error_entries: int = 0
+
+
+def data_units(nbytes: int) -> int:
+    """SMART data units: thousands of 512-byte units, rounded up."""
+    return -(-nbytes // 512_000)
+
+
+def smart_log(c: SmartCounters) -> bytes:
+    """SMART / Health Information (figure 194); 16-byte counters are little endian."""
+    buf = bytearray(SMART_LOG_SIZE)
+    struct.pack_into("<BHBB", buf, 0, c.critical_warning, COMPOSITE_TEMPERATURE, AVAILABLE_SPARE, SPARE_THRESHOLD)
+    for offset, value in ((32, c.data_units_read), (48, c.data_units_written), (64, c.host_reads),
+                          (80, c.host_writes), (176, c.error_entries)):
+        buf[offset:offset + 16] = value.to_bytes(16, "little")
+    return bytes(buf)
+
+
+def firmware_slot_log(fr: str) -> bytes:
+    """Firmware Slot Information (figure 195): slot 1 active, holding revision ``fr``."""
+    return bytes([1]).ljust(8, b"\0") + fr.encode("ascii").ljust(8, b" ") + bytes(FIRMWARE_SLOT_LOG_SIZE - 16)
+
+
+def error_entry(error_count: int, sqid: int = NO_COMMAND, cid: int = NO_COMMAND, status: int = 0) -> bytes:
+    """One Error Information entry (figure 193); parameter error location FFFFh (not a command field)."""
+    return struct.pack("<QHHHH", error_count, sqid, cid, status << 1, 0xFFFF).ljust(ERROR_ENTRY_SIZE, b"\0")
+
+
+def error_log(entries: list[bytes], capacity: int) -> bytes:
+    """The newest ``capacity`` entries, newest first, zero entries after them."""
+    newest = list(reversed(entries))[:capacity]
+    return b"".join(newest).ljust(capacity * ERROR_ENTRY_SIZE, b"\0")
+
+
+def changed_ns_log(nsids: list[int]) -> bytes:
+    return namespace_list(nsids, 0)
+
+
+def log_slice(log: bytes, request: LogRequest) -> bytes:
+    """The requested window of a log: zeroes past its end."""
+    return log[request.offset:request.offset + request.length].ljust(request.length, b"\0")
+
+
+# Asynchronous events (section 5.2)
+
+class AsyncEventType(IntEnum):
+    ERROR = 0
+    SMART_HEALTH = 1
+    NOTICE = 2
+
+
+@dataclass(frozen=True)
+class AsyncEvent:
+    """An event as reported in an AER completion's DW0: type [2:0], information [15:8], log page [23:16]."""
+
+    type: AsyncEventType
+    info: int
+    lid: LogId
+
+    @property
+    def dw0(self) -> int:
+        return self.type | self.info << 8 | self.lid << 16
+
+
+INVALID_DOORBELL_REGISTER = AsyncEvent(AsyncEventType.ERROR, 0x00, LogId.ERROR_INFORMATION)
+INVALID_DOORBELL_VALUE = AsyncEvent(AsyncEventType.ERROR, 0x01, LogId.ERROR_INFORMATION)
+TEMPERATURE_THRESHOLD = AsyncEvent(AsyncEventType.SMART_HEALTH, 0x01, LogId.SMART_HEALTH)
+NAMESPACE_ATTRIBUTE_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0x00, LogId.CHANGED_NAMESPACES)
+AEC_NAMESPACE_ATTRIBUTE = 1 << 8
+
+
+def event_enabled(event: AsyncEvent, aec: int) -> bool:
+    """Errors are always reported; SMART events per critical-warning bit of AEC, notices per AEC [8]."""
+    if event.type == AsyncEventType.SMART_HEALTH:
+        return bool(aec & CRITICAL_WARNING_TEMPERATURE) if event == TEMPERATURE_THRESHOLD else False
+    if event.type == AsyncEventType.NOTICE:
+        return bool(aec & AEC_NAMESPACE_ATTRIBUTE)
+    return True
+
+
+def temperature_threshold_dword(kelvin: int, under: bool = False) -> int:
+    """Temperature Threshold CDW11: TMPTH [15:0], TMPSEL [19:16] (0 composite), THSEL [21:20] (0 over, 1 under)."""
+    return kelvin | int(under) << 20
