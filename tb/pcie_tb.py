@@ -19,6 +19,10 @@ from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.tlp_rules import TlpRuleChecker
 from tb.stream_pacing import random_pauses
 
+# A second host memory pool above 4 GiB, for 64-bit DMA addresses
+HIGH_POOL_BASE = 0x1_0000_0000
+HIGH_POOL_SIZE = 0x1000_0000
+
 MSIX_TABLE_OFFSET = 0x2000
 MSIX_PBA_OFFSET = 0x3000
 
@@ -46,6 +50,8 @@ class LinkConfig:
     host_read_jitter_ns: int = 0
     host_seed: int = 0
     split_completions: bool = False
+    # host buffers from a pool above 4 GiB (64-bit addresses) by default
+    dma_above_4g: bool = False
 
 
 class PcieTb:
@@ -104,6 +110,7 @@ class PcieTb:
         self.rc.make_port().connect(self.dev)
 
         self.func = None  # the device as the host sees it, after enumerate()
+        self.high_pool = None
         # host buffers the design may reach, as (base, size)
         self.dma_buffers: list[tuple[int, int]] = []
         self.tlp_rules = TlpRuleChecker(self.dev.functions[0].pcie_cap, self.dma_buffers)
@@ -136,16 +143,26 @@ class PcieTb:
         """Callbacks (tlp, time_ns) for every request the design sends on RQ."""
         return self.dev.rq_observers
 
-    def alloc_dma(self, size: int, align: int = 4096) -> int:
-        """Host memory for the device to use, from the root complex's pool.
+    def alloc_dma(self, size: int, align: int = 4096, high: bool | None = None) -> int:
+        """Host memory for the device to use.
 
-        The pool's buddy allocator aligns a block to its rounded-up size; the
-        buffer is registered so that the TLP-rule checker accepts DMA to it.
+        From the root complex's pool below 4 GiB, or (``high``, default from
+        LinkConfig.dma_above_4g) from a second pool above 4 GiB, so that the
+        design's 64-bit addressing (4-dword headers) is exercised. The
+        buddy allocators align a block to its rounded-up size; the buffer is
+        registered so that the TLP-rule checker accepts DMA to it.
         """
-        addr, _ = self.rc.alloc_region(max(size, align))
+        high = self.link.dma_above_4g if high is None else high
+        pool = self._high_pool() if high else self.rc.mem_pool
+        addr = pool.alloc_region(max(size, align)).get_absolute_address(0)
         assert addr % align == 0, f"pool returned {addr:#x}, not {align}-byte aligned"
         self.dma_buffers.append((addr, size))
         return addr
+
+    def _high_pool(self):
+        if self.high_pool is None:
+            self.high_pool = self.rc.mem_address_space.create_pool(HIGH_POOL_BASE, HIGH_POOL_SIZE)
+        return self.high_pool
 
     async def enumerate(self) -> None:
         """Enumerate the bus and enable the device as a driver's probe would."""

@@ -83,3 +83,10 @@ class RandomQueuesSlowHostReorderedCompletions(RandomQueues):
     """A 2 us host with per-read jitter: SQ-entry reads complete out of order and split at 64 B."""
 
     link = LinkConfig(host_read_latency_ns=2000, host_read_jitter_ns=1500, host_seed=7, split_completions=True)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class RandomQueuesAbove4GiB(RandomQueues):
+    """Admin and I/O queues above 4 GiB: 64-bit addresses in every fetch and CQE write."""
+
+    link = LinkConfig(dma_above_4g=True)
