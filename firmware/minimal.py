@@ -153,14 +153,22 @@ class MinimalFirmware:
 
     # commands
 
-    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+    async def _accept(self, slot: int, sqid: int) -> bool:
+        """Count a command; complete it at once, and say so, if its SQ is gone."""
         assert self.admin is not None
         self.commands_per_sq[sqid] += 1
         self.command_order.append(sqid)
         if self.admin.cq_of(sqid) is None:
             # fetched before its SQ was deleted: the hardware slot still names the SQ
             await self._post(PendingCompletion(slot, sqid, Status.of(GenericStatus.ABORT_SQ_DELETION)))
-        elif sqid == ADMIN_QID:
+            return False
+        return True
+
+    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+        assert self.admin is not None
+        if not await self._accept(slot, sqid):
+            return
+        if sqid == ADMIN_QID:
             self.admin_opcodes[sqe.opcode] += 1
             result = self.admin.execute(sqe)
             for action in result.actions:

@@ -27,7 +27,7 @@ from cocotb.triggers import Timer
 
 from firmware.admin import ADMIN_QID, DeleteSq
 from firmware.mailbox import Mailbox, MailboxTimeout
-from firmware.minimal import MinimalFirmware, PendingCompletion
+from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
 from firmware.nvme.io import IoCommands, wait_until
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
@@ -107,11 +107,7 @@ class NvmeFirmware(MinimalFirmware):
 
     async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
         """Schedule the command on the SoC and start its task; the loop goes on to the next command."""
-        assert self.admin is not None
-        self.commands_per_sq[sqid] += 1
-        self.command_order.append(sqid)
-        if self.admin.cq_of(sqid) is None:
-            await self._post(PendingCompletion(slot, sqid, Status.of(GenericStatus.ABORT_SQ_DELETION)))
+        if not await self._accept(slot, sqid):
             return
         admin = sqid == ADMIN_QID
         (self.admin_opcodes if admin else self.io_opcodes)[sqe.opcode] += 1
