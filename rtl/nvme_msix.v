@@ -76,11 +76,16 @@ reg [VECTORS-1:0] mask_reg;
 reg [VECTORS-1:0] fire_reg;
 reg [7:0] agg_count [0:VECTORS-1];
 reg [7:0] agg_ticks [0:VECTORS-1];
-localparam TICK_W = $clog2(TICK_CYCLES);
-localparam [31:0] TICK_LAST_INT = TICK_CYCLES - 1;
-localparam [TICK_W-1:0] TICK_LAST = TICK_LAST_INT[TICK_W-1:0];
-reg [TICK_W-1:0] tick_count_reg;
-reg tick_reg;
+wire tick;
+
+timebase_pulse #(
+    .PERIOD(TICK_CYCLES)
+)
+coalesce_tick_inst (
+    .clk(clk),
+    .rst(rst),
+    .pulse(tick)
+);
 
 localparam [1:0]
     S_IDLE = 2'd0,
@@ -184,16 +189,7 @@ always @(posedge clk) begin
         default: s_state_reg <= S_IDLE;
     endcase
 
-    // coalescing time base
-    tick_reg <= 1'b0;
-    if (tick_count_reg == TICK_LAST) begin
-        tick_count_reg <= 0;
-        tick_reg <= 1'b1;
-    end else begin
-        tick_count_reg <= tick_count_reg + 1;
-    end
-
-    if (tick_reg) begin
+    if (tick) begin
         for (i = 0; i < VECTORS; i = i + 1) begin
             if (agg_count[i] != 0) begin
                 if (agg_ticks[i] <= 8'd1) begin
@@ -230,7 +226,6 @@ always @(posedge clk) begin
     if (rst) begin
         // every vector masked at reset (PCIe base specification, 7.7.2)
         mask_reg <= {VECTORS{1'b1}};
-        tick_count_reg <= 0;
         s_state_reg <= S_IDLE;
         cfg_interrupt_msix_int <= 1'b0;
     end

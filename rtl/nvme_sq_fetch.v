@@ -143,13 +143,18 @@ reg [SLOT_W-1:0] tag_slot [0:FETCH_TAGS*MAX_FETCH-1];
 reg [FETCH_TAGS-1:0] tag_err_reg;
 reg [FETCH_TAGS-1:0] tag_dead_reg;
 reg [3:0] tag_age [0:FETCH_TAGS-1];
-localparam TICK_W = $clog2(TIMEOUT_TICK_CYCLES);
-localparam [31:0] TICK_LAST_INT = TIMEOUT_TICK_CYCLES - 1;
-localparam [TICK_W-1:0] TICK_LAST = TICK_LAST_INT[TICK_W-1:0];
-reg [TICK_W-1:0] tick_count_reg;
-reg tick_reg;
+wire tick;
 reg [QUEUE_COUNT-1:0] in_flight_reg;
 integer t;
+
+timebase_pulse #(
+    .PERIOD(TIMEOUT_TICK_CYCLES)
+)
+timeout_tick_inst (
+    .clk(clk),
+    .rst(rst),
+    .pulse(tick)
+);
 
 // Free tag
 reg [TAG_W-1:0] free_tag;
@@ -350,17 +355,10 @@ always @(posedge clk) begin
     endcase
 
     // Completion timeout
-    tick_reg <= 1'b0;
-    if (tick_count_reg == TICK_LAST) begin
-        tick_count_reg <= 0;
-        tick_reg <= 1'b1;
-    end else begin
-        tick_count_reg <= tick_count_reg + 1;
-    end
     for (t = 0; t < FETCH_TAGS; t = t + 1) begin
         if (!tag_busy_reg[t] || tag_dead_reg[t]) begin
             tag_age[t] <= 4'd0;
-        end else if (tick_reg) begin
+        end else if (tick) begin
             tag_age[t] <= tag_age[t] + 4'd1;
             if (tag_age[t] + 4'd1 == TIMEOUT_TICKS[3:0]) begin
                 tag_dead_reg[t] <= 1'b1;
@@ -395,8 +393,6 @@ always @(posedge clk) begin
         tag_busy_reg <= 0;
         tag_err_reg <= 0;
         tag_dead_reg <= 0;
-        tick_count_reg <= 0;
-        tick_reg <= 1'b0;
         in_flight_reg <= 0;
         fetch_error <= 1'b0;
         sqe_wr_en <= 1'b0;
