@@ -93,8 +93,7 @@ class QueueTest(NvmeBaseTest):
     cc_ams = 0
 
     async def setup(self) -> None:
-        dut = cocotb.top
-        self.firmware = MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns)
+        self.firmware = self.make_firmware(cocotb.top)
         if self.pacing_seed is not None:
             self._pace_mailbox(self.pacing_seed)
         self.firmware.start()
@@ -111,6 +110,10 @@ class QueueTest(NvmeBaseTest):
         monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_addr)
         await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
+
+    def make_firmware(self, dut) -> MinimalFirmware:
+        """The firmware model on the mailbox; tests of the command set build a fuller one."""
+        return MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns)
 
     async def set_mask(self, vector: int, masked: bool) -> None:
         """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage first."""

@@ -14,6 +14,8 @@ errors carry their status (``models.backend.BackendError``).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -50,9 +52,15 @@ class HostCounters:
     written_bytes: int = 0
 
 
+def now_ns() -> int:
+    """Simulated time in whole ns, as the back ends and the SoC model count it."""
+    return int(get_sim_time("ns"))
+
+
 async def wait_until(done_ns: int) -> None:
-    """Wait in simulated time for a back-end completion time."""
-    delay = done_ns - get_sim_time("ns")
+    """Wait in simulated time for a back-end completion time (whole ns: the simulator
+    clock may sit at a fraction of a ns, which a Timer could not represent)."""
+    delay = math.ceil(done_ns - get_sim_time("ns"))
     if delay > 0:
         await Timer(delay, "ns")
 
@@ -118,7 +126,7 @@ class IoCommands:
     async def _flush(self, nsid: int) -> Status:
         if nsid != NSID_BROADCAST and self.config.namespace(nsid) is None:
             return failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
-        await wait_until(self.backend.flush(get_sim_time("ns")))
+        await wait_until(self.backend.flush(now_ns()))
         return SUCCESS
 
     async def _read(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
@@ -178,7 +186,7 @@ class IoCommands:
 
     async def _load(self, start: int, length: int) -> bytes:
         first, count = self._pages(start, start + length)
-        data, done = self.backend.read(first, count, get_sim_time("ns"))
+        data, done = self.backend.read(first, count, now_ns())
         await wait_until(done)
         skip = start - first * self.backend.page_size
         return data[skip:skip + length]
@@ -193,7 +201,7 @@ class IoCommands:
         ps = self.backend.page_size
         first, count = self._pages(start, start + len(data))
         skip = start - first * ps
-        issue = get_sim_time("ns")
+        issue = now_ns()
         if skip or (skip + len(data)) % ps:
             whole, issue = self.backend.read(first, count, issue)
             data = whole[:skip] + data + whole[skip + len(data):]
@@ -208,6 +216,6 @@ class IoCommands:
             return
         if start < lo * ps:
             await self._store(start, bytes(lo * ps - start))
-        await wait_until(self.backend.trim(lo, hi - lo, get_sim_time("ns")))
+        await wait_until(self.backend.trim(lo, hi - lo, now_ns()))
         if hi * ps < end:
             await self._store(hi * ps, bytes(end - hi * ps))

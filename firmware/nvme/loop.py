@@ -29,7 +29,7 @@ from firmware.admin import ADMIN_QID, DeleteSq
 from firmware.mailbox import Mailbox, MailboxTimeout
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
-from firmware.nvme.io import IoCommands, wait_until
+from firmware.nvme.io import IoCommands, now_ns, wait_until
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
@@ -111,7 +111,7 @@ class NvmeFirmware(MinimalFirmware):
             return
         admin = sqid == ADMIN_QID
         (self.admin_opcodes if admin else self.io_opcodes)[sqe.opcode] += 1
-        when = self.soc.schedule(command_kind(admin, sqe.opcode), get_sim_time("ns"), admin)
+        when = self.soc.schedule(command_kind(admin, sqe.opcode), now_ns(), admin)
         command = Command(slot, sqid, sqe, self._generation)
         self._queued[(sqid, sqe.cid)] = command
         self._active[sqid] += 1
