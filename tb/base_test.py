@@ -44,6 +44,7 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)
         ConfigDB().set(None, "*", "MQES", self.controller_params.mqes)
+        ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.rc.mem_address_space)
         ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
 

@@ -13,7 +13,8 @@ from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_env, uvm_subsc
 from models.nvme_regs import RegisterModel
 from tb.nvme_driver import RegAccess, RegisterBfm
 from tb.coverage import QueueCoverage
-from tb.scoreboards import AdminReference, CompletionScoreboard, InterruptScoreboard, QueueMonitor
+from tb.reference import DataScoreboard, NvmeReference
+from tb.scoreboards import CompletionScoreboard, InterruptScoreboard, QueueMonitor
 
 
 class RegMonitor(uvm_component):
@@ -88,9 +89,10 @@ class NvmeEnv(uvm_env):
         self.queues = ConfigDB().get(self, "", "QUEUES")
         if self.queues:
             self.queue_monitor = QueueMonitor("queue_monitor", self)
-            self.reference = AdminReference("reference", self)
+            self.reference = NvmeReference("reference", self)
             ConfigDB().set(self, "*", "REFERENCE", self.reference)
             self.completion_scoreboard = CompletionScoreboard("completion_scoreboard", self)
+            self.data_scoreboard = DataScoreboard("data_scoreboard", self)
             self.interrupt_scoreboard = InterruptScoreboard("interrupt_scoreboard", self)
             self.coverage = QueueCoverage("coverage", self)
 
@@ -100,5 +102,6 @@ class NvmeEnv(uvm_env):
             # the reference sees each SQE before the scoreboard can see its CQE
             self.queue_monitor.ap.connect(self.reference.analysis_export)
             self.queue_monitor.ap.connect(self.completion_scoreboard.analysis_export)
+            self.queue_monitor.ap.connect(self.data_scoreboard.analysis_export)
             self.queue_monitor.ap.connect(self.interrupt_scoreboard.analysis_export)
             self.queue_monitor.ap.connect(self.coverage.analysis_export)

@@ -17,11 +17,8 @@ from cocotb.utils import get_sim_time
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_subscriber
 
 from models.completion_check import CompletionChecker
-from models.identify import ControllerConfig
 from models.interrupt_check import InterruptChecker
-from models.nvme_model import NvmeModel
-from models.nvme_spec import (SUCCESS, AdminOpcode, CompletionEntry, CreateCqFlags, CreateSqFlags, FeatureId, Status,
-                              SubmissionEntry)
+from models.nvme_spec import AdminOpcode, CompletionEntry, CreateCqFlags, CreateSqFlags, FeatureId, SubmissionEntry
 
 ADMIN_QID = 0
 
@@ -101,39 +98,13 @@ class AdminTracker:
         return None
 
 
-class AdminReference(uvm_subscriber):
-    """The NVMe reference model's prediction of every admin command's status.
-
-    Sees admin SQEs in submission order (the firmware executes the admin
-    queue in order) and the controller resets; ``expected_status`` is what
-    the completion scoreboard checks each CQE against. I/O commands here
-    move no data and are expected to succeed.
-    """
-
-    def build_phase(self) -> None:
-        self.model = NvmeModel(ControllerConfig(), ConfigDB().get(self, "", "IO_QUEUE_PAIRS"),
-                               ConfigDB().get(self, "", "MQES"))
-        self.expected: dict[tuple[int, int], Status] = {}
-
-    def write(self, event: QueueEvent) -> None:
-        if isinstance(event, SqeSubmitted) and event.sqid == ADMIN_QID:
-            prediction = self.model.admin(event.sqe)
-            if prediction is not None:
-                self.expected[(ADMIN_QID, event.sqe.cid)] = prediction.status
-        elif isinstance(event, ControllerReset):
-            self.model.reset()
-
-    def expected_status(self, sqid: int, cid: int) -> Status:
-        return self.expected.pop((sqid, cid), SUCCESS)
-
-
 class CompletionScoreboard(uvm_subscriber):
     """Every reaped CQE checked: CID, SQ id, CQ mapping, SQ head, phase, status."""
 
     def build_phase(self) -> None:
         # a test may override the reference model's predictions (its self-test does)
         override = ConfigDB().get(self, "", "EXPECTED_STATUS")
-        reference: AdminReference = ConfigDB().get(self, "", "REFERENCE")
+        reference = ConfigDB().get(self, "", "REFERENCE")
         self.checker = CompletionChecker(override if override is not None else reference.expected_status)
         self.admin = AdminTracker()
         self.cq_of_sq: dict[int, int] = {}

@@ -3,8 +3,9 @@
 NvmeFirmware (firmware/nvme/) runs on the mailbox with the `nvm` back end;
 data moves through tb.dma_standin until the RTL DMA engine exists, so these
 tests check the command set, the firmware and the queue engine together,
-not data movement on PCIe. Admin statuses are checked by the completion
-scoreboard against the NVMe reference model; data is compared here.
+not data movement on PCIe. Statuses are checked by the completion
+scoreboard and read data by the data scoreboard, both against the NVMe
+reference model; the tests compare what they wrote as well.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from firmware.mailbox import Mailbox
 from firmware.nvme.loop import NvmeFirmware
 from models.backend import make_backend
 from models.identify import Cns, ControllerConfig, IdentifyController, IdentifyNamespace, parse_namespace_list
-from models.nvme_commands import identify_cmd, read_cmd, write_cmd
+from models.nvme_commands import (DsmRange, compare_cmd, dsm_cmd, identify_cmd, read_cmd, write_cmd,
+                                  write_zeroes_cmd)
+from models.nvme_spec import CompletionEntry, SubmissionEntry
 from tb.base_test import QueueTest
 from tb.dma_standin import DmaStandIn, SparseDram
 
@@ -93,3 +96,47 @@ class WriteThenReadBack(CommandSetTest):
                 got = bytes(await self.tb.rc.mem_address_space.read(rbuf, pages * PAGE))
                 assert got == data, f"ns {nsid}, {pages} pages at LBA {slba}: data differs"
         await self.admin.delete_queue_pair(queue)
+        assert self.env.data_scoreboard.reads_checked >= 8, "the data scoreboard did not check the reads"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class IoStatusesAndData(CommandSetTest):
+    """Write Zeroes, Dataset Management deallocate, Compare (match and mismatch), and the errors:
+    LBA out of range, invalid namespace, above MDTS, unknown I/O opcode. Statuses and read data
+    are the reference model's (completion and data scoreboards)."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 16)
+        config = ControllerConfig()
+        ns1 = config.namespace(1)
+
+        async def run(sqe: SubmissionEntry) -> CompletionEntry:
+            (cid,) = await queue.submit_many([sqe])
+            (cqe,) = await queue.wait_for([cid])
+            return cqe
+
+        buf, p1, p2 = self.prps(2)
+        await self.write_prp_lists()
+        await self.tb.rc.mem_address_space.write(buf, bytes(range(256)) * 32)
+        assert (await run(write_cmd(1, 64, 16, p1, p2))).status.is_success
+        assert (await run(compare_cmd(1, 64, 16, p1, p2))).status.is_success
+        await self.tb.rc.mem_address_space.write(buf + 100, b"\xff")
+        assert not (await run(compare_cmd(1, 64, 16, p1, p2))).status.is_success, "Compare missed a mismatch"
+        assert (await run(write_zeroes_cmd(1, 64, 8))).status.is_success
+        ranges, rp1, rp2 = self.prps(1)
+        await self.tb.rc.mem_address_space.write(ranges, DsmRange(72, 8).pack())
+        assert (await run(dsm_cmd(1, 1, rp1, rp2))).status.is_success
+        assert (await run(read_cmd(1, 64, 16, p1, p2))).status.is_success   # zeroes, as DLFEAT says
+        mdts_pages = config.max_transfer // PAGE
+        big, bp1, bp2 = self.prps(mdts_pages + 1)
+        await self.write_prp_lists()
+        errors = {
+            "LBA out of range": read_cmd(1, ns1.nlbas - 4, 8, p1, p2),
+            "invalid namespace": read_cmd(9, 0, 8, p1, p2),
+            "above MDTS": read_cmd(2, 0, mdts_pages + 1, bp1, bp2),
+            "unknown I/O opcode": SubmissionEntry(0x7E, nsid=1),
+        }
+        for what, sqe in errors.items():
+            assert not (await run(sqe)).status.is_success, f"{what}: accepted"
+        assert self.env.data_scoreboard.reads_checked >= 1

@@ -1,0 +1,104 @@
+"""The NVMe reference model in the environment, and the data scoreboard.
+
+``NvmeReference`` feeds every submitted command to models.nvme_model in
+submission order (the admin queue executes in order; I/O commands of the
+tests touch disjoint LBAs or are serialised by the test) and keeps its
+prediction: the completion scoreboard checks each CQE's status against it,
+``DataScoreboard`` each read's bytes in host memory. Write data is taken
+from the host buffers the command's PRPs describe, at submission, before
+the controller can read them.
+"""
+
+from __future__ import annotations
+
+from pyuvm import ConfigDB, uvm_subscriber
+
+from models.identify import ControllerConfig
+from models.nvme_commands import data_length
+from models.nvme_model import NvmeModel, Prediction
+from models.nvme_spec import SUCCESS, NvmOpcode, Status, SubmissionEntry
+from models.prp import DataPointerError, prp_segments
+from tb.dma_standin import peek
+from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
+
+PAGE = 4096
+DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT)
+
+
+class NvmeReference(uvm_subscriber):
+    """Predicts every command from the reference model."""
+
+    def build_phase(self) -> None:
+        self.config = ControllerConfig()
+        self.model = NvmeModel(self.config, ConfigDB().get(self, "", "IO_QUEUE_PAIRS"),
+                               ConfigDB().get(self, "", "MQES"))
+        self.host = ConfigDB().get(self, "", "HOST_MEMORY")
+        self.predictions: dict[tuple[int, int], Prediction] = {}
+
+    def write(self, event: QueueEvent) -> None:
+        if isinstance(event, SqeSubmitted):
+            key = (event.sqid, event.sqe.cid)
+            if event.sqid == ADMIN_QID:
+                prediction = self.model.admin(event.sqe)
+            else:
+                prediction = self.model.io(event.sqe, self._host_data(event.sqe))
+            if prediction is not None:
+                self.predictions[key] = prediction
+        elif isinstance(event, ControllerReset):
+            self.model.reset()
+            self.predictions.clear()
+
+    def _host_data(self, sqe: SubmissionEntry) -> bytes:
+        """What the command's buffer holds now, for commands that send data (empty if unreadable)."""
+        if sqe.opcode not in DATA_IN:
+            return b""
+        ns = self.config.namespace(sqe.nsid)
+        try:
+            length = data_length(sqe, ns.lba_size if ns else None)
+            segments = prp_segments(sqe.prp1, sqe.prp2, length, PAGE, self._qword)
+        except (AssertionError, ValueError, DataPointerError):
+            return b""
+        return b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
+
+    def _qword(self, addr: int) -> int:
+        return int.from_bytes(peek(self.host, addr, 8), "little")
+
+    def expected_status(self, sqid: int, cid: int) -> Status:
+        prediction = self.predictions.get((sqid, cid))
+        return SUCCESS if prediction is None else prediction.status
+
+    def take(self, sqid: int, cid: int) -> Prediction | None:
+        return self.predictions.pop((sqid, cid), None)
+
+
+class DataScoreboard(uvm_subscriber):
+    """Every successful read's bytes in host memory against the model's shadow contents."""
+
+    def build_phase(self) -> None:
+        self.reference: NvmeReference = ConfigDB().get(self, "", "REFERENCE")
+        self.host = ConfigDB().get(self, "", "HOST_MEMORY")
+        self.pending: dict[tuple[int, int], SubmissionEntry] = {}
+        self.reads_checked = 0
+        self.bytes_checked = 0
+
+    def write(self, event: QueueEvent) -> None:
+        if isinstance(event, SqeSubmitted):
+            self.pending[(event.sqid, event.sqe.cid)] = event.sqe
+        elif isinstance(event, CqeReaped):
+            key = (event.cqe.sq_id, event.cqe.cid)
+            sqe = self.pending.pop(key, None)
+            prediction = self.reference.take(*key)
+            if sqe is None or prediction is None or prediction.data is None or not event.cqe.status.is_success:
+                return
+            segments = prp_segments(sqe.prp1, sqe.prp2, len(prediction.data), PAGE, self.reference._qword)
+            got = b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
+            assert got == prediction.data, (
+                f"SQ {key[0]} CID {key[1]:#06x}: {len(got)} bytes read differ from the shadow contents "
+                f"(first difference at byte {next(i for i, (a, b) in enumerate(zip(got, prediction.data)) if a != b)})")
+            self.reads_checked += 1
+            self.bytes_checked += len(got)
+        elif isinstance(event, ControllerReset):
+            self.pending.clear()
+
+    def report_phase(self) -> None:
+        self.logger.info("data scoreboard: %d reads, %d bytes checked", self.reads_checked, self.bytes_checked)
