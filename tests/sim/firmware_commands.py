@@ -14,49 +14,12 @@ import random
 
 import pyuvm
 
-from firmware.mailbox import Mailbox
-from firmware.nvme.loop import NvmeFirmware
-from models.backend import make_backend
 from models.identify import Cns, ControllerConfig, IdentifyController, IdentifyNamespace, parse_namespace_list
-from models.nvme_commands import (DsmRange, compare_cmd, dsm_cmd, identify_cmd, read_cmd, write_cmd,
-                                  write_zeroes_cmd)
+from models.nvme_commands import DsmRange, compare_cmd, dsm_cmd, read_cmd, write_cmd, write_zeroes_cmd
 from models.nvme_spec import CompletionEntry, SubmissionEntry
-from tb.base_test import QueueTest
-from tb.dma_standin import DmaStandIn, SparseDram
+from tb.base_test import PAGE, CommandSetTest
 
 TIMEOUT_MS = 20
-PAGE = 4096
-
-
-class CommandSetTest(QueueTest):
-    def make_firmware(self, dut) -> NvmeFirmware:
-        mailbox = Mailbox.from_dut(dut)
-        self.dram = SparseDram()
-        self.dma = DmaStandIn(mailbox, self.tb.rc.mem_address_space, self.dram)
-        return NvmeFirmware(mailbox, make_backend("nvm"), self.dram, self.dma, ControllerConfig())
-
-    def prps(self, pages: int) -> tuple[int, int, int]:
-        """A contiguous host buffer of ``pages`` pages and its PRP1/PRP2 (a list beyond two pages)."""
-        buf = self.tb.alloc_dma(pages * PAGE)
-        if pages <= 2:
-            return buf, buf, buf + PAGE if pages == 2 else 0
-        plist = self.tb.alloc_dma(PAGE)
-        self.prp_lists.append((plist, [buf + PAGE * i for i in range(1, pages)]))
-        return buf, buf, plist
-
-    async def write_prp_lists(self) -> None:
-        for plist, entries in self.prp_lists:
-            await self.tb.rc.mem_address_space.write(plist, b"".join(e.to_bytes(8, "little") for e in entries))
-        self.prp_lists.clear()
-
-    async def setup(self) -> None:
-        self.prp_lists: list[tuple[int, list[int]]] = []
-        await super().setup()
-
-    async def identify(self, cns: int, nsid: int = 0) -> bytes:
-        buf, prp1, prp2 = self.prps(1)
-        await self.admin.execute(identify_cmd(cns, nsid, prp1, prp2))
-        return bytes(await self.tb.rc.mem_address_space.read(buf, PAGE))
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -83,9 +46,8 @@ class WriteThenReadBack(CommandSetTest):
                 nlb = pages * PAGE // lba_size
                 slba = rng.randrange(0, 1000) * 8
                 data = rng.randbytes(pages * PAGE)
-                wbuf, wp1, wp2 = self.prps(pages)
-                rbuf, rp1, rp2 = self.prps(pages)
-                await self.write_prp_lists()
+                wbuf, wp1, wp2 = await self.prp_buffer(pages)
+                rbuf, rp1, rp2 = await self.prp_buffer(pages)
                 await self.tb.rc.mem_address_space.write(wbuf, data)
                 (cid,) = await queue.submit_many([write_cmd(nsid, slba, nlb, wp1, wp2)])
                 (wcqe,) = await queue.wait_for([cid])
@@ -116,21 +78,19 @@ class IoStatusesAndData(CommandSetTest):
             (cqe,) = await queue.wait_for([cid])
             return cqe
 
-        buf, p1, p2 = self.prps(2)
-        await self.write_prp_lists()
+        buf, p1, p2 = await self.prp_buffer(2)
         await self.tb.rc.mem_address_space.write(buf, bytes(range(256)) * 32)
         assert (await run(write_cmd(1, 64, 16, p1, p2))).status.is_success
         assert (await run(compare_cmd(1, 64, 16, p1, p2))).status.is_success
         await self.tb.rc.mem_address_space.write(buf + 100, b"\xff")
         assert not (await run(compare_cmd(1, 64, 16, p1, p2))).status.is_success, "Compare missed a mismatch"
         assert (await run(write_zeroes_cmd(1, 64, 8))).status.is_success
-        ranges, rp1, rp2 = self.prps(1)
+        ranges, rp1, rp2 = await self.prp_buffer(1)
         await self.tb.rc.mem_address_space.write(ranges, DsmRange(72, 8).pack())
         assert (await run(dsm_cmd(1, 1, rp1, rp2))).status.is_success
         assert (await run(read_cmd(1, 64, 16, p1, p2))).status.is_success   # zeroes, as DLFEAT says
         mdts_pages = config.max_transfer // PAGE
-        big, bp1, bp2 = self.prps(mdts_pages + 1)
-        await self.write_prp_lists()
+        _, bp1, bp2 = await self.prp_buffer(mdts_pages + 1)
         errors = {
             "LBA out of range": read_cmd(1, ns1.nlbas - 4, 8, p1, p2),
             "invalid namespace": read_cmd(9, 0, 8, p1, p2),
