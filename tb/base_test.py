@@ -151,11 +151,17 @@ class CommandSetTest(QueueTest):
     Helpers build host buffers with PRPs and run Identify.
     """
 
+    # the back end under the firmware: nvm, conv, ocssd or zns (models.backend.make_backend),
+    # and its configuration
+    backend_kind = "nvm"
+    backend_config: dict = {}
+
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)
         self.dram = SparseDram()
         self.dma = DmaStandIn(mailbox, self.tb.rc.mem_address_space, self.dram)
-        return NvmeFirmware(mailbox, make_backend("nvm"), self.dram, self.dma, ControllerConfig())
+        self.backend = make_backend(self.backend_kind, **self.backend_config)
+        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, ControllerConfig())
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:
         """A contiguous host buffer of ``pages`` pages: (address, PRP1, PRP2); PRP2 points to a

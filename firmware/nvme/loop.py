@@ -16,6 +16,7 @@ since the hardware already dropped their queues and slots.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,8 @@ class NvmeFirmware(MinimalFirmware):
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
         self._admin_tail: Task | None = None
         self._generation = 0
+        self.internal_errors: list[str] = []
+        self.log = logging.getLogger("cocotb.firmware")
 
     def slot_buffer(self, slot: int) -> int:
         return self.dram_base + slot * self.buffer_size
@@ -134,6 +137,12 @@ class NvmeFirmware(MinimalFirmware):
                 outcome = await self.io.execute(command.slot, command.sqe)
                 if not outcome.posted:
                     await self._finish(command, outcome.status)
+        except Exception as err:  # noqa: BLE001 - a firmware fault must not lose the completion
+            # what a real controller's firmware does on an unexpected fault: complete with
+            # Internal Error; the fault is kept for tests to assert on
+            self.internal_errors.append(f"SQ {command.sqid} CID {command.sqe.cid:#06x}: {err!r}")
+            self.log.error("internal error: %s", self.internal_errors[-1])
+            await self._finish(command, Status.of(GenericStatus.INTERNAL_ERROR))
         finally:
             self._active[command.sqid] -= 1
 
