@@ -288,6 +288,8 @@ class ControllerConfig:
     fr: str = "0.1"
     sgl: bool = True
     oncs: Oncs = Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+    # Open-Channel SSD 2.0 Geometry (admin opcode E2h) when the back end is open-channel
+    ocssd_geometry: bytes | None = None
 
     def __post_init__(self) -> None:
         nsids = [ns.nsid for ns in self.namespaces]

@@ -234,6 +234,8 @@ class NvmeModel:
                     AdminOpcode.IDENTIFY: self._identify, AdminOpcode.SET_FEATURES: self._set_features,
                     AdminOpcode.GET_FEATURES: self._get_features, AdminOpcode.GET_LOG_PAGE: self._get_log_page,
                     AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort}
+        if self.config.ocssd_geometry is not None:
+            handlers[AdminOpcode.OCSSD_GEOMETRY] = lambda sqe: Prediction(SUCCESS, data=self.config.ocssd_geometry)
         handler = handlers.get(sqe.opcode)
         return handler(sqe) if handler else fail(GenericStatus.INVALID_OPCODE)
 

@@ -37,6 +37,7 @@ class AdminOpcode(IntEnum):
     ASYNC_EVENT_REQUEST = 0x0C
     NS_MANAGEMENT = 0x0D
     FW_COMMIT = 0x10
+    OCSSD_GEOMETRY = 0xE2   # Open-Channel SSD 2.0, vendor-specific range
     FW_DOWNLOAD = 0x11
     NS_ATTACHMENT = 0x15
     KEEP_ALIVE = 0x18

@@ -44,6 +44,8 @@ class NvmeBaseTest(uvm_test):
         self.regs = RegisterBfm(self.tb)
         self.driver = NvmeDriver(self.tb, self.regs)
         self.reg_model = RegisterModel(self.controller_params)
+        self.config = self.controller_config()
+        ConfigDB().set(None, "*", "CONTROLLER_CONFIG", self.config)
         ConfigDB().set(None, "*", "REG_BFM", self.regs)
         ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
@@ -53,6 +55,10 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.rc.mem_address_space)
         ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
+
+    def controller_config(self) -> ControllerConfig:
+        """What the firmware and the reference model both take the controller to be."""
+        return ControllerConfig()
 
     def expected_status(self):
         """Expected CQE status per (SQ id, CID) for the completion scoreboard; None: success."""
@@ -156,12 +162,17 @@ class CommandSetTest(QueueTest):
     backend_kind = "nvm"
     backend_config: dict = {}
 
+    def controller_config(self) -> ControllerConfig:
+        # an open-channel back end reports its geometry through the controller
+        self.backend = make_backend(self.backend_kind, **self.backend_config)
+        geometry = getattr(self.backend, "geometry_page", None)
+        return ControllerConfig(ocssd_geometry=geometry() if geometry else None)
+
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)
         self.dram = SparseDram()
         self.dma = DmaStandIn(mailbox, self.tb.rc.mem_address_space, self.dram)
-        self.backend = make_backend(self.backend_kind, **self.backend_config)
-        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, ControllerConfig())
+        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config)
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:
         """A contiguous host buffer of ``pages`` pages: (address, PRP1, PRP2); PRP2 points to a

@@ -29,7 +29,7 @@ class NvmeReference(uvm_subscriber):
     """Predicts every command from the reference model."""
 
     def build_phase(self) -> None:
-        self.config = ControllerConfig()
+        self.config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
         self.model = NvmeModel(self.config, ConfigDB().get(self, "", "IO_QUEUE_PAIRS"),
                                ConfigDB().get(self, "", "MQES"))
         self.host = ConfigDB().get(self, "", "HOST_MEMORY")

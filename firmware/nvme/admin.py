@@ -67,6 +67,8 @@ class AdminCommands:
             return self._identify(sqe)
         if sqe.opcode == AdminOpcode.GET_LOG_PAGE:
             return self._get_log_page(sqe)
+        if sqe.opcode == AdminOpcode.OCSSD_GEOMETRY and self.config.ocssd_geometry is not None:
+            return AdminOutcome(SUCCESS, data=self.config.ocssd_geometry)
         if sqe.opcode == AdminOpcode.ASYNC_EVENT_REQUEST:
             due = self.events.request(slot)
             if due is None:

@@ -15,6 +15,8 @@ return zeros. Erase takes block addresses (vector chunk reset).
 
 from __future__ import annotations
 
+import struct
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -116,6 +118,25 @@ class OcssdBackend(Backend):
             "sector_size": g.sector_size, "oob_size": g.oob_size,
             "ppa_format": {f: (self.format.offsets[f], self.format.lengths[f]) for f in FIELDS},
         }
+
+    def geometry_page(self) -> bytes:
+        """The 4 KiB OCSSD 2.0 Geometry data structure (Open-Channel SSD 2.0, figure 9).
+
+        The PPA format maps onto 2.0's group / parallel unit / chunk / logical
+        block address: channel, LUN, block, and (plane, page, sector) together.
+        """
+        report = self.geometry_report()
+        fmt = report["ppa_format"]
+        lba_bits = fmt["sector"][1] + fmt["plane"][1] + fmt["page"][1]
+        page = bytearray(4096)
+        page[0], page[1] = report["mjr"], report["mnr"]
+        page[8:12] = bytes((fmt["channel"][1], fmt["lun"][1], fmt["block"][1], lba_bits))
+        struct.pack_into("<HHII", page, 64, report["num_grp"], report["num_pu"], report["num_chk"], report["clba"])
+        struct.pack_into("<IIIII", page, 128, report["ws_min"], report["ws_opt"], report["mw_cunits"],
+                         report["maxoc"], report["maxocpu"])
+        struct.pack_into("<IIIIII", page, 192, *(report[k] // 1000 for k in
+                                                 ("trdt", "trdm", "twrt", "twrm", "tcrst", "tcrsm")))
+        return bytes(page)
 
     # -- vector commands -------------------------------------------------------
 

@@ -12,11 +12,13 @@ stays short in wall time.
 from __future__ import annotations
 
 import random
+import struct
 
 import pyuvm
 
 from models.flash.config import NandTiming
 from models.nvme_commands import read_cmd, write_cmd
+from models.nvme_spec import AdminOpcode, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
 
 TIMEOUT_MS = 50
@@ -73,5 +75,17 @@ class ZnsBackend(BackendRoundTrip):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class OpenChannelBackend(BackendRoundTrip):
+    """Also: the host reads the OCSSD 2.0 geometry (admin E2h) and finds the device's layout."""
+
     backend_kind = "ocssd"
     backend_config = FAST_NAND
+
+    async def body(self) -> None:
+        buf, prp1, prp2 = await self.prp_buffer(1)
+        await self.admin.execute(SubmissionEntry(AdminOpcode.OCSSD_GEOMETRY, prp1=prp1, prp2=prp2))
+        page = bytes(await self.tb.rc.mem_address_space.read(buf, PAGE))
+        report = self.backend.geometry_report()
+        assert page[0] == 2, f"OCSSD major version {page[0]}"
+        assert struct.unpack_from("<HHII", page, 64) == (report["num_grp"], report["num_pu"], report["num_chk"],
+                                                          report["clba"]), "geometry differs from the device's"
+        await super().body()
