@@ -44,7 +44,7 @@ class AdminQueueCreated:
 
 @dataclass(frozen=True)
 class ControllerReset:
-    pass
+    """The host cleared CC.EN: every queue and outstanding command is gone."""
 
 
 QueueEvent = SqeSubmitted | CqeReaped | AdminQueueCreated | ControllerReset
