@@ -16,6 +16,7 @@ from pyuvm import ConfigDB, uvm_test
 from firmware.mailbox import Mailbox
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.loop import NvmeFirmware
+from firmware.soc import SocConfig
 from models.backend import make_backend
 from models.identify import ControllerConfig
 from models.nvme_commands import identify_cmd
@@ -161,6 +162,8 @@ class CommandSetTest(QueueTest):
     # and its configuration
     backend_kind = "nvm"
     backend_config: dict = {}
+    # the SoC cost model (firmware/soc.py); the default costs nothing
+    soc = SocConfig()
 
     def controller_config(self) -> ControllerConfig:
         # an open-channel back end reports its geometry through the controller
@@ -172,7 +175,7 @@ class CommandSetTest(QueueTest):
         mailbox = Mailbox.from_dut(dut)
         self.dram = SparseDram()
         self.dma = DmaStandIn(mailbox, self.tb.rc.mem_address_space, self.dram)
-        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config)
+        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config, soc=self.soc)
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:
         """A contiguous host buffer of ``pages`` pages: (address, PRP1, PRP2); PRP2 points to a
