@@ -65,7 +65,7 @@ waves: $(STAMP)
 
 bench: $(STAMP)
 	@mkdir -p build/bench
-	@for script in $(sort $(wildcard bench/*.py)); do \
+	@for script in $(sort $(wildcard bench/*_bench.py)); do \
 		echo "== $$script"; $(PYTHON) $$script || exit 1; done
 
 clean:

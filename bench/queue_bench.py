@@ -8,28 +8,18 @@ Run: .venv/bin/python bench/queue_bench.py
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tb.build import BUILD_ROOT, SimBuild  # noqa: E402
-
-OUT = BUILD_ROOT / "bench" / "queue_rates.json"
+from simbench import run_bench_module
 
 
 def main() -> int:
     wall = time.perf_counter()
-    OUT.unlink(missing_ok=True)
-    result = SimBuild().run("queue_rates", module_dir=ROOT / "bench" / "sim",
-                            extra_env={"BENCH_OUT": str(OUT)})
-    if not result.passed:
-        print("queue bench: simulation failed, see", result.results_xml)
+    figures_by_latency = run_bench_module("queue_rates")
+    if figures_by_latency is None:
         return 1
-    for latency, figures in json.loads(OUT.read_text()).items():
+    for latency, figures in figures_by_latency.items():
         print(f"queue engine (256-bit Gen3 x8, 250 MHz, host read latency {latency} ns):")
         print(f"  doorbell event -> command in mailbox   {figures['doorbell_to_mailbox_ns']:8.0f} ns")
         print(f"  host MMIO write -> command in mailbox  {figures['host_write_to_mailbox_ns']:8.0f} ns")
