@@ -7,8 +7,8 @@
  *
  * A slot is taken when its entry is fetched and given back when the
  * command's completion is posted. The table holds each slot's 64-byte SQE
- * (one write port for the fetch engine, one registered read port for the
- * firmware), its SQ id and CID for the CQ poster, and the command FIFO: the
+ * (one write port for the fetch engine, registered read ports for the
+ * firmware and the DMA engine), its SQ id and CID for the CQ poster, and the command FIFO: the
  * order in which fetched commands are handed to the firmware.
  */
 module nvme_cmd_table #
@@ -50,6 +50,14 @@ module nvme_cmd_table #
     input  wire [SLOT_W-1:0]  sqe_rd_slot,
     input  wire [3:0]         sqe_rd_dw,
     output reg  [31:0]        sqe_rd_data,
+
+    /*
+     * SQE reads for the DMA engine, data the next cycle
+     */
+    input  wire               sqe_rd2_en,
+    input  wire [SLOT_W-1:0]  sqe_rd2_slot,
+    input  wire [3:0]         sqe_rd2_dw,
+    output reg  [31:0]        sqe_rd2_data,
 
     /*
      * Command FIFO
@@ -125,6 +133,9 @@ always @(posedge clk) begin
     end
     if (sqe_rd_en) begin
         sqe_rd_data <= sqe_mem[{sqe_rd_slot, sqe_rd_dw}];
+    end
+    if (sqe_rd2_en) begin
+        sqe_rd2_data <= sqe_mem[{sqe_rd2_slot, sqe_rd2_dw}];
     end
 end
 

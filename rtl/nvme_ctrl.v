@@ -37,7 +37,15 @@ module nvme_ctrl #
     // Most SQ entries fetched by one read
     parameter MAX_FETCH = 8,
     // Clock cycles per 100 us (interrupt coalescing time unit)
-    parameter COALESCE_TICK_CYCLES = 25000
+    parameter COALESCE_TICK_CYCLES = 25000,
+    // Device DRAM byte address width
+    parameter DRAM_ADDR_WIDTH = 32,
+    // DRAM AXI4 id width
+    parameter DRAM_ID_WIDTH = 4,
+    // DMA requests in flight
+    parameter DMA_REQS = 16,
+    // DMA data read tags (after the fetch tags and 4 pointer-read tags)
+    parameter DMA_DATA_TAGS = 20
 )
 (
     /*
@@ -90,6 +98,7 @@ module nvme_ctrl #
      * Configuration status and MSI-X from the hard IP
      */
     input  wire [2:0]                         cfg_max_read_req,
+    input  wire [2:0]                         cfg_max_payload,
     input  wire [3:0]                         cfg_interrupt_msix_enable,
     input  wire [3:0]                         cfg_interrupt_msix_mask,
     output wire [63:0]                        cfg_interrupt_msix_address,
@@ -120,12 +129,54 @@ module nvme_ctrl #
     output wire [1:0]                         s_axil_rresp,
     output wire                               s_axil_rvalid,
     input  wire                               s_axil_rready,
-    output wire                               fw_irq
+    output wire                               fw_irq,
+
+    /*
+     * Device DRAM (AXI4 master of the DMA engine, 256-bit streams only)
+     */
+    output wire [DRAM_ID_WIDTH-1:0]           m_axi_dram_awid,
+    output wire [DRAM_ADDR_WIDTH-1:0]         m_axi_dram_awaddr,
+    output wire [7:0]                         m_axi_dram_awlen,
+    output wire [2:0]                         m_axi_dram_awsize,
+    output wire [1:0]                         m_axi_dram_awburst,
+    output wire                               m_axi_dram_awlock,
+    output wire [3:0]                         m_axi_dram_awcache,
+    output wire [2:0]                         m_axi_dram_awprot,
+    output wire                               m_axi_dram_awvalid,
+    input  wire                               m_axi_dram_awready,
+    output wire [AXIS_PCIE_DATA_WIDTH-1:0]    m_axi_dram_wdata,
+    output wire [AXIS_PCIE_DATA_WIDTH/8-1:0]  m_axi_dram_wstrb,
+    output wire                               m_axi_dram_wlast,
+    output wire                               m_axi_dram_wvalid,
+    input  wire                               m_axi_dram_wready,
+    input  wire [DRAM_ID_WIDTH-1:0]           m_axi_dram_bid,
+    input  wire [1:0]                         m_axi_dram_bresp,
+    input  wire                               m_axi_dram_bvalid,
+    output wire                               m_axi_dram_bready,
+    output wire [DRAM_ID_WIDTH-1:0]           m_axi_dram_arid,
+    output wire [DRAM_ADDR_WIDTH-1:0]         m_axi_dram_araddr,
+    output wire [7:0]                         m_axi_dram_arlen,
+    output wire [2:0]                         m_axi_dram_arsize,
+    output wire [1:0]                         m_axi_dram_arburst,
+    output wire                               m_axi_dram_arlock,
+    output wire [3:0]                         m_axi_dram_arcache,
+    output wire [2:0]                         m_axi_dram_arprot,
+    output wire                               m_axi_dram_arvalid,
+    input  wire                               m_axi_dram_arready,
+    input  wire [DRAM_ID_WIDTH-1:0]           m_axi_dram_rid,
+    input  wire [AXIS_PCIE_DATA_WIDTH-1:0]    m_axi_dram_rdata,
+    input  wire [1:0]                         m_axi_dram_rresp,
+    input  wire                               m_axi_dram_rlast,
+    input  wire                               m_axi_dram_rvalid,
+    output wire                               m_axi_dram_rready
 );
 
 localparam QUEUE_COUNT = IO_QUEUES + 1;
 localparam QID_W = $clog2(QUEUE_COUNT);
 localparam SLOT_W = $clog2(CMD_SLOTS);
+// read tags: SQ fetch from 0, the DMA engine's pointer reads, then its data reads
+localparam [7:0] TAG_WALK = FETCH_TAGS;
+localparam [7:0] TAG_DATA = FETCH_TAGS + 4;
 
 initial begin
     if (BAR0_ADDR_WIDTH != 14) begin
@@ -169,9 +220,8 @@ wire [31:0] intm;
 wire engine_idle;
 wire fetch_error;
 
-// Memory page size, entry sizes and pin-interrupt mask matter to the
-// firmware and the DMA engine, not to the queue engine
-wire [13:0] unused_cc = {cc_mps, cc_iosqes, cc_iocqes, cc_ams[2:1]};
+// Entry sizes and the pin-interrupt mask matter to the firmware
+wire [9:0] unused_cc = {cc_iosqes, cc_iocqes, cc_ams[2:1]};
 wire [31:0] unused_intm = intm;
 
 // Doorbells
@@ -288,14 +338,63 @@ wire [63:2] post_req_addr;
 wire [127:0] post_req_data;
 wire fetch_idle;
 
-wire [2*AXIS_PCIE_DATA_WIDTH-1:0] rq_tdata;
-wire [2*AXIS_PCIE_KEEP_WIDTH-1:0] rq_tkeep;
-wire [1:0] rq_tvalid;
-wire [1:0] rq_tready;
-wire [1:0] rq_tlast;
-wire [2*AXIS_PCIE_RQ_USER_WIDTH-1:0] rq_tuser;
+wire [4*AXIS_PCIE_DATA_WIDTH-1:0] rq_tdata;
+wire [4*AXIS_PCIE_KEEP_WIDTH-1:0] rq_tkeep;
+wire [3:0] rq_tvalid;
+wire [3:0] rq_tready;
+wire [3:0] rq_tlast;
+wire [4*AXIS_PCIE_RQ_USER_WIDTH-1:0] rq_tuser;
 
-assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0;
+// RC: fetch completions, and the DMA engine's
+wire [AXIS_PCIE_DATA_WIDTH-1:0] fetch_rc_tdata;
+wire [AXIS_PCIE_KEEP_WIDTH-1:0] fetch_rc_tkeep;
+wire fetch_rc_tvalid;
+wire fetch_rc_tready;
+wire fetch_rc_tlast;
+wire [AXIS_PCIE_RC_USER_WIDTH-1:0] fetch_rc_tuser;
+
+// DMA engine
+wire dma_present;
+wire dma_idle;
+wire dma_req_valid;
+wire dma_req_ready;
+wire [SLOT_W-1:0] dma_req_slot;
+wire dma_req_dir;
+wire dma_req_auto;
+wire [7:0] dma_req_cookie;
+wire [23:0] dma_req_offset;
+wire [23:0] dma_req_length;
+wire [23:0] dma_req_cmd_len;
+wire [63:0] dma_req_dram;
+wire dma_res_valid;
+wire dma_res_pop;
+wire [31:0] dma_res_data;
+wire [7:0] dma_res_count;
+wire [7:0] dma_in_flight;
+wire dma_cpl_valid;
+wire dma_cpl_ready;
+wire [SLOT_W-1:0] dma_cpl_slot;
+wire sqe_rd2_en;
+wire [SLOT_W-1:0] sqe_rd2_slot;
+wire [3:0] sqe_rd2_dw;
+wire [31:0] sqe_rd2_data;
+
+// Completions from the firmware and auto-completions from the DMA engine
+wire fw_cpl_valid;
+wire fw_cpl_ready;
+wire [SLOT_W-1:0] fw_cpl_slot;
+wire [14:0] fw_cpl_status;
+wire [31:0] fw_cpl_dw0;
+wire [31:0] fw_cpl_dw1;
+assign cpl_valid = fw_cpl_valid || dma_cpl_valid;
+assign cpl_slot = fw_cpl_valid ? fw_cpl_slot : dma_cpl_slot;
+assign cpl_status = fw_cpl_valid ? fw_cpl_status : 15'd0;
+assign cpl_dw0 = fw_cpl_valid ? fw_cpl_dw0 : 32'd0;
+assign cpl_dw1 = fw_cpl_valid ? fw_cpl_dw1 : 32'd0;
+assign fw_cpl_ready = cpl_ready && fw_cpl_valid;
+assign dma_cpl_ready = cpl_ready && !fw_cpl_valid;
+
+assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0 && dma_idle;
 
 pcie_us_bar_completer #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
@@ -468,6 +567,10 @@ cmd_table_inst (
     .sqe_rd_slot(sqe_rd_slot),
     .sqe_rd_dw(sqe_rd_dw),
     .sqe_rd_data(sqe_rd_data),
+    .sqe_rd2_en(sqe_rd2_en),
+    .sqe_rd2_slot(sqe_rd2_slot),
+    .sqe_rd2_dw(sqe_rd2_dw),
+    .sqe_rd2_data(sqe_rd2_data),
     .push_valid(push_valid),
     .push_slot(push_slot),
     .head_valid(cmd_valid),
@@ -529,12 +632,12 @@ sq_fetch_inst (
     .req_addr(fetch_req_addr),
     .req_dwords(fetch_req_dwords),
     .req_tag(fetch_req_tag),
-    .s_axis_rc_tdata(s_axis_rc_tdata),
-    .s_axis_rc_tkeep(s_axis_rc_tkeep),
-    .s_axis_rc_tvalid(s_axis_rc_tvalid),
-    .s_axis_rc_tready(s_axis_rc_tready),
-    .s_axis_rc_tlast(s_axis_rc_tlast),
-    .s_axis_rc_tuser(s_axis_rc_tuser)
+    .s_axis_rc_tdata(fetch_rc_tdata),
+    .s_axis_rc_tkeep(fetch_rc_tkeep),
+    .s_axis_rc_tvalid(fetch_rc_tvalid),
+    .s_axis_rc_tready(fetch_rc_tready),
+    .s_axis_rc_tlast(fetch_rc_tlast),
+    .s_axis_rc_tuser(fetch_rc_tuser)
 );
 
 nvme_cq_poster #(
@@ -624,7 +727,7 @@ post_rq_inst (
 );
 
 pcie_us_axis_rq_mux #(
-    .PORTS(2),
+    .PORTS(4),
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
     .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
     .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH)
@@ -720,12 +823,12 @@ mailbox_inst (
     .sqe_rd_slot(sqe_rd_slot),
     .sqe_rd_dw(sqe_rd_dw),
     .sqe_rd_data(sqe_rd_data),
-    .cpl_valid(cpl_valid),
-    .cpl_ready(cpl_ready),
-    .cpl_slot(cpl_slot),
-    .cpl_status(cpl_status),
-    .cpl_dw0(cpl_dw0),
-    .cpl_dw1(cpl_dw1),
+    .cpl_valid(fw_cpl_valid),
+    .cpl_ready(fw_cpl_ready),
+    .cpl_slot(fw_cpl_slot),
+    .cpl_status(fw_cpl_status),
+    .cpl_dw0(fw_cpl_dw0),
+    .cpl_dw1(fw_cpl_dw1),
     .poster_idle(poster_idle),
     .q_cmd_valid(q_cmd_valid),
     .q_cmd_op(q_cmd_op),
@@ -748,8 +851,222 @@ mailbox_inst (
     .arb_hpw(arb_hpw),
     .coalesce_thr(coalesce_thr),
     .coalesce_time(coalesce_time),
-    .coalesce_disable(coalesce_disable)
+    .coalesce_disable(coalesce_disable),
+    .dma_present(dma_present),
+    .dma_req_valid(dma_req_valid),
+    .dma_req_ready(dma_req_ready),
+    .dma_req_slot(dma_req_slot),
+    .dma_req_dir(dma_req_dir),
+    .dma_req_auto(dma_req_auto),
+    .dma_req_cookie(dma_req_cookie),
+    .dma_req_offset(dma_req_offset),
+    .dma_req_length(dma_req_length),
+    .dma_req_cmd_len(dma_req_cmd_len),
+    .dma_req_dram(dma_req_dram),
+    .dma_res_valid(dma_res_valid),
+    .dma_res_pop(dma_res_pop),
+    .dma_res_data(dma_res_data),
+    .dma_res_count(dma_res_count),
+    .dma_in_flight(dma_in_flight)
 );
+
+assign m_axi_dram_awlock = 1'b0;
+assign m_axi_dram_awcache = 4'b0011;
+assign m_axi_dram_awprot = 3'b010;
+assign m_axi_dram_arlock = 1'b0;
+assign m_axi_dram_arcache = 4'b0011;
+assign m_axi_dram_arprot = 3'b010;
+
+generate
+if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
+
+    wire [AXIS_PCIE_DATA_WIDTH-1:0] demux_tdata;
+    wire [AXIS_PCIE_KEEP_WIDTH-1:0] demux_tkeep;
+    wire [2:0] demux_tvalid;
+    wire [2:0] demux_tready;
+    wire demux_tlast;
+    wire [AXIS_PCIE_RC_USER_WIDTH-1:0] demux_tuser;
+
+    assign dma_present = 1'b1;
+
+    pcie_us_axis_rc_demux #(
+        .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+        .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+        .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
+        .TAG_SPLIT_1(TAG_WALK),
+        .TAG_SPLIT_2(TAG_DATA)
+    )
+    rc_demux_inst (
+        .clk(user_clk),
+        .rst(user_reset),
+        .s_axis_rc_tdata(s_axis_rc_tdata),
+        .s_axis_rc_tkeep(s_axis_rc_tkeep),
+        .s_axis_rc_tvalid(s_axis_rc_tvalid),
+        .s_axis_rc_tready(s_axis_rc_tready),
+        .s_axis_rc_tlast(s_axis_rc_tlast),
+        .s_axis_rc_tuser(s_axis_rc_tuser),
+        .m_axis_rc_tdata(demux_tdata),
+        .m_axis_rc_tkeep(demux_tkeep),
+        .m_axis_rc_tvalid(demux_tvalid),
+        .m_axis_rc_tready(demux_tready),
+        .m_axis_rc_tlast(demux_tlast),
+        .m_axis_rc_tuser(demux_tuser)
+    );
+
+    assign fetch_rc_tdata = demux_tdata;
+    assign fetch_rc_tkeep = demux_tkeep;
+    assign fetch_rc_tvalid = demux_tvalid[0];
+    assign demux_tready[0] = fetch_rc_tready;
+    assign fetch_rc_tlast = demux_tlast;
+    assign fetch_rc_tuser = demux_tuser;
+
+    nvme_dma_engine #(
+        .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
+        .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
+        .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH),
+        .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
+        .SLOT_W(SLOT_W),
+        .REQS(DMA_REQS),
+        .DRAM_AW(DRAM_ADDR_WIDTH),
+        .AXI_ID_W(DRAM_ID_WIDTH),
+        .WALK_TAG_BASE(TAG_WALK),
+        .WALK_TAGS(4),
+        .DATA_TAGS(DMA_DATA_TAGS)
+    )
+    dma_inst (
+        .clk(user_clk),
+        .rst(user_reset),
+        .clear(ctrl_reset),
+        .mps(cc_mps),
+        .max_read_request(cfg_max_read_req),
+        .max_payload(cfg_max_payload),
+        .req_valid(dma_req_valid),
+        .req_ready(dma_req_ready),
+        .req_slot(dma_req_slot),
+        .req_dir(dma_req_dir),
+        .req_auto(dma_req_auto),
+        .req_cookie(dma_req_cookie),
+        .req_offset(dma_req_offset),
+        .req_length(dma_req_length),
+        .req_cmd_len(dma_req_cmd_len),
+        .req_dram(dma_req_dram[DRAM_ADDR_WIDTH-1:0]),
+        .res_valid(dma_res_valid),
+        .res_pop(dma_res_pop),
+        .res_data(dma_res_data),
+        .res_count(dma_res_count),
+        .req_in_flight(dma_in_flight),
+        .cpl_valid(dma_cpl_valid),
+        .cpl_ready(dma_cpl_ready),
+        .cpl_slot(dma_cpl_slot),
+        .sqe_rd_en(sqe_rd2_en),
+        .sqe_rd_slot(sqe_rd2_slot),
+        .sqe_rd_dw(sqe_rd2_dw),
+        .sqe_rd_data(sqe_rd2_data),
+        .m_axis_rd_tdata(rq_tdata[2*AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
+        .m_axis_rd_tkeep(rq_tkeep[2*AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
+        .m_axis_rd_tvalid(rq_tvalid[2]),
+        .m_axis_rd_tready(rq_tready[2]),
+        .m_axis_rd_tlast(rq_tlast[2]),
+        .m_axis_rd_tuser(rq_tuser[2*AXIS_PCIE_RQ_USER_WIDTH +: AXIS_PCIE_RQ_USER_WIDTH]),
+        .m_axis_wr_tdata(rq_tdata[3*AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
+        .m_axis_wr_tkeep(rq_tkeep[3*AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
+        .m_axis_wr_tvalid(rq_tvalid[3]),
+        .m_axis_wr_tready(rq_tready[3]),
+        .m_axis_wr_tlast(rq_tlast[3]),
+        .m_axis_wr_tuser(rq_tuser[3*AXIS_PCIE_RQ_USER_WIDTH +: AXIS_PCIE_RQ_USER_WIDTH]),
+        .s_axis_rc_tdata(demux_tdata),
+        .s_axis_rc_tkeep(demux_tkeep),
+        .s_axis_rc_tvalid(demux_tvalid[2:1]),
+        .s_axis_rc_tready(demux_tready[2:1]),
+        .s_axis_rc_tlast(demux_tlast),
+        .s_axis_rc_tuser(demux_tuser),
+        .m_axi_awid(m_axi_dram_awid),
+        .m_axi_awaddr(m_axi_dram_awaddr),
+        .m_axi_awlen(m_axi_dram_awlen),
+        .m_axi_awsize(m_axi_dram_awsize),
+        .m_axi_awburst(m_axi_dram_awburst),
+        .m_axi_awvalid(m_axi_dram_awvalid),
+        .m_axi_awready(m_axi_dram_awready),
+        .m_axi_wdata(m_axi_dram_wdata),
+        .m_axi_wstrb(m_axi_dram_wstrb),
+        .m_axi_wlast(m_axi_dram_wlast),
+        .m_axi_wvalid(m_axi_dram_wvalid),
+        .m_axi_wready(m_axi_dram_wready),
+        .m_axi_bid(m_axi_dram_bid),
+        .m_axi_bresp(m_axi_dram_bresp),
+        .m_axi_bvalid(m_axi_dram_bvalid),
+        .m_axi_bready(m_axi_dram_bready),
+        .m_axi_arid(m_axi_dram_arid),
+        .m_axi_araddr(m_axi_dram_araddr),
+        .m_axi_arlen(m_axi_dram_arlen),
+        .m_axi_arsize(m_axi_dram_arsize),
+        .m_axi_arburst(m_axi_dram_arburst),
+        .m_axi_arvalid(m_axi_dram_arvalid),
+        .m_axi_arready(m_axi_dram_arready),
+        .m_axi_rid(m_axi_dram_rid),
+        .m_axi_rdata(m_axi_dram_rdata),
+        .m_axi_rresp(m_axi_dram_rresp),
+        .m_axi_rlast(m_axi_dram_rlast),
+        .m_axi_rvalid(m_axi_dram_rvalid),
+        .m_axi_rready(m_axi_dram_rready),
+        .idle(dma_idle)
+    );
+
+    wire [31:0] unused_dram_hi = dma_req_dram[63:32];
+
+end else begin : no_dma
+
+    // the DMA data path is built for 256-bit streams; narrower builds are queue engine only
+    assign dma_present = 1'b0;
+    assign dma_idle = 1'b1;
+    assign dma_req_ready = 1'b0;
+    assign dma_res_valid = 1'b0;
+    assign dma_res_data = 32'd0;
+    assign dma_res_count = 8'd0;
+    assign dma_in_flight = 8'd0;
+    assign dma_cpl_valid = 1'b0;
+    assign dma_cpl_slot = 0;
+    assign sqe_rd2_en = 1'b0;
+    assign sqe_rd2_slot = 0;
+    assign sqe_rd2_dw = 4'd0;
+    assign fetch_rc_tdata = s_axis_rc_tdata;
+    assign fetch_rc_tkeep = s_axis_rc_tkeep;
+    assign fetch_rc_tvalid = s_axis_rc_tvalid;
+    assign s_axis_rc_tready = fetch_rc_tready;
+    assign fetch_rc_tlast = s_axis_rc_tlast;
+    assign fetch_rc_tuser = s_axis_rc_tuser;
+    assign rq_tdata[2*AXIS_PCIE_DATA_WIDTH +: 2*AXIS_PCIE_DATA_WIDTH] = 0;
+    assign rq_tkeep[2*AXIS_PCIE_KEEP_WIDTH +: 2*AXIS_PCIE_KEEP_WIDTH] = 0;
+    assign rq_tvalid[3:2] = 2'b00;
+    assign rq_tlast[3:2] = 2'b00;
+    assign rq_tuser[2*AXIS_PCIE_RQ_USER_WIDTH +: 2*AXIS_PCIE_RQ_USER_WIDTH] = 0;
+    assign m_axi_dram_awid = 0;
+    assign m_axi_dram_awaddr = 0;
+    assign m_axi_dram_awlen = 8'd0;
+    assign m_axi_dram_awsize = 3'd0;
+    assign m_axi_dram_awburst = 2'd0;
+    assign m_axi_dram_awvalid = 1'b0;
+    assign m_axi_dram_wdata = 0;
+    assign m_axi_dram_wstrb = 0;
+    assign m_axi_dram_wlast = 1'b0;
+    assign m_axi_dram_wvalid = 1'b0;
+    assign m_axi_dram_bready = 1'b1;
+    assign m_axi_dram_arid = 0;
+    assign m_axi_dram_araddr = 0;
+    assign m_axi_dram_arlen = 8'd0;
+    assign m_axi_dram_arsize = 3'd0;
+    assign m_axi_dram_arburst = 2'd0;
+    assign m_axi_dram_arvalid = 1'b0;
+    assign m_axi_dram_rready = 1'b1;
+    wire unused_dma = &{1'b0, dma_req_valid, dma_req_slot, dma_req_dir, dma_req_auto, dma_req_cookie,
+                        dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_res_pop,
+                        dma_cpl_ready, sqe_rd2_data, cfg_max_payload, cc_mps, rq_tready[3:2],
+                        m_axi_dram_awready, m_axi_dram_wready, m_axi_dram_bid, m_axi_dram_bresp,
+                        m_axi_dram_bvalid, m_axi_dram_arready, m_axi_dram_rid, m_axi_dram_rdata,
+                        m_axi_dram_rresp, m_axi_dram_rlast, m_axi_dram_rvalid};
+
+end
+endgenerate
 
 endmodule
 

@@ -116,7 +116,27 @@ module nvme_fw_mailbox #
     output wire [7:0]               arb_hpw,
     output wire [7:0]               coalesce_thr,
     output wire [7:0]               coalesce_time,
-    output wire [QUEUE_COUNT-1:0]   coalesce_disable
+    output wire [QUEUE_COUNT-1:0]   coalesce_disable,
+
+    /*
+     * DMA engine requests (held until taken) and results
+     */
+    input  wire                     dma_present,
+    output wire                     dma_req_valid,
+    input  wire                     dma_req_ready,
+    output wire [SLOT_W-1:0]        dma_req_slot,
+    output wire                     dma_req_dir,
+    output wire                     dma_req_auto,
+    output wire [7:0]               dma_req_cookie,
+    output wire [23:0]              dma_req_offset,
+    output wire [23:0]              dma_req_length,
+    output wire [23:0]              dma_req_cmd_len,
+    output wire [63:0]              dma_req_dram,
+    input  wire                     dma_res_valid,
+    output wire                     dma_res_pop,
+    input  wire [31:0]              dma_res_data,
+    input  wire [7:0]               dma_res_count,
+    input  wire [7:0]               dma_in_flight
 );
 
 localparam [31:0] FW_ID = 32'h4E56_4D45;
@@ -128,11 +148,13 @@ localparam IRQ_DB_ERR = 1;
 localparam IRQ_ENABLED = 2;
 localparam IRQ_RESET = 3;
 localparam IRQ_SHUTDOWN = 4;
+// bit 5, a DMA result waiting, is the result FIFO's level
 
 localparam [1:0]
     W_IDLE = 2'd0,
     W_POST = 2'd1,
-    W_RESP = 2'd2;
+    W_RESP = 2'd2,
+    W_DMA = 2'd3;
 
 localparam [1:0]
     R_IDLE = 2'd0,
@@ -144,7 +166,7 @@ reg [1:0] r_state_reg;
 reg [31:0] rdata_reg;
 
 reg [4:1] irq_status_reg;
-reg [4:0] irq_enable_reg;
+reg [5:0] irq_enable_reg;
 reg enabled_seen_reg;
 reg shutdown_seen_reg;
 
@@ -166,6 +188,13 @@ reg [31:0] coalesce_reg;
 reg [95:0] cd_reg;
 
 reg cmd_pop_reg;
+reg dma_res_pop_reg;
+
+reg [31:0] dma_ctrl_reg;
+reg [23:0] dma_offset_reg;
+reg [23:0] dma_length_reg;
+reg [23:0] dma_cmd_len_reg;
+reg [63:0] dma_dram_reg;
 
 wire [15:0] waddr = s_axil_awaddr;
 wire [15:0] raddr = s_axil_araddr;
@@ -186,10 +215,20 @@ assign s_axil_rdata = rdata_reg;
 assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = r_state_reg == R_RESP;
 
-wire [4:0] irq_status = {irq_status_reg, cmd_valid};
+wire [5:0] irq_status = {dma_res_valid, irq_status_reg, cmd_valid};
 assign fw_irq = (irq_status & irq_enable_reg) != 0;
 
 assign cmd_pop = cmd_pop_reg;
+assign dma_res_pop = dma_res_pop_reg;
+assign dma_req_valid = w_state_reg == W_DMA;
+assign dma_req_slot = dma_ctrl_reg[SLOT_W-1:0];
+assign dma_req_dir = dma_ctrl_reg[8];
+assign dma_req_auto = dma_ctrl_reg[9];
+assign dma_req_cookie = dma_ctrl_reg[23:16];
+assign dma_req_offset = dma_offset_reg;
+assign dma_req_length = dma_length_reg;
+assign dma_req_cmd_len = dma_cmd_len_reg;
+assign dma_req_dram = dma_dram_reg;
 assign sqe_rd_en = do_read && raddr[15:12] == 4'h1;
 assign sqe_rd_slot = raddr[6+SLOT_W-1:6];
 assign sqe_rd_dw = raddr[5:2];
@@ -219,6 +258,7 @@ assign coalesce_disable = cd_reg[QUEUE_COUNT-1:0];
 
 always @(posedge clk) begin
     cmd_pop_reg <= 1'b0;
+    dma_res_pop_reg <= 1'b0;
     q_cmd_valid_reg <= 1'b0;
 
     // events
@@ -253,7 +293,7 @@ always @(posedge clk) begin
                 w_state_reg <= W_RESP;
                 case (waddr)
                     16'h0008: irq_status_reg <= irq_status_reg & ~wdata[4:1];
-                    16'h000C: irq_enable_reg <= wdata[4:0];
+                    16'h000C: irq_enable_reg <= wdata[5:0];
                     16'h0104: cmd_pop_reg <= 1'b1;
                     16'h0200: cpl_dw0_reg <= wdata;
                     16'h0204: cpl_dw1_reg <= wdata;
@@ -277,12 +317,24 @@ always @(posedge clk) begin
                     16'h0600: cd_reg[31:0] <= wdata;
                     16'h0604: cd_reg[63:32] <= wdata;
                     16'h0608: cd_reg[95:64] <= wdata;
+                    16'h0700: dma_ctrl_reg <= wdata;
+                    16'h0704: dma_offset_reg <= wdata[23:0];
+                    16'h0708: dma_length_reg <= wdata[23:0];
+                    16'h070C: dma_cmd_len_reg <= wdata[23:0];
+                    16'h0710: dma_dram_reg[31:0] <= wdata;
+                    16'h0714: dma_dram_reg[63:32] <= wdata;
+                    16'h0718: if (dma_present) w_state_reg <= W_DMA;
                     default: ;
                 endcase
             end
         end
         W_POST: begin
             if (cpl_ready) begin
+                w_state_reg <= W_RESP;
+            end
+        end
+        W_DMA: begin
+            if (dma_req_ready) begin
                 w_state_reg <= W_RESP;
             end
         end
@@ -303,8 +355,8 @@ always @(posedge clk) begin
                     16'h0000: rdata_reg <= FW_ID;
                     16'h0004: rdata_reg <= {8'd0, {(7-SLOT_W){1'b0}}, cmd_count, 13'd0,
                                             shutdown_requested, ctrl_resetting, ctrl_enabled};
-                    16'h0008: rdata_reg <= {27'd0, irq_status};
-                    16'h000C: rdata_reg <= {27'd0, irq_enable_reg};
+                    16'h0008: rdata_reg <= {26'd0, irq_status};
+                    16'h000C: rdata_reg <= {26'd0, irq_enable_reg};
                     16'h0010: rdata_reg <= {MQES, IO_QUEUE_PAIRS[7:0], SLOT_COUNT[7:0]};
                     // slot and SQ id of an empty FIFO are stale: report zeros
                     16'h0100: rdata_reg <= cmd_valid ? {1'b1, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, 8'd0,
@@ -326,6 +378,18 @@ always @(posedge clk) begin
                     16'h0600: rdata_reg <= cd_reg[31:0];
                     16'h0604: rdata_reg <= cd_reg[63:32];
                     16'h0608: rdata_reg <= cd_reg[95:64];
+                    16'h0700: rdata_reg <= dma_ctrl_reg;
+                    16'h0704: rdata_reg <= {8'd0, dma_offset_reg};
+                    16'h0708: rdata_reg <= {8'd0, dma_length_reg};
+                    16'h070C: rdata_reg <= {8'd0, dma_cmd_len_reg};
+                    16'h0710: rdata_reg <= dma_dram_reg[31:0];
+                    16'h0714: rdata_reg <= dma_dram_reg[63:32];
+                    16'h071C: begin
+                        // reading a result takes it
+                        rdata_reg <= dma_res_data;
+                        dma_res_pop_reg <= dma_res_valid;
+                    end
+                    16'h0720: rdata_reg <= {15'd0, dma_present, dma_in_flight, dma_res_count};
                     default: rdata_reg <= 32'd0;
                 endcase
                 if (raddr[15:12] == 4'h1) begin
@@ -349,7 +413,7 @@ always @(posedge clk) begin
         w_state_reg <= W_IDLE;
         r_state_reg <= R_IDLE;
         irq_status_reg <= 4'd0;
-        irq_enable_reg <= 5'd0;
+        irq_enable_reg <= 6'd0;
         enabled_seen_reg <= 1'b0;
         shutdown_seen_reg <= 1'b0;
         cpl_dw0_reg <= 32'd0;
@@ -363,7 +427,13 @@ always @(posedge clk) begin
         coalesce_reg <= 32'd0;
         cd_reg <= 96'd0;
         cmd_pop_reg <= 1'b0;
+        dma_res_pop_reg <= 1'b0;
         q_cmd_valid_reg <= 1'b0;
+        dma_ctrl_reg <= 32'd0;
+        dma_offset_reg <= 24'd0;
+        dma_length_reg <= 24'd0;
+        dma_cmd_len_reg <= 24'd0;
+        dma_dram_reg <= 64'd0;
     end
 end
 

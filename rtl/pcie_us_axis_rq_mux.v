@@ -52,7 +52,7 @@ always @* begin
     next_sel = sel_reg;
     next_found = 1'b0;
     for (i = PORTS - 1; i >= 0; i = i - 1) begin
-        idx = (sel_reg + 1 + i) % PORTS;
+        idx = ({{(32-SEL_W){1'b0}}, sel_reg} + 1 + i) % PORTS;
         if (s_axis_rq_tvalid[idx]) begin
             next_sel = idx[SEL_W-1:0];
             next_found = 1'b1;

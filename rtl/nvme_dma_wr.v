@@ -1,0 +1,353 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Device-to-host data engine: device DRAM read over AXI4, sent to host
+ * memory as memory writes on RQ.
+ *
+ * Segments from the walker are cut into memory writes at the max payload
+ * size (MPS-aligned host boundaries, so never across 4 KiB) and at DRAM
+ * 4 KiB boundaries; each write is one AXI4 read burst, issued as soon as
+ * the read data FIFO has room for it, so the DRAM latency is hidden behind
+ * the writes ahead. The burst's beats are realigned from their DRAM lane
+ * to the payload position after the 4-dword descriptor and leave as one
+ * RQ frame: a 256-byte write takes nine beats. A request is done when its
+ * last write has left RQ; posted writes keep their order, so a completion
+ * queue entry sent afterwards cannot overtake them.
+ */
+module nvme_dma_wr #
+(
+    // Width of the RQ stream in bits
+    parameter AXIS_PCIE_DATA_WIDTH = 256,
+    // tkeep width: one bit per dword
+    parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
+    // RQ tuser width
+    parameter AXIS_PCIE_RQ_USER_WIDTH = 62,
+    // Request id width
+    parameter REQ_W = 4,
+    // Device DRAM byte address width
+    parameter DRAM_AW = 32,
+    // AXI4 id width
+    parameter AXI_ID_W = 4,
+    // Segment FIFO depth (a power of two)
+    parameter SEG_DEPTH = 16,
+    // Read data FIFO depth in beats (a power of two)
+    parameter R_DEPTH = 64,
+    // Writes between their AXI4 read and RQ (a power of two)
+    parameter TLPS = 16
+)
+(
+    input  wire                                 clk,
+    input  wire                                 rst,
+    // Controller reset: drop the queued segments
+    input  wire                                 drop,
+    // Once drained: forget every request
+    input  wire                                 forget,
+    input  wire [2:0]                           max_payload,
+
+    /*
+     * Segments and end markers from the walker
+     */
+    input  wire                                 seg_valid,
+    output wire                                 seg_ready,
+    input  wire                                 seg_end,
+    input  wire [REQ_W-1:0]                     seg_req,
+    input  wire [7:0]                           seg_code,
+    input  wire [63:2]                          seg_addr,
+    input  wire [10:0]                          seg_dwords,
+    input  wire [DRAM_AW-1:2]                   seg_dram,
+
+    /*
+     * AXI4 read master from device DRAM
+     */
+    output wire [AXI_ID_W-1:0]                  m_axi_arid,
+    output wire [DRAM_AW-1:0]                   m_axi_araddr,
+    output wire [7:0]                           m_axi_arlen,
+    output wire [2:0]                           m_axi_arsize,
+    output wire [1:0]                           m_axi_arburst,
+    output wire                                 m_axi_arvalid,
+    input  wire                                 m_axi_arready,
+    input  wire [AXI_ID_W-1:0]                  m_axi_rid,
+    input  wire [AXIS_PCIE_DATA_WIDTH-1:0]      m_axi_rdata,
+    input  wire [1:0]                           m_axi_rresp,
+    input  wire                                 m_axi_rlast,
+    input  wire                                 m_axi_rvalid,
+    output wire                                 m_axi_rready,
+
+    /*
+     * Memory writes
+     */
+    output wire [AXIS_PCIE_DATA_WIDTH-1:0]      m_axis_rq_tdata,
+    output wire [AXIS_PCIE_KEEP_WIDTH-1:0]      m_axis_rq_tkeep,
+    output wire                                 m_axis_rq_tvalid,
+    input  wire                                 m_axis_rq_tready,
+    output wire                                 m_axis_rq_tlast,
+    output wire [AXIS_PCIE_RQ_USER_WIDTH-1:0]   m_axis_rq_tuser,
+
+    /*
+     * Requests done, with their status
+     */
+    output wire                                 done_valid,
+    input  wire                                 done_ready,
+    output wire [REQ_W-1:0]                     done_req,
+    output wire [7:0]                           done_code,
+
+    output wire                                 idle
+);
+
+localparam SEG_W = $clog2(SEG_DEPTH);
+localparam R_W = $clog2(R_DEPTH);
+localparam TLP_W = $clog2(TLPS);
+localparam [3:0] REQ_MEM_WRITE = 4'b0001;
+localparam [7:0] SC_INTERNAL_ERROR = 8'h06;
+
+initial begin
+    if (AXIS_PCIE_DATA_WIDTH != 256 || AXIS_PCIE_RQ_USER_WIDTH != 62) begin
+        $error("Error: the write engine builds 256-bit UltraScale+ RQ frames (instance %m)");
+        $finish;
+    end
+    if (R_DEPTH < 64) begin
+        $error("Error: R_DEPTH must hold a 1 KiB write's 33 beats twice over (instance %m)");
+        $finish;
+    end
+    if ((1 << SEG_W) != SEG_DEPTH || (1 << R_W) != R_DEPTH || (1 << TLP_W) != TLPS) begin
+        $error("Error: FIFO depths must be powers of two (instance %m)");
+        $finish;
+    end
+end
+
+/*
+ * Segment FIFO
+ */
+localparam SEG_BITS = 1 + REQ_W + 8 + 62 + 11 + (DRAM_AW - 2);
+reg [SEG_BITS-1:0] seg_mem [0:SEG_DEPTH-1];
+reg [SEG_W:0] seg_wr_reg;
+reg [SEG_W:0] seg_rd_reg;
+wire seg_empty = seg_wr_reg == seg_rd_reg;
+assign seg_ready = (seg_wr_reg - seg_rd_reg) != SEG_DEPTH[SEG_W:0] && !drop;
+wire [SEG_BITS-1:0] seg_head = seg_mem[seg_rd_reg[SEG_W-1:0]];
+wire h_end = seg_head[SEG_BITS-1];
+wire [REQ_W-1:0] h_req = seg_head[SEG_BITS-2 -: REQ_W];
+wire [7:0] h_code = seg_head[SEG_BITS-2-REQ_W -: 8];
+
+/*
+ * Splitter: one AXI4 burst and one memory write at a time
+ */
+reg cur_valid_reg;
+reg [REQ_W-1:0] cur_req_reg;
+reg [63:2] cur_addr_reg;
+reg [10:0] cur_left_reg;
+reg [DRAM_AW-1:2] cur_dram_reg;
+
+// at most 1 KiB: a burst must fit the read data FIFO
+wire [10:0] mps_dw = max_payload > 3'd3 ? 11'd256 : 11'd32 << max_payload;
+wire [10:0] to_mps = mps_dw - ({1'b0, cur_addr_reg[11:2]} & (mps_dw - 11'd1));
+wire [10:0] to_dram_4k = 11'd1024 - {1'b0, cur_dram_reg[11:2]};
+wire [10:0] cut_a = cur_left_reg < to_mps ? cur_left_reg : to_mps;
+wire [10:0] cut = cut_a < to_dram_4k ? cut_a : to_dram_4k;
+wire [11:0] cut_span = {9'd0, cur_dram_reg[4:2]} + {1'b0, cut} - 12'd1;
+wire [8:0] cut_beats = cut_span[11:3] + 9'd1;
+wire [2:0] unused_span = cut_span[2:0];
+
+// read data FIFO space, reserved when a burst is asked for
+reg [R_W:0] r_space_reg;
+
+// writes whose burst was asked for: what the realigner and the descriptor need
+localparam TLP_BITS = REQ_W + 62 + 11 + 3;
+reg [TLP_BITS-1:0] tlp_mem [0:TLPS-1];
+reg [TLP_W:0] tlp_wr_reg;
+reg [TLP_W:0] tlp_rd_reg;
+wire tlp_full = (tlp_wr_reg - tlp_rd_reg) == TLPS[TLP_W:0];
+wire tlp_empty = tlp_wr_reg == tlp_rd_reg;
+wire [TLP_BITS-1:0] tlp_head = tlp_mem[tlp_rd_reg[TLP_W-1:0]];
+
+reg ar_valid_reg;
+reg [DRAM_AW-1:5] ar_addr_reg;
+reg [7:0] ar_len_reg;
+
+assign m_axi_arid = {AXI_ID_W{1'b0}};
+assign m_axi_araddr = {ar_addr_reg, 5'd0};
+assign m_axi_arlen = ar_len_reg;
+assign m_axi_arsize = 3'd5;
+assign m_axi_arburst = 2'b01;
+assign m_axi_arvalid = ar_valid_reg;
+
+wire issue = cur_valid_reg && !drop && (!ar_valid_reg || m_axi_arready) && !tlp_full
+             && {{(8-R_W){1'b0}}, r_space_reg} >= cut_beats;
+wire take_seg = !seg_empty && !cur_valid_reg && !drop;
+wire end_pass = take_seg && h_end;
+
+/*
+ * Read data FIFO
+ */
+reg [AXIS_PCIE_DATA_WIDTH:0] r_mem [0:R_DEPTH-1];
+reg [R_W:0] r_wr_reg;
+reg [R_W:0] r_rd_reg;
+wire r_empty = r_wr_reg == r_rd_reg;
+assign m_axi_rready = 1'b1;   // space was reserved with the burst
+wire [AXI_ID_W-1:0] unused_rid = m_axi_rid;
+wire [1:0] unused_rresp = m_axi_rresp;   // an AXI4 error has no NVMe status to become
+wire [AXIS_PCIE_DATA_WIDTH:0] r_head = r_mem[r_rd_reg[R_W-1:0]];
+
+wire realign_ready;
+wire r_pop = !r_empty && realign_ready && !tlp_empty_for_start;
+reg realign_in_frame_reg;
+// a frame's first beat needs its write's parameters
+wire tlp_empty_for_start = !realign_in_frame_reg && tlp_empty;
+wire start_pop = r_pop && !realign_in_frame_reg;
+
+wire [REQ_W-1:0] t_req = tlp_head[TLP_BITS-1 -: REQ_W];
+wire [63:2] t_addr = tlp_head[TLP_BITS-1-REQ_W -: 62];
+wire [10:0] t_dwords = tlp_head[13:3];
+wire [2:0] t_lane = tlp_head[2:0];
+
+wire [255:0] out_data;
+wire [7:0] out_keep;
+wire out_valid;
+wire out_last;
+wire out_first;
+wire [REQ_W+62+11-1:0] out_user;
+wire [REQ_W-1:0] o_req = out_user[REQ_W+72:73];
+wire [63:2] o_addr = out_user[72:11];
+wire [10:0] o_dwords = out_user[10:0];
+
+dword_realign #(
+    .LANES(8),
+    .COUNT_W(11),
+    .USER_W(REQ_W + 62 + 11)
+)
+realign_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data(r_head[255:0]),
+    .s_valid(!r_empty && !tlp_empty_for_start),
+    .s_ready(realign_ready),
+    .s_last(r_head[256]),
+    .s_in_lane(t_lane),
+    .s_out_lane(3'd4),
+    .s_dwords(t_dwords),
+    .s_user({t_req, t_addr, t_dwords}),
+    .m_data(out_data),
+    .m_keep(out_keep),
+    .m_valid(out_valid),
+    .m_ready(m_axis_rq_tready),
+    .m_last(out_last),
+    .m_first(out_first),
+    .m_user(out_user)
+);
+
+// the descriptor takes the first beat's lower four dwords
+wire [127:0] desc = {1'b0, 3'b000, 3'b000, 1'b0, 16'd0, 8'd0,
+                     16'd0, 1'b0, REQ_MEM_WRITE, o_dwords,
+                     o_addr, 2'b00};
+assign m_axis_rq_tdata = out_first ? {out_data[255:128], desc} : out_data;
+assign m_axis_rq_tkeep = out_first ? {out_keep[7:4], 4'hf} : out_keep;
+assign m_axis_rq_tvalid = out_valid;
+assign m_axis_rq_tlast = out_last;
+assign m_axis_rq_tuser = {{(AXIS_PCIE_RQ_USER_WIDTH-8){1'b0}}, o_dwords == 11'd1 ? 4'h0 : 4'hf, 4'hf};
+wire sent = out_valid && m_axis_rq_tready && out_last;
+
+wire counts_idle;
+
+nvme_dma_pending #(
+    .REQS(1 << REQ_W),
+    .REQ_W(REQ_W)
+)
+pending_inst (
+    .clk(clk),
+    .rst(rst),
+    .clear(forget),
+    .inc0(issue),
+    .inc0_req(cur_req_reg),
+    .inc1(1'b0),
+    .inc1_req({REQ_W{1'b0}}),
+    .dec0(sent),
+    .dec0_req(o_req),
+    .dec1(1'b0),
+    .dec1_req({REQ_W{1'b0}}),
+    .end_valid(end_pass),
+    .end_req(h_req),
+    .end_code(h_code),
+    .err_valid(1'b0),
+    .err_req({REQ_W{1'b0}}),
+    .err_code(SC_INTERNAL_ERROR),
+    .done_valid(done_valid),
+    .done_ready(done_ready),
+    .done_req(done_req),
+    .done_code(done_code),
+    .idle(counts_idle)
+);
+
+assign idle = counts_idle && seg_empty && !cur_valid_reg && !ar_valid_reg && tlp_empty && r_empty;
+
+always @(posedge clk) begin
+    // segments in
+    if (seg_valid && seg_ready) begin
+        seg_mem[seg_wr_reg[SEG_W-1:0]] <= {seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram};
+        seg_wr_reg <= seg_wr_reg + 1;
+    end
+    if (take_seg) begin
+        seg_rd_reg <= seg_rd_reg + 1;
+        if (!h_end) begin
+            cur_valid_reg <= 1'b1;
+            cur_req_reg <= h_req;
+            {cur_addr_reg, cur_left_reg, cur_dram_reg} <= seg_head[62 + 11 + DRAM_AW - 3:0];
+        end
+    end
+
+    // bursts
+    if (ar_valid_reg && m_axi_arready) begin
+        ar_valid_reg <= 1'b0;
+    end
+    if (issue) begin
+        ar_valid_reg <= 1'b1;
+        ar_addr_reg <= cur_dram_reg[DRAM_AW-1:5];
+        ar_len_reg <= cut_beats[7:0] - 8'd1;
+        tlp_mem[tlp_wr_reg[TLP_W-1:0]] <= {cur_req_reg, cur_addr_reg, cut, cur_dram_reg[4:2]};
+        tlp_wr_reg <= tlp_wr_reg + 1;
+        cur_addr_reg <= cur_addr_reg + {51'd0, cut};
+        cur_dram_reg <= cur_dram_reg + {{(DRAM_AW-13){1'b0}}, cut};
+        cur_left_reg <= cur_left_reg - cut;
+        if (cur_left_reg == cut) begin
+            cur_valid_reg <= 1'b0;
+        end
+    end
+    r_space_reg <= r_space_reg - (issue ? cut_beats[R_W:0] : {(R_W+1){1'b0}})
+                   + {{R_W{1'b0}}, r_pop};
+
+    // read data
+    if (m_axi_rvalid) begin
+        r_mem[r_wr_reg[R_W-1:0]] <= {m_axi_rlast, m_axi_rdata};
+        r_wr_reg <= r_wr_reg + 1;
+    end
+    if (r_pop) begin
+        r_rd_reg <= r_rd_reg + 1;
+        realign_in_frame_reg <= !r_head[256];
+    end
+    if (start_pop) begin
+        tlp_rd_reg <= tlp_rd_reg + 1;
+    end
+
+    if (drop) begin
+        seg_rd_reg <= seg_wr_reg;
+        cur_valid_reg <= 1'b0;
+    end
+
+    if (rst) begin
+        seg_wr_reg <= 0;
+        seg_rd_reg <= 0;
+        cur_valid_reg <= 1'b0;
+        ar_valid_reg <= 1'b0;
+        tlp_wr_reg <= 0;
+        tlp_rd_reg <= 0;
+        r_wr_reg <= 0;
+        r_rd_reg <= 0;
+        r_space_reg <= R_DEPTH[R_W:0];
+        realign_in_frame_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,81 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Splits the requester completion (RC) stream by tag, a whole frame at a
+ * time: port 0 takes tags below TAG_SPLIT_1, port 1 tags below
+ * TAG_SPLIT_2, port 2 the rest. The tag is in the first beat (256-bit
+ * stream: the completion descriptor's third dword).
+ */
+module pcie_us_axis_rc_demux #
+(
+    // Width of the RC stream in bits (256: the descriptor is in the first beat)
+    parameter AXIS_PCIE_DATA_WIDTH = 256,
+    // tkeep width: one bit per dword
+    parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
+    // RC tuser width
+    parameter AXIS_PCIE_RC_USER_WIDTH = 75,
+    // First tag of port 1
+    parameter [7:0] TAG_SPLIT_1 = 8'd8,
+    // First tag of port 2
+    parameter [7:0] TAG_SPLIT_2 = 8'd12
+)
+(
+    input  wire                                 clk,
+    input  wire                                 rst,
+
+    input  wire [AXIS_PCIE_DATA_WIDTH-1:0]      s_axis_rc_tdata,
+    input  wire [AXIS_PCIE_KEEP_WIDTH-1:0]      s_axis_rc_tkeep,
+    input  wire                                 s_axis_rc_tvalid,
+    output wire                                 s_axis_rc_tready,
+    input  wire                                 s_axis_rc_tlast,
+    input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0]   s_axis_rc_tuser,
+
+    output wire [AXIS_PCIE_DATA_WIDTH-1:0]      m_axis_rc_tdata,
+    output wire [AXIS_PCIE_KEEP_WIDTH-1:0]      m_axis_rc_tkeep,
+    output wire [2:0]                           m_axis_rc_tvalid,
+    input  wire [2:0]                           m_axis_rc_tready,
+    output wire                                 m_axis_rc_tlast,
+    output wire [AXIS_PCIE_RC_USER_WIDTH-1:0]   m_axis_rc_tuser
+);
+
+initial begin
+    if (AXIS_PCIE_DATA_WIDTH != 256) begin
+        $error("Error: the RC demux reads the tag from a 256-bit first beat (instance %m)");
+        $finish;
+    end
+    if (TAG_SPLIT_1 > TAG_SPLIT_2) begin
+        $error("Error: TAG_SPLIT_1 must not exceed TAG_SPLIT_2 (instance %m)");
+        $finish;
+    end
+end
+
+reg in_frame_reg;
+reg [1:0] port_reg;
+
+wire [7:0] tag = s_axis_rc_tdata[71:64];
+wire [1:0] tag_port = tag < TAG_SPLIT_1 ? 2'd0 : tag < TAG_SPLIT_2 ? 2'd1 : 2'd2;
+wire [1:0] port = in_frame_reg ? port_reg : tag_port;
+
+assign m_axis_rc_tdata = s_axis_rc_tdata;
+assign m_axis_rc_tkeep = s_axis_rc_tkeep;
+assign m_axis_rc_tlast = s_axis_rc_tlast;
+assign m_axis_rc_tuser = s_axis_rc_tuser;
+assign m_axis_rc_tvalid = {3{s_axis_rc_tvalid}} & (3'b001 << port);
+assign s_axis_rc_tready = m_axis_rc_tready[port];
+
+always @(posedge clk) begin
+    if (s_axis_rc_tvalid && s_axis_rc_tready) begin
+        in_frame_reg <= !s_axis_rc_tlast;
+        port_reg <= port;
+    end
+    if (rst) begin
+        in_frame_reg <= 1'b0;
+        port_reg <= 2'd0;
+    end
+end
+
+endmodule
+
+`resetall
