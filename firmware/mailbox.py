@@ -50,6 +50,15 @@ ARB = 0x0500
 COALESCE = 0x0504
 COALESCE_DISABLE = 0x0600
 COALESCE_DISABLE_WORDS = 3
+DMA_CTRL = 0x0700
+DMA_OFFSET = 0x0704
+DMA_LENGTH = 0x0708
+DMA_CMD_LEN = 0x070C
+DMA_DRAM_LO = 0x0710
+DMA_DRAM_HI = 0x0714
+DMA_POST = 0x0718
+DMA_RESULT = 0x071C
+DMA_STATUS = 0x0720
 SQE_WINDOW = 0x1000
 
 FW_ID_VALUE = 0x4E56_4D45  # "NVME"
@@ -70,9 +79,11 @@ class IrqBit(IntFlag):
     ENABLED = 1 << 2
     RESET = 1 << 3
     SHUTDOWN = 1 << 4
+    DMA_RESULT = 1 << 5     # level: DMA results wait; the DMA port polls them, the loop leaves it off
 
     @classmethod
     def all(cls) -> IrqBit:
+        """The bits the command loop serves."""
         return cls.COMMAND | cls.DB_ERROR | cls.ENABLED | cls.RESET | cls.SHUTDOWN
 
 

@@ -13,6 +13,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_test
 
+from firmware.dma import MailboxDma
 from firmware.mailbox import Mailbox
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.loop import NvmeFirmware
@@ -21,7 +22,6 @@ from models.backend import make_backend
 from models.identify import ControllerConfig
 from models.nvme_commands import identify_cmd
 from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
-from tb.dma_standin import DmaStandIn, SparseDram
 from tb.env import NvmeEnv
 from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
@@ -154,7 +154,7 @@ PAGE = 4096
 class CommandSetTest(QueueTest):
     """QueueTest with the firmware's NVMe command set (firmware/nvme/) and the nvm back end.
 
-    Data moves through tb.dma_standin until the RTL DMA engine exists.
+    Data moves through the RTL DMA engine between host memory and the DRAM model (tb.device_dram).
     Helpers build host buffers with PRPs and run Identify.
     """
 
@@ -173,8 +173,8 @@ class CommandSetTest(QueueTest):
 
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)
-        self.dram = SparseDram()
-        self.dma = DmaStandIn(mailbox, self.tb.rc.mem_address_space, self.dram)
+        self.dram = self.tb.dram
+        self.dma = MailboxDma(mailbox)
         return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config, soc=self.soc)
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:

@@ -15,6 +15,7 @@ from cocotb.handle import HierarchyObject
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import RootComplex
 
+from tb.device_dram import AxiDram
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.tlp_rules import TlpRuleChecker
 from tb.stream_pacing import random_pauses
@@ -83,6 +84,7 @@ class PcieTb:
             rq_bus=AxiStreamBus.from_prefix(dut, "m_axis_rq"),
             rc_bus=AxiStreamBus.from_prefix(dut, "s_axis_rc"),
             cfg_max_read_req=dut.cfg_max_read_req,
+            cfg_max_payload=dut.cfg_max_payload,
             cfg_interrupt_msix_enable=dut.cfg_interrupt_msix_enable,
             cfg_interrupt_msix_mask=dut.cfg_interrupt_msix_mask,
             cfg_interrupt_msix_address=dut.cfg_interrupt_msix_address,
@@ -106,8 +108,11 @@ class PcieTb:
         self.rc.split_on_all_rcb = self.link.split_completions
         # A 64-bit BAR0 holding the registers and doorbells
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
-        self._quiet_models(verbose)
         self.rc.make_port().connect(self.dev)
+
+        # the device's DRAM, behind the DMA engine's AXI4 master
+        self.dram = AxiDram(dut)
+        self._quiet_models(verbose)
 
         self.func = None  # the device as the host sees it, after enumerate()
         self.high_pool = None
@@ -121,7 +126,8 @@ class PcieTb:
         """The models log every TLP at INFO; keep them at WARNING unless asked."""
         level = logging.INFO if verbose else logging.WARNING
         # cocotbext-axi masters on the design's ports log their resets at INFO
-        for name in ("cocotb.pcie", "cocotb.tb.pcie", f"cocotb.{self.dut._name}.s_axil"):
+        for name in ("cocotb.pcie", "cocotb.tb.pcie", f"cocotb.{self.dut._name}.s_axil",
+                     f"cocotb.{self.dut._name}.m_axi_dram"):
             logging.getLogger(name).setLevel(level)
         for bus in (self.dev.cq_source, self.dev.cc_sink, self.dev.rq_sink, self.dev.rc_source):
             bus.log.setLevel(level)
@@ -130,13 +136,14 @@ class PcieTb:
         self.rc.log.setLevel(level if verbose else logging.ERROR)
 
     def set_stream_pacing(self, seed: int | None) -> None:
-        """Idle cycles on CQ and RC, back-pressure on CC and RQ (None turns all off)."""
+        """Idle cycles on CQ, RC and DRAM reads, back-pressure on CC, RQ and DRAM writes (None: all off)."""
         streams = (self.dev.cq_source, self.dev.cc_sink, self.dev.rq_sink, self.dev.rc_source)
         for offset, stream in enumerate(streams):
             if seed is None:
                 stream.clear_pause_generator()
             else:
                 stream.set_pause_generator(random_pauses(seed + offset))
+        self.dram.set_pacing(seed)
 
     @property
     def rq_observers(self) -> list:

@@ -18,7 +18,7 @@ from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.nvme_spec import SUCCESS, NvmOpcode, Status, SubmissionEntry
 from models.prp import DataPointerError, prp_segments
-from tb.dma_standin import peek
+from tb.device_dram import peek
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096

@@ -91,6 +91,7 @@ class NvmeFirmware(MinimalFirmware):
         await super()._controller_reset()
         self._generation += 1
         self._queued.clear()
+        self.dma.reset()
         self.commands.reset()
         self.soc.reset()
 

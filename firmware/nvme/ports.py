@@ -45,6 +45,10 @@ class DmaPort(Protocol):
         decides what PRP2 is) between host memory and DRAM at ``dram_addr``; returns when it is done."""
         ...
 
+    def reset(self) -> None:
+        """Controller reset: transfers still waiting end, as the engine drops them."""
+        ...
+
 
 class DeviceDram(Protocol):
     async def read(self, addr: int, length: int) -> bytes: ...

@@ -117,6 +117,9 @@ class FakeDma:
             self.mb.posted.append((slot, SUCCESS, 0))
         return DmaResult(slot, auto_completed=auto_complete)
 
+    def reset(self) -> None:
+        """Transfers here finish at once: none waits across a reset."""
+
 
 class Bench:
     """The firmware on its fakes, a host that places data behind PRPs, and the reference model."""

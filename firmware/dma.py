@@ -1,0 +1,107 @@
+"""The firmware's DmaPort on the RTL DMA engine: the mailbox's DMA registers (docs/dma_engine.md).
+
+A transfer writes the request registers and DMA_POST under the mailbox
+lock (the hardware holds the POST while its request queue is full), then
+waits for the result carrying its cookie. One collector at a time reads
+DMA_RESULT (a read takes the result) and hands each result to its waiter,
+so transfers from many command tasks run concurrently, as the engine
+walks one request while it moves the data of earlier ones.
+"""
+
+from __future__ import annotations
+
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Event, First, Lock, Timer
+
+from firmware.mailbox import (DMA_CMD_LEN, DMA_CTRL, DMA_DRAM_HI, DMA_DRAM_LO, DMA_LENGTH, DMA_OFFSET,
+                              DMA_POST, DMA_RESULT, DMA_STATUS, Mailbox, MailboxError, MailboxTimeout)
+from firmware.nvme.ports import DmaDirection, DmaResult
+from models.nvme_spec import GenericStatus
+
+DMA_CTRL_DIR_SHIFT = 8
+DMA_CTRL_AUTO = 1 << 9
+DMA_CTRL_COOKIE_SHIFT = 16
+DMA_RESULT_VALID = 1 << 31
+DMA_RESULT_AUTO = 1 << 30
+DMA_STATUS_PRESENT = 1 << 16
+COOKIES = 256
+
+
+def dma_ctrl_value(slot: int, direction: DmaDirection, auto_complete: bool, cookie: int) -> int:
+    return slot | direction << DMA_CTRL_DIR_SHIFT | (DMA_CTRL_AUTO if auto_complete else 0) \
+        | cookie << DMA_CTRL_COOKIE_SHIFT
+
+
+def decode_result(raw: int) -> tuple[int, DmaResult]:
+    """(cookie, result) of a DMA_RESULT value with its valid bit set."""
+    return raw >> 16 & 0xFF, DmaResult(raw & 0xFF, GenericStatus(raw >> 8 & 0xFF), bool(raw & DMA_RESULT_AUTO))
+
+
+class MailboxDma:
+    """DmaPort over the mailbox; ``poll_ns`` is how often a waiting transfer looks for results."""
+
+    def __init__(self, mailbox: Mailbox, poll_ns: int = 100) -> None:
+        self.mailbox = mailbox
+        self.poll_ns = poll_ns
+        self._waiting: dict[int, tuple[Event, list[DmaResult]]] = {}
+        self._next_cookie = 0
+        self._collect = Lock()
+        self.transfers = 0
+        self.bytes = 0
+
+    async def check_present(self) -> None:
+        if not await self.mailbox.read(DMA_STATUS) & DMA_STATUS_PRESENT:
+            raise MailboxError("DMA_STATUS: this build has no DMA engine (it needs 256-bit PCIe streams)")
+
+    def _cookie(self) -> int:
+        for _ in range(COOKIES):
+            cookie, self._next_cookie = self._next_cookie, (self._next_cookie + 1) % COOKIES
+            if cookie not in self._waiting:
+                return cookie
+        raise MailboxError(f"{COOKIES} DMA transfers waiting: no cookie left")
+
+    async def transfer(self, slot: int, direction: DmaDirection, offset: int, length: int, dram_addr: int,
+                       cmd_len: int, auto_complete: bool = False) -> DmaResult:
+        cookie = self._cookie()
+        done = Event()
+        self._waiting[cookie] = (done, [])
+        mb = self.mailbox
+        async with mb._lock:
+            await mb.write(DMA_CTRL, dma_ctrl_value(slot, direction, auto_complete, cookie))
+            await mb.write(DMA_OFFSET, offset)
+            await mb.write(DMA_LENGTH, length)
+            await mb.write(DMA_CMD_LEN, cmd_len)
+            await mb.write(DMA_DRAM_LO, dram_addr & 0xFFFF_FFFF)
+            await mb.write(DMA_DRAM_HI, dram_addr >> 32)
+            await mb.write(DMA_POST, 1)
+        deadline = get_sim_time("ns") + mb.timeout_ns
+        while not done.is_set():
+            if get_sim_time("ns") >= deadline:
+                del self._waiting[cookie]
+                raise MailboxTimeout(f"DMA transfer of slot {slot} ({length} bytes at offset {offset}): "
+                                     f"no result after {mb.timeout_ns} ns")
+            await self._collect_results()
+            if not done.is_set():
+                await First(done.wait(), Timer(self.poll_ns, "ns"))
+        (result,) = self._waiting.pop(cookie)[1]
+        self.transfers += 1
+        self.bytes += length
+        return result
+
+    async def _collect_results(self) -> None:
+        if self._collect.locked():
+            return   # another waiter is reading them
+        async with self._collect:
+            while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
+                cookie, result = decode_result(raw)
+                waiter = self._waiting.get(cookie)
+                if waiter is None:
+                    raise MailboxError(f"DMA result for cookie {cookie} that no transfer waits for: {raw:#010x}")
+                waiter[1].append(result)
+                waiter[0].set()
+
+    def reset(self) -> None:
+        """Controller reset: the engine dropped every request; their transfers end as aborted."""
+        for done, results in self._waiting.values():
+            results.append(DmaResult(-1, GenericStatus.ABORT_REQUESTED))
+            done.set()
