@@ -61,7 +61,7 @@ VWC_PRESENT = 1 << 0
 VWC_FLUSH_BROADCAST = 0b11 << 1   # Flush with NSID FFFFFFFFh supported
 OAES_NAMESPACE_ATTRIBUTE = 1 << 8
 LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
-SGLS_SUPPORTED = 0b01         # SGLs supported, no alignment or granularity requirement
+SGLS_SUPPORTED = 0b10         # SGLs supported, with dword alignment and granularity of data blocks
 FRMW_SLOT1_READ_ONLY = 1 << 0
 
 

@@ -183,60 +183,73 @@ def sgl1_of(prp1: int, prp2: int) -> bytes:
     return struct.pack("<QQ", prp1, prp2)
 
 
+MAX_SGL_SEGMENTS = 1024   # segments one walk may visit before it is taken for a loop
+
+
+@dataclass
+class _SglSegment:
+    addr: int    # next descriptor to read
+    left: int    # descriptors not yet taken
+    last: bool   # a Last Segment: data blocks only
+
+
 def sgl_segments(sgl1: bytes, cmd_len: int, read_bytes: ReadBytes, offset: int = 0,
                  length: int | None = None) -> list[Segment]:
     """Host segments of bytes ``[offset, offset + length)`` of an SGL-described transfer.
 
-    SGL1 is a Data Block or points to a (Last) Segment in host memory. A
-    Segment's last descriptor may point to the next segment; a Last
-    Segment holds data blocks only. The data blocks must add up to exactly
-    ``cmd_len``: this controller does not take longer SGLs (SGLS bit 19
-    clear), so either mismatch is Data SGL Length Invalid.
+    The walk of the RTL walker (rtl/nvme_dma_walker.v), descriptor by
+    descriptor, reading segments on demand and stopping once the range is
+    covered. SGL1 is a Data Block or points to a (Last) Segment; only a
+    Segment's last descriptor may point on. Data blocks need dword alignment
+    and granularity (Identify SGLS = 10b): a bad length is Data SGL Length
+    Invalid, a bad address Invalid Field. Segments must be 16-byte aligned
+    multiples of 16 bytes. An SGL that ends before the range does is Data
+    SGL Length Invalid, and so is one that goes on past the command's last
+    byte within the block or segment being read (SGLS bit 19 clear: no
+    longer SGLs); descriptors in later segments are never read.
     """
     length = cmd_len - offset if length is None else length
     _check_range(offset, length, cmd_len)
-    blocks = _data_blocks(SglDescriptor.unpack(sgl1), read_bytes)
-    total = sum(b.length for b in blocks)
-    if total != cmd_len:
-        raise DataPointerError(GenericStatus.DATA_SGL_LENGTH_INVALID,
-                               f"data blocks describe {total} bytes, the command moves {cmd_len}")
-    return _slice(blocks, offset, length)
-
-
-def _data_blocks(sgl1: SglDescriptor, read_bytes: ReadBytes) -> list[Segment]:
-    if sgl1.type == SglType.DATA_BLOCK:
-        return [Segment(sgl1.addr, sgl1.length)]
-    blocks: list[Segment] = []
-    seen: set[int] = set()
-    segment: SglDescriptor | None = sgl1
-    while segment is not None:
-        if segment.length == 0 or segment.length % SGL_DESCRIPTOR_SIZE or segment.addr in seen:
-            raise DataPointerError(GenericStatus.INVALID_SGL_SEGMENT_DESCRIPTOR,
-                                   f"segment of {segment.length} bytes at {segment.addr:#x}")
-        seen.add(segment.addr)
-        raw = read_bytes(segment.addr, segment.length)
-        items = [SglDescriptor.unpack(raw[i:i + SGL_DESCRIPTOR_SIZE])
-                 for i in range(0, len(raw), SGL_DESCRIPTOR_SIZE)]
-        following = None
-        for i, item in enumerate(items):
-            if item.type == SglType.DATA_BLOCK:
-                blocks.append(Segment(item.addr, item.length))
-            elif i == len(items) - 1 and segment.type == SglType.SEGMENT:
-                following = item
-            else:
+    if length == 0:
+        return []
+    pieces: list[Segment] = []
+    pos, end, spos = offset, offset + length, 0
+    descriptor = SglDescriptor.unpack(sgl1)
+    segment: _SglSegment | None = None
+    from_segment = False
+    visited = 0
+    while True:
+        if descriptor.type == SglType.DATA_BLOCK:
+            if descriptor.length % 4:
+                raise DataPointerError(GenericStatus.DATA_SGL_LENGTH_INVALID,
+                                       f"data block of {descriptor.length} bytes is not whole dwords")
+            if descriptor.addr % 4:
+                raise DataPointerError(GenericStatus.INVALID_FIELD,
+                                       f"data block at {descriptor.addr:#x} is not dword aligned")
+            if spos + descriptor.length > pos:
+                skip = pos - spos
+                take = min(descriptor.length - skip, end - pos)
+                pieces.append(Segment(descriptor.addr + skip, take))
+                pos += take
+                if pos == end:
+                    if end == cmd_len and (descriptor.length - skip - take or (segment and segment.left)):
+                        raise DataPointerError(GenericStatus.DATA_SGL_LENGTH_INVALID,
+                                               f"the SGL goes on past the command's {cmd_len} bytes")
+                    return pieces
+            spos += descriptor.length
+        else:
+            if from_segment and (segment.left or segment.last) \
+                    or descriptor.length == 0 or descriptor.length % SGL_DESCRIPTOR_SIZE \
+                    or descriptor.addr % SGL_DESCRIPTOR_SIZE or visited == MAX_SGL_SEGMENTS:
                 raise DataPointerError(GenericStatus.INVALID_SGL_SEGMENT_DESCRIPTOR,
-                                       f"{item.type.name} descriptor at position {i} of a {segment.type.name}")
-        segment = following
-    return blocks
-
-
-def _slice(blocks: list[Segment], offset: int, length: int) -> list[Segment]:
-    """The pieces of ``blocks`` (laid end to end) that cover ``[offset, offset + length)``."""
-    pieces = []
-    start = 0
-    for addr, size in blocks:
-        lo, hi = max(start, offset), min(start + size, offset + length)
-        if lo < hi:
-            pieces.append(Segment(addr + lo - start, hi - lo))
-        start += size
-    return pieces
+                                       f"{descriptor.type.name} of {descriptor.length} bytes at {descriptor.addr:#x}")
+            visited += 1
+            segment = _SglSegment(descriptor.addr, descriptor.length // SGL_DESCRIPTOR_SIZE,
+                                  descriptor.type == SglType.LAST_SEGMENT)
+        if segment is None or not segment.left:
+            raise DataPointerError(GenericStatus.DATA_SGL_LENGTH_INVALID,
+                                   f"the SGL ends at byte {spos}, before byte {end} of the range")
+        descriptor = SglDescriptor.unpack(read_bytes(segment.addr, SGL_DESCRIPTOR_SIZE))
+        segment.addr += SGL_DESCRIPTOR_SIZE
+        segment.left -= 1
+        from_segment = True

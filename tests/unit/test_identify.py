@@ -28,7 +28,7 @@ def test_controller_fields_sit_at_the_spec_offsets(config: ControllerConfig) -> 
     oncs = struct.unpack_from("<H", raw, 520)[0]
     assert oncs == Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
     assert raw[525] & 1                                     # VWC present
-    assert struct.unpack_from("<I", raw, 536)[0] & 0x3 == 1  # SGLS
+    assert struct.unpack_from("<I", raw, 536)[0] & 0x3 == 2  # SGLS: dword granularity
 
 
 def test_controller_round_trip(config: ControllerConfig) -> None:
