@@ -37,6 +37,7 @@ from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
                               TEMPERATURE_THRESHOLD, changed_ns_log, data_units, error_entry, error_log,
                               event_enabled, firmware_slot_log, log_slice, smart_log)
+from models.prp import DataPointerError
 
 
 # The model
@@ -114,8 +115,13 @@ class NvmeModel:
 
     # I/O commands
 
-    def io(self, sqe: SubmissionEntry, data: bytes = b"") -> Prediction:
-        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare and DSM."""
+    def io(self, sqe: SubmissionEntry, data: bytes = b"", pointer_error: DataPointerError | None = None) -> Prediction:
+        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare and DSM.
+
+        ``pointer_error``: the command's PRPs or SGL are invalid (models.prp); a
+        Read, Write or Compare that passes its other checks fails with it and
+        changes nothing, as the data never moves.
+        """
         handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
                     NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm}
         if sqe.opcode == NvmOpcode.FLUSH:
@@ -128,6 +134,8 @@ class NvmeModel:
             return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
         if sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
             return fail(GenericStatus.INVALID_FIELD)
+        if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
+            return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         return handlers[sqe.opcode](shadow, sqe, data)
 
     def _check_rw(self, shadow: _Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:

@@ -203,14 +203,15 @@ wire end_pass = take_seg && h_end;
  * Completions
  */
 wire [11:0] rc_lower_addr = s_axis_rc_tdata[11:0];
-wire [3:0] rc_error_code = s_axis_rc_tdata[15:12];
+// an error code, an unsuccessful status or the poisoned bit: the read failed
+wire rc_failed = s_axis_rc_tdata[15:12] != 4'd0 || s_axis_rc_tdata[45:43] != 3'd0 || s_axis_rc_tdata[46];
 wire rc_completed = s_axis_rc_tdata[30];
 wire [10:0] rc_dwords = s_axis_rc_tdata[42:32];
 wire [7:0] rc_tag = s_axis_rc_tdata[71:64];
 wire [7:0] rc_tag_rel = rc_tag - TAG_BASE;
 wire [TAG_W-1:0] rc_idx = rc_tag_rel[TAG_W-1:0];
 wire rc_known = rc_tag >= TAG_BASE && {24'd0, rc_tag_rel} < TAGS && tag_busy_reg[rc_idx] && !tag_dead_reg[rc_idx];
-wire rc_ok = rc_known && rc_error_code == 4'd0;
+wire rc_ok = rc_known && !rc_failed;
 wire [DRAM_AW-1:2] rc_dram = tag_dram[rc_idx] + {{(DRAM_AW-12){1'b0}}, rc_lower_addr[11:2] - tag_host_lo[rc_idx]};
 wire [11:0] rc_span = {9'd0, rc_dram[4:2]} + {1'b0, rc_dwords} - 12'd1;
 wire [7:0] w_keep;
@@ -249,8 +250,8 @@ assign s_axis_rc_tready = rc_pass ? realign_ready && (rc_in_frame_reg || !aw_ful
 wire rc_hs = s_axis_rc_tvalid && s_axis_rc_tready;
 wire rc_frame_done = rc_hs && s_axis_rc_tlast;
 // the frame's outcome, known from its first beat
-wire fd_end = rc_in_frame_reg ? rc_end_reg : rc_completed || rc_error_code != 4'd0;
-wire fd_err = rc_in_frame_reg ? rc_err_reg : rc_error_code != 4'd0;
+wire fd_end = rc_in_frame_reg ? rc_end_reg : rc_completed || rc_failed;
+wire fd_err = rc_in_frame_reg ? rc_err_reg : rc_failed;
 wire fd_known = rc_in_frame_reg ? rc_known_reg : rc_known;
 wire [TAG_W-1:0] fd_idx = rc_in_frame_reg ? rc_idx_reg : rc_idx;
 wire rc_event = rc_frame_done && fd_known && fd_end;
@@ -380,8 +381,8 @@ always @(posedge clk) begin
         rc_in_frame_reg <= !s_axis_rc_tlast;
         if (rc_first) begin
             rc_pass_reg <= rc_first_pass;
-            rc_end_reg <= rc_completed || rc_error_code != 4'd0;
-            rc_err_reg <= rc_error_code != 4'd0;
+            rc_end_reg <= rc_completed || rc_failed;
+            rc_err_reg <= rc_failed;
             rc_known_reg <= rc_known;
             rc_idx_reg <= rc_idx;
             if (rc_first_pass) begin

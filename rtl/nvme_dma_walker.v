@@ -282,7 +282,8 @@ reg rc_in_frame_reg;
 reg rc_take_reg;                 // this frame fills pbuf
 reg [5:0] rc_base_reg;           // pbuf index of the frame's lane 0, plus 8 per beat
 wire [11:0] rc_lower_addr = s_axis_rc_tdata[11:0];
-wire [3:0] rc_error_code = s_axis_rc_tdata[15:12];
+// an error code, an unsuccessful status or the poisoned bit: the read failed
+wire rc_failed = s_axis_rc_tdata[15:12] != 4'd0 || s_axis_rc_tdata[45:43] != 3'd0 || s_axis_rc_tdata[46];
 wire rc_completed = s_axis_rc_tdata[30];
 wire [7:0] rc_tag = s_axis_rc_tdata[71:64];
 wire rc_ours = ptr_pending_reg && rc_tag == ptr_req_tag;
@@ -301,18 +302,18 @@ always @(posedge clk) begin
     if (rc_hs) begin
         rc_in_frame_reg <= !s_axis_rc_tlast;
         if (!rc_in_frame_reg) begin
-            rc_take_reg <= rc_ours && rc_error_code == 4'd0 && !ptr_failed_reg;
+            rc_take_reg <= rc_ours && !rc_failed && !ptr_failed_reg;
             rc_base_reg <= rc_first_base + 6'd8;
             if (rc_ours) begin
-                if (rc_error_code != 4'd0) begin
+                if (rc_failed) begin
                     ptr_failed_reg <= 1'b1;
                 end
-                if (rc_completed || rc_error_code != 4'd0) begin
+                if (rc_completed || rc_failed) begin
                     ptr_pending_reg <= 1'b0;
                 end
             end
             for (l = 3; l < 8; l = l + 1) begin
-                if (rc_ours && rc_error_code == 4'd0 && s_axis_rc_tkeep[l]
+                if (rc_ours && !rc_failed && s_axis_rc_tkeep[l]
                         && {22'd0, rc_first_idx} + l - 3 < 32) begin
                     pbuf[idx5(rc_first_base + l[5:0])] <= s_axis_rc_tdata[32*l +: 32];
                 end

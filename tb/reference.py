@@ -4,9 +4,10 @@
 submission order (the admin queue executes in order; I/O commands of the
 tests touch disjoint LBAs or are serialised by the test) and keeps its
 prediction: the completion scoreboard checks each CQE's status against it,
-``DataScoreboard`` each read's bytes in host memory. Write data is taken
-from the host buffers the command's PRPs describe, at submission, before
-the controller can read them.
+``DataScoreboard`` each read's bytes in host memory. The command's data
+pointer (PRPs or SGL) is walked with models.prp at submission, before the
+controller can read it: write data comes from the buffers it describes,
+and an invalid pointer predicts the status the DMA engine must report.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from models.identify import ControllerConfig
 from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.nvme_spec import SUCCESS, NvmOpcode, Status, SubmissionEntry
-from models.prp import DataPointerError, prp_segments
+from models.prp import DataPointerError, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.device_dram import peek
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096
 DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT)
+DATA_OUT = (NvmOpcode.READ,)
 
 
 class NvmeReference(uvm_subscriber):
@@ -41,24 +43,35 @@ class NvmeReference(uvm_subscriber):
             if event.sqid == ADMIN_QID:
                 prediction = self.model.admin(event.sqe)
             else:
-                prediction = self.model.io(event.sqe, self._host_data(event.sqe))
+                data, pointer_error = self._host_data(event.sqe)
+                prediction = self.model.io(event.sqe, data, pointer_error)
             if prediction is not None:
                 self.predictions[key] = prediction
         elif isinstance(event, ControllerReset):
             self.model.reset()
             self.predictions.clear()
 
-    def _host_data(self, sqe: SubmissionEntry) -> bytes:
-        """What the command's buffer holds now, for commands that send data (empty if unreadable)."""
-        if sqe.opcode not in DATA_IN:
-            return b""
+    def segments(self, sqe: SubmissionEntry, length: int) -> list[Segment]:
+        """The host memory the command's PRPs or SGL describe, as they are now."""
+        if sqe.psdt:
+            return sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), length, lambda a, n: peek(self.host, a, n))
+        return prp_segments(sqe.prp1, sqe.prp2, length, PAGE, self._qword)
+
+    def _host_data(self, sqe: SubmissionEntry) -> tuple[bytes, DataPointerError | None]:
+        """What the command's buffer holds now (empty unless it sends data), or why its pointer is invalid."""
+        if sqe.opcode not in DATA_IN + DATA_OUT:
+            return b"", None
         ns = self.config.namespace(sqe.nsid)
         try:
             length = data_length(sqe, ns.lba_size if ns else None)
-            segments = prp_segments(sqe.prp1, sqe.prp2, length, PAGE, self._qword)
-        except (AssertionError, ValueError, DataPointerError):
-            return b""
-        return b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
+            segments = self.segments(sqe, length)
+        except DataPointerError as err:
+            return b"", err
+        except (AssertionError, ValueError):
+            return b"", None
+        if sqe.opcode not in DATA_IN:
+            return b"", None
+        return b"".join(peek(self.host, seg.addr, seg.length) for seg in segments), None
 
     def _qword(self, addr: int) -> int:
         return int.from_bytes(peek(self.host, addr, 8), "little")
@@ -90,7 +103,7 @@ class DataScoreboard(uvm_subscriber):
             prediction = self.reference.take(*key)
             if sqe is None or prediction is None or prediction.data is None or not event.cqe.status.is_success:
                 return
-            segments = prp_segments(sqe.prp1, sqe.prp2, len(prediction.data), PAGE, self.reference._qword)
+            segments = self.reference.segments(sqe, len(prediction.data))
             got = b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
             assert got == prediction.data, (
                 f"SQ {key[0]} CID {key[1]:#06x}: {len(got)} bytes read differ from the shadow contents "
