@@ -4,7 +4,8 @@
 submission order (the admin queue executes in order; I/O commands of the
 tests touch disjoint LBAs or are serialised by the test) and keeps its
 prediction: the completion scoreboard checks each CQE's status against it,
-``DataScoreboard`` each read's bytes in host memory. Write data is taken
+``DataScoreboard`` each read's bytes in host memory and DW0. An Abort's
+target may complete either way until the Abort says (tb.aborts). Write data is taken
 from the host buffers the command's PRPs describe, at submission, before
 the controller can read them.
 """
@@ -16,8 +17,10 @@ from pyuvm import ConfigDB, uvm_subscriber
 from models.identify import ControllerConfig
 from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
-from models.nvme_spec import SUCCESS, NvmOpcode, Status, SubmissionEntry
+from models.completion_check import Expected
+from models.nvme_spec import SUCCESS, AdminOpcode, NvmOpcode, Status, SubmissionEntry
 from models.prp import DataPointerError, prp_segments
+from tb.aborts import AbortTracker
 from tb.dma_standin import peek
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
@@ -34,19 +37,29 @@ class NvmeReference(uvm_subscriber):
                                ConfigDB().get(self, "", "MQES"))
         self.host = ConfigDB().get(self, "", "HOST_MEMORY")
         self.predictions: dict[tuple[int, int], Prediction] = {}
+        self.aborts = AbortTracker()
 
     def write(self, event: QueueEvent) -> None:
         if isinstance(event, SqeSubmitted):
             key = (event.sqid, event.sqe.cid)
             if event.sqid == ADMIN_QID:
                 prediction = self.model.admin(event.sqe)
+                if event.sqe.opcode == AdminOpcode.ABORT:
+                    self.aborts.abort_submitted(event.sqe)
             else:
                 prediction = self.model.io(event.sqe, self._host_data(event.sqe))
             if prediction is not None:
                 self.predictions[key] = prediction
+        elif isinstance(event, CqeReaped):
+            # seen before the completion scoreboard asks for this CQE's expected status
+            if event.cqid == ADMIN_QID:
+                self.aborts.abort_completed(event.cqe)
+            else:
+                self.aborts.completed((event.cqe.sq_id, event.cqe.cid), event.cqe.status)
         elif isinstance(event, ControllerReset):
             self.model.reset()
             self.predictions.clear()
+            self.aborts.reset()
 
     def _host_data(self, sqe: SubmissionEntry) -> bytes:
         """What the command's buffer holds now, for commands that send data (empty if unreadable)."""
@@ -63,16 +76,17 @@ class NvmeReference(uvm_subscriber):
     def _qword(self, addr: int) -> int:
         return int.from_bytes(peek(self.host, addr, 8), "little")
 
-    def expected_status(self, sqid: int, cid: int) -> Status:
+    def expected_status(self, sqid: int, cid: int) -> Expected:
         prediction = self.predictions.get((sqid, cid))
-        return SUCCESS if prediction is None else prediction.status
+        return self.aborts.expected((sqid, cid), SUCCESS if prediction is None else prediction.status)
 
     def take(self, sqid: int, cid: int) -> Prediction | None:
         return self.predictions.pop((sqid, cid), None)
 
 
 class DataScoreboard(uvm_subscriber):
-    """Every successful read's bytes in host memory against the model's shadow contents."""
+    """Every successful read's bytes in host memory against the model's shadow contents, and DW0 of
+    every completion whose status is the predicted one (Set/Get Features values, Number of Queues)."""
 
     def build_phase(self) -> None:
         self.reference: NvmeReference = ConfigDB().get(self, "", "REFERENCE")
@@ -80,6 +94,7 @@ class DataScoreboard(uvm_subscriber):
         self.pending: dict[tuple[int, int], SubmissionEntry] = {}
         self.reads_checked = 0
         self.bytes_checked = 0
+        self.dw0_checked = 0
 
     def write(self, event: QueueEvent) -> None:
         if isinstance(event, SqeSubmitted):
@@ -88,7 +103,14 @@ class DataScoreboard(uvm_subscriber):
             key = (event.cqe.sq_id, event.cqe.cid)
             sqe = self.pending.pop(key, None)
             prediction = self.reference.take(*key)
-            if sqe is None or prediction is None or prediction.data is None or not event.cqe.status.is_success:
+            if prediction is None or not event.cqe.status.same_code(prediction.status):
+                return
+            if prediction.dw0 is not None:
+                assert event.cqe.dw0 == prediction.dw0, (
+                    f"SQ {key[0]} CID {key[1]:#06x}: DW0 {event.cqe.dw0:#010x}, the model predicts "
+                    f"{prediction.dw0:#010x}")
+                self.dw0_checked += 1
+            if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return
             segments = prp_segments(sqe.prp1, sqe.prp2, len(prediction.data), PAGE, self.reference._qword)
             got = b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
@@ -101,4 +123,5 @@ class DataScoreboard(uvm_subscriber):
             self.pending.clear()
 
     def report_phase(self) -> None:
-        self.logger.info("data scoreboard: %d reads, %d bytes checked", self.reads_checked, self.bytes_checked)
+        self.logger.info("data scoreboard: %d reads, %d bytes, %d DW0 checked", self.reads_checked,
+                         self.bytes_checked, self.dw0_checked)
