@@ -36,8 +36,9 @@ class AbortTracker:
         self._targets[sqe.cid] = (sqe.cdw10 & 0xFFFF, sqe.cdw10 >> 16)
 
     def expected(self, key: Key, predicted: Status) -> Expected:
-        """The status the target ``key`` may complete with."""
+        """The status the CQE of ``key`` may have; asked once per CQE, after ``completed``."""
         if key in self._must_abort:
+            self._must_abort.discard(key)   # consumed: the CID may be used again
             return ABORTED
         if key in self._targets.values():
             return predicted, ABORTED
@@ -45,7 +46,6 @@ class AbortTracker:
 
     def completed(self, key: Key, status: Status) -> None:
         """A CQE of an I/O command (``key``) was reaped."""
-        self._must_abort.discard(key)
         if key in self._targets.values():
             self._reaped[key] = status
 
