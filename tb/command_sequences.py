@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
+from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import CompletionEntry, SubmissionEntry
-from tb.nvme_queues import DEFAULT_TIMEOUT_NS, POLL_NS, NvmeQueue, QueueTimeout
+from tb.nvme_queues import DEFAULT_TIMEOUT_NS, POLL_NS, NvmeQueue, QueueTimeout, SubmissionQueue
+
+Queue = NvmeQueue | SubmissionQueue   # anything with submit_many and wait_for
 from tb.pcie_tb import PcieTb
 
 PAGE = 4096
@@ -49,17 +52,17 @@ class HostBuffer:
         return self.addr, self.addr + PAGE if pages == 2 else self.prp_list
 
 
-async def run_one(queue: NvmeQueue, sqe: SubmissionEntry, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> CompletionEntry:
+async def run_one(queue: Queue, sqe: SubmissionEntry, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> CompletionEntry:
     """Submit one command and wait (bounded) for its CQE."""
     (cid,) = await queue.submit_many([sqe], timeout_ns)
     (cqe,) = await queue.wait_for([cid], timeout_ns)
     return cqe
 
 
-async def run_all(queue: NvmeQueue, sqes: Sequence[SubmissionEntry],
+async def run_all(queue: Queue, sqes: Sequence[SubmissionEntry],
                   timeout_ns: int = DEFAULT_TIMEOUT_NS) -> list[CompletionEntry]:
     """Submit ``sqes`` as many per doorbell as the SQ holds, all in flight together; CQEs in SQE order."""
-    batch = queue.sq.depth - 1
+    batch = (queue.sq if isinstance(queue, NvmeQueue) else queue).depth - 1
     cqes: list[CompletionEntry] = []
     for start in range(0, len(sqes), batch):
         cids = await queue.submit_many(sqes[start:start + batch], timeout_ns)
@@ -91,3 +94,17 @@ async def wait_for_any(queue: NvmeQueue, cids: Iterable[int], why: str,
         if get_sim_time("ns") >= deadline:
             raise QueueTimeout(f"{why}: none of CIDs {[hex(c) for c in wanted]} completed after {timeout_ns} ns")
         await Timer(POLL_NS, "ns")
+
+
+async def write_and_read_back(tb: PcieTb, queue: Queue, nsid: int, slba: int, data: bytes, lba_size: int,
+                              wbuf: HostBuffer, rbuf: HostBuffer) -> None:
+    """Write ``data`` at ``slba``, then read it back through ``queue`` and compare (the data scoreboard
+    checks the read as well)."""
+    nlb = len(data) // lba_size
+    await tb.rc.mem_address_space.write(wbuf.addr, data)
+    (wcqe,) = await run_all(queue, [write_cmd(nsid, slba, nlb, *wbuf.prps(len(data)))])
+    (rcqe,) = await run_all(queue, [read_cmd(nsid, slba, nlb, *rbuf.prps(len(data)))])
+    assert wcqe.status.is_success and rcqe.status.is_success, (
+        f"NSID {nsid} LBA {slba}: write {wcqe.status}, read {rcqe.status}")
+    got = bytes(await tb.rc.mem_address_space.read(rbuf.addr, len(data)))
+    assert got == data, f"queue {queue.qid}, NSID {nsid} LBA {slba}: read back differs"
