@@ -20,6 +20,9 @@ spec leaves a choice, both follow the choice documented here:
   undefined); an offset beyond the log is Invalid Field.
 * The Error Information log records invalid doorbell writes (the events
   that refer to it); command errors are reported in their CQEs only.
+* Power Management, Error Recovery and Write Atomicity Normal (mandatory
+  features) are kept as set: PS0 is the only power state, DULBE is not
+  supported (Invalid Field), nothing else changes behaviour.
 """
 
 from __future__ import annotations
