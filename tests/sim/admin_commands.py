@@ -39,7 +39,7 @@ def has_code(cqe: CompletionEntry, code: StatusCode) -> bool:
 
 
 class AdminCommandTest(CommandSetTest):
-    """CommandSetTest with one reusable 4 KiB host buffer for admin data and an I/O queue on request."""
+    """CommandSetTest with one reusable 4 KiB host buffer for the data admin commands return."""
 
     async def setup(self) -> None:
         await super().setup()
