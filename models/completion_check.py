@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 from models.nvme_spec import SUCCESS, CompletionEntry, Status
 
-ExpectedStatus = Callable[[int, int], Status] | Mapping[tuple[int, int], Status]
+# one status, or the statuses any of which is right (an Abort's target may or may not have been aborted)
+Expected = Status | tuple[Status, ...]
+ExpectedStatus = Callable[[int, int], Expected] | Mapping[tuple[int, int], Expected]
 
 
 @dataclass
@@ -135,7 +137,9 @@ class CompletionChecker:
             expected = self._expected_status(cqe.sq_id, cqe.cid)
         else:
             expected = self._expected_status.get((cqe.sq_id, cqe.cid), SUCCESS)
-        assert cqe.status.same_code(expected), f"{where}: status {cqe.status}, expected {expected}"
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        assert any(cqe.status.same_code(e) for e in allowed), (
+            f"{where}: status {cqe.status}, expected {' or '.join(str(e) for e in allowed)}")
 
     def outstanding(self) -> dict[int, list[int]]:
         """CIDs submitted and not completed, per SQ."""

@@ -114,6 +114,7 @@ class IdentifyController(_Packed):
     frmw: int = FRMW_SLOT1_READ_ONLY | 1 << 1   # one slot, read-only
     lpa: int = LPA_EXTENDED_DATA
     elpe: int = 15       # zero-based: Error Information log entries
+    npss: int = 0        # zero-based: power states (PS0 only)
     wctemp: int = 343    # Kelvin
     cctemp: int = 353
     sqes: int = 0x66     # SQ entries of exactly 64 bytes
@@ -126,7 +127,7 @@ class IdentifyController(_Packed):
     LAYOUT = (("vid", 0, "H"), ("ssvid", 2, "H"), ("sn", 4, "20s"), ("mn", 24, "40s"), ("fr", 64, "8s"),
               ("mdts", 77, "B"), ("cntlid", 78, "H"), ("ver", 80, "I"), ("oaes", 92, "I"), ("cntrltype", 111, "B"),
               ("oacs", 256, "H"), ("acl", 258, "B"), ("aerl", 259, "B"), ("frmw", 260, "B"), ("lpa", 261, "B"),
-              ("elpe", 262, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"), ("sqes", 512, "B"),
+              ("elpe", 262, "B"), ("npss", 263, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"), ("sqes", 512, "B"),
               ("cqes", 513, "B"), ("nn", 516, "I"), ("oncs", 520, "H"), ("vwc", 525, "B"), ("sgls", 536, "I"))
 
     @classmethod

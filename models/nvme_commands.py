@@ -19,6 +19,8 @@ PSDT_SGL = 1          # SGL for data, MPTR a metadata pointer; 2 (metadata SGL) 
 DSM_RANGE_SIZE = 16
 DSM_ATTR_DEALLOCATE = 1 << 2
 FEATURE_SAVE = 1 << 31
+POWER_STATE_MASK = 0x1F          # Power Management CDW11 PS [4:0]; WH [7:5] is a hint, kept as given
+ERROR_RECOVERY_DULBE = 1 << 16   # Error Recovery CDW11 DULBE: only if Identify Namespace NSFEAT bit 2 is set
 ABORT_NOT_ABORTED = 1   # Abort DW0 bit 0: the command was not aborted
 
 

@@ -20,6 +20,9 @@ spec leaves a choice, both follow the choice documented here:
   undefined); an offset beyond the log is Invalid Field.
 * The Error Information log records invalid doorbell writes (the events
   that refer to it); command errors are reported in their CQEs only.
+* Power Management, Error Recovery and Write Atomicity Normal (mandatory
+  features) are kept as set: PS0 is the only power state, DULBE is not
+  supported (Invalid Field), nothing else changes behaviour.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConf
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
                               FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
                               StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
-from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, DsmRange, FEATURE_SAVE, LogRequest,
-                                  PSDT_PRP, PSDT_SGL, dsm_ranges, rw_fields)
+from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, DsmRange, ERROR_RECOVERY_DULBE,
+                                  FEATURE_SAVE, LogRequest, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, dsm_ranges,
+                                  rw_fields)
 from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
                               CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
@@ -41,6 +45,12 @@ from models.prp import DataPointerError
 
 
 # The model
+
+# the bits kept of features stored as given
+_KEPT_BITS = {FeatureId.INTERRUPT_COALESCING: 0xFFFF, FeatureId.VOLATILE_WRITE_CACHE: 0x1,
+              FeatureId.ASYNC_EVENT_CONFIG: 0x1FF, FeatureId.POWER_MANAGEMENT: 0xFF, FeatureId.ERROR_RECOVERY: 0xFFFF,
+              FeatureId.WRITE_ATOMICITY: 0x1}
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -111,7 +121,9 @@ class NvmeModel:
         return {FeatureId.ARBITRATION: 0, FeatureId.NUMBER_OF_QUEUES: num_queues_dword(n, n),
                 FeatureId.INTERRUPT_COALESCING: 0, FeatureId.VOLATILE_WRITE_CACHE: 1,
                 FeatureId.ASYNC_EVENT_CONFIG: 0,
-                FeatureId.TEMPERATURE_THRESHOLD: self.config.identify().wctemp}
+                FeatureId.TEMPERATURE_THRESHOLD: self.config.identify().wctemp,
+                # mandatory, with nothing to change here: PS0 only, no time-limited recovery, atomicity as is
+                FeatureId.POWER_MANAGEMENT: 0, FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
 
     # I/O commands
 
@@ -334,10 +346,13 @@ class NvmeModel:
             return Prediction(SUCCESS)
         elif fid == FeatureId.TEMPERATURE_THRESHOLD:
             return self._set_temperature_threshold(value)
-        elif fid in (FeatureId.INTERRUPT_COALESCING, FeatureId.VOLATILE_WRITE_CACHE, FeatureId.ASYNC_EVENT_CONFIG):
-            value &= {FeatureId.INTERRUPT_COALESCING: 0xFFFF, FeatureId.VOLATILE_WRITE_CACHE: 0x1,
-                      FeatureId.ASYNC_EVENT_CONFIG: 0x1FF}[FeatureId(fid)]
-        elif fid != FeatureId.ARBITRATION:
+        elif fid == FeatureId.POWER_MANAGEMENT and value & POWER_STATE_MASK > self.config.identify().npss:
+            return fail(GenericStatus.INVALID_FIELD)        # no such power state
+        elif fid == FeatureId.ERROR_RECOVERY and value & ERROR_RECOVERY_DULBE:
+            return fail(GenericStatus.INVALID_FIELD)        # NSFEAT bit 2 clear: DULBE not supported
+        if fid in _KEPT_BITS:
+            value &= _KEPT_BITS[FeatureId(fid)]
+        elif fid not in (FeatureId.ARBITRATION, FeatureId.NUMBER_OF_QUEUES):
             return fail(GenericStatus.INVALID_FIELD)
         self.features[fid] = value
         return Prediction(SUCCESS, dw0=value if fid == FeatureId.NUMBER_OF_QUEUES else 0)

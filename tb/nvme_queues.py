@@ -153,6 +153,12 @@ class SubmissionQueue(_Ring):
         """Entries the host may add: one slot stays empty so that full and empty differ."""
         return self.depth - 1 - (self.tail - self.head) % self.depth
 
+    def use_cids_from(self, cid: int) -> None:
+        """Allocate CIDs from ``cid`` on (wrapping before FFFFh), for tests of particular CID values."""
+        if not 0 <= cid < CID_LIMIT:
+            raise ValueError(f"CID {cid:#x}: the host uses 0..{CID_LIMIT - 1:#x}")
+        self._next_cid = cid
+
     def _alloc_cid(self) -> int:
         for _ in range(CID_LIMIT):
             cid = self._next_cid

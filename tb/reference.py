@@ -4,10 +4,12 @@
 submission order (the admin queue executes in order; I/O commands of the
 tests touch disjoint LBAs or are serialised by the test) and keeps its
 prediction: the completion scoreboard checks each CQE's status against it,
-``DataScoreboard`` each read's bytes in host memory. The command's data
-pointer (PRPs or SGL) is walked with models.prp at submission, before the
-controller can read it: write data comes from the buffers it describes,
-and an invalid pointer predicts the status the DMA engine must report.
+``DataScoreboard`` each read's bytes in host memory and DW0. An Abort's
+target may complete either way until the Abort says (tb.aborts). The
+command's data pointer (PRPs or SGL) is walked with models.prp at
+submission, before the controller can read it: write data comes from the
+buffers it describes, and an invalid pointer predicts the status the DMA
+engine must report.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pyuvm import ConfigDB, uvm_subscriber
 from models.identify import ControllerConfig
 from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
-from models.nvme_spec import SUCCESS, NvmOpcode, Status, SubmissionEntry
+from models.completion_check import Expected
+from models.nvme_spec import SUCCESS, AdminOpcode, NvmOpcode, Status, SubmissionEntry
 from models.prp import DataPointerError, Segment, prp_segments, sgl1_of, sgl_segments
+from tb.aborts import AbortTracker
 from tb.device_dram import peek
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
@@ -36,20 +40,30 @@ class NvmeReference(uvm_subscriber):
                                ConfigDB().get(self, "", "MQES"))
         self.host = ConfigDB().get(self, "", "HOST_MEMORY")
         self.predictions: dict[tuple[int, int], Prediction] = {}
+        self.aborts = AbortTracker()
 
     def write(self, event: QueueEvent) -> None:
         if isinstance(event, SqeSubmitted):
             key = (event.sqid, event.sqe.cid)
             if event.sqid == ADMIN_QID:
                 prediction = self.model.admin(event.sqe)
+                if event.sqe.opcode == AdminOpcode.ABORT:
+                    self.aborts.abort_submitted(event.sqe)
             else:
                 data, pointer_error = self._host_data(event.sqe)
                 prediction = self.model.io(event.sqe, data, pointer_error)
             if prediction is not None:
                 self.predictions[key] = prediction
+        elif isinstance(event, CqeReaped):
+            # seen before the completion scoreboard asks for this CQE's expected status
+            if event.cqid == ADMIN_QID:
+                self.aborts.abort_completed(event.cqe)
+            else:
+                self.aborts.completed((event.cqe.sq_id, event.cqe.cid), event.cqe.status)
         elif isinstance(event, ControllerReset):
             self.model.reset()
             self.predictions.clear()
+            self.aborts.reset()
 
     def segments(self, sqe: SubmissionEntry, length: int) -> list[Segment]:
         """The host memory the command's PRPs or SGL describe, as they are now."""
@@ -76,16 +90,17 @@ class NvmeReference(uvm_subscriber):
     def _qword(self, addr: int) -> int:
         return int.from_bytes(peek(self.host, addr, 8), "little")
 
-    def expected_status(self, sqid: int, cid: int) -> Status:
+    def expected_status(self, sqid: int, cid: int) -> Expected:
         prediction = self.predictions.get((sqid, cid))
-        return SUCCESS if prediction is None else prediction.status
+        return self.aborts.expected((sqid, cid), SUCCESS if prediction is None else prediction.status)
 
     def take(self, sqid: int, cid: int) -> Prediction | None:
         return self.predictions.pop((sqid, cid), None)
 
 
 class DataScoreboard(uvm_subscriber):
-    """Every successful read's bytes in host memory against the model's shadow contents."""
+    """Every successful read's bytes in host memory against the model's shadow contents, and DW0 of
+    every completion whose status is the predicted one (Set/Get Features values, Number of Queues)."""
 
     def build_phase(self) -> None:
         self.reference: NvmeReference = ConfigDB().get(self, "", "REFERENCE")
@@ -93,6 +108,7 @@ class DataScoreboard(uvm_subscriber):
         self.pending: dict[tuple[int, int], SubmissionEntry] = {}
         self.reads_checked = 0
         self.bytes_checked = 0
+        self.dw0_checked = 0
 
     def write(self, event: QueueEvent) -> None:
         if isinstance(event, SqeSubmitted):
@@ -101,7 +117,14 @@ class DataScoreboard(uvm_subscriber):
             key = (event.cqe.sq_id, event.cqe.cid)
             sqe = self.pending.pop(key, None)
             prediction = self.reference.take(*key)
-            if sqe is None or prediction is None or prediction.data is None or not event.cqe.status.is_success:
+            if prediction is None or not event.cqe.status.same_code(prediction.status):
+                return
+            if prediction.dw0 is not None:
+                assert event.cqe.dw0 == prediction.dw0, (
+                    f"SQ {key[0]} CID {key[1]:#06x}: DW0 {event.cqe.dw0:#010x}, the model predicts "
+                    f"{prediction.dw0:#010x}")
+                self.dw0_checked += 1
+            if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return
             segments = self.reference.segments(sqe, len(prediction.data))
             got = b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
@@ -114,4 +137,5 @@ class DataScoreboard(uvm_subscriber):
             self.pending.clear()
 
     def report_phase(self) -> None:
-        self.logger.info("data scoreboard: %d reads, %d bytes checked", self.reads_checked, self.bytes_checked)
+        self.logger.info("data scoreboard: %d reads, %d bytes, %d DW0 checked", self.reads_checked,
+                         self.bytes_checked, self.dw0_checked)

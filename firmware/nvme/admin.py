@@ -16,7 +16,7 @@ from firmware.mailbox import DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
 from firmware.nvme.io import HostCounters, failure
 from models.identify import NSID_BROADCAST, Cns, ControllerConfig, namespace_list
-from models.nvme_commands import FEATURE_SAVE, LogRequest
+from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
 from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
                               LogId, SmartCounters, changed_ns_log, data_units, error_entry, error_log,
@@ -25,9 +25,12 @@ from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, Featu
                               GetFeaturesSelect, Status, SubmissionEntry)
 
 FEATURE_CHANGEABLE = 1 << 2
-# features kept here, with the bits each keeps; the queue-related ones are AdminState's
+# features kept here, with the bits each keeps; the queue-related ones are AdminState's. Power
+# Management, Error Recovery and Write Atomicity Normal are mandatory (NVMe 1.4 figure 271) even
+# where, as here, they change nothing: PS0 only, no time-limited recovery, atomicity as advertised.
 _MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: 0x1FF,
-          FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF}
+          FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF, FeatureId.POWER_MANAGEMENT: 0xFF,
+          FeatureId.ERROR_RECOVERY: 0xFFFF, FeatureId.WRITE_ATOMICITY: 0x1}
 
 Due = list[tuple[int, int]]   # AER slots to complete now, with their DW0
 
@@ -60,7 +63,8 @@ class AdminCommands:
 
     def _defaults(self) -> dict[int, int]:
         return {FeatureId.VOLATILE_WRITE_CACHE: 1, FeatureId.ASYNC_EVENT_CONFIG: 0,
-                FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp}
+                FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp, FeatureId.POWER_MANAGEMENT: 0,
+                FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
 
     def execute(self, slot: int, sqe: SubmissionEntry) -> AdminOutcome:
         if sqe.opcode == AdminOpcode.IDENTIFY:
@@ -115,6 +119,10 @@ class AdminCommands:
         if sqe.cdw10 & FEATURE_SAVE:
             return AdminOutcome(failure(CommandSpecificStatus.FEATURE_NOT_SAVEABLE))
         if fid == FeatureId.TEMPERATURE_THRESHOLD and sqe.cdw11 >> 16 & 0x3F:   # composite, over only
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if fid == FeatureId.POWER_MANAGEMENT and sqe.cdw11 & POWER_STATE_MASK > self.ident.npss:
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if fid == FeatureId.ERROR_RECOVERY and sqe.cdw11 & ERROR_RECOVERY_DULBE:   # NSFEAT DULBE clear
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         was_hot = self._too_hot()
         self.features[fid] = sqe.cdw11 & _MASKS[FeatureId(fid)]

@@ -1,11 +1,10 @@
-"""The firmware's NVMe command set over the real queue engine, with a DMA stand-in.
+"""The firmware's NVMe command set over the real queue engine and the RTL DMA engine.
 
 NvmeFirmware (firmware/nvme/) runs on the mailbox with the `nvm` back end;
-data moves through tb.dma_standin until the RTL DMA engine exists, so these
-tests check the command set, the firmware and the queue engine together,
-not data movement on PCIe. Statuses are checked by the completion
-scoreboard and read data by the data scoreboard, both against the NVMe
-reference model; the tests compare what they wrote as well.
+data moves between host memory and the DRAM model through the RTL DMA
+engine. Statuses are checked by the completion scoreboard and read data by
+the data scoreboard, both against the NVMe reference model; the tests
+compare what they wrote as well.
 """
 
 from __future__ import annotations

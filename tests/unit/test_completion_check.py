@@ -169,6 +169,21 @@ def test_expected_status_from_a_callable() -> None:
         checker.completed(1, CompletionEntry(sq_head=1, sq_id=1, cid=1, phase=1), (1,))
 
 
+def test_expected_status_may_name_alternatives() -> None:
+    """An Abort's target completes either normally or with Command Abort Requested."""
+    aborted = Status.of(GenericStatus.ABORT_REQUESTED)
+    checker = CompletionChecker(lambda sqid, cid: (SUCCESS, aborted))
+    checker.cq_created(1, SIZE)
+    checker.sq_created(1, SIZE)
+    for cid, status in ((1, SUCCESS), (2, aborted)):
+        checker.submitted(1, cid)
+        checker.completed(1, CompletionEntry(sq_head=cid, sq_id=1, cid=cid, phase=1, status=status), (1,))
+    checker.submitted(1, 3)
+    with pytest.raises(AssertionError, match="expected SUCCESS.* or ABORT_REQUESTED"):
+        checker.completed(1, CompletionEntry(sq_head=3, sq_id=1, cid=3, phase=1,
+                                             status=Status.of(GenericStatus.INVALID_FIELD)), (1,))
+
+
 def test_final_check_fails_when_nothing_was_checked(checker: CompletionChecker) -> None:
     with pytest.raises(AssertionError, match="saw no completion"):
         checker.final_check()

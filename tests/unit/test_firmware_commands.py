@@ -301,6 +301,10 @@ ADMIN_CASES = [identify_cmd(1), identify_cmd(0, 1), identify_cmd(0, 2), identify
                set_features(FeatureId.ASYNC_EVENT_CONFIG, 0x1FF, save=True),
                get_features(FeatureId.TEMPERATURE_THRESHOLD, GetFeaturesSelect.SAVED),
                get_features(FeatureId.NUMBER_OF_QUEUES), set_features(FeatureId.TIMESTAMP, 0),
+               set_features(FeatureId.POWER_MANAGEMENT, 0x20), set_features(FeatureId.POWER_MANAGEMENT, 1),
+               get_features(FeatureId.POWER_MANAGEMENT, GetFeaturesSelect.SUPPORTED_CAPABILITIES),
+               set_features(FeatureId.ERROR_RECOVERY, 100), set_features(FeatureId.ERROR_RECOVERY, 1 << 16),
+               get_features(FeatureId.ERROR_RECOVERY), get_features(FeatureId.WRITE_ATOMICITY, GetFeaturesSelect.DEFAULT),
                SubmissionEntry(AdminOpcode.FORMAT_NVM), SubmissionEntry(0xC5)]
 
 

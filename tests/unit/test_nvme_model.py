@@ -183,7 +183,10 @@ def get(model: NvmeModel, fid: FeatureId, sel: GetFeaturesSelect = GetFeaturesSe
 
 @pytest.mark.parametrize("fid, value, default", [
     (FeatureId.VOLATILE_WRITE_CACHE, 0, 1), (FeatureId.ASYNC_EVENT_CONFIG, 0x101, 0),
-    (FeatureId.ARBITRATION, 0x03020103, 0), (FeatureId.INTERRUPT_COALESCING, 0x0A05, 0)])
+    (FeatureId.ARBITRATION, 0x03020103, 0), (FeatureId.INTERRUPT_COALESCING, 0x0A05, 0),
+    # mandatory features with nothing to change: PS0 with a workload hint, a TLER, Disable Normal
+    (FeatureId.POWER_MANAGEMENT, 0x40, 0), (FeatureId.ERROR_RECOVERY, 0x0010, 0),
+    (FeatureId.WRITE_ATOMICITY, 1, 0)])
 def test_feature_select(model: NvmeModel, fid: FeatureId, value: int, default: int) -> None:
     assert model.admin(set_features(fid, value)) == Prediction(SUCCESS)
     assert get(model, fid) == value
@@ -209,7 +212,9 @@ def test_number_of_queues_is_granted_up_to_the_hardware(model: NvmeModel) -> Non
 def test_feature_errors(model: NvmeModel) -> None:
     assert failed(model.admin(set_features(FeatureId.VOLATILE_WRITE_CACHE, 1, save=True)),
                   CommandSpecificStatus.FEATURE_NOT_SAVEABLE)
-    assert failed(model.admin(set_features(FeatureId.POWER_MANAGEMENT, 0)), GenericStatus.INVALID_FIELD)
+    assert failed(model.admin(set_features(FeatureId.POWER_MANAGEMENT, 1)), GenericStatus.INVALID_FIELD)   # NPSS 0
+    assert failed(model.admin(set_features(FeatureId.ERROR_RECOVERY, 1 << 16)), GenericStatus.INVALID_FIELD)
+    assert failed(model.admin(set_features(FeatureId.LBA_RANGE_TYPE, 0)), GenericStatus.INVALID_FIELD)
     assert failed(model.admin(get_features(FeatureId.TIMESTAMP)), GenericStatus.INVALID_FIELD)
     bad_sel = SubmissionEntry(AdminOpcode.GET_FEATURES, cdw10=FeatureId.ARBITRATION | 4 << 8)
     assert failed(model.admin(bad_sel), GenericStatus.INVALID_FIELD)
