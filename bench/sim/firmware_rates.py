@@ -3,7 +3,7 @@
 4 KiB reads on namespace 2 from four queues, eight in flight per queue,
 through the real queue engine and the NvmeFirmware on the nvm back end
 (zero back-end latency here, so the firmware's cost shows). Data moves
-through the testbench's DMA stand-in until the RTL DMA engine exists.
+through the RTL DMA engine.
 """
 
 from __future__ import annotations
