@@ -4,8 +4,10 @@ A transfer writes the request registers and DMA_POST under the mailbox
 lock (the hardware holds the POST while its request queue is full), then
 waits for the result carrying its cookie. One collector at a time reads
 DMA_RESULT (a read takes the result) and hands each result to its waiter,
-so transfers from many command tasks run concurrently, as the engine
-walks one request while it moves the data of earlier ones.
+at most once per ``poll_ns`` however many transfers wait, so polling
+leaves the AXI4-Lite port to the command loop; transfers from many command
+tasks run concurrently, as the engine walks one request while it moves the
+data of earlier ones.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class MailboxDma:
         self._waiting: dict[int, tuple[Event, list[DmaResult]]] = {}
         self._next_cookie = 0
         self._collect = Lock()
+        self._last_poll = -poll_ns
         self.transfers = 0
         self.bytes = 0
 
@@ -80,7 +83,10 @@ class MailboxDma:
                 del self._waiting[cookie]
                 raise MailboxTimeout(f"DMA transfer of slot {slot} ({length} bytes at offset {offset}): "
                                      f"no result after {mb.timeout_ns} ns")
-            await self._collect_results()
+            now = get_sim_time("ns")
+            if now - self._last_poll >= self.poll_ns and not self._collect.locked():
+                self._last_poll = now
+                await self._collect_results()
             if not done.is_set():
                 await First(done.wait(), Timer(self.poll_ns, "ns"))
         (result,) = self._waiting.pop(cookie)[1]
@@ -89,8 +95,6 @@ class MailboxDma:
         return result
 
     async def _collect_results(self) -> None:
-        if self._collect.locked():
-            return   # another waiter is reading them
         async with self._collect:
             while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
                 cookie, result = decode_result(raw)

@@ -83,6 +83,13 @@ reg m_last_reg;
 reg m_first_reg;
 reg [USER_W-1:0] m_user_reg;
 
+// AXI4 and RQ sinks sample valid from power-up, before the first reset
+initial begin
+    m_valid_reg = 1'b0;
+    in_frame_reg = 1'b0;
+    flush_reg = 1'b0;
+end
+
 assign m_data = m_data_reg;
 assign m_keep = m_keep_reg;
 assign m_valid = m_valid_reg;

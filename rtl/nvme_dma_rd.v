@@ -242,6 +242,14 @@ reg [BURST_W:0] b_wr_reg;
 reg [BURST_W:0] b_rd_reg;
 wire b_full = (b_wr_reg - b_rd_reg) == BURSTS[BURST_W:0];
 
+// the DRAM model samples awvalid from power-up, before the first reset
+initial begin
+    aw_wr_reg = 3'd0;
+    aw_rd_reg = 3'd0;
+    b_wr_reg = 0;
+    b_rd_reg = 0;
+end
+
 wire rc_first = s_axis_rc_tvalid && !rc_in_frame_reg;
 wire rc_first_pass = rc_ok && rc_dwords != 0;
 wire realign_ready;

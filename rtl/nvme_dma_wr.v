@@ -166,6 +166,11 @@ reg ar_valid_reg;
 reg [DRAM_AW-1:5] ar_addr_reg;
 reg [7:0] ar_len_reg;
 
+// the DRAM model samples arvalid from power-up, before the first reset
+initial begin
+    ar_valid_reg = 1'b0;
+end
+
 assign m_axi_arid = {AXI_ID_W{1'b0}};
 assign m_axi_araddr = {ar_addr_reg, 5'd0};
 assign m_axi_arlen = ar_len_reg;

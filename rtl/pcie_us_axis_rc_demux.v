@@ -54,6 +54,12 @@ end
 reg in_frame_reg;
 reg [1:0] port_reg;
 
+// the hard IP samples tready from power-up, before the first reset
+initial begin
+    in_frame_reg = 1'b0;
+    port_reg = 2'd0;
+end
+
 wire [7:0] tag = s_axis_rc_tdata[71:64];
 wire [1:0] tag_port = tag < TAG_SPLIT_1 ? 2'd0 : tag < TAG_SPLIT_2 ? 2'd1 : 2'd2;
 wire [1:0] port = in_frame_reg ? port_reg : tag_port;

@@ -226,3 +226,28 @@ def test_random_sgl_slices_match_the_byte_reference(mem: HostMemory) -> None:
         length = 4 * rng.randint(0, (len(reference) - offset) // 4)
         assert expand(sgl_segments(head, len(reference), mem.read, offset, length)) == \
             reference[offset:offset + length]
+
+
+def test_data_block_needs_dword_alignment(mem: HostMemory) -> None:
+    """Identify SGLS = 10b: dword alignment of data blocks, or Invalid Field."""
+    fails(GenericStatus.INVALID_FIELD, sgl_segments, sgl1(data_block(0x1002, 100)), 100, mem.read)
+
+
+def test_segment_needs_16_byte_alignment(mem: HostMemory) -> None:
+    write_segment(mem, 0x9008, [data_block(0x1000, 100)])
+    fails(GenericStatus.INVALID_SGL_SEGMENT_DESCRIPTOR, sgl_segments,
+          sgl1(SglDescriptor(0x9008, 16, SglType.LAST_SEGMENT)), 100, mem.read)
+
+
+def test_longer_sgl_is_seen_within_the_segment(mem: HostMemory) -> None:
+    write_segment(mem, 0x9000, [data_block(0x1000, 100), data_block(0x2000, 4)])
+    fails(GenericStatus.DATA_SGL_LENGTH_INVALID, sgl_segments,
+          sgl1(SglDescriptor(0x9000, 32, SglType.LAST_SEGMENT)), 100, mem.read)
+
+
+def test_walk_stops_where_the_range_does(mem: HostMemory) -> None:
+    """A slice short of the command's end never reads the descriptors after it, as the RTL walker."""
+    # the second descriptor would be invalid in a Last Segment, were it read
+    write_segment(mem, 0x9000, [data_block(0x1000, 100), SglDescriptor(0x9000, 32, SglType.SEGMENT)])
+    assert sgl_segments(sgl1(SglDescriptor(0x9000, 32, SglType.LAST_SEGMENT)), 200, mem.read, 0, 100) == [
+        Segment(0x1000, 100)]
