@@ -154,7 +154,6 @@ module nvme_dma_engine #
 );
 
 localparam REQ_W = $clog2(REQS);
-localparam Q_DEPTH = 8;
 localparam [7:0] DATA_TAG_BASE = WALK_TAG_BASE + WALK_TAGS;
 
 initial begin
@@ -188,11 +187,13 @@ wire forget = aborting_reg && walker_idle && rd_idle && wr_idle;
  * Request queue and request ids
  */
 localparam Q_BITS = SLOT_W + 2 + 8 + 3*24 + DRAM_AW;
-reg [Q_BITS-1:0] q_mem [0:Q_DEPTH-1];
+reg [Q_BITS-1:0] q_mem [0:7];   // 8 requests waiting for the walker
 reg [3:0] q_wr_reg;
 reg [3:0] q_rd_reg;
 wire q_empty = q_wr_reg == q_rd_reg;
-assign req_ready = (q_wr_reg - q_rd_reg) != Q_DEPTH && !aborting_reg && !clear;
+// a 4-bit difference: compared unsized, it would widen to 32 bits and miss the full queue after a wrap
+wire [3:0] q_count = q_wr_reg - q_rd_reg;
+assign req_ready = q_count != 4'd8 && !aborting_reg && !clear;
 wire [Q_BITS-1:0] q_head = q_mem[q_rd_reg[2:0]];
 wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-1 -: SLOT_W];
 wire h_dir = q_head[Q_BITS-1-SLOT_W];

@@ -110,7 +110,8 @@ class PcieTb:
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
         self.rc.make_port().connect(self.dev)
 
-        # the device's DRAM, behind the DMA engine's AXI4 master
+        # the device's DRAM, behind the DMA engine's AXI4 master (its model logs its set-up at INFO)
+        logging.getLogger(f"cocotb.{dut._name}.m_axi_dram").setLevel(logging.INFO if verbose else logging.WARNING)
         self.dram = AxiDram(dut)
         self._quiet_models(verbose)
 
