@@ -47,7 +47,8 @@ class DataPointerBuilder:
     regions: list[tuple[int, int]] = field(default_factory=list)
     pieces: list[Segment] = field(default_factory=list)
 
-    async def _region(self, size: int, high: bool) -> int:
+    async def region(self, size: int, high: bool = False) -> int:
+        """Host memory filled with the guard pattern, checked by ``check_guards``."""
         addr = self.tb.alloc_dma(size, high=high)
         await self.tb.rc.mem_address_space.write(addr, bytes([GUARD]) * size)
         self.regions.append((addr, size))
@@ -60,7 +61,7 @@ class DataPointerBuilder:
         Each piece is mapped for ``direction`` (TO_DEVICE for a Write command, FROM_DEVICE for a Read)."""
         first_len = PAGE - first_offset
         pages = 1 + -(-max(0, length - first_len) // PAGE)
-        base = await self._region((2 * pages + 1) * PAGE, high)
+        base = await self.region((2 * pages + 1) * PAGE, high)
         addrs = [base + (2 * k + 1) * PAGE for k in range(pages)]
         pieces = [Segment(addrs[0] + first_offset, min(length, first_len))]
         done = pieces[0].length
@@ -110,7 +111,7 @@ class DataPointerBuilder:
         sizes = [4 * (b - a) for a, b in zip([0] + cuts, cuts + [length // 4])]
         pieces = []
         for size in sizes:
-            region = await self._region(size + 2 * 64, high)
+            region = await self.region(size + 2 * 64, high)
             pieces.append(Segment(region + 64 + 4 * self.rng.randrange(16), size))
         self.pieces += pieces
         datas = [SglDescriptor(p.addr, p.length, SglType.DATA_BLOCK) for p in pieces]

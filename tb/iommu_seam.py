@@ -88,10 +88,10 @@ class IommuSeam:
         for kind in (TlpType.MEM_WRITE, TlpType.MEM_WRITE_64):
             rc.register_rx_tlp_handler(kind, self._write_handler(handlers[kind]))
 
-    def dma_api(self, rid: int, policy: DmaPolicy | None = None) -> DmaApi:
+    def dma_api(self, rid: int, policy: DmaPolicy | None = None, dma_limit: int = 1 << 32) -> DmaApi:
         """A fresh default domain for ``rid`` under ``policy`` (the configured one by default)."""
         return DmaApi.for_device(self.iommu, rid, policy or self.config.policy, costs=self.config.dma_costs,
-                                 flush_queue=self.config.flush_queue)
+                                 flush_queue=self.config.flush_queue, dma_limit=dma_limit)
 
     def _translate(self, tlp: Tlp, is_write: bool) -> Translation:
         rid = int(tlp.requester_id)
