@@ -4,7 +4,7 @@ A test subclasses ``NvmeBaseTest`` (registers only) or ``QueueTest``
 (controller up, MSI-X on, firmware running, admin queue wrapped) and
 implements ``body()``; setup, the scoreboards and their checks come from
 here. Knobs come from class attributes (``link``, ``pacing_seed``,
-``admin_depth``, ``firmware_cost_ns``).
+``admin_depth``, ``firmware_cost_ns``, ``iommu``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tb.env import NvmeEnv
 from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.nvme_queues import NvmeAdmin
+from tb.iommu_seam import IommuConfig
 from tb.pcie_tb import LinkConfig, PcieTb
 from tb.stream_pacing import random_pauses
 
@@ -39,9 +40,12 @@ class NvmeBaseTest(uvm_test):
     controller_params = ControllerParams()
     # build the queue monitor and the completion and interrupt scoreboards
     uses_queues = False
+    # None: no IOMMU, the design reaches host memory at physical addresses; else the IOMMU between
+    # the root complex and host memory and the host's DMA-API policy (tb/iommu_seam.py)
+    iommu: IommuConfig | None = None
 
     def build_phase(self) -> None:
-        self.tb = PcieTb(cocotb.top, self.link)
+        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu)
         self.regs = RegisterBfm(self.tb)
         self.driver = NvmeDriver(self.tb, self.regs)
         self.reg_model = RegisterModel(self.controller_params)
@@ -53,7 +57,7 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)
         ConfigDB().set(None, "*", "MQES", self.controller_params.mqes)
-        ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.rc.mem_address_space)
+        ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.bus_peek)
         ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
 
@@ -121,7 +125,7 @@ class QueueTest(NvmeBaseTest):
         await self.msix.enable(self.msix_vectors)
         await self.driver.nvme_pci_configure_admin_queue()
         monitor = self.env.queue_monitor
-        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_addr)
+        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma)
         await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
 

@@ -17,13 +17,17 @@ from tb.stream_pacing import random_pauses
 DRAM_SIZE = 256 << 20
 
 
+class NoHostMemory(ValueError):
+    """Nothing in host memory answers at this address (or, under the IOMMU, nothing is mapped there)."""
+
+
 def peek(space: AddressSpace, addr: int, length: int) -> bytes:
     """Read host memory without simulated time (pools nest: each holds regions at local offsets)."""
     for base, _size, _translate, region in space.find_regions(addr, length):
         if isinstance(region, MemoryRegion):
             return bytes(region.mem[addr - base:addr - base + length])
         return peek(region, addr - base, length)
-    raise ValueError(f"no host memory at {addr:#x}")
+    raise NoHostMemory(f"no host memory at {addr:#x}")
 
 
 class AxiDram:

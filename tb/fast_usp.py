@@ -19,7 +19,9 @@ It also adds what the stock model lacks as a test bed:
   makes completions of different requests arrive out of order (those of one
   request keep their order, as PCIe requires);
 - ``inject_read_fault`` makes the host answer chosen reads with Unsupported
-  Request, Completer Abort or poisoned data, or never.
+  Request, Completer Abort or poisoned data, or never;
+- ``add_read_latency`` lets the host side (the IOMMU seam, tb/iommu_seam.py)
+  add its own time to one outstanding read, on top of the memory latency.
 
 The methods overridden are the model's private ones: this file is the one
 place that depends on them (cocotbext-pcie 0.2.16).
@@ -119,6 +121,11 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             last_due[tlp.tag] = due
             heapq.heappush(self._pending, (due, next(self._order), tlp))
             self._pending_changed.set()
+
+    def add_read_latency(self, tag: int, ns: int) -> None:
+        """Hold the completions of the outstanding read ``tag`` ``ns`` longer (a translation's cost)."""
+        assert tag in self._read_due, f"tag {tag}: no read of the design outstanding"
+        self._read_due[tag] += ns
 
     def inject_read_fault(self, match: Callable[[int], bool], kind: str, count: int = 1) -> ReadFault:
         fault = ReadFault(match, kind, count)

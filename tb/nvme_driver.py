@@ -106,8 +106,9 @@ class NvmeDriver:
         self.cap: Cap | None = None
         self.version = 0
         self.ctrl_config = 0
-        self.asq_addr = 0
-        self.acq_addr = 0
+        # admin rings as (host physical, bus address); ASQ/ACQ hold the bus addresses
+        self.asq = (0, 0)
+        self.acq = (0, 0)
         self.q_depth = NVME_ADQ_DEPTH
         self.ready_after_ns: int | None = None
 
@@ -120,12 +121,22 @@ class NvmeDriver:
     async def nvme_pci_configure_admin_queue(self) -> None:
         """Disable, allocate the admin queue pair, program AQA/ASQ/ACQ."""
         await self.nvme_disable_ctrl()
-        self.asq_addr = self.tb.alloc_dma(self.q_depth * NVME_SQ_ENTRY_SIZE)
-        self.acq_addr = self.tb.alloc_dma(self.q_depth * NVME_CQ_ENTRY_SIZE)
+        self.asq = self.tb.alloc_coherent(self.q_depth * NVME_SQ_ENTRY_SIZE)
+        self.acq = self.tb.alloc_coherent(self.q_depth * NVME_CQ_ENTRY_SIZE)
         aqa = (self.q_depth - 1) | (self.q_depth - 1) << 16
         await self.regs.writel(NVME_REG_AQA, aqa)
-        await self.regs.writeq(NVME_REG_ASQ, self.asq_addr)
-        await self.regs.writeq(NVME_REG_ACQ, self.acq_addr)
+        await self.regs.writeq(NVME_REG_ASQ, self.asq_dma)
+        await self.regs.writeq(NVME_REG_ACQ, self.acq_dma)
+
+    @property
+    def asq_dma(self) -> int:
+        """The admin SQ's bus address, as ASQ holds it."""
+        return self.asq[1]
+
+    @property
+    def acq_dma(self) -> int:
+        """The admin CQ's bus address, as ACQ holds it."""
+        return self.acq[1]
 
     def default_config(self) -> int:
         """CC as Linux's nvme_enable_ctrl builds it: NVM set, RR, 64/16-byte entries."""

@@ -78,7 +78,8 @@ class _Ring:
     entry_size: int
 
     def __init__(self, qid: int, depth: int, tb: PcieTb, regs: RegisterBfm, stride: int,
-                 observers: list[QueueObserver] | None, addr: int | None) -> None:
+                 observers: list[QueueObserver] | None, addr: tuple[int, int] | None) -> None:
+        """``addr``: (host physical, bus address) of memory already allocated, else allocated here."""
         if depth < 2:
             raise ValueError(f"queue {qid}: depth {depth}, at least 2 entries")
         self.qid = qid
@@ -87,7 +88,8 @@ class _Ring:
         self.regs = regs
         self.stride = stride
         self.observers = observers if observers is not None else []
-        self.addr = tb.alloc_dma(depth * self.entry_size) if addr is None else addr
+        # the CPU reaches the ring at addr, the controller at dma_addr (equal without an IOMMU)
+        self.addr, self.dma_addr = tb.alloc_coherent(depth * self.entry_size) if addr is None else addr
 
     @property
     def qsize(self) -> int:
@@ -102,7 +104,7 @@ class CompletionQueue(_Ring):
     entry_size = CQE_SIZE
 
     def __init__(self, qid: int, depth: int, tb: PcieTb, regs: RegisterBfm, stride: int,
-                 observers: list[QueueObserver] | None = None, addr: int | None = None) -> None:
+                 observers: list[QueueObserver] | None = None, addr: tuple[int, int] | None = None) -> None:
         super().__init__(qid, depth, tb, regs, stride, observers, addr)
         self.head = 0
         self.phase = 1
@@ -138,7 +140,7 @@ class SubmissionQueue(_Ring):
     entry_size = SQE_SIZE
 
     def __init__(self, qid: int, depth: int, cq: CompletionQueue, tb: PcieTb, regs: RegisterBfm, stride: int,
-                 observers: list[QueueObserver] | None = None, addr: int | None = None) -> None:
+                 observers: list[QueueObserver] | None = None, addr: tuple[int, int] | None = None) -> None:
         super().__init__(qid, depth, tb, regs, stride, observers, addr)
         self.cq = cq
         cq.sqs[qid] = self
@@ -226,8 +228,8 @@ class NvmeQueue:
     """An SQ and its CQ with the same qid, as nvme-pci allocates them."""
 
     def __init__(self, qid: int, depth: int, tb: PcieTb, regs: RegisterBfm, stride: int,
-                 observers: list[QueueObserver] | None = None, sq_addr: int | None = None,
-                 cq_addr: int | None = None) -> None:
+                 observers: list[QueueObserver] | None = None, sq_addr: tuple[int, int] | None = None,
+                 cq_addr: tuple[int, int] | None = None) -> None:
         self.qid = qid
         observers = [] if observers is None else observers   # one list: SQ and CQ report to the same observers
         self.cq = CompletionQueue(qid, depth, tb, regs, stride, observers, cq_addr)
@@ -260,7 +262,7 @@ class NvmeAdmin:
         """Wrap the admin rings that nvme_pci_configure_admin_queue programmed into ASQ/ACQ."""
         assert driver.cap is not None and driver.ready_after_ns is not None, "driver.probe() first"
         queue = NvmeQueue(0, driver.q_depth, driver.tb, driver.regs, driver.cap.doorbell_stride, observers,
-                          sq_addr=driver.asq_addr, cq_addr=driver.acq_addr)
+                          sq_addr=driver.asq, cq_addr=driver.acq)
         return cls(queue, timeout_ns)
 
     async def execute(self, sqe: SubmissionEntry, expect: Status | None = SUCCESS) -> CompletionEntry:
@@ -281,14 +283,14 @@ class NvmeAdmin:
     async def create_cq(self, qid: int, depth: int, vector: int | None = None, ien: bool = True) -> CompletionQueue:
         """Allocate and create an I/O CQ; its vector defaults to its qid (one vector per CQ)."""
         cq = CompletionQueue(qid, depth, *self._new_ring_args())
-        await self.execute(create_io_cq(qid, cq.qsize, cq.addr, iv=qid if vector is None else vector, ien=ien))
+        await self.execute(create_io_cq(qid, cq.qsize, cq.dma_addr, iv=qid if vector is None else vector, ien=ien))
         return cq
 
     async def create_sq(self, qid: int, depth: int, cq: CompletionQueue, priority: int = 0) -> SubmissionQueue:
         """Allocate and create an I/O SQ posting to ``cq`` (several SQs may share one CQ)."""
         sq = SubmissionQueue(qid, depth, cq, *self._new_ring_args())
         try:
-            await self.execute(create_io_sq(qid, sq.qsize, sq.addr, cqid=cq.qid, qprio=priority))
+            await self.execute(create_io_sq(qid, sq.qsize, sq.dma_addr, cqid=cq.qid, qprio=priority))
         except NvmeCommandError:
             del cq.sqs[qid]
             raise
@@ -298,9 +300,9 @@ class NvmeAdmin:
                                 priority: int = 0) -> NvmeQueue:
         """Create I/O CQ then I/O SQ with one qid, as nvme_create_queue does."""
         queue = NvmeQueue(qid, depth, *self._new_ring_args())
-        await self.execute(create_io_cq(qid, queue.cq.qsize, queue.cq.addr, iv=qid if vector is None else vector,
+        await self.execute(create_io_cq(qid, queue.cq.qsize, queue.cq.dma_addr, iv=qid if vector is None else vector,
                                         ien=ien))
-        await self.execute(create_io_sq(qid, queue.sq.qsize, queue.sq.addr, cqid=qid, qprio=priority))
+        await self.execute(create_io_sq(qid, queue.sq.qsize, queue.sq.dma_addr, cqid=qid, qprio=priority))
         return queue
 
     async def delete_sq(self, sq: SubmissionQueue) -> CompletionEntry:

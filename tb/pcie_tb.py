@@ -3,7 +3,10 @@
 ``PcieTb`` owns the pieces that sit between the host software model and the
 design: cocotbext-pcie's root complex with its host memory, the UltraScale+
 PCIe device model wired to the design's CQ/CC streams, and knobs for idle
-cycles and back-pressure on those streams.
+cycles and back-pressure on those streams. With an ``IommuConfig`` it also
+puts the IOMMU between the root complex and host memory (tb/iommu_seam.py)
+and gives the host driver the DMA API it maps buffers through (``dma``);
+without one, bus addresses are physical addresses.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from dataclasses import dataclass
 
 from cocotb.handle import HierarchyObject
 from cocotbext.axi import AxiStreamBus
-from cocotbext.pcie.core import RootComplex
+from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
 
-from tb.device_dram import AxiDram
+from models.iommu import DmaDirection
+
+from tb.device_dram import AxiDram, peek
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
+from tb.iommu_seam import HostDma, IommuConfig, IommuSeam
 from tb.tlp_rules import TlpRuleChecker
 from tb.stream_pacing import random_pauses
 
@@ -58,7 +64,8 @@ class LinkConfig:
 class PcieTb:
     """Root complex plus UltraScale+ device model around the nvme_ctrl top level."""
 
-    def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False) -> None:
+    def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False,
+                 iommu: IommuConfig | None = None) -> None:
         self.dut = dut
         self.link = link or LinkConfig()
         self.data_width = len(dut.s_axis_cq_tdata)
@@ -123,6 +130,29 @@ class PcieTb:
         self.dev.rq_observers.append(self.tlp_rules.request)
         self.dev.rc_observers.append(self.tlp_rules.completion)
 
+        # the host's DMA API for the design (identity until enumerate() attaches it to the IOMMU)
+        self.dma = HostDma(None)
+        self.iommu_seam: IommuSeam | None = None
+        if iommu is not None:
+            self.iommu_seam = IommuSeam(self.rc, iommu, read_latency=self._design_read_latency)
+            # what reaches host memory is the translated address: check that one against the buffers
+            self.tlp_rules.check_rq_addresses = False
+            self.iommu_seam.observers.append(self._check_translated)
+        self.peer: Device | None = None
+
+    def _design_read_latency(self, rid: int, tag: int, ns: int) -> bool:
+        if self.func is None or rid != int(self.func.pcie_id):
+            return False
+        self.dev.add_read_latency(tag, ns)
+        return True
+
+    def _check_translated(self, rid: int, tlp, translation) -> None:
+        if self.func is not None and rid == int(self.func.pcie_id) and translation.ok:
+            msi_base, msi_size = self.iommu_seam.iommu.msi_window
+            phys = translation.segments[0].phys
+            if not msi_base <= phys < msi_base + msi_size:
+                self.tlp_rules.reaches_memory(tlp, phys)
+
     def _quiet_models(self, verbose: bool) -> None:
         """The models log every TLP at INFO; keep them at WARNING unless asked."""
         level = logging.INFO if verbose else logging.WARNING
@@ -172,12 +202,43 @@ class PcieTb:
             self.high_pool = self.rc.mem_address_space.create_pool(HIGH_POOL_BASE, HIGH_POOL_SIZE)
         return self.high_pool
 
+    def alloc_coherent(self, size: int) -> tuple[int, int]:
+        """dma_alloc_coherent: host memory and the bus address the device reaches it at, kept mapped
+        (both ways) for as long as the memory lives, as queues are."""
+        phys = self.alloc_dma(size)
+        return phys, self.dma.map_now(phys, size, DmaDirection.BIDIRECTIONAL)
+
+    def bus_peek(self, addr: int, length: int) -> bytes:
+        """Host memory behind the design's bus addresses as the host's mappings say now (no simulated time,
+        no IOTLB): what the scoreboards read. Raises NoHostMemory where nothing is mapped."""
+        space = self.rc.mem_address_space
+        if self.iommu_seam is None or self.dma.api is None:
+            return peek(space, addr, length)
+        return b"".join(peek(space, phys, n) for phys, n in self.iommu_seam.host_view(self.dma.api, addr, length))
+
+    def add_peer(self) -> Device:
+        """A second PCIe device (a plain memory endpoint) on its own root port, with its own requester id:
+        another DMA master for isolation tests. Call before enumerate()."""
+        assert self.func is None, "add_peer() before enumerate()"
+        self.peer = Device(MemoryEndpoint())
+        self.peer.functions[0].configure_bar(0, 4096)
+        self.peer.log.setLevel(logging.WARNING)
+        self.rc.make_port().connect(self.peer)
+        return self.peer
+
     async def enumerate(self) -> None:
-        """Enumerate the bus and enable the device as a driver's probe would."""
+        """Enumerate the bus and enable the device as a driver's probe would; under an IOMMU the device
+        gets its default domain (DmaApi.for_device) here, as at the IOMMU core's probe."""
         await self.rc.enumerate()
         self.func = self.rc.find_device(self.dev.functions[0].pcie_id)
         await self.func.enable_device()
         await self.func.set_master()
+        if self.iommu_seam is not None:
+            self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)))
+        if self.peer is not None:
+            peer = self.rc.find_device(self.peer.functions[0].pcie_id)
+            await peer.enable_device()
+            await peer.set_master()
 
     @property
     def bar0(self):

@@ -9,7 +9,10 @@ target may complete either way until the Abort says (tb.aborts). The
 command's data pointer (PRPs or SGL) is walked with models.prp at
 submission, before the controller can read it: write data comes from the
 buffers it describes, and an invalid pointer predicts the status the DMA
-engine must report.
+engine must report. Host memory is read through the device's bus addresses
+(``HOST_MEMORY``: PcieTb.bus_peek), so under an IOMMU the reference follows
+the host's mappings; a command that must read host memory where nothing is
+mapped is predicted to fail with Data Transfer Error and change nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from models.identify import ControllerConfig
 from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.completion_check import Expected
-from models.nvme_spec import SUCCESS, AdminOpcode, NvmOpcode, Status, SubmissionEntry
+from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, NvmOpcode, Status, SubmissionEntry
 from models.prp import DataPointerError, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.aborts import AbortTracker
-from tb.device_dram import peek
+from tb.device_dram import NoHostMemory
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096
@@ -38,7 +41,7 @@ class NvmeReference(uvm_subscriber):
         self.config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
         self.model = NvmeModel(self.config, ConfigDB().get(self, "", "IO_QUEUE_PAIRS"),
                                ConfigDB().get(self, "", "MQES"))
-        self.host = ConfigDB().get(self, "", "HOST_MEMORY")
+        self.peek = ConfigDB().get(self, "", "HOST_MEMORY")
         self.predictions: dict[tuple[int, int], Prediction] = {}
         self.aborts = AbortTracker()
 
@@ -68,7 +71,7 @@ class NvmeReference(uvm_subscriber):
     def segments(self, sqe: SubmissionEntry, length: int) -> list[Segment]:
         """The host memory the command's PRPs or SGL describe, as they are now."""
         if sqe.psdt:
-            return sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), length, lambda a, n: peek(self.host, a, n))
+            return sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), length, self.peek)
         return prp_segments(sqe.prp1, sqe.prp2, length, PAGE, self._qword)
 
     def _host_data(self, sqe: SubmissionEntry) -> tuple[bytes, DataPointerError | None]:
@@ -79,16 +82,19 @@ class NvmeReference(uvm_subscriber):
         try:
             length = data_length(sqe, ns.lba_size if ns else None)
             segments = self.segments(sqe, length)
+            if sqe.opcode not in DATA_IN:
+                return b"", None
+            return b"".join(self.peek(seg.addr, seg.length) for seg in segments), None
         except DataPointerError as err:
             return b"", err
+        except NoHostMemory as err:
+            # the controller's read is refused (UR): Data Transfer Error, nothing written
+            return b"", DataPointerError(GenericStatus.DATA_TRANSFER_ERROR, str(err))
         except (AssertionError, ValueError):
             return b"", None
-        if sqe.opcode not in DATA_IN:
-            return b"", None
-        return b"".join(peek(self.host, seg.addr, seg.length) for seg in segments), None
 
     def _qword(self, addr: int) -> int:
-        return int.from_bytes(peek(self.host, addr, 8), "little")
+        return int.from_bytes(self.peek(addr, 8), "little")
 
     def expected_status(self, sqid: int, cid: int) -> Expected:
         prediction = self.predictions.get((sqid, cid))
@@ -104,7 +110,7 @@ class DataScoreboard(uvm_subscriber):
 
     def build_phase(self) -> None:
         self.reference: NvmeReference = ConfigDB().get(self, "", "REFERENCE")
-        self.host = ConfigDB().get(self, "", "HOST_MEMORY")
+        self.peek = ConfigDB().get(self, "", "HOST_MEMORY")
         self.pending: dict[tuple[int, int], SubmissionEntry] = {}
         self.reads_checked = 0
         self.bytes_checked = 0
@@ -127,7 +133,7 @@ class DataScoreboard(uvm_subscriber):
             if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return
             segments = self.reference.segments(sqe, len(prediction.data))
-            got = b"".join(peek(self.host, seg.addr, seg.length) for seg in segments)
+            got = b"".join(self.peek(seg.addr, seg.length) for seg in segments)
             assert got == prediction.data, (
                 f"SQ {key[0]} CID {key[1]:#06x}: {len(got)} bytes read differ from the shadow contents "
                 f"(first difference at byte {next(i for i, (a, b) in enumerate(zip(got, prediction.data)) if a != b)})")

@@ -13,6 +13,12 @@ model returns on RC, and records a violation for:
 - a read tag reused before the completion that ends its request,
 - a request outside the host buffers handed out (PcieTb.alloc_dma).
 
+Under the IOMMU the address on RQ is a bus address (IOVA); what must stay
+inside the buffers is the physical address it translates to, so the IOMMU
+seam reports each request that reaches memory (``reaches_memory``) and the
+RQ-side address check is off. A request the IOMMU refuses never reaches
+memory: it is the test's to expect (tb.iommu_seam.FaultAccount).
+
 Violations are logged when they happen (a dropped read may hang the test
 before any check runs) and fail the test in the pyuvm check phase.
 """
@@ -41,6 +47,8 @@ class TlpRuleChecker:
         self.requests = 0
         self.completions = 0
         self.outstanding: dict[int, int] = {}  # tag -> address of the read
+        # False when an IOMMU translates RQ addresses: reaches_memory() checks the physical ones
+        self.check_rq_addresses = True
         self.log = logging.getLogger("cocotb.tb.tlp_rules")
 
     @property
@@ -72,13 +80,24 @@ class TlpRuleChecker:
             self._violation(f"{where}: read above max read request size {self.mrrs_bytes} B")
         if addr // PAGE_4K != (addr + length - 1) // PAGE_4K:
             self._violation(f"{where}: crosses a 4 KiB boundary")
-        if not any(base <= addr and addr + length <= base + size for base, size in self.buffers):
-            self._violation(f"{where}: outside every host buffer")
+        if self.check_rq_addresses:
+            self._check_inside(where, addr, length)
         if is_read:
             if tlp.tag in self.outstanding:
                 self._violation(f"{where}: tag reused while the read at "
                                 f"{self.outstanding[tlp.tag]:#x} is outstanding")
             self.outstanding[tlp.tag] = addr
+
+    def _check_inside(self, where: str, addr: int, length: int) -> None:
+        if not any(base <= addr and addr + length <= base + size for base, size in self.buffers):
+            self._violation(f"{where}: outside every host buffer")
+
+    def reaches_memory(self, tlp: Tlp, phys: int) -> None:
+        """A request of the design's, translated to ``phys``, is about to touch host memory."""
+        is_write = tlp.fmt_type.name.startswith("MEM_WRITE")
+        length = tlp.get_payload_size() if is_write else (tlp.length or 1024) * 4
+        self._check_inside(f"{tlp.fmt_type.name} of {length} B at bus address {tlp.address:#x} -> {phys:#x}",
+                           phys, length)
 
     def completion(self, tlp: Tlp, time_ns: int) -> None:
         """A completion on RC; the one with 'request completed' frees its tag."""

@@ -14,78 +14,16 @@ answered with UR, CA, poison or nothing.
 from __future__ import annotations
 
 import dataclasses
-import random
 
-import cocotb
 import pyuvm
 
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import GenericStatus, Status, SubmissionEntry
-from tb.base_test import CommandSetTest
-from tb.data_pointers import PAGE, DataPointerBuilder, HostTransfer
+from tb.data_pointers import PAGE, HostTransfer
+from tb.dma_test import DTE, LBA, NSID, DmaTest
 from tb.pcie_tb import MRRS_512, LinkConfig
 
 TIMEOUT_MS = 40
-MDTS_BYTES = 128 * 1024
-NSID, LBA = 1, 512
-DTE = Status.of(GenericStatus.DATA_TRANSFER_ERROR, dnr=True)
-
-
-class DmaTest(CommandSetTest):
-    """Round trips of host buffers through the device; knobs: ``link``, ``cases``, ``sgl``."""
-
-    link = LinkConfig(root_mrrs_code=MRRS_512)
-    cases = 10
-    sgl = False
-
-    def expected_status(self):
-        # commands whose host reads the test makes fail; the rest from the reference model
-        self.forced: dict[tuple[int, int], Status] = {}
-        return lambda sqid, cid: self.forced.get((sqid, cid)) or self.env.reference.expected_status(sqid, cid)
-
-    async def setup(self) -> None:
-        await super().setup()
-        self.rng = random.Random(cocotb.RANDOM_SEED)
-        self.buffers = DataPointerBuilder(self.tb, self.rng)
-        await self.admin.set_num_queues(4, 4)
-        self.queue = await self.admin.create_queue_pair(1, 32)
-        self.next_lba = 0
-
-    async def pointer(self, length: int, high: bool) -> HostTransfer:
-        if self.sgl:
-            blocks = self.rng.randint(1, min(40, length // 4))
-            return await self.buffers.sgl(length, blocks, self.rng.randint(1, 8), high)
-        return await self.buffers.prp(length, 4 * self.rng.randrange(PAGE // 4), high,
-                                      list_offset=self.rng.choice((0, 0, PAGE - 24, PAGE - 64)))
-
-    async def run(self, sqe: SubmissionEntry, transfer: HostTransfer, forced: Status | None = None) -> Status:
-        """The command on ``transfer``'s data pointer; ``forced``: the status the test makes it end with."""
-        sqe = dataclasses.replace(sqe, prp1=transfer.prp1, prp2=transfer.prp2, psdt=transfer.psdt)
-        (cid,) = await self.queue.submit_many([sqe])
-        if forced is not None:
-            self.forced[(self.queue.qid, cid)] = forced
-        (cqe,) = await self.queue.wait_for([cid])
-        return cqe.status
-
-    async def round_trip(self, length: int, high: bool) -> None:
-        data = self.rng.randbytes(length)
-        slba, self.next_lba = self.next_lba, self.next_lba + length // LBA
-        wt, rt = await self.pointer(length, high), await self.pointer(length, not high)
-        await self.buffers.fill(wt, data)
-        status = await self.run(write_cmd(NSID, slba, length // LBA), wt)
-        assert status.is_success, f"write of {length} bytes: {status}"
-        status = await self.run(read_cmd(NSID, slba, length // LBA), rt)
-        assert status.is_success, f"read of {length} bytes: {status}"
-        got = await self.buffers.read(rt)
-        assert got == data, f"{length} bytes read back differ from those written (first at byte "\
-                            f"{next(i for i, (a, b) in enumerate(zip(got, data)) if a != b)})"
-
-    async def body(self) -> None:
-        lengths = [LBA, MDTS_BYTES] + [LBA * self.rng.randint(1, MDTS_BYTES // LBA) for _ in range(self.cases - 2)]
-        for i, length in enumerate(lengths):
-            await self.round_trip(length, high=bool(i % 2))
-        await self.buffers.check_guards()
-        assert self.dma.transfers >= 2 * len(lengths), f"only {self.dma.transfers} DMA transfers seen"
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")

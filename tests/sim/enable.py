@@ -105,9 +105,9 @@ class InvalidAdminQueueRejected(EnableTest):
         await self.expect_config_rejected(base)
         await self.regs.writel(NVME_REG_AQA, 0x001F_001F)
         # 4 KiB-aligned ASQ with a 16 KiB memory page
-        await self.regs.writeq(NVME_REG_ASQ, self.driver.asq_addr + 0x1000)
+        await self.regs.writeq(NVME_REG_ASQ, self.driver.asq_dma + 0x1000)
         await self.expect_config_rejected(base | 2 << NVME_CC_MPS_SHIFT)
-        await self.regs.writeq(NVME_REG_ASQ, self.driver.asq_addr)
+        await self.regs.writeq(NVME_REG_ASQ, self.driver.asq_dma)
         await self.driver.nvme_enable_ctrl(base)
 
 

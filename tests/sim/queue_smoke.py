@@ -19,7 +19,7 @@ class AdminCommandRoundTrip(NvmeBaseTest):
         await self.driver.probe()
         mem = self.tb.rc.mem_address_space
         sqe = struct.pack("<BBHI", 0x06, 0, 0x1234, 1) + bytes(range(8, 64))
-        await mem.write(self.driver.asq_addr, sqe)
+        await mem.write(self.driver.asq[0], sqe)
         await self.regs.writel(0x1000, 1)
         for _ in range(200):
             info = int.from_bytes((await axil.read(0x0100, 4)).data, "little")
@@ -34,7 +34,7 @@ class AdminCommandRoundTrip(NvmeBaseTest):
         await axil.write(0x0200, (0xABC).to_bytes(4, "little"))
         await axil.write(0x0208, slot.to_bytes(4, "little"))
         for _ in range(200):
-            cqe = await mem.read(self.driver.acq_addr, 16)
+            cqe = await mem.read(self.driver.acq[0], 16)
             if cqe[14] & 1:
                 break
             await Timer(50, "ns")

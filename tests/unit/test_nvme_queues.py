@@ -52,6 +52,10 @@ class FakeController:
     def alloc_dma(self, size: int) -> int:
         return self.rc.alloc_region(size)[0]
 
+    def alloc_coherent(self, size: int) -> tuple[int, int]:
+        addr = self.alloc_dma(size)
+        return addr, addr
+
     def __init__(self, rc: FakeRc) -> None:
         self.rc = rc
         self.writes: list[tuple[int, int]] = []
