@@ -119,7 +119,7 @@ class QueueTest(NvmeBaseTest):
         self.msix.observers.append(self.env.interrupt_scoreboard.msix)
         self.msix.observers.append(self.env.coverage.msix)
         self.env.coverage.admin_queue(self.admin_depth)
-        self.tb.rq_observers.append(self.env.interrupt_scoreboard.rq_request)
+        self.tb.host_write_observers.append(self.env.interrupt_scoreboard.host_write)
         self.driver.q_depth = self.admin_depth
         await self.driver.nvme_pci_enable()
         await self.msix.enable(self.msix_vectors)

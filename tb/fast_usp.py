@@ -21,7 +21,12 @@ It also adds what the stock model lacks as a test bed:
 - ``inject_read_fault`` makes the host answer chosen reads with Unsupported
   Request, Completer Abort or poisoned data, or never;
 - ``add_read_latency`` lets the host side (the IOMMU seam, tb/iommu_seam.py)
-  add its own time to one outstanding read, on top of the memory latency.
+  add its own time to one outstanding read, on top of the memory latency;
+- an MSI-X message requested on cfg_interrupt_msix_int leaves behind the
+  posted writes the design handed to RQ before it (it joins the RQ queue as
+  a memory write): the stock model sends it at once, so under DMA traffic
+  it overtook the CQE write it signals. Whether the real core orders the two
+  is not documented; real designs wait for the CQE's pcie_rq_seq_num first.
 
 The methods overridden are the model's private ones: this file is the one
 place that depends on them (cocotbext-pcie 0.2.16).
@@ -88,6 +93,7 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         # every request with no per-cycle cost
         sink = self.rq_sink
         deliver = sink._sink_frame
+        self._queue_rq_frame = deliver
 
         def tap(frame) -> None:
             tlp = Tlp_us.unpack_us_rq(frame)
@@ -203,9 +209,14 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             await First(RisingEdge(request), Timer(STATUS_POLL_NS, "ns"))
             if request.value != 1:
                 continue
-            address = int(self.cfg_interrupt_msix_address.value)
-            data = int(self.cfg_interrupt_msix_data.value)
-            await msix_cap.issue_msix_interrupt(address, data)
+            if not msix_cap.msix_enable:
+                raise RuntimeError("MSI-X requested while the host has it disabled")
+            message = Tlp_us()
+            message.fmt_type = TlpType.MEM_WRITE
+            message.requester_id = self.functions[0].pcie_id
+            message.set_addr_be_data(int(self.cfg_interrupt_msix_address.value),
+                                     int(self.cfg_interrupt_msix_data.value).to_bytes(4, "little"))
+            self._queue_rq_frame(message.pack_us_rq())
             self.cfg_interrupt_msix_sent.value = 1
             await RisingEdge(self.user_clk)
             self.cfg_interrupt_msix_sent.value = 0

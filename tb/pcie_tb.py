@@ -12,11 +12,14 @@ without one, bus addresses are physical addresses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cocotb.handle import HierarchyObject
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
+from cocotbext.pcie.core.tlp import Tlp, TlpType
 
 from models.iommu import DmaDirection
 
@@ -138,7 +141,20 @@ class PcieTb:
             # what reaches host memory is the translated address: check that one against the buffers
             self.tlp_rules.check_rq_addresses = False
             self.iommu_seam.observers.append(self._check_translated)
+        # every memory write reaching the root complex, in arrival order, before any translation: where
+        # a CQE write and the MSI-X message behind it are seen in the order the host sees them
+        self.host_write_observers: list[Callable[[Tlp, int], None]] = []
+        for kind in (TlpType.MEM_WRITE, TlpType.MEM_WRITE_64):
+            self.rc.register_rx_tlp_handler(kind, self._observed_write(self.rc.rx_tlp_handler[kind]))
         self.peer: Device | None = None
+
+    def _observed_write(self, handler: Callable[[Tlp], Awaitable[None]]) -> Callable[[Tlp], Awaitable[None]]:
+        async def write(tlp: Tlp) -> None:
+            now = int(get_sim_time("ns"))
+            for observer in self.host_write_observers:
+                observer(tlp, now)
+            await handler(tlp)
+        return write
 
     def _design_read_latency(self, rid: int, tag: int, ns: int) -> bool:
         if self.func is None or rid != int(self.func.pcie_id):

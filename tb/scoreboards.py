@@ -147,9 +147,10 @@ class CompletionScoreboard(uvm_subscriber):
 class InterruptScoreboard(uvm_subscriber):
     """MSI-X messages against CQE writes, masking and coalescing.
 
-    CQE writes are recognised on RQ by address: a memory write into a CQ
-    ring the scoreboard learned from the admin queue setup or a successful
-    Create I/O CQ.
+    CQE writes are recognised by address as they reach the root complex, in
+    the order the host sees them and the MSI-X messages: a memory write into
+    a CQ ring the scoreboard learned from the admin queue setup or a
+    successful Create I/O CQ.
     """
 
     def build_phase(self) -> None:
@@ -179,8 +180,8 @@ class InterruptScoreboard(uvm_subscriber):
             elif fid == FeatureId.INTERRUPT_VECTOR_CONFIG:
                 self.checker.set_coalescing_disabled(done.cdw11 & 0xFFFF, bool(done.cdw11 >> 16 & 1))
 
-    def rq_request(self, tlp, time_ns: int) -> None:
-        """From the PCIe TB's RQ tap: a CQE write raises its CQ's vector."""
+    def host_write(self, tlp, time_ns: int) -> None:
+        """A memory write reaching the root complex: a CQE write raises its CQ's vector."""
         if not tlp.fmt_type.name.startswith("MEM_WRITE"):
             return
         for cqid, cq in self.cqs.items():
