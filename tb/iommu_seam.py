@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import cocotb
-from cocotb.triggers import Timer
+from cocotb.triggers import Lock, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpType
 
@@ -80,6 +80,8 @@ class IommuSeam:
                            iotlb=config.iotlb, costs=config.costs,
                            msi_window=(msi.get_absolute_address(0), msi.size))
         self.read_latency = read_latency or (lambda rid, tag, ns: False)
+        # shared by the DMA API of every device behind this IOMMU (HostDma)
+        self.invalidation_queue = Lock()
         self.observers: list[Observer] = []
         self.log = logging.getLogger("cocotb.tb.iommu")
         handlers = rc.rx_tlp_handler
@@ -154,8 +156,11 @@ class HostDma:
     same driver code runs either way.
     """
 
-    def __init__(self, api: DmaApi | None) -> None:
+    def __init__(self, api: DmaApi | None, invalidation_queue: Lock | None = None) -> None:
         self.api = api
+        # the IOMMU's one invalidation queue: Linux's qi_submit_sync waits for each round trip under
+        # the queue's lock, so invalidations of every CPU (and the lazy flush) take turns
+        self.invalidation_queue = invalidation_queue or Lock()
         self._timer: cocotb.Task | None = None
         self.live: dict[int, int] = {}   # bus address -> size of each live mapping
 
@@ -181,10 +186,19 @@ class HostDma:
         """dma_unmap_single at completion: strict invalidates now, lazy queues (and may flush a full queue)."""
         if self.api is None:
             return
+        invalidations = self.api.iommu.counters.invalidations
         cost = self.api.unmap(bus, self.live.pop(bus), _now())
         self._arm_flush_timer()
-        if cost:
-            await Timer(cost, "ns")
+        queued = (self.api.iommu.counters.invalidations - invalidations) * self.api.iommu.costs.invalidation_ns
+        if cost > queued:
+            await Timer(cost - queued, "ns")
+        await self._invalidate(queued)
+
+    async def _invalidate(self, ns: int) -> None:
+        """Hold the invalidation queue for ``ns`` of round trips."""
+        if ns:
+            async with self.invalidation_queue:
+                await Timer(ns, "ns")
 
     def _arm_flush_timer(self) -> None:
         if self._timer is None and self.api is not None and self.api.next_flush_ns is not None:
@@ -195,7 +209,7 @@ class HostDma:
         assert self.api is not None
         while (deadline := self.api.next_flush_ns) is not None:
             await Timer(max(1, deadline - _now()), "ns")
-            self.api.tick(_now())
+            await self._invalidate(self.api.tick(_now()))
         self._timer = None
 
 

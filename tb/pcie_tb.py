@@ -250,7 +250,7 @@ class PcieTb:
         await self.func.enable_device()
         await self.func.set_master()
         if self.iommu_seam is not None:
-            self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)))
+            self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)), self.iommu_seam.invalidation_queue)
         if self.peer is not None:
             peer = self.rc.find_device(self.peer.functions[0].pcie_id)
             await peer.enable_device()
