@@ -104,6 +104,11 @@ class MailboxDma:
                 waiter[1].append(result)
                 waiter[0].set()
 
+    @property
+    def waiting(self) -> int:
+        """Transfers posted and not yet answered."""
+        return len(self._waiting)
+
     def reset(self) -> None:
         """Controller reset: the engine dropped every request; their transfers end as aborted."""
         for done, results in self._waiting.values():

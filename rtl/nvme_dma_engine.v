@@ -43,7 +43,7 @@ module nvme_dma_engine #
     parameter WALK_TAGS = 4,
     // Data read tags
     parameter DATA_TAGS = 20,
-    // Clock cycles per timeout tick (12 ticks: the completion timeout)
+    // Clock cycles per timeout tick (13 ticks, 53 us at 250 MHz: the completion timeout)
     parameter TIMEOUT_TICK_CYCLES = 1024
 )
 (

@@ -38,7 +38,7 @@ module nvme_dma_rd #
     // Data tags (reads in flight)
     parameter TAGS = 20,
     // Completion timeout in ticks of the timebase
-    parameter TIMEOUT_TICKS = 12,
+    parameter TIMEOUT_TICKS = 13,
     // Segment FIFO depth (a power of two)
     parameter SEG_DEPTH = 16,
     // AXI4 bursts awaiting their write response (a power of two)

@@ -55,7 +55,7 @@ module nvme_dma_walker #
     // Pointer-read tags
     parameter TAGS = 4,
     // Completion timeout in ticks of the timebase
-    parameter TIMEOUT_TICKS = 12,
+    parameter TIMEOUT_TICKS = 13,
     // Segments an SGL may visit before it is taken for a loop
     parameter MAX_SGL_SEGMENTS = 1024
 )

@@ -39,9 +39,10 @@ module nvme_sq_fetch #
     parameter FETCH_TAGS = 8,
     // Largest number of entries fetched by one read
     parameter MAX_FETCH = 8,
-    // Completion timeout: TIMEOUT_TICKS periods of TIMEOUT_TICK_CYCLES (about 50 us at 250 MHz)
+    // Completion timeout: TIMEOUT_TICKS periods of TIMEOUT_TICK_CYCLES (53 us at 250 MHz: PCIe's
+    // default range starts at 50 us)
     parameter TIMEOUT_TICK_CYCLES = 1024,
-    parameter TIMEOUT_TICKS = 12
+    parameter TIMEOUT_TICKS = 13
 )
 (
     input  wire                               clk,

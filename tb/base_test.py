@@ -123,6 +123,10 @@ class QueueTest(NvmeBaseTest):
         self.driver.q_depth = self.admin_depth
         await self.driver.nvme_pci_enable()
         await self.msix.enable(self.msix_vectors)
+        await self.bring_up()
+
+    async def bring_up(self) -> None:
+        """Admin queue, CC.EN=1, ``self.admin`` ready: at set-up, and again after a test's controller reset."""
         await self.driver.nvme_pci_configure_admin_queue()
         monitor = self.env.queue_monitor
         monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma)

@@ -10,7 +10,9 @@ model returns on RC, and records a violation for:
 - a memory write payload above the programmed max payload size,
 - a memory read above the programmed max read request size,
 - a request that crosses a 4 KiB boundary,
-- a read tag reused before the completion that ends its request,
+- a read tag reused before the completion that ends its request, or before
+  the requester's completion timeout could have ended it (PCIe's default
+  range starts at 50 us: COMPLETION_TIMEOUT_NS),
 - a request outside the host buffers handed out (PcieTb.alloc_dma).
 
 Under the IOMMU the address on RQ is a bus address (IOVA); what must stay
@@ -29,6 +31,8 @@ import logging
 
 from cocotbext.pcie.core.tlp import Tlp
 
+# the shortest completion timeout PCIe's default range allows: a tag outstanding this long may be reused
+COMPLETION_TIMEOUT_NS = 50_000
 PAGE_4K = 4096
 
 
@@ -46,7 +50,7 @@ class TlpRuleChecker:
         self.violations: list[str] = []
         self.requests = 0
         self.completions = 0
-        self.outstanding: dict[int, int] = {}  # tag -> address of the read
+        self.outstanding: dict[int, tuple[int, int]] = {}  # tag -> (address, time) of the read
         # False when an IOMMU translates RQ addresses: reaches_memory() checks the physical ones
         self.check_rq_addresses = True
         self.log = logging.getLogger("cocotb.tb.tlp_rules")
@@ -84,9 +88,11 @@ class TlpRuleChecker:
             self._check_inside(where, addr, length)
         if is_read:
             if tlp.tag in self.outstanding:
-                self._violation(f"{where}: tag reused while the read at "
-                                f"{self.outstanding[tlp.tag]:#x} is outstanding")
-            self.outstanding[tlp.tag] = addr
+                old_addr, old_ns = self.outstanding[tlp.tag]
+                if time_ns - old_ns < COMPLETION_TIMEOUT_NS:
+                    self._violation(f"{where}: tag reused while the read at {old_addr:#x}, sent at {old_ns} ns, "
+                                    "is outstanding")
+            self.outstanding[tlp.tag] = (addr, time_ns)
 
     def _check_inside(self, where: str, addr: int, length: int) -> None:
         if not any(base <= addr and addr + length <= base + size for base, size in self.buffers):

@@ -16,14 +16,17 @@ from __future__ import annotations
 import dataclasses
 
 import pyuvm
+from cocotb.triggers import Timer
+from cocotb.utils import get_sim_time
 
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import GenericStatus, Status, SubmissionEntry
 from tb.data_pointers import PAGE, HostTransfer
-from tb.dma_test import DTE, LBA, NSID, DmaTest
+from tb.dma_test import DTE, LBA, MDTS_BYTES, NSID, DmaTest
 from tb.pcie_tb import MRRS_512, LinkConfig
 
 TIMEOUT_MS = 40
+QUIET_NS = 10_000
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -83,6 +86,40 @@ class ManyInFlight(DmaTest):
                 assert cqe.status.is_success, f"{make.__name__}: {cqe.status}"
         for t, (_, slba, data) in zip(reads, jobs):
             assert await self.buffers.read(t) == data, f"LBA {slba}: data read back differs"
+        await self.buffers.check_guards()
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ResetDuringTransfers(DmaTest):
+    """CC.EN=0 with 128 KiB writes in flight, one waiting on a completion the host never sends: CSTS.RDY
+    falls once the engine has drained (the lost read timed out), no request follows it on RQ, every
+    firmware wait on the DMA engine ends; re-enabled, the engine serves again."""
+
+    async def body(self) -> None:
+        lost = await self.pointer(MDTS_BYTES, high=False)
+        target = lost.pieces[5].addr
+        self.tb.dev.inject_read_fault(lambda addr, a=target: a <= addr < a + PAGE, "drop")
+        transfers = [lost] + [await self.pointer(MDTS_BYTES, high=bool(i % 2)) for i in range(5)]
+        nlb = MDTS_BYTES // LBA
+        for i, t in enumerate(transfers):
+            await self.queue.submit_many([dataclasses.replace(write_cmd(NSID, i * nlb, nlb), prp1=t.prp1,
+                                                              prp2=t.prp2)])
+        await Timer(5_000, "ns")
+        assert self.dma.waiting, "the test needs DMA transfers in flight when the controller is disabled"
+        requests: list[int] = []
+        self.tb.rq_observers.append(lambda tlp, t: requests.append(t))
+        await self.driver.nvme_disable_ctrl()
+        rdy_low_at = get_sim_time("ns")
+        self.env.queue_monitor.controller_reset()
+        await Timer(QUIET_NS, "ns")
+        late = [t for t in requests if t > rdy_low_at]
+        assert not late, f"{len(late)} requests on RQ after CSTS.RDY read 0 at {rdy_low_at} ns"
+        assert not self.dma.waiting, f"{self.dma.waiting} firmware DMA waits outlived the controller reset"
+        await self.bring_up()
+        await self.admin.set_num_queues(1, 1)
+        self.queue = await self.admin.create_queue_pair(1, 32)
+        self.next_lba = 64 * nlb
+        await self.round_trip(MDTS_BYTES, high=True)
         await self.buffers.check_guards()
 
 
