@@ -2,18 +2,19 @@
 
 A transfer writes the request registers and DMA_POST under the mailbox
 lock (the hardware holds the POST while its request queue is full), then
-waits for the result carrying its cookie. One collector at a time reads
-DMA_RESULT (a read takes the result) and hands each result to its waiter,
-at most once per ``poll_ns`` however many transfers wait, so polling
-leaves the AXI4-Lite port to the command loop; transfers from many command
-tasks run concurrently, as the engine walks one request while it moves the
-data of earlier ones.
+waits for the result carrying its cookie. One poller, running while
+transfers wait, reads DMA_RESULT every ``poll_ns`` (a read takes the
+result) and hands each result to its waiter, so polling leaves the
+AXI4-Lite port to the command loop and the waiters sleep until their
+result; transfers from many command tasks run concurrently, as the engine
+walks one request while it moves the data of earlier ones.
 """
 
 from __future__ import annotations
 
-from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, First, Lock, Timer
+import cocotb
+from cocotb.task import Task
+from cocotb.triggers import Event, First, Timer
 
 from firmware.mailbox import (DMA_CMD_LEN, DMA_CTRL, DMA_DRAM_HI, DMA_DRAM_LO, DMA_LENGTH, DMA_OFFSET,
                               DMA_POST, DMA_RESULT, DMA_STATUS, Mailbox, MailboxError, MailboxTimeout)
@@ -47,8 +48,7 @@ class MailboxDma:
         self.poll_ns = poll_ns
         self._waiting: dict[int, tuple[Event, list[DmaResult]]] = {}
         self._next_cookie = 0
-        self._collect = Lock()
-        self._last_poll = -poll_ns
+        self._poller: Task | None = None
         self.transfers = 0
         self.bytes = 0
 
@@ -77,25 +77,21 @@ class MailboxDma:
             await mb.write(DMA_DRAM_LO, dram_addr & 0xFFFF_FFFF)
             await mb.write(DMA_DRAM_HI, dram_addr >> 32)
             await mb.write(DMA_POST, 1)
-        deadline = get_sim_time("ns") + mb.timeout_ns
-        while not done.is_set():
-            if get_sim_time("ns") >= deadline:
-                del self._waiting[cookie]
-                raise MailboxTimeout(f"DMA transfer of slot {slot} ({length} bytes at offset {offset}): "
-                                     f"no result after {mb.timeout_ns} ns")
-            now = get_sim_time("ns")
-            if now - self._last_poll >= self.poll_ns and not self._collect.locked():
-                self._last_poll = now
-                await self._collect_results()
-            if not done.is_set():
-                await First(done.wait(), Timer(self.poll_ns, "ns"))
+        if self._poller is None or self._poller.done():
+            self._poller = cocotb.start_soon(self._poll())
+        await First(done.wait(), Timer(mb.timeout_ns, "ns"))
+        if not done.is_set():
+            del self._waiting[cookie]
+            raise MailboxTimeout(f"DMA transfer of slot {slot} ({length} bytes at offset {offset}): "
+                                 f"no result after {mb.timeout_ns} ns")
         (result,) = self._waiting.pop(cookie)[1]
         self.transfers += 1
         self.bytes += length
         return result
 
-    async def _collect_results(self) -> None:
-        async with self._collect:
+    async def _poll(self) -> None:
+        """Read every result waiting, every ``poll_ns``, as long as a transfer waits."""
+        while self._waiting:
             while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
                 cookie, result = decode_result(raw)
                 waiter = self._waiting.get(cookie)
@@ -103,6 +99,7 @@ class MailboxDma:
                     raise MailboxError(f"DMA result for cookie {cookie} that no transfer waits for: {raw:#010x}")
                 waiter[1].append(result)
                 waiter[0].set()
+            await Timer(self.poll_ns, "ns")
 
     @property
     def waiting(self) -> int:
