@@ -1,0 +1,26 @@
+"""The DMA register encodings of firmware/dma.py against docs/dma_engine.md's map."""
+
+from __future__ import annotations
+
+from firmware.dma import DMA_RESULT_VALID, decode_result, dma_ctrl_value
+from firmware.nvme.ports import DmaDirection
+from models.nvme_spec import GenericStatus
+
+
+def test_ctrl_fields() -> None:
+    # [7:0] slot, [8] direction (1: device to host), [9] auto-complete, [23:16] cookie
+    assert dma_ctrl_value(0x2A, DmaDirection.DEVICE_TO_HOST, True, 0xC3) == 0x00C3_032A
+    assert dma_ctrl_value(5, DmaDirection.HOST_TO_DEVICE, False, 0) == 5
+
+
+def test_result_fields() -> None:
+    # [31] valid, [30] auto-completed, [23:16] cookie, [15:8] status, [7:0] slot
+    cookie, result = decode_result(DMA_RESULT_VALID | 1 << 30 | 0x7E << 16 | 0x13 << 8 | 0x3F)
+    assert cookie == 0x7E
+    assert (result.slot, result.code, result.auto_completed) == (0x3F, GenericStatus.PRP_OFFSET_INVALID, True)
+    assert not result.ok and result.status.dnr
+
+
+def test_success_result() -> None:
+    cookie, result = decode_result(DMA_RESULT_VALID | 9 << 16 | 4)
+    assert (cookie, result.slot, result.ok, result.auto_completed) == (9, 4, True, False)
