@@ -11,10 +11,7 @@ PRP-list and completion traffic is all inside it.
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 
 import cocotb
 import pyuvm
@@ -24,7 +21,8 @@ from models.nvme_commands import read_cmd, write_cmd
 from tb.base_test import PAGE, CommandSetTest
 from tb.pcie_tb import MRRS_512, LinkConfig
 
-OUT = Path(os.environ.get("BENCH_OUT", "build/bench/dma_rates.json"))
+from bench_figures import record
+
 QUEUES = 4
 DEPTH = 4
 ROUNDS = 4
@@ -64,11 +62,8 @@ class DmaRate(CommandSetTest):
         elapsed_ns = get_sim_time("ns") - start
         wall = time.perf_counter() - wall
         total = QUEUES * DEPTH * ROUNDS * LENGTH
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        figures = json.loads(OUT.read_text()) if OUT.exists() else {}
-        figures[self.label] = {"bytes": total, "sim_ns": elapsed_ns, "gb_per_s": total / elapsed_ns,
-                               "wall_s_per_mib": wall / (total / 2**20)}
-        OUT.write_text(json.dumps(figures, indent=2))
+        record("dma_rates", self.label, {"bytes": total, "sim_ns": elapsed_ns, "gb_per_s": total / elapsed_ns,
+                               "wall_s_per_mib": wall / (total / 2**20)})
 
 
 @pyuvm.test(timeout_time=50, timeout_unit="ms")

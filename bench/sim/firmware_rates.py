@@ -8,10 +8,6 @@ through the RTL DMA engine.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import pyuvm
 from cocotb.utils import get_sim_time
@@ -20,7 +16,8 @@ from firmware.soc import SocConfig
 from models.nvme_commands import read_cmd
 from tb.base_test import CommandSetTest
 
-OUT = Path(os.environ.get("BENCH_OUT", "build/bench/firmware_rates.json"))
+from bench_figures import record
+
 QUEUES = 4
 DEPTH = 8
 COMMANDS_PER_QUEUE = 64
@@ -46,11 +43,8 @@ class FirmwareRate(CommandSetTest):
             await task
         elapsed_ns = get_sim_time("ns") - start
         commands = QUEUES * COMMANDS_PER_QUEUE
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        figures = json.loads(OUT.read_text()) if OUT.exists() else {}
-        figures[self.label] = {"commands": commands, "sim_ns": elapsed_ns,
-                               "commands_per_s": commands / (elapsed_ns * 1e-9)}
-        OUT.write_text(json.dumps(figures, indent=2))
+        record("firmware_rates", self.label, {"commands": commands, "sim_ns": elapsed_ns,
+                               "commands_per_s": commands / (elapsed_ns * 1e-9)})
 
 
 @pyuvm.test(timeout_time=50, timeout_unit="ms")

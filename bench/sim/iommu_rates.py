@@ -15,11 +15,8 @@ start of the map to the end of the unmap, as an application sees it.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import time
-from pathlib import Path
 
 import cocotb
 import pyuvm
@@ -32,7 +29,8 @@ from tb.command_sequences import wait_for_any
 from tb.iommu_seam import IommuConfig
 from tb.nvme_queues import NvmeQueue
 
-OUT = Path(os.environ.get("BENCH_OUT", "build/bench/iommu_rates.json"))
+from bench_figures import record
+
 QUEUES = 4
 NSID = 2
 NS_BLOCKS = 1 << 18
@@ -85,17 +83,14 @@ class IommuRate(CommandSetTest):
         c = iommu.counters - before
         latencies.sort()
         lookups = c.iotlb_hits + c.iotlb_misses
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        figures = json.loads(OUT.read_text()) if OUT.exists() else {}
-        figures[f"{self.iommu.policy.value} QD{self.depth}"] = {
+        record("iommu_rates", f"{self.iommu.policy.value} QD{self.depth}", {
             "policy": self.iommu.policy.value, "qd": self.depth, "reads": len(latencies),
             "iops": len(latencies) / elapsed_ns * 1e9,
             "mean_us": sum(latencies) / len(latencies) / 1000,
             "p99_us": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1000,
             "iotlb_miss_rate": c.iotlb_misses / lookups if lookups else 0.0,
             "iotlb_lookups": lookups, "page_walks": c.page_walks, "invalidations": c.invalidations,
-            "wall_s": time.perf_counter() - wall}
-        OUT.write_text(json.dumps(figures, indent=2))
+            "wall_s": time.perf_counter() - wall})
 
 
 @pyuvm.test(timeout_time=50, timeout_unit="ms")

@@ -12,10 +12,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import cocotb
 import pyuvm
 from cocotb.triggers import RisingEdge, Timer
@@ -25,7 +21,8 @@ from tb.base_test import QueueTest
 from tb.pcie_tb import LinkConfig
 from tb.sequences import io_command, stream_commands
 
-OUT = Path(os.environ.get("BENCH_OUT", "build/bench/queue_rates.json"))
+from bench_figures import record
+
 
 
 class QueueRates(QueueTest):
@@ -83,10 +80,7 @@ class QueueRates(QueueTest):
         elapsed = get_sim_time("ns") - start
         results["end_to_end_cmds_per_us"] = 8 * 32 / (elapsed / 1000)
 
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        figures = json.loads(OUT.read_text()) if OUT.exists() else {}
-        figures[str(self.link.host_read_latency_ns)] = results
-        OUT.write_text(json.dumps(figures, indent=2))
+        record("queue_rates", str(self.link.host_read_latency_ns), results)
         self.logger.info("queue rates: %s", results)
 
 
