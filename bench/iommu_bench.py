@@ -48,9 +48,9 @@ def chart(figures: dict) -> None:
             ax.bar([d + (i - 1) * width for d in range(len(DEPTHS))], values, width, label=policy)
         ax.set_xticks(range(len(DEPTHS)), [f"QD{d}" for d in DEPTHS])
         ax.set_title(title)
-    axes[0].legend()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(POLICIES))
     fig.suptitle("4 KiB random reads, 4 queues, QD per queue, simulated time")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     CHART.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(CHART, dpi=100)
 
