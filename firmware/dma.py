@@ -8,6 +8,13 @@ result) and hands each result to its waiter, so polling leaves the
 AXI4-Lite port to the command loop and the waiters sleep until their
 result; transfers from many command tasks run concurrently, as the engine
 walks one request while it moves the data of earlier ones.
+
+A request of an older reset generation (a command task that outlived a
+controller reset) is refused by the hardware with Command Abort Requested
+and moves nothing; ``refused`` counts those results. The reset already
+ended the waits of the requests it dropped, so a refusal whose cookie no
+transfer waits for any more is expected, and any other result without a
+waiter is an error.
 """
 
 from __future__ import annotations
@@ -17,22 +24,24 @@ from cocotb.task import Task
 from cocotb.triggers import Event, First, Timer
 
 from firmware.mailbox import (DMA_CMD_LEN, DMA_CTRL, DMA_DRAM_HI, DMA_DRAM_LO, DMA_LENGTH, DMA_OFFSET,
-                              DMA_POST, DMA_RESULT, DMA_STATUS, Mailbox, MailboxError, MailboxTimeout)
+                              DMA_POST, DMA_RESULT, DMA_STATUS, CommandSlot, Mailbox, MailboxError,
+                              MailboxTimeout)
 from firmware.nvme.ports import DmaDirection, DmaResult
 from models.nvme_spec import GenericStatus
 
 DMA_CTRL_DIR_SHIFT = 8
 DMA_CTRL_AUTO = 1 << 9
 DMA_CTRL_COOKIE_SHIFT = 16
+DMA_CTRL_EPOCH_SHIFT = 24
 DMA_RESULT_VALID = 1 << 31
 DMA_RESULT_AUTO = 1 << 30
 DMA_STATUS_PRESENT = 1 << 16
 COOKIES = 256
 
 
-def dma_ctrl_value(slot: int, direction: DmaDirection, auto_complete: bool, cookie: int) -> int:
-    return slot | direction << DMA_CTRL_DIR_SHIFT | (DMA_CTRL_AUTO if auto_complete else 0) \
-        | cookie << DMA_CTRL_COOKIE_SHIFT
+def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int) -> int:
+    return slot.index | direction << DMA_CTRL_DIR_SHIFT | (DMA_CTRL_AUTO if auto_complete else 0) \
+        | cookie << DMA_CTRL_COOKIE_SHIFT | slot.epoch << DMA_CTRL_EPOCH_SHIFT
 
 
 def decode_result(raw: int) -> tuple[int, DmaResult]:
@@ -51,6 +60,7 @@ class MailboxDma:
         self._poller: Task | None = None
         self.transfers = 0
         self.bytes = 0
+        self.refused = 0
 
     async def check_present(self) -> None:
         if not await self.mailbox.read(DMA_STATUS) & DMA_STATUS_PRESENT:
@@ -63,7 +73,7 @@ class MailboxDma:
                 return cookie
         raise MailboxError(f"{COOKIES} DMA transfers waiting: no cookie left")
 
-    async def transfer(self, slot: int, direction: DmaDirection, offset: int, length: int, dram_addr: int,
+    async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
                        cmd_len: int, auto_complete: bool = False) -> DmaResult:
         cookie = self._cookie()
         done = Event()
@@ -82,7 +92,7 @@ class MailboxDma:
         await First(done.wait(), Timer(mb.timeout_ns, "ns"))
         if not done.is_set():
             del self._waiting[cookie]
-            raise MailboxTimeout(f"DMA transfer of slot {slot} ({length} bytes at offset {offset}): "
+            raise MailboxTimeout(f"DMA transfer of slot {slot.index} ({length} bytes at offset {offset}): "
                                  f"no result after {mb.timeout_ns} ns")
         (result,) = self._waiting.pop(cookie)[1]
         self.transfers += 1
@@ -94,12 +104,20 @@ class MailboxDma:
         while self._waiting:
             while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
                 cookie, result = decode_result(raw)
+                refused = result.code == GenericStatus.ABORT_REQUESTED
+                self.refused += refused
                 waiter = self._waiting.get(cookie)
+                if waiter is None and refused:
+                    continue
                 if waiter is None:
                     raise MailboxError(f"DMA result for cookie {cookie} that no transfer waits for: {raw:#010x}")
                 waiter[1].append(result)
                 waiter[0].set()
             await Timer(self.poll_ns, "ns")
+
+    async def in_flight(self) -> int:
+        """Request ids the engine holds (DMA_STATUS[15:8]): 0 once a controller reset has drained it."""
+        return await self.mailbox.read(DMA_STATUS) >> 8 & 0xFF
 
     @property
     def waiting(self) -> int:

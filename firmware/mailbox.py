@@ -30,6 +30,9 @@ FW_CTRL_STATUS = 0x0004
 FW_IRQ_STATUS = 0x0008
 FW_IRQ_ENABLE = 0x000C
 FW_PARAMS = 0x0010
+FW_SHUTDOWN = 0x0014
+FW_STALE = 0x0018
+FW_WATCHDOG = 0x001C
 CMD_INFO = 0x0100
 CMD_POP = 0x0104
 CPL_DW0 = 0x0200
@@ -64,7 +67,9 @@ SQE_WINDOW = 0x1000
 FW_ID_VALUE = 0x4E56_4D45  # "NVME"
 
 CMD_INFO_VALID = 1 << 31
+EPOCH_SHIFT = 8            # CMD_INFO, CPL_POST: [15:8]; FW_CTRL_STATUS: [15:8]
 CPL_POST_STATUS_SHIFT = 17
+FW_SHUTDOWN_DONE = 1 << 0
 CPL_STATUS_BUSY = 1 << 0
 Q_ATTR_ID_SHIFT = 16       # SQ: CQ id; CQ: interrupt vector
 Q_ATTR_CQ_IEN = 1 << 0
@@ -131,17 +136,43 @@ class FwParams:
 
 
 @dataclass(frozen=True)
+class CommandSlot:
+    """A command as the firmware holds it: its slot and the reset generation (epoch) it was fetched in.
+
+    Completions and DMA requests name both; the hardware drops or refuses those of an older epoch,
+    since after a controller reset the slot may hold a newer command.
+    """
+
+    index: int
+    epoch: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < 256 or not 0 <= self.epoch < 256:
+            raise ValueError(f"slot {self.index} epoch {self.epoch}: each must fit 8 bits")
+
+    @property
+    def tag(self) -> int:
+        """{epoch, slot} as CPL_POST and DMA_CTRL carry them in [15:0]."""
+        return self.epoch << EPOCH_SHIFT | self.index
+
+
+@dataclass(frozen=True)
 class CtrlStatus:
     """FW_CTRL_STATUS."""
 
     enabled: bool
     reset_in_progress: bool
     shutdown_requested: bool
+    shutdown_abrupt: bool
+    shutdown_complete: bool
+    firmware_dead: bool     # the watchdog fired: CSTS.CFS until the controller reset
+    epoch: int
     fifo_count: int
 
     @classmethod
     def decode(cls, raw: int) -> CtrlStatus:
-        return cls(bool(raw & 1), bool(raw >> 1 & 1), bool(raw >> 2 & 1), raw >> 16 & 0xFF)
+        flag = [bool(raw >> bit & 1) for bit in range(6)]
+        return cls(*flag, epoch=raw >> EPOCH_SHIFT & 0xFF, fifo_count=raw >> 16 & 0xFF)
 
 
 @dataclass(frozen=True)
@@ -188,11 +219,9 @@ class DoorbellError:
                    count=raw & 0xFF)
 
 
-def cpl_post_value(slot: int, status: Status) -> int:
-    """CPL_POST: the 15-bit CQE status field at [31:17], the slot at [7:0]."""
-    if not 0 <= slot < 256:
-        raise ValueError(f"slot {slot} does not fit CPL_POST[7:0]")
-    return status.encode() << CPL_POST_STATUS_SHIFT | slot
+def cpl_post_value(slot: CommandSlot, status: Status) -> int:
+    """CPL_POST: the 15-bit CQE status field at [31:17], the epoch at [15:8], the slot at [7:0]."""
+    return status.encode() << CPL_POST_STATUS_SHIFT | slot.tag
 
 
 class Mailbox:
@@ -261,27 +290,28 @@ class Mailbox:
 
     # commands
 
-    async def next_command(self) -> tuple[int, int] | None:
+    async def next_command(self) -> tuple[CommandSlot, int] | None:
         """(slot, SQ id) of the command at the head of the FIFO, or None if it is empty."""
         info = await self.read(CMD_INFO)
         if not info & CMD_INFO_VALID:
             return None
-        return info & 0xFF, info >> 16 & 0x7F
+        return CommandSlot(info & 0xFF, info >> EPOCH_SHIFT & 0xFF), info >> 16 & 0x7F
 
-    async def read_sqe(self, slot: int) -> SubmissionEntry:
+    async def read_sqe(self, slot: CommandSlot) -> SubmissionEntry:
         """The slot's 64-byte SQE; AxiLiteMaster splits the read into 16 dword transfers."""
-        resp = await self.axil.read(SQE_WINDOW + SQE_SIZE * slot, SQE_SIZE)
+        resp = await self.axil.read(SQE_WINDOW + SQE_SIZE * slot.index, SQE_SIZE)
         if resp.resp != AxiResp.OKAY:
-            raise MailboxError(f"SQE read of slot {slot} answered {resp.resp.name}")
+            raise MailboxError(f"SQE read of slot {slot.index} answered {resp.resp.name}")
         return SubmissionEntry.unpack(bytes(resp.data))
 
     async def pop(self) -> None:
         await self.write(CMD_POP, 1)
 
-    async def post_completion(self, slot: int, status: Status, dw0: int = 0, dw1: int = 0) -> None:
-        """Post the slot's completion once the poster is idle; the hardware fills the rest of the CQE."""
+    async def post_completion(self, slot: CommandSlot, status: Status, dw0: int = 0, dw1: int = 0) -> None:
+        """Post the slot's completion once the poster is idle; the hardware fills the rest of the CQE
+        (and drops it if the slot's epoch is older than the controller's)."""
         async with self._lock:
-            await self.wait_poster_idle(f"posting slot {slot}")
+            await self.wait_poster_idle(f"posting slot {slot.index}")
             await self.write(CPL_DW0, dw0)
             await self.write(CPL_DW1, dw1)
             await self.write(CPL_POST, cpl_post_value(slot, status))
@@ -293,6 +323,23 @@ class Mailbox:
             if get_sim_time("ns") >= deadline:
                 raise MailboxTimeout(f"CPL_STATUS busy for {self.timeout_ns} ns before {what}: "
                                      "a posted completion still waits for room in a full CQ")
+
+    # shutdown, stale completions, watchdog
+
+    async def shutdown_done(self) -> None:
+        """Everything volatile is durable: the hardware may report CSTS.SHST complete."""
+        await self.write(FW_SHUTDOWN, FW_SHUTDOWN_DONE)
+
+    async def stale_completions(self) -> int:
+        """Completions the hardware dropped because they named an older epoch."""
+        return await self.read(FW_STALE) & 0xFFFF
+
+    async def set_watchdog(self, microseconds: int) -> None:
+        """How long a command may wait at the head of the FIFO before the firmware is taken for dead
+        (0 disarms the watchdog)."""
+        if not 0 <= microseconds <= 0xFFFF:
+            raise ValueError(f"watchdog {microseconds} us does not fit FW_WATCHDOG[15:0]")
+        await self.write(FW_WATCHDOG, microseconds)
 
     # queues
 

@@ -31,7 +31,7 @@ from cocotb.triggers import Event, Timer
 
 from firmware.admin import (ADMIN_QID, AdminState, CreateCq, CreateSq, DeleteCq, DeleteSq, HardwareAction,
                             ProgramArbitration, ProgramCoalescing, ProgramCoalescingDisable)
-from firmware.mailbox import DoorbellError, FwParams, IrqBit, Mailbox, MailboxTimeout
+from firmware.mailbox import CommandSlot, DoorbellError, FwParams, IrqBit, Mailbox, MailboxTimeout
 from models.nvme_spec import SUCCESS, GenericStatus, NvmOpcode, Status, SubmissionEntry
 
 NVM_OPCODES = frozenset(int(op) for op in NvmOpcode)
@@ -39,7 +39,7 @@ NVM_OPCODES = frozenset(int(op) for op in NvmOpcode)
 
 @dataclass(frozen=True)
 class PendingCompletion:
-    slot: int
+    slot: CommandSlot
     sqid: int
     status: Status
     dw0: int = 0
@@ -121,6 +121,8 @@ class MinimalFirmware:
             await self._controller_reset()
         if events & IrqBit.DB_ERROR:
             await self._log_doorbell_error()
+        if events & IrqBit.SHUTDOWN:
+            await self._shutdown()
         worked = bool(events) | await self._retry_deferred()
         while self._running.is_set() and (head := await self.mailbox.next_command()) is not None:
             slot, sqid = head
@@ -144,6 +146,10 @@ class MinimalFirmware:
         for action in self.admin.default_actions():
             await self._apply(action)
 
+    async def _shutdown(self) -> None:
+        """CC.SHN: nothing here is volatile, so the hardware may report the shutdown complete at once."""
+        await self.mailbox.shutdown_done()
+
     async def _log_doorbell_error(self) -> None:
         """Keep the logged invalid doorbell write for the Asynchronous Event Request of a later issue."""
         db_error = await self.mailbox.db_error()
@@ -153,7 +159,7 @@ class MinimalFirmware:
 
     # commands
 
-    async def _accept(self, slot: int, sqid: int) -> bool:
+    async def _accept(self, slot: CommandSlot, sqid: int) -> bool:
         """Count a command; complete it at once, and say so, if its SQ is gone."""
         assert self.admin is not None
         self.commands_per_sq[sqid] += 1
@@ -164,7 +170,7 @@ class MinimalFirmware:
             return False
         return True
 
-    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+    async def _execute(self, slot: CommandSlot, sqid: int, sqe: SubmissionEntry) -> None:
         assert self.admin is not None
         if not await self._accept(slot, sqid):
             return
@@ -201,7 +207,7 @@ class MinimalFirmware:
 
     # completions
 
-    async def _complete(self, slot: int, sqid: int, status: Status, dw0: int = 0) -> None:
+    async def _complete(self, slot: CommandSlot, sqid: int, status: Status, dw0: int = 0) -> None:
         """Post now if the CQ has room and nothing queued before it; otherwise defer."""
         assert self.admin is not None
         cqid = self.admin.cq_of(sqid)

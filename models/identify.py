@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, fields
 from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
+from models.pci_identity import PciIdentity
+
 IDENTIFY_SIZE = 4096
 NSID_BROADCAST = 0xFFFF_FFFF
 NS_LIST_MAX = IDENTIFY_SIZE // 4
 VERSION_1_4 = 0x0001_0400
-XILINX_VID = 0x10EE   # the UltraScale+ hard IP's vendor id, so PCI config space and Identify agree
 
 
 class Cns(IntEnum):
@@ -283,7 +284,7 @@ class ControllerConfig:
     namespaces: tuple[NamespaceConfig, ...] = field(default_factory=_default_namespaces)
     mdts: int = 5              # 128 KiB at 4 KiB CAP.MPSMIN
     min_page_size: int = 4096
-    vid: int = XILINX_VID
+    pci: PciIdentity = PciIdentity()
     sn: str = "NVMECOSIM0001"
     mn: str = "nvme-cosim virtual NVMe controller"
     fr: str = "0.1"
@@ -306,6 +307,7 @@ class ControllerConfig:
         return self.namespaces[nsid - 1] if 1 <= nsid <= len(self.namespaces) else None
 
     def identify(self) -> IdentifyController:
-        return IdentifyController(vid=self.vid, ssvid=self.vid, sn=self.sn, mn=self.mn, fr=self.fr, mdts=self.mdts,
+        return IdentifyController(vid=self.pci.vendor_id, ssvid=self.pci.subsystem_vendor_id, sn=self.sn,
+                                  mn=self.mn, fr=self.fr, mdts=self.mdts,
                                   oaes=OAES_NAMESPACE_ATTRIBUTE, nn=len(self.namespaces), oncs=int(self.oncs),
                                   vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST, sgls=SGLS_SUPPORTED if self.sgl else 0)

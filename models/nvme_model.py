@@ -10,10 +10,15 @@ The model is written independently of the firmware (firmware/nvme/) from
 the spec, so that the scoreboard compares two readings of it. Where the
 spec leaves a choice, both follow the choice documented here:
 
-* Check order of an I/O command: Invalid Opcode, Invalid Namespace or
-  Format, Invalid Field (PSDT, MDTS), LBA Out of Range, then data (Compare
-  Failure). Data pointer errors come from the DMA engine and are not
-  predicted here.
+* CDW0 first, for every command: FUSE other than 00b is Invalid Field
+  (Identify FUSES is 0: no fused operation is supported, and 11b is
+  reserved), and so is a PSDT the command may not use (admin commands:
+  PRPs only; I/O commands: PRPs, or SGLs where Identify SGLS says so; 11b
+  is reserved).
+* Check order of an I/O command after that: Invalid Opcode, Invalid
+  Namespace or Format, Invalid Field (MDTS), LBA Out of Range, then data
+  (Compare Failure). Data pointer errors come from the DMA engine and are
+  not predicted here.
 * Host statistics (SMART) count successful commands only: Read and Compare
   as reads, Write as writes (5.14.1.2).
 * A Get Log Page longer than the log returns zeroes after it (the spec says
@@ -136,6 +141,8 @@ class NvmeModel:
         """
         handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
                     NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm}
+        if sqe.fuse or sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
+            return fail(GenericStatus.INVALID_FIELD)
         if sqe.opcode == NvmOpcode.FLUSH:
             ok = sqe.nsid == NSID_BROADCAST or self.config.namespace(sqe.nsid) is not None
             return Prediction(SUCCESS) if ok else fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
@@ -144,8 +151,6 @@ class NvmeModel:
         shadow = self.shadows.get(sqe.nsid)
         if shadow is None:
             return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
-        if sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
-            return fail(GenericStatus.INVALID_FIELD)
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         return handlers[sqe.opcode](shadow, sqe, data)
@@ -256,6 +261,8 @@ class NvmeModel:
                     AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort}
         if self.config.ocssd_geometry is not None:
             handlers[AdminOpcode.OCSSD_GEOMETRY] = lambda sqe: Prediction(SUCCESS, data=self.config.ocssd_geometry)
+        if sqe.fuse or sqe.psdt != PSDT_PRP:
+            return fail(GenericStatus.INVALID_FIELD)
         handler = handlers.get(sqe.opcode)
         return handler(sqe) if handler else fail(GenericStatus.INVALID_OPCODE)
 

@@ -208,6 +208,16 @@ wire ctrl_resetting;
 wire ctrl_reset;
 wire admin_create;
 wire shutdown_requested;
+wire shutdown_abrupt;
+wire shutdown_complete;
+wire shutdown_done;
+wire fatal;
+wire fw_dead;
+wire [7:0] epoch;
+// commands are fetched and their data moved only while the controller serves: ready, no fatal
+// status, not shut down (SHST 10b: ready for power removal, nothing may move)
+wire fetch_enable = ctrl_enabled && !fatal && !shutdown_complete;
+wire dma_serving = fetch_enable;
 wire [3:0] cc_mps;
 wire [2:0] cc_ams;
 wire [3:0] cc_iosqes;
@@ -361,6 +371,7 @@ wire dma_req_ready;
 wire [SLOT_W-1:0] dma_req_slot;
 wire dma_req_dir;
 wire dma_req_auto;
+wire [7:0] dma_req_epoch;
 wire [7:0] dma_req_cookie;
 wire [23:0] dma_req_offset;
 wire [23:0] dma_req_length;
@@ -448,7 +459,11 @@ regs_inst (
     .ctrl_reset(ctrl_reset),
     .admin_create(admin_create),
     .shutdown_requested(shutdown_requested),
-    .fatal_error(fetch_error),
+    .shutdown_abrupt(shutdown_abrupt),
+    .shutdown_complete(shutdown_complete),
+    .fw_shutdown_done(shutdown_done),
+    .fatal_error(fetch_error || fw_dead),
+    .fatal(fatal),
     .cc_mps(cc_mps),
     .cc_ams(cc_ams),
     .cc_iosqes(cc_iosqes),
@@ -599,7 +614,7 @@ nvme_sq_fetch #(
 sq_fetch_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .enable(ctrl_enabled),
+    .enable(fetch_enable),
     .clear(ctrl_reset),
     .max_read_request(cfg_max_read_req),
     .arb_burst(arb_burst),
@@ -785,7 +800,8 @@ nvme_fw_mailbox #(
     .QID_W(QID_W),
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
-    .MQES(MQES)
+    .MQES(MQES),
+    .US_CYCLES(COALESCE_TICK_CYCLES / 100)
 )
 mailbox_inst (
     .clk(user_clk),
@@ -814,6 +830,11 @@ mailbox_inst (
     .ctrl_resetting(ctrl_resetting),
     .ctrl_reset(ctrl_reset),
     .shutdown_requested(shutdown_requested),
+    .shutdown_abrupt(shutdown_abrupt),
+    .shutdown_complete(shutdown_complete),
+    .shutdown_done(shutdown_done),
+    .epoch(epoch),
+    .fw_dead(fw_dead),
     .cmd_valid(cmd_valid),
     .cmd_slot(cmd_slot),
     .cmd_sqid(cmd_sqid),
@@ -858,6 +879,7 @@ mailbox_inst (
     .dma_req_slot(dma_req_slot),
     .dma_req_dir(dma_req_dir),
     .dma_req_auto(dma_req_auto),
+    .dma_req_epoch(dma_req_epoch),
     .dma_req_cookie(dma_req_cookie),
     .dma_req_offset(dma_req_offset),
     .dma_req_length(dma_req_length),
@@ -940,11 +962,14 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
         .mps(cc_mps),
         .max_read_request(cfg_max_read_req),
         .max_payload(cfg_max_payload),
+        .serving(dma_serving),
+        .epoch(epoch),
         .req_valid(dma_req_valid),
         .req_ready(dma_req_ready),
         .req_slot(dma_req_slot),
         .req_dir(dma_req_dir),
         .req_auto(dma_req_auto),
+        .req_epoch(dma_req_epoch),
         .req_cookie(dma_req_cookie),
         .req_offset(dma_req_offset),
         .req_length(dma_req_length),
@@ -1059,6 +1084,7 @@ end else begin : no_dma
     assign m_axi_dram_arvalid = 1'b0;
     assign m_axi_dram_rready = 1'b1;
     wire unused_dma = &{1'b0, dma_req_valid, dma_req_slot, dma_req_dir, dma_req_auto, dma_req_cookie,
+                        dma_req_epoch, epoch, dma_serving,
                         dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_res_pop,
                         dma_cpl_ready, sqe_rd2_data, cfg_max_payload, cc_mps, rq_tready[3:2],
                         m_axi_dram_awready, m_axi_dram_wready, m_axi_dram_bid, m_axi_dram_bresp,

@@ -13,7 +13,10 @@
  * is idle; an invalid one sets CSTS.CFS and leaves RDY clear, as QEMU's
  * controller does, until the host clears CC.EN. CC.EN 1->0 pulses ctrl_reset
  * (every queue and in-flight command is dropped) and clears CSTS once the
- * engine is idle again. Doorbell writes are decoded at the CAP.DSTRD stride
+ * engine is idle again. A shutdown notification (CC.SHN 01b or 10b) reads
+ * SHST 01b until the firmware reports its volatile state durable
+ * (fw_shutdown_done) and the engine is idle; only then 10b, ready for power
+ * removal. Doorbell writes are decoded at the CAP.DSTRD stride
  * and passed on as events, including writes past the last queue's doorbell
  * (db_beyond, the queue id then truncated); doorbells read as zero.
  */
@@ -59,7 +62,11 @@ module nvme_ctrl_regs #
     output wire                  ctrl_reset,
     output wire                  admin_create,
     output wire                  shutdown_requested,
+    output wire                  shutdown_abrupt,
+    output wire                  shutdown_complete,
+    input  wire                  fw_shutdown_done,
     input  wire                  fatal_error,
+    output wire                  fatal,
     output wire [3:0]            cc_mps,
     output wire [2:0]            cc_ams,
     output wire [3:0]            cc_iosqes,
@@ -172,6 +179,9 @@ assign ctrl_resetting = state_reg == STATE_RESETTING;
 assign ctrl_reset = ctrl_reset_reg;
 assign admin_create = admin_create_reg;
 assign shutdown_requested = cc_shn_reg != 2'b00;
+assign shutdown_abrupt = cc_shn_reg == 2'b10;
+assign shutdown_complete = shst_reg == SHST_COMPLETE;
+assign fatal = fatal_reg;
 assign cc_mps = cc_mps_reg;
 assign cc_ams = cc_ams_reg;
 assign cc_iosqes = cc_iosqes_reg;
@@ -315,7 +325,7 @@ always @* begin
     // Shutdown: CC.SHN 00 -> notification starts it; back to 00 clears SHST
     if (cc_shn_reg != 2'b00 && shst_reg == SHST_NORMAL) begin
         shst_next = SHST_PROCESSING;
-    end else if (shst_reg == SHST_PROCESSING && engine_idle) begin
+    end else if (shst_reg == SHST_PROCESSING && engine_idle && fw_shutdown_done) begin
         shst_next = SHST_COMPLETE;
     end
     if (cc_shn_reg == 2'b00) begin

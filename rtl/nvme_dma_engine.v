@@ -18,6 +18,12 @@
  * Controller reset: queued requests and results are dropped, the walk and
  * the engines stop taking new work, what is in flight drains (reads
  * complete or time out, bursts finish), then every request is forgotten.
+ *
+ * A request is refused, without a single memory request, when it names an
+ * older reset generation than the controller's (req_epoch != epoch) or
+ * arrives while the controller does not serve commands (not ready, fatal
+ * status, or shut down): it still takes a request id and ends with a result,
+ * Command Abort Requested, so the firmware's bookkeeping stays the same.
  */
 module nvme_dma_engine #
 (
@@ -55,6 +61,10 @@ module nvme_dma_engine #
     input  wire [3:0]                           mps,
     input  wire [2:0]                           max_read_request,
     input  wire [2:0]                           max_payload,
+    // The controller serves commands (CSTS.RDY, no fatal status, not shut down)
+    input  wire                                 serving,
+    // The controller's reset generation
+    input  wire [7:0]                           epoch,
 
     /*
      * Firmware requests (held until taken) and results
@@ -64,6 +74,7 @@ module nvme_dma_engine #
     input  wire [SLOT_W-1:0]                    req_slot,
     input  wire                                 req_dir,
     input  wire                                 req_auto,
+    input  wire [7:0]                           req_epoch,
     input  wire [7:0]                           req_cookie,
     input  wire [23:0]                          req_offset,
     input  wire [23:0]                          req_length,
@@ -186,7 +197,7 @@ wire forget = aborting_reg && walker_idle && rd_idle && wr_idle;
 /*
  * Request queue and request ids
  */
-localparam Q_BITS = SLOT_W + 2 + 8 + 3*24 + DRAM_AW;
+localparam Q_BITS = SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
 reg [Q_BITS-1:0] q_mem [0:7];   // 8 requests waiting for the walker
 reg [3:0] q_wr_reg;
 reg [3:0] q_rd_reg;
@@ -198,7 +209,8 @@ wire [Q_BITS-1:0] q_head = q_mem[q_rd_reg[2:0]];
 wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-1 -: SLOT_W];
 wire h_dir = q_head[Q_BITS-1-SLOT_W];
 wire h_auto = q_head[Q_BITS-2-SLOT_W];
-wire [7:0] h_cookie = q_head[Q_BITS-3-SLOT_W -: 8];
+wire h_refuse = q_head[Q_BITS-3-SLOT_W];
+wire [7:0] h_cookie = q_head[Q_BITS-4-SLOT_W -: 8];
 wire [23:0] h_offset = q_head[DRAM_AW+71:DRAM_AW+48];
 wire [23:0] h_length = q_head[DRAM_AW+47:DRAM_AW+24];
 wire [23:0] h_cmd_len = q_head[DRAM_AW+23:DRAM_AW];
@@ -271,6 +283,7 @@ walker_inst (
     .req_id(free_id),
     .req_slot(h_slot),
     .req_dir(h_dir),
+    .req_refuse(h_refuse),
     .req_offset(h_offset),
     .req_length(h_length),
     .req_cmd_len(h_cmd_len),
@@ -494,8 +507,8 @@ assign idle = !aborting_reg && q_empty && d_state_reg == D_IDLE && walker_idle &
 always @(posedge clk) begin
     // requests in
     if (req_valid && req_ready) begin
-        q_mem[q_wr_reg[2:0]] <= {req_slot, req_dir, req_auto, req_cookie, req_offset, req_length,
-                                 req_cmd_len, req_dram};
+        q_mem[q_wr_reg[2:0]] <= {req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
+                                 req_offset, req_length, req_cmd_len, req_dram};
         q_wr_reg <= q_wr_reg + 4'd1;
     end
     if (start) begin

@@ -77,6 +77,8 @@ module nvme_dma_walker #
     input  wire [REQ_W-1:0]                     req_id,
     input  wire [SLOT_W-1:0]                    req_slot,
     input  wire                                 req_dir,
+    // Refused (an older reset generation): end at once with Command Abort Requested
+    input  wire                                 req_refuse,
     input  wire [LEN_W-1:0]                     req_offset,
     input  wire [LEN_W-1:0]                     req_length,
     input  wire [LEN_W-1:0]                     req_cmd_len,
@@ -139,6 +141,7 @@ localparam [7:0]
     SC_INVALID_FIELD = 8'h02,
     SC_DATA_TRANSFER_ERROR = 8'h04,
     SC_INTERNAL_ERROR = 8'h06,
+    SC_ABORT_REQUESTED = 8'h07,
     SC_INVALID_SGL_SEGMENT = 8'h0D,
     SC_DATA_SGL_LENGTH = 8'h0F,
     SC_SGL_TYPE_INVALID = 8'h11,
@@ -463,6 +466,10 @@ always @(posedge clk) begin
                 in_seg_reg <= 1'b0;
                 segs_seen_reg <= 11'd0;
                 state_reg <= ST_SQE;
+                if (req_refuse) begin
+                    // not even the slot is read: it may hold a newer command
+                    fail(SC_ABORT_REQUESTED);
+                end
             end
         end
         ST_SQE: begin

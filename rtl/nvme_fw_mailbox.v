@@ -9,6 +9,20 @@
  *
  * One access at a time. A CPL_POST write is answered only once the CQ
  * poster has taken the completion, so a completion is never lost.
+ *
+ * Reset generations: every controller reset (CC.EN 1->0) advances an 8-bit
+ * epoch. CMD_INFO hands each command out with the epoch it was fetched in;
+ * a completion or a DMA request must name that epoch. A completion of an
+ * older epoch is dropped here (its slot may already hold a newer command)
+ * and counted in FW_STALE; the DMA engine refuses a request of an older
+ * epoch without touching memory. A firmware task that outlives a reset
+ * therefore cannot reach the host, whatever it does.
+ *
+ * Watchdog: while a command waits at the head of the FIFO and the controller
+ * is enabled, a counter runs in microseconds; a pop restarts it. When it
+ * reaches FW_WATCHDOG the firmware is taken for dead: fw_dead rises (the
+ * controller reports CSTS.CFS and stops moving data) until the controller
+ * reset. FW_WATCHDOG 0 disarms it.
  */
 module nvme_fw_mailbox #
 (
@@ -21,7 +35,11 @@ module nvme_fw_mailbox #
     // Slot id width
     parameter SLOT_W = $clog2(SLOTS),
     // CAP.MQES, reported to the firmware
-    parameter [15:0] MQES = 16'd4095
+    parameter [15:0] MQES = 16'd4095,
+    // Clock cycles per microsecond (the watchdog's time base)
+    parameter US_CYCLES = 250,
+    // FW_WATCHDOG at reset, in microseconds (0: disarmed)
+    parameter [15:0] WATCHDOG_US = 16'd10000
 )
 (
     input  wire                     clk,
@@ -59,6 +77,11 @@ module nvme_fw_mailbox #
     input  wire                     ctrl_resetting,
     input  wire                     ctrl_reset,
     input  wire                     shutdown_requested,
+    input  wire                     shutdown_abrupt,
+    input  wire                     shutdown_complete,
+    output wire                     shutdown_done,
+    output wire [7:0]               epoch,
+    output wire                     fw_dead,
 
     /*
      * Command table
@@ -127,6 +150,7 @@ module nvme_fw_mailbox #
     output wire [SLOT_W-1:0]        dma_req_slot,
     output wire                     dma_req_dir,
     output wire                     dma_req_auto,
+    output wire [7:0]               dma_req_epoch,
     output wire [7:0]               dma_req_cookie,
     output wire [23:0]              dma_req_offset,
     output wire [23:0]              dma_req_length,
@@ -142,6 +166,13 @@ module nvme_fw_mailbox #
 localparam [31:0] FW_ID = 32'h4E56_4D45;
 localparam [31:0] IO_QUEUE_PAIRS = QUEUE_COUNT - 1;
 localparam [31:0] SLOT_COUNT = SLOTS;
+
+initial begin
+    if (SLOT_W > 8 || QID_W > 7) begin
+        $error("Error: CMD_INFO holds 8-bit slots and 7-bit queue ids (instance %m)");
+        $finish;
+    end
+end
 
 // FW_IRQ_STATUS bits (bit 0, command waiting, is the FIFO's level)
 localparam IRQ_DB_ERR = 1;
@@ -190,6 +221,13 @@ reg [95:0] cd_reg;
 reg cmd_pop_reg;
 reg dma_res_pop_reg;
 
+reg [7:0] epoch_reg;
+reg [15:0] stale_cpl_reg;
+reg shutdown_done_reg;
+reg [15:0] wd_limit_reg;
+reg [15:0] wd_count_reg;
+reg fw_dead_reg;
+
 reg [31:0] dma_ctrl_reg;
 reg [23:0] dma_offset_reg;
 reg [23:0] dma_length_reg;
@@ -218,12 +256,27 @@ assign s_axil_rvalid = r_state_reg == R_RESP;
 wire [5:0] irq_status = {dma_res_valid, irq_status_reg, cmd_valid};
 assign fw_irq = (irq_status & irq_enable_reg) != 0;
 
+assign epoch = epoch_reg;
+assign shutdown_done = shutdown_done_reg;
+assign fw_dead = fw_dead_reg;
+
+wire us_tick;
+timebase_pulse #(
+    .PERIOD(US_CYCLES)
+)
+us_tick_inst (
+    .clk(clk),
+    .rst(rst),
+    .pulse(us_tick)
+);
+
 assign cmd_pop = cmd_pop_reg;
 assign dma_res_pop = dma_res_pop_reg;
 assign dma_req_valid = w_state_reg == W_DMA;
 assign dma_req_slot = dma_ctrl_reg[SLOT_W-1:0];
 assign dma_req_dir = dma_ctrl_reg[8];
 assign dma_req_auto = dma_ctrl_reg[9];
+assign dma_req_epoch = dma_ctrl_reg[31:24];
 assign dma_req_cookie = dma_ctrl_reg[23:16];
 assign dma_req_offset = dma_offset_reg;
 assign dma_req_length = dma_length_reg;
@@ -264,6 +317,22 @@ always @(posedge clk) begin
     // events
     if (ctrl_reset) begin
         irq_status_reg[IRQ_RESET] <= 1'b1;
+        epoch_reg <= epoch_reg + 8'd1;
+        shutdown_done_reg <= 1'b0;
+        fw_dead_reg <= 1'b0;
+    end
+    if (!shutdown_requested) begin
+        shutdown_done_reg <= 1'b0;
+    end
+
+    // watchdog: the head of the command FIFO waits for the firmware
+    if (!cmd_valid || !ctrl_enabled || cmd_pop_reg) begin
+        wd_count_reg <= 16'd0;
+    end else if (us_tick && wd_count_reg != 16'hffff) begin
+        wd_count_reg <= wd_count_reg + 16'd1;
+        if (wd_count_reg + 16'd1 == wd_limit_reg) begin
+            fw_dead_reg <= 1'b1;
+        end
     end
     enabled_seen_reg <= ctrl_enabled;
     if (ctrl_enabled && !enabled_seen_reg) begin
@@ -294,13 +363,20 @@ always @(posedge clk) begin
                 case (waddr)
                     16'h0008: irq_status_reg <= irq_status_reg & ~wdata[4:1];
                     16'h000C: irq_enable_reg <= wdata[5:0];
+                    16'h0014: shutdown_done_reg <= wdata[0] && shutdown_requested;
+                    16'h001C: wd_limit_reg <= wdata[15:0];
                     16'h0104: cmd_pop_reg <= 1'b1;
                     16'h0200: cpl_dw0_reg <= wdata;
                     16'h0204: cpl_dw1_reg <= wdata;
                     16'h0208: begin
                         cpl_status_reg <= wdata[31:17];
                         cpl_slot_reg <= wdata[SLOT_W-1:0];
-                        w_state_reg <= W_POST;
+                        // a completion of an older reset generation never reaches a CQ
+                        if (wdata[15:8] == epoch_reg) begin
+                            w_state_reg <= W_POST;
+                        end else if (stale_cpl_reg != 16'hffff) begin
+                            stale_cpl_reg <= stale_cpl_reg + 16'd1;
+                        end
                     end
                     16'h0300: q_sel_reg <= wdata[QID_W-1:0];
                     16'h0304: q_base_reg[31:0] <= wdata;
@@ -353,13 +429,17 @@ always @(posedge clk) begin
                 r_state_reg <= R_RESP;
                 case (raddr)
                     16'h0000: rdata_reg <= FW_ID;
-                    16'h0004: rdata_reg <= {8'd0, {(7-SLOT_W){1'b0}}, cmd_count, 13'd0,
-                                            shutdown_requested, ctrl_resetting, ctrl_enabled};
+                    16'h0004: rdata_reg <= {8'd0, {(7-SLOT_W){1'b0}}, cmd_count, epoch_reg, 2'd0, fw_dead_reg,
+                                            shutdown_complete, shutdown_abrupt, shutdown_requested,
+                                            ctrl_resetting, ctrl_enabled};
                     16'h0008: rdata_reg <= {26'd0, irq_status};
                     16'h000C: rdata_reg <= {26'd0, irq_enable_reg};
                     16'h0010: rdata_reg <= {MQES, IO_QUEUE_PAIRS[7:0], SLOT_COUNT[7:0]};
+                    16'h0014: rdata_reg <= {31'd0, shutdown_done_reg};
+                    16'h0018: rdata_reg <= {16'd0, stale_cpl_reg};
+                    16'h001C: rdata_reg <= {16'd0, wd_limit_reg};
                     // slot and SQ id of an empty FIFO are stale: report zeros
-                    16'h0100: rdata_reg <= cmd_valid ? {1'b1, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, 8'd0,
+                    16'h0100: rdata_reg <= cmd_valid ? {1'b1, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, epoch_reg,
                                                         {(8-SLOT_W){1'b0}}, cmd_slot} : 32'd0;
                     16'h0200: rdata_reg <= cpl_dw0_reg;
                     16'h0204: rdata_reg <= cpl_dw1_reg;
@@ -434,6 +514,12 @@ always @(posedge clk) begin
         dma_length_reg <= 24'd0;
         dma_cmd_len_reg <= 24'd0;
         dma_dram_reg <= 64'd0;
+        epoch_reg <= 8'd0;
+        stale_cpl_reg <= 16'd0;
+        shutdown_done_reg <= 1'b0;
+        wd_limit_reg <= WATCHDOG_US;
+        wd_count_reg <= 16'd0;
+        fw_dead_reg <= 1'b0;
     end
 end
 

@@ -10,7 +10,8 @@ here. Knobs come from class attributes (``link``, ``pacing_seed``,
 from __future__ import annotations
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 from pyuvm import ConfigDB, uvm_test
 
 from firmware.dma import MailboxDma
@@ -45,11 +46,11 @@ class NvmeBaseTest(uvm_test):
     iommu: IommuConfig | None = None
 
     def build_phase(self) -> None:
-        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu)
+        self.config = self.controller_config()
+        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=self.config.pci)
         self.regs = RegisterBfm(self.tb)
         self.driver = NvmeDriver(self.tb, self.regs)
         self.reg_model = RegisterModel(self.controller_params)
-        self.config = self.controller_config()
         ConfigDB().set(None, "*", "CONTROLLER_CONFIG", self.config)
         ConfigDB().set(None, "*", "REG_BFM", self.regs)
         ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
@@ -132,6 +133,22 @@ class QueueTest(NvmeBaseTest):
         monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma)
         await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
+
+    async def disable_and_watch(self, quiet_ns: int) -> None:
+        """CC.EN 1->0 and wait for CSTS.RDY to read 0 (the scoreboards are told of the reset), then
+        watch RQ for ``quiet_ns``: no memory request, read or write, may leave the device after RDY
+        read 0, whatever the firmware still does."""
+        requests: list[int] = []
+        observer = lambda tlp, t: requests.append(t)  # noqa: E731 - removed again below
+        self.tb.rq_observers.append(observer)
+        await self.driver.nvme_disable_ctrl()
+        rdy_low_at = get_sim_time("ns")
+        self.env.queue_monitor.controller_reset()
+        await Timer(quiet_ns, "ns")
+        self.tb.rq_observers.remove(observer)
+        late = [t for t in requests if t > rdy_low_at]
+        assert not late, (f"{len(late)} requests on RQ after CSTS.RDY read 0 at {rdy_low_at:.0f} ns, "
+                          f"the first at {late[0]:.0f} ns")
 
     def make_firmware(self, dut) -> MinimalFirmware:
         """The firmware model on the mailbox; tests of the command set build a fuller one."""

@@ -22,6 +22,7 @@ from models.nvme_regs import (
     NVME_CC_IOCQES_SHIFT,
     NVME_CC_IOSQES_SHIFT,
     NVME_CC_MPS_SHIFT,
+    NVME_CC_SHN_ABRUPT,
     NVME_CC_SHN_MASK,
     NVME_CC_SHN_NORMAL,
     NVME_CSTS_CFS,
@@ -37,6 +38,7 @@ from models.nvme_regs import (
     NVME_REG_VS,
     Cap,
 )
+from models.pci_identity import NVME_CLASS_CODE
 from tb.pcie_tb import PcieTb
 
 NVME_SQ_ENTRY_SIZE = 64
@@ -113,8 +115,9 @@ class NvmeDriver:
         self.ready_after_ns: int | None = None
 
     async def nvme_pci_enable(self) -> None:
-        """Enumerate, enable memory space and bus mastering, read CAP and VS."""
-        await self.tb.enumerate()
+        """Enumerate, find the NVMe function by class code, enable memory space and bus mastering,
+        read CAP and VS."""
+        await self.tb.enumerate(NVME_CLASS_CODE)
         self.cap = Cap.decode(await self.regs.readq(NVME_REG_CAP))
         self.version = await self.regs.readl(NVME_REG_VS)
 
@@ -157,12 +160,20 @@ class NvmeDriver:
         await self.regs.writel(NVME_REG_CC, self.ctrl_config)
         await self.nvme_wait_ready(False)
 
-    async def nvme_shutdown_ctrl(self) -> None:
-        """Normal shutdown notification; wait for CSTS.SHST to read complete."""
-        self.ctrl_config = (self.ctrl_config & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL
-        await self.regs.writel(NVME_REG_CC, self.ctrl_config)
+    async def nvme_shutdown_ctrl(self, abrupt: bool = False) -> int:
+        """Shutdown notification (normal, or abrupt); wait for CSTS.SHST to read complete and return
+        the simulated ns it took."""
+        start = get_sim_time("ns")
+        await self.notify_shutdown(abrupt)
         await self._poll_csts(lambda csts: csts & NVME_CSTS_SHST_MASK == NVME_CSTS_SHST_CMPLT,
                               SHUTDOWN_TIMEOUT_NS, "shutdown to complete")
+        return int(get_sim_time("ns") - start)
+
+    async def notify_shutdown(self, abrupt: bool = False) -> None:
+        """Write CC.SHN (01b normal, 10b abrupt) and return at once."""
+        shn = NVME_CC_SHN_ABRUPT if abrupt else NVME_CC_SHN_NORMAL
+        self.ctrl_config = (self.ctrl_config & ~NVME_CC_SHN_MASK) | shn
+        await self.regs.writel(NVME_REG_CC, self.ctrl_config)
 
     async def nvme_wait_ready(self, enabled: bool) -> None:
         """Wait for CSTS.RDY == enabled within CAP.TO; a fatal status fails at once."""

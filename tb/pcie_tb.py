@@ -22,8 +22,10 @@ from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
 from cocotbext.pcie.core.tlp import Tlp, TlpType
 
 from models.iommu import DmaDirection
+from models.pci_identity import PciIdentity
 
 from tb.device_dram import AxiDram, peek
+from tb.dut_ports import quiesce
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.iommu_seam import HostDma, IommuConfig, IommuSeam
 from tb.tlp_rules import TlpRuleChecker
@@ -68,7 +70,7 @@ class PcieTb:
     """Root complex plus UltraScale+ device model around the nvme_ctrl top level."""
 
     def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False,
-                 iommu: IommuConfig | None = None) -> None:
+                 iommu: IommuConfig | None = None, identity: PciIdentity = PciIdentity()) -> None:
         self.dut = dut
         self.link = link or LinkConfig()
         self.data_width = len(dut.s_axis_cq_tdata)
@@ -113,9 +115,13 @@ class PcieTb:
             read_jitter_ns=self.link.host_read_jitter_ns,
             seed=self.link.host_seed,
         )
+        # the model drives user_reset low now and pulses it two cycles later; until then a previous
+        # test's leftovers must reach neither the design nor the new models (tb/dut_ports.py)
+        quiesce(dut)
         # split read completions at every read completion boundary, as a
         # host may, so the design sees the smallest pieces
         self.rc.split_on_all_rcb = self.link.split_completions
+        self._set_identity(identity)
         # A 64-bit BAR0 holding the registers and doorbells
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
         self.rc.make_port().connect(self.dev)
@@ -155,6 +161,16 @@ class PcieTb:
                 observer(tlp, now)
             await handler(tlp)
         return write
+
+    def _set_identity(self, identity: PciIdentity) -> None:
+        """The IDs and class code function 0's configuration space reports (the IP's customisation)."""
+        function = self.dev.functions[0]
+        function.vendor_id = identity.vendor_id
+        function.device_id = identity.device_id
+        function.subsystem_vendor_id = identity.subsystem_vendor_id
+        function.subsystem_id = identity.subsystem_id
+        function.revision_id = identity.revision_id
+        function.class_code = identity.class_code
 
     def _design_read_latency(self, rid: int, tag: int, ns: int) -> bool:
         if self.func is None or rid != int(self.func.pcie_id):
@@ -242,11 +258,16 @@ class PcieTb:
         self.rc.make_port().connect(self.peer)
         return self.peer
 
-    async def enumerate(self) -> None:
-        """Enumerate the bus and enable the device as a driver's probe would; under an IOMMU the device
-        gets its default domain (DmaApi.for_device) here, as at the IOMMU core's probe."""
+    async def enumerate(self, class_code: int) -> None:
+        """Enumerate the bus, find the one function of ``class_code`` (as a driver's PCI ID table
+        matches) and enable it as its probe would; under an IOMMU the device gets its default domain
+        (DmaApi.for_device) here, as at the IOMMU core's probe."""
         await self.rc.enumerate()
-        self.func = self.rc.find_device(self.dev.functions[0].pcie_id)
+        matches = [f for f in _functions(self.rc.host_bridge.bus) if f.class_code == class_code]
+        assert len(matches) == 1, (
+            f"{len(matches)} functions of class {class_code:06x} after enumeration: "
+            f"{[(str(f.pcie_id), f'{f.class_code:06x}') for f in _functions(self.rc.host_bridge.bus)]}")
+        self.func = matches[0]
         await self.func.enable_device()
         await self.func.set_master()
         if self.iommu_seam is not None:
@@ -267,3 +288,11 @@ class PcieTb:
         assert self.func is not None, "enumerate() first"
         # the low four bits of a memory BAR are its type flags
         return self.func.bar[0] & ~0xF
+
+
+def _functions(bus) -> list:
+    """Every function the root complex enumerated below ``bus``, depth first."""
+    found = list(bus.devices)
+    for child in bus.children:
+        found += _functions(child)
+    return found

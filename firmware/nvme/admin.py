@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware.admin import AdminState, HardwareAction
-from firmware.mailbox import DoorbellError, DoorbellErrorKind
+from firmware.mailbox import CommandSlot, DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
 from firmware.nvme.io import HostCounters, failure
 from models.identify import NSID_BROADCAST, Cns, ControllerConfig, namespace_list
@@ -32,7 +32,7 @@ _MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: 0x1
           FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF, FeatureId.POWER_MANAGEMENT: 0xFF,
           FeatureId.ERROR_RECOVERY: 0xFFFF, FeatureId.WRITE_ATOMICITY: 0x1}
 
-Due = list[tuple[int, int]]   # AER slots to complete now, with their DW0
+Due = list[tuple[CommandSlot, int]]   # AER slots to complete now, with their DW0
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class AdminOutcome:
     data: bytes | None = None
     actions: tuple[HardwareAction, ...] = ()
     held: bool = False          # an AER: its slot stays open until an event
-    due: tuple[tuple[int, int], ...] = ()
+    due: tuple[tuple[CommandSlot, int], ...] = ()
 
 
 class AdminCommands:
@@ -66,7 +66,7 @@ class AdminCommands:
                 FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp, FeatureId.POWER_MANAGEMENT: 0,
                 FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
 
-    def execute(self, slot: int, sqe: SubmissionEntry) -> AdminOutcome:
+    def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> AdminOutcome:
         if sqe.opcode == AdminOpcode.IDENTIFY:
             return self._identify(sqe)
         if sqe.opcode == AdminOpcode.GET_LOG_PAGE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from firmware.mailbox import CommandSlot
 from models.nvme_logs import AsyncEvent, AsyncEventType, event_enabled
 from models.nvme_model import EVENT_LOGS
 
@@ -23,28 +24,28 @@ class AsyncEvents:
 
     def reset(self) -> None:
         """Controller reset: outstanding requests are gone (their slots freed by the hardware)."""
-        self._requests: deque[int] = deque()
+        self._requests: deque[CommandSlot] = deque()
         self._pending: list[AsyncEvent] = []
         self._masked: set[AsyncEventType] = set()
 
-    def request(self, slot: int) -> list[tuple[int, int]] | None:
+    def request(self, slot: CommandSlot) -> list[tuple[CommandSlot, int]] | None:
         """Hold an AER's slot; None if the limit is exceeded, else the (slot, DW0) completions now due."""
         if len(self._requests) >= self.limit:
             return None
         self._requests.append(slot)
         return self._deliver()
 
-    def event(self, event: AsyncEvent, aec: int) -> list[tuple[int, int]]:
+    def event(self, event: AsyncEvent, aec: int) -> list[tuple[CommandSlot, int]]:
         if event_enabled(event, aec):
             self._pending.append(event)
         return self._deliver()
 
-    def log_read(self, lid: int) -> list[tuple[int, int]]:
+    def log_read(self, lid: int) -> list[tuple[CommandSlot, int]]:
         """The host read ``lid`` without RAE: unmask the event types reported through it."""
         self._masked = {t for t in self._masked if EVENT_LOGS[t] != lid}
         return self._deliver()
 
-    def _deliver(self) -> list[tuple[int, int]]:
+    def _deliver(self) -> list[tuple[CommandSlot, int]]:
         due = []
         while self._requests:
             event = next((e for e in self._pending if e.type not in self._masked), None)

@@ -6,10 +6,14 @@ LBA smaller than a page (512 B) is a read-modify-write of the page; a
 deallocation trims whole pages and zero-fills partial ones, which reads
 back as the zeroes Identify Namespace advertises (DLFEAT).
 
-Checks, in this order (the reference model's order): Invalid Opcode,
-Invalid Namespace or Format, Invalid Field (PSDT, MDTS), LBA Out of Range;
-then the DMA engine's status, then Compare Failure. The back end's own
-errors carry their status (``models.backend.BackendError``).
+Checks, in this order (the reference model's order): CDW0's FUSE and PSDT
+(``cdw0_status``, for admin commands too, before anything else), Invalid
+Opcode, Invalid Namespace or Format, Invalid Field (MDTS), LBA Out of
+Range; then the DMA engine's status, then Compare Failure. The back end's
+own errors carry their status (``models.backend.BackendError``).
+
+Writes are durable at completion (``write_through``) when the host has
+turned the volatile write cache off, and from a shutdown notification on.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
+from firmware.mailbox import CommandSlot
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from models.backend import Backend, BackendError
 from models.identify import NSID_BROADCAST, ControllerConfig, NamespaceConfig
@@ -32,6 +37,19 @@ from models.nvme_spec import SUCCESS, GenericStatus, MediaStatus, NvmOpcode, Sta
 
 def failure(code: StatusCode) -> Status:
     return Status.of(code, dnr=True)
+
+
+def cdw0_status(sqe: SubmissionEntry, admin: bool, sgl: bool) -> Status | None:
+    """Invalid Field for what CDW0 asks and this controller does not offer, else None.
+
+    FUSE: Identify FUSES is 0, so a fused operation (01b, 10b) is refused like the reserved 11b.
+    PSDT: admin commands take PRPs only; I/O commands PRPs, or SGLs where Identify SGLS offers them;
+    10b (a metadata SGL) is not offered and 11b is reserved.
+    """
+    allowed = (PSDT_PRP,) if admin or not sgl else (PSDT_PRP, PSDT_SGL)
+    if sqe.fuse or sqe.psdt not in allowed:
+        return failure(GenericStatus.INVALID_FIELD)
+    return None
 
 
 @dataclass(frozen=True)
@@ -69,13 +87,14 @@ class IoCommands:
     """Executes I/O commands of one controller; ``slot_buffer(slot)`` is the slot's DRAM staging buffer."""
 
     def __init__(self, config: ControllerConfig, backend: Backend, dram: DeviceDram, dma: DmaPort,
-                 slot_buffer: Callable[[int], int], auto_complete_reads: bool = False) -> None:
+                 slot_buffer: Callable[[CommandSlot], int], auto_complete_reads: bool = False) -> None:
         self.config = config
         self.backend = backend
         self.dram = dram
         self.dma = dma
         self.slot_buffer = slot_buffer
         self.auto_complete_reads = auto_complete_reads
+        self.write_through = False
         self.counters = HostCounters()
         self._base: dict[int, int] = {}   # NSID -> byte offset in the back end
         offset = 0
@@ -85,10 +104,10 @@ class IoCommands:
         if offset > backend.capacity_pages * backend.page_size:
             raise ValueError(f"namespaces need {offset} bytes; the back end holds "
                              f"{backend.capacity_pages * backend.page_size}")
-        self._handlers: dict[int, Callable[[int, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
+        self._handlers: dict[int, Callable[[CommandSlot, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
             NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare}
 
-    async def execute(self, slot: int, sqe: SubmissionEntry) -> IoOutcome:
+    async def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         """Run one command to its status."""
         try:
             return IoOutcome(await self._flush(sqe.nsid)) if sqe.opcode == NvmOpcode.FLUSH \
@@ -96,15 +115,13 @@ class IoCommands:
         except BackendError as err:
             return IoOutcome(Status(err.status.sc, err.status.sct, dnr=True))
 
-    async def _dispatch(self, slot: int, sqe: SubmissionEntry) -> IoOutcome:
+    async def _dispatch(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT}
         if sqe.opcode not in known:
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
         ns = self.config.namespace(sqe.nsid)
         if ns is None:
             return IoOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
-        if sqe.psdt not in ((PSDT_PRP, PSDT_SGL) if self.config.sgl else (PSDT_PRP,)):
-            return IoOutcome(failure(GenericStatus.INVALID_FIELD))
         if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return IoOutcome(await self._dsm(slot, ns, dsm_ranges(sqe), bool(sqe.cdw11 & DSM_ATTR_DEALLOCATE)))
         slba, nlb = rw_fields(sqe)
@@ -129,7 +146,7 @@ class IoCommands:
         await wait_until(self.backend.flush(now_ns()))
         return SUCCESS
 
-    async def _read(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+    async def _read(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         length = nlb * ns.lba_size
         buf = self.slot_buffer(slot)
         await self.dram.write(buf, await self._load(self._byte(ns, slba), length))
@@ -140,13 +157,13 @@ class IoCommands:
             self.counters.read_bytes += length
         return IoOutcome(result.status, posted=result.auto_completed)
 
-    async def _from_host(self, slot: int, length: int) -> bytes | Status:
+    async def _from_host(self, slot: CommandSlot, length: int) -> bytes | Status:
         """The command's data, fetched into the slot's buffer; the DMA status if that failed."""
         buf = self.slot_buffer(slot)
         result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, length, buf, length)
         return await self.dram.read(buf, length) if result.ok else result.status
 
-    async def _write(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+    async def _write(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         data = await self._from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
@@ -155,7 +172,7 @@ class IoCommands:
         self.counters.written_bytes += len(data)
         return IoOutcome(SUCCESS)
 
-    async def _compare(self, slot: int, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+    async def _compare(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         data = await self._from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
@@ -165,7 +182,7 @@ class IoCommands:
         self.counters.read_bytes += len(data)
         return IoOutcome(SUCCESS)
 
-    async def _dsm(self, slot: int, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
+    async def _dsm(self, slot: CommandSlot, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
         data = await self._from_host(slot, count * DSM_RANGE_SIZE)
         if isinstance(data, Status):
             return data
@@ -205,7 +222,8 @@ class IoCommands:
         if skip or (skip + len(data)) % ps:
             whole, issue = self.backend.read(first, count, issue)
             data = whole[:skip] + data + whole[skip + len(data):]
-        await wait_until(self.backend.write(first, data, issue))
+        done = self.backend.write(first, data, issue)
+        await wait_until(self.backend.flush(done) if self.write_through else done)
 
     async def _zero(self, start: int, end: int) -> None:
         """Deallocate whole pages, zero-fill the partial pages at either end."""

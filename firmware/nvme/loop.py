@@ -11,7 +11,14 @@ because queue creation and deletion depend on order.
 A command waiting for a core is *queued*: an Abort naming it (SQ id, CID)
 completes it with Command Abort Requested before it runs. A controller reset
 bumps a generation number; tasks of an older generation finish silently,
-since the hardware already dropped their queues and slots.
+since the hardware already dropped their queues and slots (and refuses
+their DMA and completions by epoch, should one still try).
+
+A shutdown notification (CC.SHN) makes every later write durable before it
+completes, waits for the commands already taken (a normal shutdown; an
+abrupt one does not wait), flushes the back end's volatile state and only
+then lets the hardware report CSTS.SHST complete: every write completed
+before SHST reads 10b survives the power cut that may follow.
 """
 
 from __future__ import annotations
@@ -27,21 +34,21 @@ from cocotb.task import Task
 from cocotb.triggers import Timer
 
 from firmware.admin import ADMIN_QID, DeleteSq
-from firmware.mailbox import Mailbox, MailboxTimeout
+from firmware.mailbox import CommandSlot, Mailbox, MailboxTimeout
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
-from firmware.nvme.io import IoCommands, now_ns, wait_until
+from firmware.nvme.io import IoCommands, cdw0_status, now_ns, wait_until
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
 from models.identify import ControllerConfig
 from models.nvme_commands import ABORT_NOT_ABORTED
-from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, Status, SubmissionEntry
+from models.nvme_spec import SUCCESS, AdminOpcode, FeatureId, GenericStatus, Status, SubmissionEntry
 
 
 @dataclass
 class Command:
-    slot: int
+    slot: CommandSlot
     sqid: int
     sqe: SubmissionEntry
     generation: int
@@ -73,11 +80,14 @@ class NvmeFirmware(MinimalFirmware):
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
         self._admin_tail: Task | None = None
         self._generation = 0
+        self._shutting_down = False
+        self.backend = backend
         self.internal_errors: list[str] = []
+        self.shutdown_flushes = 0
         self.log = logging.getLogger("cocotb.firmware")
 
-    def slot_buffer(self, slot: int) -> int:
-        return self.dram_base + slot * self.buffer_size
+    def slot_buffer(self, slot: CommandSlot) -> int:
+        return self.dram_base + slot.index * self.buffer_size
 
     async def init(self) -> None:
         await super().init()
@@ -91,9 +101,41 @@ class NvmeFirmware(MinimalFirmware):
         await super()._controller_reset()
         self._generation += 1
         self._queued.clear()
+        self._shutting_down = False
         self.dma.reset()
         self.commands.reset()
         self.soc.reset()
+        self._update_write_through()
+
+    async def _shutdown(self) -> None:
+        """CC.SHN: writes durable from now on; the flush runs beside the loop, which keeps posting."""
+        status = await self.mailbox.ctrl_status()
+        self._shutting_down = True
+        self._update_write_through()
+        start_soon(self._persist(status.shutdown_abrupt, self._generation))
+
+    async def _persist(self, abrupt: bool, generation: int) -> None:
+        if not abrupt:
+            await self._drain_all()
+        await wait_until(self.backend.flush(now_ns()))
+        self.shutdown_flushes += 1
+        if generation == self._generation:
+            await self.mailbox.shutdown_done()
+
+    async def _drain_all(self) -> None:
+        """A normal shutdown: the commands already taken finish first (bounded)."""
+        deadline = get_sim_time("ns") + self.mailbox.timeout_ns
+        while sum(self._active.values()):
+            if get_sim_time("ns") >= deadline:
+                raise MailboxTimeout(f"shutdown: {dict(+self._active)} commands per SQ still running "
+                                     f"after {self.mailbox.timeout_ns} ns")
+            await Timer(self.retry_ns, "ns")
+
+    def _update_write_through(self) -> None:
+        """Writes bypass the volatile cache when the host turned it off, and once shutdown began."""
+        assert self.commands is not None
+        self.io.write_through = (self._shutting_down
+                                 or not self.commands.features[FeatureId.VOLATILE_WRITE_CACHE] & 1)
 
     async def _log_doorbell_error(self) -> None:
         assert self.commands is not None
@@ -109,7 +151,7 @@ class NvmeFirmware(MinimalFirmware):
 
     # commands
 
-    async def _execute(self, slot: int, sqid: int, sqe: SubmissionEntry) -> None:
+    async def _execute(self, slot: CommandSlot, sqid: int, sqe: SubmissionEntry) -> None:
         """Schedule the command on the SoC and start its task; the loop goes on to the next command."""
         if not await self._accept(slot, sqid):
             return
@@ -132,7 +174,9 @@ class NvmeFirmware(MinimalFirmware):
             if command.aborted:
                 return
             await wait_until(when.end_ns)
-            if command.sqid == ADMIN_QID:
+            if (refused := cdw0_status(command.sqe, command.sqid == ADMIN_QID, self.config.sgl)) is not None:
+                await self._finish(command, refused)
+            elif command.sqid == ADMIN_QID:
                 await self._admin_command(command)
             else:
                 outcome = await self.io.execute(command.slot, command.sqe)
@@ -160,6 +204,7 @@ class NvmeFirmware(MinimalFirmware):
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:
             await self._drain(sqe.cdw10 & 0xFFFF)
         outcome = self.commands.execute(command.slot, sqe)
+        self._update_write_through()
         status = outcome.status
         if outcome.data is not None:
             status = await self._to_host(command.slot, outcome.data)
@@ -181,13 +226,13 @@ class NvmeFirmware(MinimalFirmware):
             await self._finish(target, Status.of(GenericStatus.ABORT_REQUESTED))
         await self._finish(command, SUCCESS, 0 if target else ABORT_NOT_ABORTED)
 
-    async def _to_host(self, slot: int, data: bytes) -> Status:
+    async def _to_host(self, slot: CommandSlot, data: bytes) -> Status:
         buf = self.slot_buffer(slot)
         await self.dram.write(buf, data)
         result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), buf, len(data))
         return SUCCESS if result.ok else result.status
 
-    async def _post_due(self, due: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> None:
+    async def _post_due(self, due: tuple[tuple[CommandSlot, int], ...] | list[tuple[CommandSlot, int]]) -> None:
         for slot, dw0 in due:
             await self._complete(slot, ADMIN_QID, SUCCESS, dw0)
 

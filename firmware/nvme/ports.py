@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
+from firmware.mailbox import CommandSlot
 from models.nvme_spec import GenericStatus, Status
 
 
@@ -39,7 +40,7 @@ class DmaResult:
 
 
 class DmaPort(Protocol):
-    async def transfer(self, slot: int, direction: DmaDirection, offset: int, length: int, dram_addr: int,
+    async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
                        cmd_len: int, auto_complete: bool = False) -> DmaResult:
         """Move bytes ``[offset, offset + length)`` of the slot's command data (``cmd_len`` in all, which
         decides what PRP2 is) between host memory and DRAM at ``dram_addr``; returns when it is done."""

@@ -187,6 +187,11 @@ class ConvFtl(Backend):
             self._program_buffered(now_ns, pad=True)
         return max([now_ns, *self._inflight])
 
+    @property
+    def cached_pages(self) -> int:
+        """Completed host pages only in the volatile write buffer: what a power cut now would lose."""
+        return len(self._buf)
+
     def power_loss(self) -> None:
         """Cut power: the write buffer and all DRAM state are gone."""
         self._buf.clear()

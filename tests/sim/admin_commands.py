@@ -12,6 +12,7 @@ really checked something.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 
 import pyuvm
@@ -26,6 +27,7 @@ from models.nvme_spec import (AdminOpcode, CommandSpecificStatus, CompletionEntr
                               GetFeaturesSelect, NvmOpcode, Status, StatusCode, SubmissionEntry,
                               arbitration_dword, coalescing_dword, create_io_cq, get_features, num_queues_dword,
                               set_features, vector_config_dword)
+from models.pci_identity import NVME_CLASS_CODE
 from tb.base_test import CommandSetTest
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, run_one, wait_for_any
 from tb.nvme_queues import sq_tail_doorbell
@@ -87,6 +89,25 @@ class IdentifyEveryCns(AdminCommandTest):
             "reserved CNS FFh": (identify_cmd(0xFF, 0), GenericStatus.INVALID_FIELD),
         })
         self.assert_checked(reads=len(good))
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class PciIdentityMatchesIdentify(AdminCommandTest):
+    """Configuration space as the host enumerated it: class code 010802h (NVM Express), and the Vendor
+    and Subsystem Vendor IDs that Identify Controller reports as VID and SSVID."""
+
+    async def body(self) -> None:
+        func = self.tb.func
+        assert func.class_code == NVME_CLASS_CODE, f"class code {func.class_code:06x}, an NVMe controller is 010802h"
+        cqe = await self.admin_with_data(identify_cmd(Cns.CONTROLLER))
+        assert cqe.status.is_success, cqe.status
+        vid, ssvid = struct.unpack_from("<HH", await self.tb.rc.mem_address_space.read(self.buffer.addr, 4))
+        assert (func.vendor_id, func.subsystem_vendor_id) == (vid, ssvid), (
+            f"config space VID {func.vendor_id:04x} SSVID {func.subsystem_vendor_id:04x}, Identify VID {vid:04x} "
+            f"SSVID {ssvid:04x}")
+        identity = self.config.pci
+        assert (func.device_id, func.subsystem_id) == (identity.device_id, identity.subsystem_id)
+        self.assert_checked(reads=1)
 
 
 # (feature, a non-default value to set, CDW11 of Get Features)

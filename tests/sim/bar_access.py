@@ -11,6 +11,7 @@ import random
 
 import pyuvm
 
+from models.pci_identity import NVME_CLASS_CODE
 from tb.base_test import NvmeBaseTest
 from tb.pcie_tb import MRRS_512, LinkConfig
 
@@ -21,7 +22,7 @@ SCRATCH_END = 0x38
 
 class BarTest(NvmeBaseTest):
     async def body(self) -> None:
-        await self.tb.enumerate()
+        await self.tb.enumerate(NVME_CLASS_CODE)
         await self.stimulus()
 
     async def stimulus(self) -> None:

@@ -9,6 +9,7 @@ leaves the behaviour open (NVMe 1.4, 3.1.5: "shall not set" such values).
 from __future__ import annotations
 
 import pyuvm
+from cocotb.triggers import Timer
 
 from models.nvme_regs import (
     NVME_CC_AMS_SHIFT,
@@ -18,6 +19,7 @@ from models.nvme_regs import (
     NVME_CSTS_CFS,
     NVME_CSTS_RDY,
     NVME_CSTS_SHST_MASK,
+    NVME_CSTS_SHST_OCCUR,
     NVME_REG_AQA,
     NVME_REG_ASQ,
     NVME_REG_CC,
@@ -27,6 +29,7 @@ from tb.base_test import NvmeBaseTest
 from tb.nvme_driver import ControllerError
 
 TIMEOUT_US = 2000
+WAIT_FOR_FIRMWARE_NS = 20_000
 
 
 class EnableTest(NvmeBaseTest):
@@ -67,16 +70,23 @@ class EnableDisableCycles(EnableTest):
 
 
 @pyuvm.test(timeout_time=TIMEOUT_US, timeout_unit="us")
-class Shutdown(EnableTest):
-    """CC.SHN normal shutdown reaches SHST complete; a reset afterwards clears it and re-enables."""
+class ShutdownWaitsForFirmware(EnableTest):
+    """With no firmware to make its state durable, a shutdown stays in progress (SHST 01b) however
+    idle the engine is; a controller reset clears it and the controller enables again. (Shutdowns
+    that complete, with the firmware flushing, are shutdown.py's.)"""
 
     async def stimulus(self) -> None:
         await self.driver.nvme_enable_ctrl()
-        await self.driver.nvme_shutdown_ctrl()
-        assert await self.regs.readl(NVME_REG_CSTS) & NVME_CSTS_SHST_MASK
-        await self.driver.nvme_disable_ctrl()
-        assert await self.regs.readl(NVME_REG_CSTS) & NVME_CSTS_SHST_MASK == 0
-        await self.driver.nvme_enable_ctrl()
+        for abrupt in (False, True):
+            await self.driver.notify_shutdown(abrupt)
+            await Timer(WAIT_FOR_FIRMWARE_NS, "ns")
+            csts = await self.regs.readl(NVME_REG_CSTS)
+            assert csts & NVME_CSTS_SHST_MASK == NVME_CSTS_SHST_OCCUR, (
+                f"{'abrupt' if abrupt else 'normal'} shutdown with no firmware: CSTS={csts:#x}, "
+                "SHST must read 01b (processing)")
+            await self.driver.nvme_disable_ctrl()
+            assert await self.regs.readl(NVME_REG_CSTS) & NVME_CSTS_SHST_MASK == 0
+            await self.driver.nvme_enable_ctrl()
 
 
 @pyuvm.test(timeout_time=TIMEOUT_US, timeout_unit="us")

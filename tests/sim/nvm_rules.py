@@ -10,19 +10,23 @@ model; each test asserts what it is about as well.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import cocotb
 import pyuvm
 
-from models.nvme_commands import DsmRange, compare_cmd, dsm_cmd, read_cmd, write_cmd, write_zeroes_cmd
-from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, Status, SubmissionEntry,
+from models.identify import Cns
+from models.nvme_commands import (DsmRange, compare_cmd, dsm_cmd, identify_cmd, read_cmd, write_cmd,
+                                  write_zeroes_cmd)
+from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, NvmOpcode, Status, SubmissionEntry,
                               create_io_cq, create_io_sq, get_features)
 from tb.base_test import CommandSetTest
 from tb.command_sequences import PAGE, HostBuffer, Queue, run_all, write_and_read_back
 
 TIMEOUT_MS = 30
 LAST_LBA = (1 << 64) - 1
+INVALID_FIELD = Status.of(GenericStatus.INVALID_FIELD, dnr=True)
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -143,3 +147,31 @@ class SqCqSizeMismatch(CommandSetTest):
             await self.admin.delete_sq(sq)
         for cq in (small_cq, big_cq):
             await self.admin.delete_cq(cq)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ReservedCdw0Fields(CommandSetTest):
+    """FUSE 01b, 10b (fused operations: Identify FUSES is 0) and the reserved 11b on Read and Write, and
+    PSDT 11b (reserved) on Flush, Read and Write, fail with Invalid Field in Command, as do SGLs and the
+    reserved PSDT on admin commands (PRPs only); nothing moves, and a plain Read and Write work after."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 32)
+        buf = await HostBuffer.alloc(self.tb, 1)
+        nsid, lba_size = 2, self.config.namespace(2).lba_size
+        plain = [read_cmd(nsid, 0, 1, *buf.prps(lba_size)), write_cmd(nsid, 0, 1, *buf.prps(lba_size))]
+        bad = [dataclasses.replace(sqe, fuse=fuse) for sqe in plain for fuse in (1, 2, 3)]
+        bad += [dataclasses.replace(sqe, psdt=3) for sqe in plain + [SubmissionEntry(NvmOpcode.FLUSH, nsid=nsid)]]
+        requests: list[int] = []
+        self.tb.rq_observers.append(lambda tlp, t: requests.append(t) if tlp.address == buf.addr else None)
+        for sqe, cqe in zip(bad, await run_all(queue, bad)):
+            assert cqe.status.same_code(INVALID_FIELD), (
+                f"opcode {sqe.opcode:#x} FUSE {sqe.fuse:02b} PSDT {sqe.psdt:02b}: {cqe.status}")
+        assert not requests, f"{len(requests)} DMA requests to the buffer of refused commands"
+        for psdt in (1, 2, 3):
+            await self.admin.execute(dataclasses.replace(identify_cmd(Cns.CONTROLLER, 0, *buf.prps(PAGE)),
+                                                         psdt=psdt), expect=INVALID_FIELD)
+        await write_and_read_back(self.tb, queue, nsid, 7, bytes(range(256)) * (lba_size // 256), lba_size,
+                                  buf, buf)
+        await self.admin.delete_queue_pair(queue)

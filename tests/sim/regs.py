@@ -20,6 +20,7 @@ from models.nvme_regs import (
     Cap,
     register_map,
 )
+from models.pci_identity import NVME_CLASS_CODE
 from tb.base_test import NvmeBaseTest
 
 TIMEOUT_US = 500
@@ -30,7 +31,7 @@ PATTERNS = [0xFFFF_FFFF, 0x0000_0000, 0xA5A5_A5A5, 0x5A5A_5A5A]
 
 class RegTest(NvmeBaseTest):
     async def body(self) -> None:
-        await self.tb.enumerate()
+        await self.tb.enumerate(NVME_CLASS_CODE)
         await self.stimulus()
 
     async def stimulus(self) -> None:

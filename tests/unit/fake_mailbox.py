@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from firmware.mailbox import DoorbellError, FwParams, IrqBit
+from firmware.mailbox import CommandSlot, DoorbellError, FwParams, IrqBit
 from models.nvme_spec import Status, SubmissionEntry
 
 
@@ -17,18 +17,18 @@ class FakeMailbox:
     timeout_ns = 5_000
 
     def __init__(self) -> None:
-        self.fifo: deque[tuple[int, int, SubmissionEntry]] = deque()
+        self.fifo: deque[tuple[CommandSlot, int, SubmissionEntry]] = deque()
         self.full: set[int] = set()
         self.full_answers: deque[bool] = deque()   # scripted answers before ``full`` applies
-        self.posted: list[tuple[int, Status, int]] = []
+        self.posted: list[tuple[CommandSlot, Status, int]] = []
         self.hw: list[tuple[str, tuple[int, ...]]] = []
         self.irq = IrqBit(0)
         self.acked = IrqBit(0)
         self.db_err: DoorbellError | None = None
         self.next_slot = 0
 
-    def queue(self, sqid: int, sqe: SubmissionEntry) -> int:
-        slot = self.next_slot
+    def queue(self, sqid: int, sqe: SubmissionEntry) -> CommandSlot:
+        slot = CommandSlot(self.next_slot)
         self.next_slot += 1
         self.fifo.append((slot, sqid, sqe))
         return slot
@@ -49,10 +49,10 @@ class FakeMailbox:
         self.acked |= bits
         self.irq &= ~bits
 
-    async def next_command(self) -> tuple[int, int] | None:
+    async def next_command(self) -> tuple[CommandSlot, int] | None:
         return self.fifo[0][:2] if self.fifo else None
 
-    async def read_sqe(self, slot: int) -> SubmissionEntry:
+    async def read_sqe(self, slot: CommandSlot) -> SubmissionEntry:
         assert self.fifo[0][0] == slot
         return self.fifo[0][2]
 
@@ -65,7 +65,7 @@ class FakeMailbox:
     async def cq_full(self, cqid: int) -> bool:
         return self.full_answers.popleft() if self.full_answers else cqid in self.full
 
-    async def post_completion(self, slot: int, status: Status, dw0: int = 0, dw1: int = 0) -> None:
+    async def post_completion(self, slot: CommandSlot, status: Status, dw0: int = 0, dw1: int = 0) -> None:
         self.posted.append((slot, status, dw0))
 
     async def db_error(self) -> DoorbellError | None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from firmware.dma import DMA_RESULT_VALID, decode_result, dma_ctrl_value
+from firmware.mailbox import CommandSlot, cpl_post_value
 from firmware.nvme.ports import DmaDirection
-from models.nvme_spec import GenericStatus
+from models.nvme_spec import GenericStatus, Status
 
 
 def test_ctrl_fields() -> None:
-    # [7:0] slot, [8] direction (1: device to host), [9] auto-complete, [23:16] cookie
-    assert dma_ctrl_value(0x2A, DmaDirection.DEVICE_TO_HOST, True, 0xC3) == 0x00C3_032A
-    assert dma_ctrl_value(5, DmaDirection.HOST_TO_DEVICE, False, 0) == 5
+    # [7:0] slot, [8] direction (1: device to host), [9] auto-complete, [23:16] cookie, [31:24] epoch
+    assert dma_ctrl_value(CommandSlot(0x2A, 0x81), DmaDirection.DEVICE_TO_HOST, True, 0xC3) == 0x81C3_032A
+    assert dma_ctrl_value(CommandSlot(5), DmaDirection.HOST_TO_DEVICE, False, 0) == 5
+
+
+def test_completion_post_fields() -> None:
+    # [31:17] CQE status field, [15:8] epoch, [7:0] slot
+    status = Status.of(GenericStatus.INVALID_FIELD, dnr=True)
+    assert cpl_post_value(CommandSlot(0x3F, 0xA5), status) == status.encode() << 17 | 0xA53F
 
 
 def test_result_fields() -> None:

@@ -234,7 +234,9 @@ def test_power_loss_at_random_points_keeps_durable_writes(seed, write_cache):
 def test_flushed_data_survives_and_unflushed_may_not():
     f = ConvFtl(geometry=SMALL, op=0.5)
     f.flush(f.write(0, page(1), 0))
+    assert f.cached_pages == 0
     f.write(0, page(2), 0)  # stays in the volatile buffer
+    assert f.cached_pages == 1
     f.power_loss()
     f.recover()
     assert f.read(0, 1, 0)[0] == page(1)
