@@ -49,9 +49,10 @@ class MinimalFirmware:
     """Firmware loop over the mailbox: admin queue/feature commands, I/O completed without data."""
 
     def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 10_000,
-                 retry_ns: int = 1_000) -> None:
+                 retry_ns: int = 1_000, watchdog_us: int | None = None) -> None:
         self.mailbox = mailbox
         self.cost_ns = cost_ns
+        self.watchdog_us = watchdog_us     # None: the hardware's reset value (FW_WATCHDOG)
         self.idle_wait_ns = idle_wait_ns   # bound on one wait for fw_irq
         self.retry_ns = retry_ns           # how often deferred completions look for room
         self.params: FwParams | None = None
@@ -70,7 +71,7 @@ class MinimalFirmware:
         self._running.set()
 
     @classmethod
-    def from_dut(cls, dut: HierarchyObject, **kwargs: int) -> MinimalFirmware:
+    def from_dut(cls, dut: HierarchyObject, **kwargs: int | None) -> MinimalFirmware:
         return cls(Mailbox.from_dut(dut), **kwargs)
 
     def start(self) -> Task:
@@ -94,6 +95,8 @@ class MinimalFirmware:
         await self.mailbox.check_id()
         self.params = await self.mailbox.params()
         self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes)
+        if self.watchdog_us is not None:
+            await self.mailbox.set_watchdog(self.watchdog_us)
         await self.mailbox.irq_enable(IrqBit.all())
 
     def pause(self) -> None:

@@ -19,7 +19,9 @@ Rules (NVMe 1.4 section 7.5.1.1 and the MSI-X capability):
 - with coalescing (I/O vectors only: vector 0, the admin vector, never
   coalesces, nor does a vector with CD set) a message waits for THR+1 CQEs
   unless the aggregation time (TIME x 100 us, from the first unsignalled CQE)
-  has run out;
+  has run out; the time is the one set when that first CQE came (a change
+  of TIME applies to the next aggregation, as in the RTL), while THR is
+  compared as it stands;
 - at the end, a message that was due more than ``slack_ns`` ago and never
   came is a lost interrupt.
 
@@ -39,6 +41,7 @@ class _Vector:
     causes: list[tuple[int, int]] = field(default_factory=list)  # (cqid, t) since the last message
     masked: bool = False
     owed_since: int | None = None   # unmasked with a due message at this time; the message must follow
+    window_ns: int = 0              # the aggregation time in force when the first of ``causes`` came
     messages: int = 0
     coalescing_disabled: bool = False
 
@@ -57,10 +60,13 @@ class InterruptChecker:
         return self._vectors.setdefault(vector, _Vector())
 
     def controller_reset(self) -> None:
-        """CC.EN 1->0: interrupts not yet sent for earlier CQEs are dropped with the queues."""
+        """CC.EN 1->0: interrupts not yet sent for earlier CQEs are dropped with the queues, and the
+        coalescing features return to their defaults (off)."""
+        self.thr = self.time_100us = 0
         for state in self._vectors.values():
             state.causes.clear()
             state.owed_since = None
+            state.coalescing_disabled = False
 
     def set_coalescing(self, thr: int, time_100us: int) -> None:
         """Interrupt Coalescing: THR zero-based entries, TIME in 100 us units (both 0: off)."""
@@ -81,13 +87,16 @@ class InterruptChecker:
         first = state.causes[0][1]
         if not self.coalesced(vector):
             return first
-        by_time = first + self.time_100us * NS_PER_100US
+        by_time = first + state.window_ns
         if len(state.causes) > self.thr:
             return min(by_time, state.causes[self.thr][1])
         return by_time
 
     def cqe_posted(self, cqid: int, vector: int, t: int) -> None:
-        self._vector(vector).causes.append((cqid, t))
+        state = self._vector(vector)
+        if not state.causes:
+            state.window_ns = self.time_100us * NS_PER_100US
+        state.causes.append((cqid, t))
 
     def mask(self, vector: int, masked: bool, t: int) -> None:
         state = self._vector(vector)

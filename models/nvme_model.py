@@ -90,7 +90,10 @@ class _Shadow:
             self._blocks[slba + i] = data[i * size:(i + 1) * size]
 
     def deallocate(self, slba: int, nlb: int) -> None:
-        for lba in range(slba, slba + nlb):
+        # a range may span the namespace (DSM takes 32-bit lengths): visit the fewer of the two
+        lbas = range(slba, slba + nlb) if nlb <= len(self._blocks) else [
+            lba for lba in self._blocks if slba <= lba < slba + nlb]
+        for lba in lbas:
             self._blocks.pop(lba, None)
 
     def in_range(self, slba: int, nlb: int) -> bool:
@@ -137,7 +140,8 @@ class NvmeModel:
 
         ``pointer_error``: the command's PRPs or SGL are invalid (models.prp); a
         Read, Write or Compare that passes its other checks fails with it and
-        changes nothing, as the data never moves.
+        changes nothing, as the data never moves; so does a Dataset Management,
+        whose ranges never arrive.
         """
         handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
                     NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm}
@@ -153,6 +157,8 @@ class NvmeModel:
             return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
+        if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
+            return fail(pointer_error.code)   # the ranges never arrive
         return handlers[sqe.opcode](shadow, sqe, data)
 
     def _check_rw(self, shadow: _Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:

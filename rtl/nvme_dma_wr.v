@@ -14,7 +14,10 @@
  * to the payload position after the 4-dword descriptor and leave as one
  * RQ frame: a 256-byte write takes nine beats. A request is done when its
  * last write has left RQ; posted writes keep their order, so a completion
- * queue entry sent afterwards cannot overtake them.
+ * queue entry sent afterwards cannot overtake them. A DRAM read answered
+ * with an error response (SLVERR, DECERR) fails its request with Internal
+ * Error, as a bad write response does in the host-to-device engine: the
+ * data the host received is then undefined, as for any failed Read.
  */
 module nvme_dma_wr #
 (
@@ -186,14 +189,17 @@ wire end_pass = take_seg && h_end;
 /*
  * Read data FIFO
  */
-reg [AXIS_PCIE_DATA_WIDTH:0] r_mem [0:R_DEPTH-1];
+// {error response, last, data}
+reg [AXIS_PCIE_DATA_WIDTH+1:0] r_mem [0:R_DEPTH-1];
 reg [R_W:0] r_wr_reg;
 reg [R_W:0] r_rd_reg;
 wire r_empty = r_wr_reg == r_rd_reg;
 assign m_axi_rready = 1'b1;   // space was reserved with the burst
 wire [AXI_ID_W-1:0] unused_rid = m_axi_rid;
-wire [1:0] unused_rresp = m_axi_rresp;   // an AXI4 error has no NVMe status to become
-wire [AXIS_PCIE_DATA_WIDTH:0] r_head = r_mem[r_rd_reg[R_W-1:0]];
+wire [AXIS_PCIE_DATA_WIDTH+1:0] r_head = r_mem[r_rd_reg[R_W-1:0]];
+// a DRAM read answered with SLVERR or DECERR fails the request its beat belongs to (Internal Error)
+wire r_head_err = r_head[AXIS_PCIE_DATA_WIDTH+1];
+reg [REQ_W-1:0] frame_req_reg;
 
 wire realign_ready;
 wire r_pop = !r_empty && realign_ready && !tlp_empty_for_start;
@@ -274,8 +280,8 @@ pending_inst (
     .end_valid(end_pass),
     .end_req(h_req),
     .end_code(h_code),
-    .err_valid(1'b0),
-    .err_req({REQ_W{1'b0}}),
+    .err_valid(r_pop && r_head_err),
+    .err_req(start_pop ? t_req : frame_req_reg),
     .err_code(SC_INTERNAL_ERROR),
     .done_valid(done_valid),
     .done_ready(done_ready),
@@ -323,7 +329,7 @@ always @(posedge clk) begin
 
     // read data
     if (m_axi_rvalid) begin
-        r_mem[r_wr_reg[R_W-1:0]] <= {m_axi_rlast, m_axi_rdata};
+        r_mem[r_wr_reg[R_W-1:0]] <= {m_axi_rresp != 2'b00, m_axi_rlast, m_axi_rdata};
         r_wr_reg <= r_wr_reg + 1;
     end
     if (r_pop) begin
@@ -332,6 +338,7 @@ always @(posedge clk) begin
     end
     if (start_pop) begin
         tlp_rd_reg <= tlp_rd_reg + 1;
+        frame_req_reg <= t_req;
     end
 
     if (drop) begin

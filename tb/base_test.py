@@ -22,6 +22,7 @@ from firmware.soc import SocConfig
 from models.backend import make_backend
 from models.identify import ControllerConfig
 from models.nvme_commands import identify_cmd
+from models.nvme_spec import Status
 from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
 from tb.env import NvmeEnv
 from tb.interrupts import MsixHost
@@ -107,6 +108,8 @@ class QueueTest(NvmeBaseTest):
     uses_queues = True
     admin_depth = 32
     firmware_cost_ns = 0
+    # the firmware arms the hardware watchdog with this many us; None leaves its reset value
+    watchdog_us: int | None = None
     msix_vectors = 65
     # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
     cc_ams = 0
@@ -152,7 +155,7 @@ class QueueTest(NvmeBaseTest):
 
     def make_firmware(self, dut) -> MinimalFirmware:
         """The firmware model on the mailbox; tests of the command set build a fuller one."""
-        return MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns)
+        return MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns, watchdog_us=self.watchdog_us)
 
     async def set_mask(self, vector: int, masked: bool) -> None:
         """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage first."""
@@ -190,6 +193,12 @@ class CommandSetTest(QueueTest):
     # the SoC cost model (firmware/soc.py); the default costs nothing
     soc = SocConfig()
 
+    def expected_status(self):
+        # commands a test makes fail on purpose (``forced``: host read faults, firmware faults); the rest
+        # from the reference model
+        self.forced: dict[tuple[int, int], Status] = {}
+        return lambda sqid, cid: self.forced.get((sqid, cid)) or self.env.reference.expected_status(sqid, cid)
+
     def controller_config(self) -> ControllerConfig:
         # an open-channel back end reports its geometry through the controller
         self.backend = make_backend(self.backend_kind, **self.backend_config)
@@ -200,7 +209,8 @@ class CommandSetTest(QueueTest):
         mailbox = Mailbox.from_dut(dut)
         self.dram = self.tb.dram
         self.dma = MailboxDma(mailbox)
-        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config, soc=self.soc)
+        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config, soc=self.soc,
+                            watchdog_us=self.watchdog_us)
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:
         """A contiguous host buffer of ``pages`` pages: (address, PRP1, PRP2); PRP2 points to a

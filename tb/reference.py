@@ -49,7 +49,7 @@ class NvmeReference(uvm_subscriber):
         if isinstance(event, SqeSubmitted):
             key = (event.sqid, event.sqe.cid)
             if event.sqid == ADMIN_QID:
-                prediction = self.model.admin(event.sqe)
+                prediction = self._with_pointer(event.sqe, self.model.admin(event.sqe))
                 if event.sqe.opcode == AdminOpcode.ABORT:
                     self.aborts.abort_submitted(event.sqe)
             else:
@@ -67,6 +67,18 @@ class NvmeReference(uvm_subscriber):
             self.model.reset()
             self.predictions.clear()
             self.aborts.reset()
+
+    def _with_pointer(self, sqe: SubmissionEntry, prediction: Prediction | None) -> Prediction | None:
+        """An admin command that returns data fails as the DMA engine would if its PRPs are invalid."""
+        if prediction is None or prediction.data is None or not prediction.status.is_success:
+            return prediction
+        try:
+            self.segments(sqe, len(prediction.data))
+        except DataPointerError as err:
+            return Prediction(Status.of(err.code, dnr=True))
+        except NoHostMemory:
+            return Prediction(Status.of(GenericStatus.DATA_TRANSFER_ERROR, dnr=True))
+        return prediction
 
     def segments(self, sqe: SubmissionEntry, length: int) -> list[Segment]:
         """The host memory the command's PRPs or SGL describe, as they are now."""

@@ -227,6 +227,8 @@ class IoCommands:
 
     async def _zero(self, start: int, end: int) -> None:
         """Deallocate whole pages, zero-fill the partial pages at either end."""
+        if start == end:
+            return   # a DSM range of no blocks
         ps = self.backend.page_size
         lo, hi = -(-start // ps), end // ps
         if lo >= hi:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import pyuvm
 from cocotb.triggers import Timer
 
+from firmware.mailbox import CommandSlot
+from firmware.nvme.ports import DmaDirection
 from models.nvme_commands import read_cmd
+from models.nvme_spec import GenericStatus, Status
 from tb.base_test import PAGE, CommandSetTest, QueueTest
 from tb.command_sequences import HostBuffer, run_all
 from tb.sequences import io_command
@@ -80,3 +83,43 @@ class DisableWithReadsInFlight(CommandSetTest):
         queue = await self.admin.create_queue_pair(1, 16)
         (cqe,) = await run_all(queue, reads[:1])
         assert cqe.status.is_success, f"after {CYCLES} resets a read completes with {cqe.status}"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class StaleEpochRefused(CommandSetTest):
+    """What a firmware task that outlived a controller reset might still try, done on purpose: a
+    completion and a DMA request naming the previous epoch. The completion is dropped (and counted),
+    the DMA request refused with Command Abort Requested; neither reaches the host, even though the
+    slot they name is in use again. A DMA request while the controller is disabled is refused too."""
+
+    async def body(self) -> None:
+        mailbox = self.firmware.mailbox
+        old = (await mailbox.ctrl_status()).epoch
+        await self.disable_and_watch(QUIET_NS)
+        disabled = await mailbox.ctrl_status()
+        assert disabled.epoch == (old + 1) % 256 and not disabled.enabled, disabled
+        refused = await self.dma.transfer(CommandSlot(0, disabled.epoch), DmaDirection.DEVICE_TO_HOST, 0, PAGE,
+                                          0, PAGE)
+        assert refused.code == GenericStatus.ABORT_REQUESTED, f"DMA while disabled: {refused}"
+        await self.bring_up()
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 16)
+        buf = await HostBuffer.alloc(self.tb, 1)
+        requests: list[int] = []
+        self.tb.rq_observers.append(lambda tlp, t: requests.append(t) if tlp.address == buf.addr else None)
+        # a read held in the back end keeps slot 0's command open while the stale requests arrive
+        self.firmware.pause()
+        (cid,) = await queue.submit_many([read_cmd(2, 0, 1, *buf.prps(PAGE))])
+        await Timer(2_000, "ns")
+        head = await mailbox.next_command()
+        assert head is not None and head[0].epoch == disabled.epoch, f"command FIFO head {head}"
+        stale = CommandSlot(head[0].index, old)
+        dropped = await mailbox.stale_completions()
+        await mailbox.post_completion(stale, Status.of(GenericStatus.SUCCESS))
+        assert await mailbox.stale_completions() == dropped + 1, "a completion of the old epoch was posted"
+        result = await self.dma.transfer(stale, DmaDirection.DEVICE_TO_HOST, 0, PAGE, 0, PAGE)
+        assert result.code == GenericStatus.ABORT_REQUESTED, f"DMA of the old epoch: {result}"
+        assert not requests and not await queue.poll_cq(), "a stale request reached the host"
+        self.firmware.resume()
+        (cqe,) = await queue.wait_for([cid])
+        assert cqe.status.is_success, cqe.status

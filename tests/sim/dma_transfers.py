@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import cocotb
 import pyuvm
 from cocotb.triggers import Timer
 
+from firmware.mailbox import CtrlStatus
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import GenericStatus, Status, SubmissionEntry
 from tb.data_pointers import PAGE, HostTransfer
@@ -26,6 +28,7 @@ from tb.pcie_tb import MRRS_512, LinkConfig
 
 TIMEOUT_MS = 40
 QUIET_NS = 10_000
+STATUS_POLL_NS = 2_000
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -105,7 +108,16 @@ class ResetDuringTransfers(DmaTest):
                                                               prp2=t.prp2)])
         await Timer(5_000, "ns")
         assert self.dma.waiting, "the test needs DMA transfers in flight when the controller is disabled"
+        seen: list[CtrlStatus] = []
+        sampler = cocotb.start_soon(self.sample_ctrl_status(seen))
         await self.disable_and_watch(QUIET_NS)
+        sampler.cancel()
+        # what the firmware sees through the reset: serving, then draining (the lost read holds it for
+        # the completion timeout), then disabled
+        states = [(s.enabled, s.reset_in_progress) for s in seen]
+        assert states[0] == (True, False) and (False, True) in states and states[-1] == (False, False), (
+            f"FW_CTRL_STATUS (enabled, reset in progress) through the reset: {sorted(set(states))}")
+        assert seen[-1].epoch == (seen[0].epoch + 1) % 256, "the controller reset did not advance the epoch"
         assert not self.dma.waiting, f"{self.dma.waiting} firmware DMA waits outlived the controller reset"
         await self.bring_up()
         await self.admin.set_num_queues(1, 1)
@@ -113,6 +125,12 @@ class ResetDuringTransfers(DmaTest):
         self.next_lba = 64 * nlb
         await self.round_trip(MDTS_BYTES, high=True)
         await self.buffers.check_guards()
+
+
+    async def sample_ctrl_status(self, seen: list[CtrlStatus]) -> None:
+        while True:
+            seen.append(await self.firmware.mailbox.ctrl_status())
+            await Timer(STATUS_POLL_NS, "ns")
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")

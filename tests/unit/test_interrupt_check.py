@@ -157,3 +157,21 @@ def test_unmask_of_a_due_coalesced_message_delivers_at_once(coalescing: Interrup
     coalescing.mask(IO_VECTOR, False, 100)
     coalescing.msix(IO_VECTOR, 110)
     coalescing.final_check(120)
+
+
+def test_aggregation_keeps_the_time_it_started_with(coalescing: InterruptChecker) -> None:
+    """A TIME set while CQEs gather applies to the next aggregation, as in the RTL."""
+    coalescing.cqe_posted(1, IO_VECTOR, 0)
+    coalescing.set_coalescing(thr=3, time_100us=9)
+    coalescing.msix(IO_VECTOR, 2 * NS_PER_100US)   # due by the TIME of 2 in force at the first CQE
+    coalescing.cqe_posted(1, IO_VECTOR, 3 * NS_PER_100US)
+    with pytest.raises(AssertionError, match="coalescing violated"):
+        coalescing.msix(IO_VECTOR, 5 * NS_PER_100US)   # now TIME 9 from the first CQE
+
+
+def test_controller_reset_turns_coalescing_off(coalescing: InterruptChecker) -> None:
+    coalescing.set_coalescing_disabled(2, True)
+    coalescing.controller_reset()
+    coalescing.cqe_posted(1, IO_VECTOR, 0)
+    coalescing.msix(IO_VECTOR, 10)    # at once: the features are back to their defaults
+    assert coalescing.coalesced(2)
