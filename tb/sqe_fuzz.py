@@ -14,8 +14,10 @@ What is constrained, and why:
   command is given: PRP1, PRP2, PRP list entries and SGL descriptors take
   any offset, alignment and descriptor type, but point at arena pages, so
   that a memory request anywhere else is a device bug (the TLP-rule checker
-  fails the test on it). The PRP list and SGL pages hold random entries
-  drawn afresh for every command, and PRP2 points at the list page whenever
+  fails the test on it). The PRP list and SGL pages hold random entries (one
+  of ``VARIANTS`` drawings of each, picked afresh for every command, as
+  drawing 800 entries per command would cost more than the command's
+  simulation), and PRP2 points at the list page whenever
   the command's transfer needs a list (a data page read as a list would
   send the data wherever its bytes say).
 - Commands run one at a time: each may touch any LBA, and the model
@@ -47,6 +49,7 @@ SUPPORTED_ADMIN = [AdminOpcode.GET_LOG_PAGE, AdminOpcode.IDENTIFY, AdminOpcode.A
                    AdminOpcode.GET_FEATURES, AdminOpcode.ASYNC_EVENT_REQUEST]
 SUPPORTED_NVM = list(NvmOpcode)
 MAX_DSM_RANGES = 256
+VARIANTS = 16
 
 
 def _dword(rng: random.Random) -> int:
@@ -84,21 +87,30 @@ class SqeFuzzer:
         self.rng = rng
         self.arena = arena
         self.config = config
+        self._lists = [self._prp_list_page() for _ in range(VARIANTS)]
+        self._sgls = [b"".join(self._sgl_descriptor(in_segment=True) for _ in range(PAGE // SGL_DESCRIPTOR_SIZE))
+                      for _ in range(VARIANTS)]
+        self._ranges = [b"".join(DsmRange(self._slba(), _dword(rng), _dword(rng)).pack()
+                                 for _ in range(MAX_DSM_RANGES)) for _ in range(VARIANTS)]
+        self._noise = rng.randbytes(8 * PAGE)
 
     # the arena's pointer pages and data
 
     async def refresh(self, tb: PcieTb) -> None:
-        mem = tb.rc.mem_address_space
+        """New PRP list and SGL pages, DSM ranges and write data in the arena for the next command."""
+        mem, rng = tb.rc.mem_address_space, self.rng
+        await mem.write(self.arena.page(LIST_PAGE), rng.choice(self._lists))
+        await mem.write(self.arena.page(SGL_PAGE), rng.choice(self._sgls))
+        # DSM ranges at the start of the first data page, write data after them
+        await mem.write(self.arena.page(0), rng.choice(self._ranges))
+        start = rng.randrange(6 * PAGE)
+        await mem.write(self.arena.page(1), self._noise[start:start + 2 * PAGE])
+
+    def _prp_list_page(self) -> bytes:
         entries = [self._data_pointer(page_aligned=self.rng.random() < 0.9) for _ in range(PAGE // 8 - 1)]
         # the last entry chains: to the list page itself (a loop the length bound ends) or a data page
         entries.append(self.arena.page(self.rng.choice((LIST_PAGE, self.rng.randrange(DATA_PAGES)))))
-        await mem.write(self.arena.page(LIST_PAGE), struct.pack(f"<{len(entries)}Q", *entries))
-        descriptors = b"".join(self._sgl_descriptor(in_segment=True) for _ in range(PAGE // SGL_DESCRIPTOR_SIZE))
-        await mem.write(self.arena.page(SGL_PAGE), descriptors)
-        # DSM ranges (and write data) at the start of the first data page
-        ranges = [DsmRange(self._slba(), _dword(self.rng), _dword(self.rng)) for _ in range(MAX_DSM_RANGES)]
-        await mem.write(self.arena.page(0), b"".join(r.pack() for r in ranges))
-        await mem.write(self.arena.page(1), self.rng.randbytes(2 * PAGE))
+        return struct.pack(f"<{len(entries)}Q", *entries)
 
     def _data_pointer(self, page_aligned: bool) -> int:
         """An address in a data page: page aligned, or at any byte offset."""
