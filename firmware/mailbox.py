@@ -2,7 +2,7 @@
 
 The register map is written down here once, as constants and small field
 decoders; ``Mailbox`` is the driver the firmware uses: AXI4-Lite accesses
-through cocotbext-axi's ``AxiLiteMaster`` plus the ``fw_irq`` line. These are
+through the SoC's master (``firmware.axil_port``) plus the ``fw_irq`` line. These are
 the firmware's only ports to the controller (DESIGN.md: firmware never
 reaches into tb/ or the host).
 
@@ -20,7 +20,7 @@ from enum import IntEnum, IntFlag
 from cocotb.handle import HierarchyObject, LogicObject
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import First, Lock, RisingEdge, Timer
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+from firmware.axil_port import AxiLitePort
 
 from models.nvme_spec import SQE_SIZE, Status, SubmissionEntry
 
@@ -65,6 +65,7 @@ DMA_STATUS = 0x0720
 SQE_WINDOW = 0x1000
 
 FW_ID_VALUE = 0x4E56_4D45  # "NVME"
+AXI_OKAY = 0b00
 
 CMD_INFO_VALID = 1 << 31
 EPOCH_SHIFT = 8            # CMD_INFO, CPL_POST: [15:8]; FW_CTRL_STATUS: [15:8]
@@ -227,8 +228,8 @@ def cpl_post_value(slot: CommandSlot, status: Status) -> int:
 class Mailbox:
     """Async driver of the firmware mailbox: registers over AXI4-Lite, and the fw_irq line."""
 
-    def __init__(self, axil: AxiLiteMaster, irq: LogicObject, timeout_ns: int = 1_000_000) -> None:
-        self.axil = axil
+    def __init__(self, port: AxiLitePort, irq: LogicObject, timeout_ns: int = 1_000_000) -> None:
+        self.port = port
         self.irq = irq
         self.timeout_ns = timeout_ns
         self._lock = Lock()
@@ -236,21 +237,20 @@ class Mailbox:
     @classmethod
     def from_dut(cls, dut: HierarchyObject, timeout_ns: int = 1_000_000) -> Mailbox:
         """The mailbox on the top level's s_axil port, in the user_clk domain."""
-        axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.user_clk, dut.user_reset)
-        return cls(axil, dut.fw_irq, timeout_ns)
+        return cls(AxiLitePort(dut, "s_axil", dut.user_clk), dut.fw_irq, timeout_ns)
 
     # raw access
 
     async def read(self, offset: int) -> int:
-        resp = await self.axil.read(offset, 4)
-        if resp.resp != AxiResp.OKAY:
-            raise MailboxError(f"read of {offset:#06x} answered {resp.resp.name}")
-        return int.from_bytes(resp.data, "little")
+        data, resp = await self.port.read(offset)
+        if resp != AXI_OKAY:
+            raise MailboxError(f"read of {offset:#06x} answered RRESP {resp:#04b}")
+        return data
 
     async def write(self, offset: int, value: int) -> None:
-        resp = await self.axil.write(offset, value.to_bytes(4, "little"))
-        if resp.resp != AxiResp.OKAY:
-            raise MailboxError(f"write of {value:#010x} to {offset:#06x} answered {resp.resp.name}")
+        resp = await self.port.write(offset, value)
+        if resp != AXI_OKAY:
+            raise MailboxError(f"write of {value:#010x} to {offset:#06x} answered BRESP {resp:#04b}")
 
     # identity and status
 
@@ -298,11 +298,9 @@ class Mailbox:
         return CommandSlot(info & 0xFF, info >> EPOCH_SHIFT & 0xFF), info >> 16 & 0x7F
 
     async def read_sqe(self, slot: CommandSlot) -> SubmissionEntry:
-        """The slot's 64-byte SQE; AxiLiteMaster splits the read into 16 dword transfers."""
-        resp = await self.axil.read(SQE_WINDOW + SQE_SIZE * slot.index, SQE_SIZE)
-        if resp.resp != AxiResp.OKAY:
-            raise MailboxError(f"SQE read of slot {slot.index} answered {resp.resp.name}")
-        return SubmissionEntry.unpack(bytes(resp.data))
+        """The slot's 64-byte SQE, dword by dword."""
+        base = SQE_WINDOW + SQE_SIZE * slot.index
+        return SubmissionEntry.from_dwords([await self.read(base + 4 * dw) for dw in range(SQE_SIZE // 4)])
 
     async def pop(self) -> None:
         await self.write(CMD_POP, 1)

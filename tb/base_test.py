@@ -165,11 +165,7 @@ class QueueTest(NvmeBaseTest):
 
     def _pace_mailbox(self, seed: int) -> None:
         """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""
-        axil = self.firmware.mailbox.axil
-        channels = (axil.write_if.aw_channel, axil.write_if.w_channel, axil.write_if.b_channel,
-                    axil.read_if.ar_channel, axil.read_if.r_channel)
-        for offset, channel in enumerate(channels):
-            channel.set_pause_generator(random_pauses(seed + 10 + offset))
+        self.firmware.mailbox.port.set_pacing([random_pauses(seed + 10 + offset) for offset in range(5)])
 
     async def teardown(self) -> None:
         if hasattr(self, "firmware"):
