@@ -3,11 +3,12 @@
 A transfer writes the request registers and DMA_POST under the mailbox
 lock (the hardware holds the POST while its request queue is full), then
 waits for the result carrying its cookie. One poller, running while
-transfers wait, reads DMA_RESULT every ``poll_ns`` (a read takes the
-result) and hands each result to its waiter, so polling leaves the
-AXI4-Lite port to the command loop and the waiters sleep until their
-result; transfers from many command tasks run concurrently, as the engine
-walks one request while it moves the data of earlier ones.
+transfers wait, sleeps on the DMA interrupt line (results waiting, at
+most ``poll_ns`` between looks), reads DMA_RESULT until it is empty (a
+read takes the result) and hands each result to its waiter, so the
+AXI4-Lite port is left to the command loop and the waiters sleep until
+their result; transfers from many command tasks run concurrently, as the
+engine walks one request while it moves the data of earlier ones.
 
 A request of an older reset generation (a command task that outlived a
 controller reset) is refused by the hardware with Command Abort Requested
@@ -52,7 +53,7 @@ def decode_result(raw: int) -> tuple[int, DmaResult]:
 class MailboxDma:
     """DmaPort over the mailbox; ``poll_ns`` is how often a waiting transfer looks for results."""
 
-    def __init__(self, mailbox: Mailbox, poll_ns: int = 100) -> None:
+    def __init__(self, mailbox: Mailbox, poll_ns: int = 10_000) -> None:
         self.mailbox = mailbox
         self.poll_ns = poll_ns
         self._waiting: dict[int, tuple[Event, list[DmaResult]]] = {}
@@ -100,8 +101,9 @@ class MailboxDma:
         return result
 
     async def _poll(self) -> None:
-        """Read every result waiting, every ``poll_ns``, as long as a transfer waits."""
+        """Read every result waiting whenever the DMA interrupt rises, as long as a transfer waits."""
         while self._waiting:
+            await self.mailbox.wait_dma_irq(self.poll_ns)
             while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
                 cookie, result = decode_result(raw)
                 refused = result.code == GenericStatus.ABORT_REQUESTED
@@ -113,7 +115,6 @@ class MailboxDma:
                     raise MailboxError(f"DMA result for cookie {cookie} that no transfer waits for: {raw:#010x}")
                 waiter[1].append(result)
                 waiter[0].set()
-            await Timer(self.poll_ns, "ns")
 
     async def in_flight(self) -> int:
         """Request ids the engine holds (DMA_STATUS[15:8]): 0 once a controller reset has drained it."""

@@ -225,19 +225,28 @@ def cpl_post_value(slot: CommandSlot, status: Status) -> int:
     return status.encode() << CPL_POST_STATUS_SHIFT | slot.tag
 
 
-class Mailbox:
-    """Async driver of the firmware mailbox: registers over AXI4-Lite, and the fw_irq line."""
+async def _wait_high(line: LogicObject, timeout_ns: int) -> bool:
+    if line.value == 1:
+        return True
+    await First(RisingEdge(line), Timer(timeout_ns, "ns"))
+    return line.value == 1
 
-    def __init__(self, port: AxiLitePort, irq: LogicObject, timeout_ns: int = 1_000_000) -> None:
+
+class Mailbox:
+    """Async driver of the firmware mailbox: registers over AXI4-Lite, and the fw_irq and fw_dma_irq lines."""
+
+    def __init__(self, port: AxiLitePort, irq: LogicObject, dma_irq: LogicObject,
+                 timeout_ns: int = 1_000_000) -> None:
         self.port = port
         self.irq = irq
+        self.dma_irq = dma_irq
         self.timeout_ns = timeout_ns
         self._lock = Lock()
 
     @classmethod
     def from_dut(cls, dut: HierarchyObject, timeout_ns: int = 1_000_000) -> Mailbox:
         """The mailbox on the top level's s_axil port, in the user_clk domain."""
-        return cls(AxiLitePort(dut, "s_axil", dut.user_clk), dut.fw_irq, timeout_ns)
+        return cls(AxiLitePort(dut, "s_axil", dut.user_clk), dut.fw_irq, dut.fw_dma_irq, timeout_ns)
 
     # raw access
 
@@ -283,10 +292,11 @@ class Mailbox:
         A timeout here is not an error: the caller re-reads FW_IRQ_STATUS, so
         an edge missed between the check and the wait costs at most one period.
         """
-        if self.irq.value == 1:
-            return True
-        await First(RisingEdge(self.irq), Timer(timeout_ns, "ns"))
-        return self.irq.value == 1
+        return await _wait_high(self.irq, timeout_ns)
+
+    async def wait_dma_irq(self, timeout_ns: int) -> bool:
+        """Wait until fw_dma_irq (DMA results waiting) is high, at most ``timeout_ns``."""
+        return await _wait_high(self.dma_irq, timeout_ns)
 
     # commands
 

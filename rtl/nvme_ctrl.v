@@ -130,6 +130,7 @@ module nvme_ctrl #
     output wire                               s_axil_rvalid,
     input  wire                               s_axil_rready,
     output wire                               fw_irq,
+    output wire                               fw_dma_irq,
 
     /*
      * Device DRAM (AXI4 master of the DMA engine, 256-bit streams only)
@@ -826,6 +827,7 @@ mailbox_inst (
     .s_axil_rvalid(s_axil_rvalid),
     .s_axil_rready(s_axil_rready),
     .fw_irq(fw_irq),
+    .fw_dma_irq(fw_dma_irq),
     .ctrl_enabled(ctrl_enabled),
     .ctrl_resetting(ctrl_resetting),
     .ctrl_reset(ctrl_reset),

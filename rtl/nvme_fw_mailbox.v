@@ -69,6 +69,8 @@ module nvme_fw_mailbox #
     input  wire                     s_axil_rready,
 
     output wire                     fw_irq,
+    // DMA results wait (a level): the SoC's DMA driver sleeps on it instead of polling DMA_RESULT
+    output wire                     fw_dma_irq,
 
     /*
      * Controller state and events
@@ -255,6 +257,7 @@ assign s_axil_rvalid = r_state_reg == R_RESP;
 
 wire [5:0] irq_status = {dma_res_valid, irq_status_reg, cmd_valid};
 assign fw_irq = (irq_status & irq_enable_reg) != 0;
+assign fw_dma_irq = dma_res_valid;
 
 assign epoch = epoch_reg;
 assign shutdown_done = shutdown_done_reg;

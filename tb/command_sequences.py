@@ -12,11 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Timer
 
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import CompletionEntry, SubmissionEntry
-from tb.nvme_queues import DEFAULT_TIMEOUT_NS, POLL_NS, NvmeQueue, QueueTimeout, SubmissionQueue
+from tb.nvme_queues import DEFAULT_TIMEOUT_NS, NvmeQueue, QueueTimeout, SubmissionQueue
 
 Queue = NvmeQueue | SubmissionQueue   # anything with submit_many and wait_for
 from tb.pcie_tb import PcieTb
@@ -73,27 +72,20 @@ async def run_all(queue: Queue, sqes: Sequence[SubmissionEntry],
 async def assert_still_pending(queue: NvmeQueue, cids: Iterable[int], window_ns: int, why: str) -> None:
     """Poll the CQ for ``window_ns`` and fail if any of ``cids`` completes: a command that must wait."""
     wanted = set(cids)
-    deadline = get_sim_time("ns") + window_ns
-    while get_sim_time("ns") < deadline:
-        await queue.poll_cq()
-        early = wanted & set(queue.sq.done)
-        assert not early, f"{why}: CIDs {sorted(hex(c) for c in early)} completed early"
-        await Timer(POLL_NS, "ns")
+    await queue.cq.poll_until(lambda: bool(wanted & set(queue.sq.done)), get_sim_time("ns") + window_ns)
+    early = wanted & set(queue.sq.done)
+    assert not early, f"{why}: CIDs {sorted(hex(c) for c in early)} completed early"
 
 
 async def wait_for_any(queue: NvmeQueue, cids: Iterable[int], why: str,
                        timeout_ns: int = DEFAULT_TIMEOUT_NS) -> CompletionEntry:
     """The first CQE of any of ``cids`` (bounded): for requests the controller completes in its own order."""
     wanted = list(cids)
-    deadline = get_sim_time("ns") + timeout_ns
-    while True:
-        await queue.poll_cq()
-        done = [cid for cid in wanted if cid in queue.sq.done]
-        if done:
-            return (await queue.wait_for(done[:1], timeout_ns))[0]
-        if get_sim_time("ns") >= deadline:
-            raise QueueTimeout(f"{why}: none of CIDs {[hex(c) for c in wanted]} completed after {timeout_ns} ns")
-        await Timer(POLL_NS, "ns")
+    if not await queue.cq.poll_until(lambda: any(cid in queue.sq.done for cid in wanted),
+                                     get_sim_time("ns") + timeout_ns):
+        raise QueueTimeout(f"{why}: none of CIDs {[hex(c) for c in wanted]} completed after {timeout_ns} ns")
+    done = [cid for cid in wanted if cid in queue.sq.done]
+    return (await queue.wait_for(done[:1], timeout_ns))[0]
 
 
 async def write_and_read_back(tb: PcieTb, queue: Queue, nsid: int, slba: int, data: bytes, lba_size: int,

@@ -28,8 +28,15 @@ It also adds what the stock model lacks as a test bed:
   it overtook the CQE write it signals. Whether the real core orders the two
   is not documented; real designs wait for the CQE's pcie_rq_seq_num first.
 
-The methods overridden are the model's private ones: this file is the one
-place that depends on them (cocotbext-pcie 0.2.16).
+It also starts user_clk as cocotb's C++ (GPI) clock: the stock model's
+``Clock`` is cocotb 2's default, a Python coroutine (unless
+COCOTB_TRUST_INERTIAL_WRITES, which would change every write's timing),
+which cost two Python wake-ups per cycle, idle or not: most of an idle
+simulated millisecond's wall time.
+
+The methods overridden are the model's private ones, and the clock is the
+model module's ``Clock`` name: this file is the one place that depends on
+them, and it refuses to load on another version of cocotbext-pcie.
 """
 
 from __future__ import annotations
@@ -40,11 +47,27 @@ import random
 from collections.abc import Callable
 
 import cocotb
+from cocotb.clock import Clock
 from cocotb.triggers import Event, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
+from cocotbext.pcie.core import __version__ as PCIE_VERSION
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+from cocotbext.pcie.xilinx.us import usp_model
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
+
+OVERRIDDEN_VERSION = "0.2.16"
+if PCIE_VERSION != OVERRIDDEN_VERSION:
+    raise ImportError(f"tb/fast_usp.py overrides private methods of cocotbext-pcie {OVERRIDDEN_VERSION}; "
+                      f"{PCIE_VERSION} is installed: check them and update the pin in requirements.txt")
+
+
+def _gpi_clock(*args, **kwargs) -> Clock:
+    """What the stock model's ``Clock(...)`` builds here: the same clock, in C++."""
+    return Clock(*args, **kwargs, impl="gpi")
+
+
+usp_model.Clock = _gpi_clock
 
 # How stale a cfg_* status output may be after the host changes config space
 STATUS_POLL_NS = 1000

@@ -21,12 +21,11 @@ bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Timer
 
 from models.nvme_regs import NVME_REG_DBS
 from models.nvme_spec import (CQE_SIZE, SQE_SIZE, SUCCESS, CompletionEntry, FeatureId, GetFeaturesSelect, Status,
@@ -36,7 +35,8 @@ from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.pcie_tb import PcieTb
 
 DEFAULT_TIMEOUT_NS = 1_000_000
-POLL_NS = 200
+# the host looks at a CQ when the device has written host memory, and at the latest this often
+POLL_NS = 10_000
 CID_LIMIT = 0xFFFF  # CID FFFFh means "no command" in the error log; never use it
 
 
@@ -135,6 +135,19 @@ class CompletionQueue(_Ring):
             await self.regs.writel(cq_head_doorbell(self.qid, self.stride), self.head)
         return reaped
 
+    async def poll_until(self, done: Callable[[], bool], deadline_ns: float) -> bool:
+        """Reap CQEs each time the device writes host memory until ``done()`` (True) or the deadline
+        (False): as a driver sleeps until an interrupt, not on a timer."""
+        while True:
+            mark = self.tb.device_writes
+            await self.poll()
+            if done():
+                return True
+            now = get_sim_time("ns")
+            if now >= deadline_ns:
+                return False
+            await self.tb.wait_for_device_write(mark, min(POLL_NS, deadline_ns - now))
+
 
 class SubmissionQueue(_Ring):
     entry_size = SQE_SIZE
@@ -193,13 +206,9 @@ class SubmissionQueue(_Ring):
         return cids
 
     async def _wait_for_room(self, count: int, timeout_ns: int) -> None:
-        deadline = get_sim_time("ns") + timeout_ns
-        while self.free_slots < count:
-            if not await self.cq.poll():
-                if get_sim_time("ns") >= deadline:
-                    raise QueueTimeout(f"SQ {self.qid}: no room for {count} entries after {timeout_ns} ns "
-                                       f"(tail {self.tail}, head {self.head}, {len(self.outstanding)} outstanding)")
-                await Timer(POLL_NS, "ns")
+        if not await self.cq.poll_until(lambda: self.free_slots >= count, get_sim_time("ns") + timeout_ns):
+            raise QueueTimeout(f"SQ {self.qid}: no room for {count} entries after {timeout_ns} ns "
+                               f"(tail {self.tail}, head {self.head}, {len(self.outstanding)} outstanding)")
 
     def reaped(self, cqe: CompletionEntry) -> None:
         """A CQE of this SQ was consumed from its CQ: learn the SQ head, retire the CID."""
@@ -212,16 +221,12 @@ class SubmissionQueue(_Ring):
     async def wait_for(self, cids: Iterable[int], timeout_ns: int = DEFAULT_TIMEOUT_NS) -> list[CompletionEntry]:
         """The CQEs of ``cids``, in that order, polling the CQ until all have arrived (bounded)."""
         wanted = list(cids)
-        deadline = get_sim_time("ns") + timeout_ns
-        while True:
-            await self.cq.poll()
+        if not await self.cq.poll_until(lambda: all(cid in self.done for cid in wanted),
+                                        get_sim_time("ns") + timeout_ns):
             missing = [cid for cid in wanted if cid not in self.done]
-            if not missing:
-                return [self.done.pop(cid) for cid in wanted]
-            if get_sim_time("ns") >= deadline:
-                raise QueueTimeout(f"SQ {self.qid}: CIDs {[hex(c) for c in missing]} not completed on CQ "
-                                   f"{self.cq.qid} after {timeout_ns} ns")
-            await Timer(POLL_NS, "ns")
+            raise QueueTimeout(f"SQ {self.qid}: CIDs {[hex(c) for c in missing]} not completed on CQ "
+                               f"{self.cq.qid} after {timeout_ns} ns")
+        return [self.done.pop(cid) for cid in wanted]
 
 
 class NvmeQueue:

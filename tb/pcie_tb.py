@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cocotb.handle import HierarchyObject
+from cocotb.triggers import Event, First, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
@@ -24,7 +25,7 @@ from cocotbext.pcie.core.tlp import Tlp, TlpType
 from models.iommu import DmaDirection
 from models.pci_identity import PciIdentity
 
-from tb.device_dram import AxiDram, peek
+from tb.device_dram import make_dram, peek
 from tb.dut_ports import quiesce
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.iommu_seam import HostDma, IommuConfig, IommuSeam
@@ -126,9 +127,9 @@ class PcieTb:
         self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
         self.rc.make_port().connect(self.dev)
 
-        # the device's DRAM, behind the DMA engine's AXI4 master (its model logs its set-up at INFO)
+        # the device's DRAM, behind the DMA engine's AXI4 master (an AxiRam logs its set-up at INFO)
         logging.getLogger(f"cocotb.{dut._name}.m_axi_dram").setLevel(logging.INFO if verbose else logging.WARNING)
-        self.dram = AxiDram(dut)
+        self.dram = make_dram(dut)
         self._quiet_models(verbose)
 
         self.func = None  # the device as the host sees it, after enumerate()
@@ -152,6 +153,9 @@ class PcieTb:
         self.host_write_observers: list[Callable[[Tlp, int], None]] = []
         for kind in (TlpType.MEM_WRITE, TlpType.MEM_WRITE_64):
             self.rc.register_rx_tlp_handler(kind, self._observed_write(self.rc.rx_tlp_handler[kind]))
+        # memory writes that have landed in host memory: what a host waiting for a CQE waits for
+        self.device_writes = 0
+        self._device_wrote = Event()
         self.peer: Device | None = None
 
     def _observed_write(self, handler: Callable[[Tlp], Awaitable[None]]) -> Callable[[Tlp], Awaitable[None]]:
@@ -160,7 +164,17 @@ class PcieTb:
             for observer in self.host_write_observers:
                 observer(tlp, now)
             await handler(tlp)
+            self.device_writes += 1
+            self._device_wrote.set()
         return write
+
+    async def wait_for_device_write(self, mark: int, timeout_ns: int) -> None:
+        """Until a memory write lands after ``device_writes`` read ``mark``, at most ``timeout_ns``:
+        the host sleeps until the device writes instead of polling its memory on a timer."""
+        if self.device_writes != mark:
+            return
+        self._device_wrote.clear()
+        await First(self._device_wrote.wait(), Timer(max(1, int(timeout_ns)), "ns"))
 
     def _set_identity(self, identity: PciIdentity) -> None:
         """The IDs and class code function 0's configuration space reports (the IP's customisation)."""
@@ -206,7 +220,8 @@ class PcieTb:
                 stream.clear_pause_generator()
             else:
                 stream.set_pause_generator(random_pauses(seed + offset))
-        self.dram.set_pacing(seed)
+        if self.dram is not None:
+            self.dram.set_pacing(seed)
 
     @property
     def rq_observers(self) -> list:

@@ -56,8 +56,10 @@ class FakeController:
         addr = self.alloc_dma(size)
         return addr, addr
 
-    def __init__(self, rc: FakeRc) -> None:
+    def __init__(self, rc: FakeRc, clock: FakeClock) -> None:
         self.rc = rc
+        self.clock = clock
+        self.device_writes = 0
         self.writes: list[tuple[int, int]] = []
         self.queue: NvmeQueue | None = None
         self.complete = True
@@ -69,6 +71,10 @@ class FakeController:
     @property
     def tb(self) -> "FakeController":
         return self
+
+    async def wait_for_device_write(self, mark: int, timeout_ns: int) -> None:
+        """Nothing writes on its own here: the wait runs out."""
+        self.clock.ns += timeout_ns
 
     async def writel(self, offset: int, value: int) -> None:
         self.writes.append((offset, value))
@@ -88,6 +94,7 @@ class FakeController:
         cqe = CompletionEntry(sq_head=self.sq_head, sq_id=0, cid=cid, phase=self.phase)
         addr = self.queue.cq.addr + 16 * self.cq_tail
         self.rc.mem_address_space.mem[addr:addr + 16] = cqe.pack()
+        self.device_writes += 1
         self.cq_tail = (self.cq_tail + 1) % self.queue.cq.depth
         if self.cq_tail == 0:
             self.phase ^= 1
@@ -111,7 +118,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 @pytest.fixture
 def ctrl(clock: FakeClock) -> FakeController:
-    return FakeController(FakeRc())
+    return FakeController(FakeRc(), clock)
 
 
 @pytest.fixture
