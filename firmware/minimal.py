@@ -9,8 +9,9 @@ same code path).
 Each pass of the loop reads FW_IRQ_STATUS, handles the events (controller
 reset, invalid doorbell, enable, shutdown), retries deferred completions,
 then takes every waiting command in FIFO order: read the SQE, pop, decide,
-program the hardware, complete. When idle it waits for fw_irq with a bound,
-then looks again, so a missed edge costs one period and never a hang.
+program the hardware, complete. When idle it sleeps until fw_irq rises (it
+looks at the level first, so no edge is missed), bounded by a long timeout
+as a safety: an idle SoC wakes no one, and idle simulated time stays cheap.
 
 A completion for a CQ whose full flag is set would hold the hardware's single
 poster busy and block completions to every other CQ, so it waits in a
@@ -48,7 +49,7 @@ class PendingCompletion:
 class MinimalFirmware:
     """Firmware loop over the mailbox: admin queue/feature commands, I/O completed without data."""
 
-    def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 10_000,
+    def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 1_000_000,
                  retry_ns: int = 1_000, watchdog_us: int | None = None) -> None:
         self.mailbox = mailbox
         self.cost_ns = cost_ns

@@ -5,6 +5,11 @@
 /*
  * NVMe controller front end behind the Xilinx UltraScale+ PCIe hard IP.
  * BAR0 holds the controller registers and the doorbells.
+ *
+ * quiescent: nothing is in flight, no state change is under way and no
+ * timer is armed (every time base holds while its timers are idle), so the
+ * design's state cannot change until an input does. A platform may gate the
+ * clock then; the test bench stops it and skips the idle time.
  */
 module nvme_ctrl #
 (
@@ -132,6 +137,9 @@ module nvme_ctrl #
     output wire                               fw_irq,
     output wire                               fw_dma_irq,
 
+    // nothing changes until an input does (see above)
+    output wire                               quiescent,
+
     /*
      * Device DRAM (AXI4 master of the DMA engine, 256-bit streams only)
      */
@@ -230,6 +238,11 @@ wire [63:12] acq_base;
 wire [31:0] intm;
 wire engine_idle;
 wire fetch_error;
+wire completer_idle;
+wire regs_stable;
+wire fetch_quiet;
+wire msix_idle;
+wire mailbox_idle;
 
 // Entry sizes and the pin-interrupt mask matter to the firmware
 wire [9:0] unused_cc = {cc_iosqes, cc_iocqes, cc_ams[2:1]};
@@ -407,6 +420,9 @@ assign fw_cpl_ready = cpl_ready && fw_cpl_valid;
 assign dma_cpl_ready = cpl_ready && !fw_cpl_valid;
 
 assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0 && dma_idle;
+// the registered read-data select follows reg_rd_en, which completer_idle covers
+assign quiescent = engine_idle && fetch_quiet && !dma_req_valid && completer_idle && regs_stable && msix_idle
+                   && mailbox_idle;
 
 pcie_us_bar_completer #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
@@ -435,7 +451,8 @@ bar0_completer_inst (
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
     .reg_rd_en(reg_rd_en),
-    .reg_rd_data(msix_rd_sel_reg ? msix_rd_data : ctrl_rd_data)
+    .reg_rd_data(msix_rd_sel_reg ? msix_rd_data : ctrl_rd_data),
+    .idle(completer_idle)
 );
 
 nvme_ctrl_regs #(
@@ -475,6 +492,7 @@ regs_inst (
     .acq_base(acq_base),
     .intm(intm),
     .engine_idle(engine_idle),
+    .stable(regs_stable),
     .db_valid(db_valid),
     .db_qid(db_qid),
     .db_is_cq(db_is_cq),
@@ -620,6 +638,7 @@ sq_fetch_inst (
     .max_read_request(cfg_max_read_req),
     .arb_burst(arb_burst),
     .idle(fetch_idle),
+    .quiet(fetch_quiet),
     .fetch_error(fetch_error),
     .grant_valid(grant_valid),
     .grant_qid(grant_qid),
@@ -793,7 +812,8 @@ msix_inst (
     .cfg_interrupt_msix_data(cfg_interrupt_msix_data),
     .cfg_interrupt_msix_int(cfg_interrupt_msix_int),
     .cfg_interrupt_msix_sent(cfg_interrupt_msix_sent),
-    .cfg_interrupt_msix_fail(cfg_interrupt_msix_fail)
+    .cfg_interrupt_msix_fail(cfg_interrupt_msix_fail),
+    .idle(msix_idle)
 );
 
 nvme_fw_mailbox #(
@@ -837,6 +857,7 @@ mailbox_inst (
     .shutdown_done(shutdown_done),
     .epoch(epoch),
     .fw_dead(fw_dead),
+    .idle(mailbox_idle),
     .cmd_valid(cmd_valid),
     .cmd_slot(cmd_slot),
     .cmd_sqid(cmd_sqid),

@@ -77,6 +77,9 @@ module nvme_ctrl_regs #
     output wire [63:12]          acq_base,
     output wire [31:0]           intm,
     input  wire                  engine_idle,
+    // no state change under way (no enable, reset or shutdown step, no event pulse): nothing
+    // changes until an input does
+    output wire                  stable,
 
     /*
      * Doorbell write events
@@ -191,6 +194,9 @@ assign aqa_acqs = acqs_reg;
 assign asq_base = asq_reg;
 assign acq_base = acq_reg;
 assign intm = intm_reg;
+
+assign stable = state_next == state_reg && shst_next == shst_reg && delay_next == delay_reg
+                && !ctrl_reset_reg && !admin_create_reg && !db_valid_reg && !reg_rd_en && !reg_wr_en;
 
 assign db_valid = db_valid_reg;
 assign db_qid = db_qid_reg;

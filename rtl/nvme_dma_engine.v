@@ -179,12 +179,15 @@ initial begin
 end
 
 wire tick;
+wire walker_timer_armed;
+wire rd_timer_armed;
 timebase_pulse #(
     .PERIOD(TIMEOUT_TICK_CYCLES)
 )
 tick_inst (
     .clk(clk),
     .rst(rst),
+    .enable(walker_timer_armed || rd_timer_armed),
     .pulse(tick)
 );
 
@@ -312,7 +315,8 @@ walker_inst (
     .seg_addr(seg_addr),
     .seg_dwords(seg_dwords),
     .seg_dram(seg_dram),
-    .idle(walker_idle)
+    .idle(walker_idle),
+    .timer_armed(walker_timer_armed)
 );
 
 /*
@@ -384,7 +388,8 @@ rd_inst (
     .done_ready(rd_done_ready),
     .done_req(rd_done_req),
     .done_code(rd_done_code),
-    .idle(rd_idle)
+    .idle(rd_idle),
+    .timer_armed(rd_timer_armed)
 );
 
 // pointer reads go first: a walk waiting on its list holds up later data

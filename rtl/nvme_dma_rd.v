@@ -113,7 +113,9 @@ module nvme_dma_rd #
     output wire [REQ_W-1:0]                     done_req,
     output wire [7:0]                           done_code,
 
-    output wire                                 idle
+    output wire                                 idle,
+    // reads are outstanding: their completion timeouts run
+    output wire                                 timer_armed
 );
 
 localparam TAG_W = $clog2(TAGS);
@@ -344,6 +346,9 @@ pending_inst (
     .idle(counts_idle)
 );
 
+wire [TAGS-1:0] live_tags = tag_busy_reg & ~tag_dead_reg;
+assign timer_armed = live_tags != 0;
+
 assign idle = counts_idle && seg_empty && !cur_valid_reg && !rd_valid_reg && aw_empty
               && b_wr_reg == b_rd_reg && !rc_in_frame_reg && !m_axi_wvalid;
 
@@ -415,8 +420,10 @@ always @(posedge clk) begin
         b_rd_reg <= b_rd_reg + 1;
     end
 
-    // completion timeout
-    scan_reg <= scan_reg == TAGS[TAG_W-1:0] - 1 ? 0 : scan_reg + 1;
+    // completion timeout: the scan turns only while reads are outstanding, so idle time leaves no trace
+    if (timer_armed) begin
+        scan_reg <= scan_reg == TAGS[TAG_W-1:0] - 1 ? 0 : scan_reg + 1;
+    end
     for (t = 0; t < TAGS; t = t + 1) begin
         if (tick && tag_busy_reg[t] && tag_age[t] != 4'hf && !(issue && free_tag == t[TAG_W-1:0])) begin
             tag_age[t] <= tag_age[t] + 4'd1;

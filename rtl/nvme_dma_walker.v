@@ -124,7 +124,9 @@ module nvme_dma_walker #
     output wire [10:0]                          seg_dwords,
     output wire [DRAM_AW-1:2]                   seg_dram,
 
-    output wire                                 idle
+    output wire                                 idle,
+    // a pointer read is waiting: its completion timeout runs
+    output wire                                 timer_armed
 );
 
 localparam TAG_W = TAGS > 1 ? $clog2(TAGS) : 1;
@@ -259,6 +261,7 @@ assign seg_dwords = out_dwords_reg;
 assign seg_dram = out_dram_reg;
 
 assign idle = state_reg == ST_IDLE && !ptr_pending_reg;
+assign timer_armed = ptr_pending_reg;
 
 // lowest live tag
 reg [TAG_W-1:0] free_tag;

@@ -84,6 +84,8 @@ module nvme_fw_mailbox #
     output wire                     shutdown_done,
     output wire [7:0]               epoch,
     output wire                     fw_dead,
+    // no access in progress and no command waiting for the firmware (the watchdog idle)
+    output wire                     idle,
 
     /*
      * Command table
@@ -264,14 +266,19 @@ assign shutdown_done = shutdown_done_reg;
 assign fw_dead = fw_dead_reg;
 
 wire us_tick;
+wire wd_running = cmd_valid && ctrl_enabled;
 timebase_pulse #(
     .PERIOD(US_CYCLES)
 )
 us_tick_inst (
     .clk(clk),
     .rst(rst),
+    .enable(wd_running),
     .pulse(us_tick)
 );
+
+assign idle = w_state_reg == W_IDLE && r_state_reg == R_IDLE && !wd_running && !cmd_pop_reg
+              && !dma_res_pop_reg && !q_cmd_valid_reg;
 
 assign cmd_pop = cmd_pop_reg;
 assign dma_res_pop = dma_res_pop_reg;
@@ -329,7 +336,7 @@ always @(posedge clk) begin
     end
 
     // watchdog: the head of the command FIFO waits for the firmware
-    if (!cmd_valid || !ctrl_enabled || cmd_pop_reg) begin
+    if (!wd_running || cmd_pop_reg) begin
         wd_count_reg <= 16'd0;
     end else if (us_tick && wd_count_reg != 16'hffff) begin
         wd_count_reg <= wd_count_reg + 16'd1;

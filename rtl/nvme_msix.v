@@ -65,7 +65,10 @@ module nvme_msix #
     output reg  [31:0]          cfg_interrupt_msix_data,
     output reg                  cfg_interrupt_msix_int,
     input  wire                 cfg_interrupt_msix_sent,
-    input  wire                 cfg_interrupt_msix_fail
+    input  wire                 cfg_interrupt_msix_fail,
+
+    // no message on its way and no aggregation timer running (a masked vector's pending bit may wait)
+    output wire                 idle
 );
 
 reg [31:0] addr_lo_mem [0:VECTORS-1];
@@ -77,6 +80,14 @@ reg [VECTORS-1:0] fire_reg;
 reg [7:0] agg_count [0:VECTORS-1];
 reg [7:0] agg_ticks [0:VECTORS-1];
 wire tick;
+reg aggregating;
+integer v;
+always @* begin
+    aggregating = 1'b0;
+    for (v = 0; v < VECTORS; v = v + 1) begin
+        aggregating = aggregating || agg_count[v] != 0;
+    end
+end
 
 timebase_pulse #(
     .PERIOD(TICK_CYCLES)
@@ -84,6 +95,7 @@ timebase_pulse #(
 coalesce_tick_inst (
     .clk(clk),
     .rst(rst),
+    .enable(aggregating),
     .pulse(tick)
 );
 
@@ -107,6 +119,7 @@ wire [5:0] unused_other_functions = {cfg_interrupt_msix_enable[3:1], cfg_interru
 wire blocked = !cfg_interrupt_msix_enable[0] || cfg_interrupt_msix_mask[0];
 wire [VECTORS-1:0] sendable = blocked ? {VECTORS{1'b0}} : fire_reg & ~mask_reg;
 wire [VECTORS-1:0] pba = fire_reg & (mask_reg | {VECTORS{blocked}});
+assign idle = s_state_reg == S_IDLE && sendable == 0 && !aggregating && !cfg_interrupt_msix_int;
 
 reg [VEC_W-1:0] first_sendable;
 integer i;

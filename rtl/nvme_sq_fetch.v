@@ -53,6 +53,8 @@ module nvme_sq_fetch #
     input  wire [2:0]                         max_read_request,
     input  wire [2:0]                         arb_burst,
     output wire                               idle,
+    // idle, and no SQ entry it could fetch now: nothing changes until an input does
+    output wire                               quiet,
     output reg                                fetch_error,
 
     /*
@@ -154,6 +156,7 @@ timebase_pulse #(
 timeout_tick_inst (
     .clk(clk),
     .rst(rst),
+    .enable((tag_busy_reg & ~tag_dead_reg) != 0),
     .pulse(tick)
 );
 
@@ -236,6 +239,7 @@ wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
 /* verilator lint_on UNUSEDSIGNAL */
 
 assign idle = f_state_reg == F_IDLE && (tag_busy_reg & ~tag_dead_reg) == 0 && r_state_reg == R_DESC;
+assign quiet = idle && !can_start;
 
 always @(posedge clk) begin
     sqe_wr_en <= 1'b0;

@@ -64,7 +64,10 @@ module pcie_us_bar_completer #
     output wire [31:0]                        reg_wr_data,
     output wire [3:0]                         reg_wr_strb,
     output wire                               reg_rd_en,
-    input  wire [31:0]                        reg_rd_data
+    input  wire [31:0]                        reg_rd_data,
+
+    // no request being taken or answered
+    output wire                               idle
 );
 
 localparam LANE_W = $clog2(AXIS_PCIE_KEEP_WIDTH);
@@ -148,6 +151,8 @@ reg [ADDR_WIDTH-1:2] reg_addr_reg, reg_addr_next;
 reg reg_rd_en_reg, reg_rd_en_next;
 
 assign s_axis_cq_tready = in_keep_reg == 0;
+assign idle = state_reg == STATE_DESC && in_keep_reg == 0 && !out_valid_reg && !reg_wr_en_reg && !reg_rd_en_reg
+              && rd_pipe_reg == 0;
 
 assign m_axis_cc_tdata = out_data_reg;
 assign m_axis_cc_tkeep = out_keep_reg;

@@ -3,8 +3,13 @@
 `default_nettype none
 
 /*
- * A one-cycle pulse every PERIOD clock cycles: the time base of the
- * coalescing and completion timers.
+ * A one-cycle pulse every PERIOD clock cycles while enabled: the time base
+ * of the coalescing, completion-timeout and watchdog timers. Disabled (no
+ * timer of its user armed) it holds its count at zero, so the first pulse
+ * comes PERIOD cycles after enable rises: a timer's length never depends on
+ * how long the clock ran before it was armed, and an idle design has no
+ * state that changes with time (what lets a test bench stop the clock while
+ * the design is quiescent).
  */
 module timebase_pulse #
 (
@@ -14,6 +19,7 @@ module timebase_pulse #
 (
     input  wire clk,
     input  wire rst,
+    input  wire enable,
     output reg  pulse
 );
 
@@ -39,7 +45,7 @@ always @(posedge clk) begin
         count_reg <= count_reg + 1;
     end
 
-    if (rst) begin
+    if (rst || !enable) begin
         count_reg <= 0;
         pulse <= 1'b0;
     end

@@ -102,6 +102,10 @@ class NvmeBaseTest(uvm_test):
         raise NotImplementedError
 
 
+# time for an MSI-X message to follow the CQE write a test ended on
+SETTLE_NS = 2_000
+
+
 class QueueTest(NvmeBaseTest):
     """Controller up with MSI-X and the firmware loop: what command-level tests start from."""
 
@@ -168,6 +172,8 @@ class QueueTest(NvmeBaseTest):
         self.firmware.mailbox.port.set_pacing([random_pauses(seed + 10 + offset) for offset in range(5)])
 
     async def teardown(self) -> None:
+        # the host reaps a CQE as soon as it lands; the MSI-X message it causes follows it on the link
+        await Timer(SETTLE_NS, "ns")
         if hasattr(self, "firmware"):
             self.firmware.stop()
 

@@ -5,9 +5,9 @@ edge (completer request forwarding, RQ sequence numbers, configuration
 status, configuration control, interrupts). At 250 MHz that Python work is
 most of a simulation's wall time even when the link is idle. This subclass
 replaces those loops, for the ports this design connects, with loops that
-wake on a queue, on cfg_interrupt_msix_int, or every STATUS_POLL_NS to copy
-configuration-space state (MPS, MRRS, MSI-X enable and mask) to the cfg_*
-outputs.
+wake on a queue, on cfg_interrupt_msix_int, or when the host writes the
+function's configuration space, to copy its state (MPS, MRRS, MSI-X enable
+and mask) to the cfg_* outputs.
 
 It also adds what the stock model lacks as a test bed:
 
@@ -28,11 +28,10 @@ It also adds what the stock model lacks as a test bed:
   it overtook the CQE write it signals. Whether the real core orders the two
   is not documented; real designs wait for the CQE's pcie_rq_seq_num first.
 
-It also starts user_clk as cocotb's C++ (GPI) clock: the stock model's
-``Clock`` is cocotb 2's default, a Python coroutine (unless
-COCOTB_TRUST_INERTIAL_WRITES, which would change every write's timing),
-which cost two Python wake-ups per cycle, idle or not: most of an idle
-simulated millisecond's wall time.
+It does not start user_clk: the stock model's ``Clock`` is cocotb 2's
+default, a Python coroutine (two Python wake-ups per cycle, idle or not);
+the test bench drives the clock instead, in C++ and stopped while the
+design is quiescent (tb/clock_gate.py).
 
 The methods overridden are the model's private ones, and the clock is the
 model module's ``Clock`` name: this file is the one place that depends on
@@ -47,7 +46,6 @@ import random
 from collections.abc import Callable
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import Event, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.pcie.core import __version__ as PCIE_VERSION
@@ -62,15 +60,21 @@ if PCIE_VERSION != OVERRIDDEN_VERSION:
                       f"{PCIE_VERSION} is installed: check them and update the pin in requirements.txt")
 
 
-def _gpi_clock(*args, **kwargs) -> Clock:
-    """What the stock model's ``Clock(...)`` builds here: the same clock, in C++."""
-    return Clock(*args, **kwargs, impl="gpi")
+class _ClockLeftToTheTestBench:
+    """What the stock model's ``cocotb.start_soon(Clock(...).start())`` builds here: nothing."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def start(self):
+        return _nothing()
 
 
-usp_model.Clock = _gpi_clock
+async def _nothing() -> None:
+    pass
 
-# How stale a cfg_* status output may be after the host changes config space
-STATUS_POLL_NS = 1000
+
+usp_model.Clock = _ClockLeftToTheTestBench
 
 Observer = Callable[[Tlp_us, int], None]
 FAULT_KINDS = ("ur", "ca", "poison", "drop")
@@ -105,11 +109,26 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         self._order = itertools.count()
         self.read_faults: list[ReadFault] = []
         self._faulted: dict[int, str] = {}      # tag -> fault applied to its read
+        self._status_written = Event()
+        self._msix_written = Event()
         super().__init__(*args, **kwargs)
+        self._watch_config_writes()
         unsupported = ("pcie_cq_np_req", "pcie_rq_seq_num0", "sys_reset", "cfg_config_space_enable")
         for name in unsupported:
             assert getattr(self, name, None) is None, f"{name} is not handled by the event-driven model"
         self._tap_rq()
+
+    def _watch_config_writes(self) -> None:
+        """Tell the cfg_* loops when the host has written function 0's configuration space."""
+        function = self.functions[0]
+        write = function.write_config_register
+
+        async def written(reg: int, data: int, mask: int) -> None:
+            await write(reg, data, mask)
+            self._status_written.set()
+            self._msix_written.set()
+
+        function.write_config_register = written
 
     def _tap_rq(self) -> None:
         # the sink hands each complete frame to _sink_frame: wrapping it sees
@@ -217,19 +236,21 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
     async def _run_cfg_status_logic(self) -> None:
         pcie_cap = self.functions[0].pcie_cap
         while True:
+            self._status_written.clear()
             if self.cfg_max_payload is not None:
                 self.cfg_max_payload.value = pcie_cap.max_payload_size & 3
             if self.cfg_max_read_req is not None:
                 self.cfg_max_read_req.value = pcie_cap.max_read_request_size
-            await Timer(STATUS_POLL_NS, "ns")
+            await self._status_written.wait()
 
     async def _run_cfg_int_logic(self) -> None:
         msix_cap = self.functions[0].msix_cap
         request = self.cfg_interrupt_msix_int
         while True:
+            self._msix_written.clear()
             self.cfg_interrupt_msix_enable.value = int(msix_cap.msix_enable)
             self.cfg_interrupt_msix_mask.value = int(msix_cap.msix_function_mask)
-            await First(RisingEdge(request), Timer(STATUS_POLL_NS, "ns"))
+            await First(RisingEdge(request), self._msix_written.wait())
             if request.value != 1:
                 continue
             if not msix_cap.msix_enable:

@@ -12,6 +12,7 @@ without one, bus addresses are physical addresses.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from cocotbext.pcie.core.tlp import Tlp, TlpType
 from models.iommu import DmaDirection
 from models.pci_identity import PciIdentity
 
+from tb.clock_gate import ClockGate
 from tb.device_dram import make_dram, peek
 from tb.dut_ports import quiesce
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
@@ -38,6 +40,9 @@ HIGH_POOL_SIZE = 0x1000_0000
 
 MSIX_TABLE_OFFSET = 0x2000
 MSIX_PBA_OFFSET = 0x3000
+
+# Stop user_clk while the design is quiescent (tb/clock_gate.py); NVME_COSIM_CLOCK_GATE=0 keeps it running
+CLOCK_GATE = os.environ.get("NVME_COSIM_CLOCK_GATE", "1") != "0"
 
 # Encodings of max payload size and max read request size (128 << n bytes)
 MPS_256 = 1
@@ -71,7 +76,8 @@ class PcieTb:
     """Root complex plus UltraScale+ device model around the nvme_ctrl top level."""
 
     def __init__(self, dut: HierarchyObject, link: LinkConfig | None = None, verbose: bool = False,
-                 iommu: IommuConfig | None = None, identity: PciIdentity = PciIdentity()) -> None:
+                 iommu: IommuConfig | None = None, identity: PciIdentity = PciIdentity(),
+                 clock_gate: bool = CLOCK_GATE) -> None:
         self.dut = dut
         self.link = link or LinkConfig()
         self.data_width = len(dut.s_axis_cq_tdata)
@@ -119,6 +125,8 @@ class PcieTb:
         # the model drives user_reset low now and pulses it two cycles later; until then a previous
         # test's leftovers must reach neither the design nor the new models (tb/dut_ports.py)
         quiesce(dut)
+        self.clock_gate = ClockGate(dut.user_clk, round(1e9 / self.link.user_clk_hz),
+                                    getattr(dut, "quiescent", None), clock_gate)
         # split read completions at every read completion boundary, as a
         # host may, so the design sees the smallest pieces
         self.rc.split_on_all_rcb = self.link.split_completions

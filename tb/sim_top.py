@@ -4,7 +4,9 @@ The wrapper's header is derived from rtl/nvme_ctrl.v at build time, so that
 it can never drift from the design's: every parameter and port of the
 design except its DRAM master (``m_axi_dram_*``), which goes to the model,
 plus the model's test inputs (``dram_*``), which Python drives. The design
-instance connects by name (``.*``).
+instance connects by name (``.*``). The wrapper's ``quiescent`` is the
+design's and the DRAM model's idle together: what tb/clock_gate.py stops
+the clock on.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def write_sim_top(rtl_top: Path, out: Path) -> Path:
     # the design's port lines, minus its DRAM master and the comment block that introduces it
     kept = [line for line in header["ports"].splitlines()
             if not (m := _PORT.match(line)) or not m.group(3).startswith(DRAM_PREFIX)]
+    assert any((m := _PORT.match(line)) and m.group(3) == "quiescent" for line in kept), (
+        f"{rtl_top.name}: no quiescent output")
     ports = re.sub(r"\n\s*/\*\s*\n\s*\*\s*Device DRAM[^/]*\*/", "", "\n".join(kept)).rstrip().rstrip(",")
     wires = "\n".join(f"wire {r or ''} {n};" for _, r, n in dram_ports(rtl_top))
     dram = ",\n".join(f"    .s_axi_{n[len(DRAM_PREFIX):]}({n})" for _, _, n in dram_ports(rtl_top)
@@ -72,13 +76,19 @@ module {SIM_TOP} #
 );
 
 {wires}
+wire design_quiescent;
+wire dram_idle;
+assign quiescent = design_quiescent && dram_idle;
 // AXI4 attributes the memory model has no use for
 wire unused_dram_attrs = &{{1'b0, {unused}}};
 
 {design} #(
 {params}
 )
-design_inst (.*);
+design_inst (
+    .quiescent(design_quiescent),
+    .*
+);
 
 axi_ram_dpi #(
     .DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
@@ -94,7 +104,8 @@ dram_inst (
     .err_rd_en(dram_err_rd_en),
     .err_wr_en(dram_err_wr_en),
     .err_base(dram_err_base),
-    .err_limit(dram_err_limit)
+    .err_limit(dram_err_limit),
+    .idle(dram_idle)
 );
 
 endmodule

@@ -48,7 +48,7 @@ async def floor_stream(dut) -> None:
         await RisingEdge(dut.user_reset)
     await FallingEdge(dut.user_reset)
     await tb.enumerate(NVME_CLASS_CODE)
-    # the floor finds MPS and MRRS on cfg_*, which the model copies from config space every microsecond
+    # the floor finds MPS and MRRS on cfg_*, which the model copies from config space as the host writes it
     await Timer(2_000, "ns")
     addr = tb.alloc_dma(STREAM_BYTES)
     for label, write_bytes, read_bytes in (("write", STREAM_BYTES, 0), ("read", 0, STREAM_BYTES)):

@@ -66,7 +66,10 @@ module axi_ram_dpi #
     input  wire                     err_rd_en,
     input  wire                     err_wr_en,
     input  wire [ADDR_WIDTH-1:0]    err_base,
-    input  wire [ADDR_WIDTH-1:0]    err_limit
+    input  wire [ADDR_WIDTH-1:0]    err_limit,
+
+    // no burst queued or under way, no response waiting
+    output wire                     idle
 );
 
 localparam BYTES = DATA_WIDTH / 8;
@@ -99,8 +102,12 @@ reg [31:0] lfsr_reg;
 wire [4:0] stall = pacing_en ? {lfsr_reg[3], lfsr_reg[7], lfsr_reg[13], lfsr_reg[19], lfsr_reg[29]} &
                                {lfsr_reg[5], lfsr_reg[11], lfsr_reg[17], lfsr_reg[23], lfsr_reg[31]} : 5'd0;
 
+// the pattern steps only while there is traffic: idle time leaves no trace
+wire active = !idle || s_axi_awvalid || s_axi_wvalid || s_axi_arvalid;
 always @(posedge clk) begin
-    lfsr_reg <= {lfsr_reg[30:0], lfsr_reg[31] ^ lfsr_reg[21] ^ lfsr_reg[1] ^ lfsr_reg[0]};
+    if (active) begin
+        lfsr_reg <= {lfsr_reg[30:0], lfsr_reg[31] ^ lfsr_reg[21] ^ lfsr_reg[1] ^ lfsr_reg[0]};
+    end
     // the pattern starts from the seed whenever pacing is turned on
     if (rst || !pacing_en) begin
         lfsr_reg <= pacing_seed | 32'd1;
@@ -202,6 +209,8 @@ assign s_axi_rid = r_id_reg;
 assign s_axi_rdata = r_data_reg;
 assign s_axi_rresp = r_err_reg ? RESP_SLVERR : RESP_OKAY;
 assign s_axi_rlast = r_last_reg;
+
+assign idle = aw_empty && !w_active_reg && b_empty && ar_empty && !r_active_reg && !r_valid_reg;
 
 // a DPI output lands in a variable of the process that calls it
 /* verilator lint_off BLKSEQ */
