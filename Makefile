@@ -12,6 +12,8 @@ TESTCASE ?=
 WAVES    ?= 0
 SEED     ?=
 SIM      ?= verilator
+# pytest workers for the regression: one simulator process each, one shared build
+JOBS     ?= $(shell nproc)
 
 TOP      := nvme_ctrl
 RTL      := $(sort $(wildcard rtl/*.v))
@@ -46,7 +48,7 @@ test: lint
 unit-and-sim: $(STAMP)
 	@mkdir -p build/results
 	rm -rf build/coverage
-	$(PYTHON) -m pytest -q --junitxml=build/results/junit.xml
+	$(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal --junitxml=build/results/junit.xml
 	@$(PYTHON) tools/coverage_report.py
 
 coverage: $(STAMP)

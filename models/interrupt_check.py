@@ -21,7 +21,8 @@ Rules (NVMe 1.4 section 7.5.1.1 and the MSI-X capability):
   unless the aggregation time (TIME x 100 us, from the first unsignalled CQE)
   has run out; the time is the one set when that first CQE came (a change
   of TIME applies to the next aggregation, as in the RTL), while THR is
-  compared as it stands;
+  compared as it stands, and a CQE that comes while TIME is 0 is due at
+  once;
 - at the end, a message that was due more than ``slack_ns`` ago and never
   came is a lost interrupt.
 
@@ -96,6 +97,8 @@ class InterruptChecker:
         state = self._vector(vector)
         if not state.causes:
             state.window_ns = self.time_100us * NS_PER_100US
+        elif self.time_100us == 0:
+            state.window_ns = min(state.window_ns, t - state.causes[0][1])
         state.causes.append((cqid, t))
 
     def mask(self, vector: int, masked: bool, t: int) -> None:

@@ -422,7 +422,7 @@ assign dma_cpl_ready = cpl_ready && !fw_cpl_valid;
 assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0 && dma_idle;
 // the registered read-data select follows reg_rd_en, which completer_idle covers
 assign quiescent = engine_idle && fetch_quiet && !dma_req_valid && completer_idle && regs_stable && msix_idle
-                   && mailbox_idle;
+                   && mailbox_idle && !db_err_valid;
 
 pcie_us_bar_completer #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),

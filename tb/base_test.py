@@ -29,7 +29,7 @@ from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.nvme_queues import NvmeAdmin
 from tb.iommu_seam import IommuConfig
-from tb.pcie_tb import LinkConfig, PcieTb
+from tb.pcie_tb import CLOCK_GATE, LinkConfig, PcieTb
 from tb.stream_pacing import random_pauses
 
 
@@ -42,13 +42,16 @@ class NvmeBaseTest(uvm_test):
     controller_params = ControllerParams()
     # build the queue monitor and the completion and interrupt scoreboards
     uses_queues = False
+    # stop the clock while the design is quiescent (tb/clock_gate.py)
+    clock_gate: bool = CLOCK_GATE
     # None: no IOMMU, the design reaches host memory at physical addresses; else the IOMMU between
     # the root complex and host memory and the host's DMA-API policy (tb/iommu_seam.py)
     iommu: IommuConfig | None = None
 
     def build_phase(self) -> None:
         self.config = self.controller_config()
-        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=self.config.pci)
+        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=self.config.pci,
+                         clock_gate=self.clock_gate)
         self.regs = RegisterBfm(self.tb)
         self.driver = NvmeDriver(self.tb, self.regs)
         self.reg_model = RegisterModel(self.controller_params)

@@ -87,6 +87,17 @@ class SimBuild:
         return digest.hexdigest()[:12]
 
     @property
+    def variant(self) -> str:
+        """What sets this build apart from the default one, for run directories: '' for the default,
+        else '@icarus', '@AXIS_PCIE_DATA_WIDTH=128', '@waves'... (runs of one module on different builds
+        may go on at once in the regression's workers)."""
+        parts = [self.simulator] if self.simulator != "verilator" else []
+        parts += [f"{k}={v}" for k, v in sorted(self.parameters.items()) if DEFAULT_PARAMETERS.get(k) != v]
+        parts += ["waves"] if self.waves else []
+        parts += ["floor"] if self.floor else []
+        return "".join(f"@{p}" for p in parts)
+
+    @property
     def directory(self) -> Path:
         tag = "waves" if self.waves else "fast"
         return BUILD_ROOT / "sim" / f"{self.simulator}-{tag}-{self.key}"
@@ -150,7 +161,7 @@ class SimBuild:
         Waves, when built in, go to build/waves/<module>.fst.
         """
         directory = self.ensure_built()
-        test_dir = BUILD_ROOT / "runs" / module
+        test_dir = BUILD_ROOT / "runs" / f"{module}{self.variant}"
         test_dir.mkdir(parents=True, exist_ok=True)
         results = test_dir / "results.xml"
         results.unlink(missing_ok=True)

@@ -69,6 +69,10 @@ class ClockGate:
             ClockGate.active = self
             self._task = cocotb.start_soon(self._run())
 
+    def _is_quiescent(self) -> bool:
+        # before its reset a 4-state simulator's design reports X: not quiescent
+        return str(self.quiescent.value) == "1"
+
     def _edge_waiters(self) -> bool:
         clk = self.clock
         return any(trigger._callbacks for trigger in (clk.rising_edge, clk.falling_edge, clk.value_change))
@@ -76,11 +80,11 @@ class ClockGate:
     async def _run(self) -> None:
         assert self.quiescent is not None
         while True:
-            if not self.quiescent.value:
+            if not self._is_quiescent():
                 await RisingEdge(self.quiescent)
             # every coroutine of this time step has run and registered what it waits for
             await ReadOnly()
-            if self.quiescent.value and not self._edge_waiters():
+            if self._is_quiescent() and not self._edge_waiters():
                 self._stop()
                 self._restarted.clear()
                 await self._restarted.wait()

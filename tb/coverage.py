@@ -2,13 +2,13 @@
 
 A pyuvm subscriber on the queue monitor's events and the MSI-X host samples
 cover points; each simulation run exports its database to
-build/coverage/<module>.xml, and tools/coverage_report.py merges them and
+build/coverage/<run>.xml (the run directory: module and build), and
+tools/coverage_report.py merges them and
 lists the bins never hit. Coverage reports; it does not fail a test.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
@@ -102,6 +102,6 @@ class QueueCoverage(uvm_subscriber):
         self.pended.discard(vector)
 
     def report_phase(self) -> None:
-        module = os.environ.get("COCOTB_TEST_MODULES", "coverage").split(",")[0]
+        # the run's directory names the module and its build (build/runs/<module>[@variant])
         COVERAGE_DIR.mkdir(parents=True, exist_ok=True)
-        coverage_db.export_to_xml(filename=str(COVERAGE_DIR / f"{module}.xml"))
+        coverage_db.export_to_xml(filename=str(COVERAGE_DIR / f"{Path.cwd().name}.xml"))

@@ -1,11 +1,13 @@
-"""Firmware faults: a firmware that stops answering, and one that fails inside a command.
+"""Firmware and device faults: a firmware that stops answering, one that fails inside a command, and
+device DRAM that answers with errors.
 
 A stalled firmware leaves commands waiting at the head of the command
 FIFO; the hardware watchdog (FW_WATCHDOG, armed by the firmware) then sets
 CSTS.CFS within its bound, and the controller stops fetching and moving
 data. A controller reset clears it and the controller serves again. An
 exception inside one command's execution gives that command Internal
-Error, and the controller goes on serving the others.
+Error, and the controller goes on serving the others. DRAM that answers a
+DMA burst with SLVERR fails that command with Internal Error too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pyuvm
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
+from firmware.mailbox import CommandSlot
 from models.backend import NvmBackend
 from models.identify import ControllerConfig
 from models.nvme_commands import read_cmd, write_cmd
@@ -105,3 +108,28 @@ class ExceptionGivesInternalError(CommandSetTest):
         assert len(self.firmware.internal_errors) == 1, self.firmware.internal_errors
         (cqe,) = await run_all(queue, [write_cmd(1, 64, lbas_per_page, *buf.prps(PAGE))])
         assert cqe.status.is_success, f"a write after the fault: {cqe.status}"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class DeviceDramErrors(CommandSetTest):
+    """Device DRAM answering the DMA engine with SLVERR: a Write whose data cannot be stored in DRAM and a
+    Read whose data cannot be read from it each complete with Internal Error (the status both AXI4 error
+    responses map to); with DRAM healthy again, the same commands succeed."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 16)
+        buf = await HostBuffer.alloc(self.tb, 2)
+        dram = self.tb.dram
+        last_slot = CommandSlot(self.firmware.params.cmd_slots - 1)
+        staging = (0, self.firmware.slot_buffer(last_slot) + self.firmware.buffer_size)   # every slot's buffer
+        for reads, writes, sqe in ((False, True, write_cmd(2, 4, 2, *buf.prps(2 * PAGE))),
+                                   (True, False, read_cmd(2, 4, 2, *buf.prps(2 * PAGE)))):
+            dram.inject_errors(*staging, reads=reads, writes=writes)
+            (cid,) = await queue.submit_many([sqe])
+            self.forced[(queue.qid, cid)] = INTERNAL_ERROR
+            (cqe,) = await queue.wait_for([cid])
+            assert cqe.status.same_code(INTERNAL_ERROR), f"opcode {sqe.opcode:#x} with DRAM errors: {cqe.status}"
+            dram.inject_errors(0, 0, reads=False, writes=False)
+            (cqe,) = await run_all(queue, [sqe])
+            assert cqe.status.is_success, f"opcode {sqe.opcode:#x} with DRAM healthy: {cqe.status}"

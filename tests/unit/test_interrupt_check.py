@@ -175,3 +175,12 @@ def test_controller_reset_turns_coalescing_off(coalescing: InterruptChecker) -> 
     coalescing.cqe_posted(1, IO_VECTOR, 0)
     coalescing.msix(IO_VECTOR, 10)    # at once: the features are back to their defaults
     assert coalescing.coalesced(2)
+
+
+def test_time_zero_makes_the_next_cqe_due(coalescing: InterruptChecker) -> None:
+    """Coalescing turned off (TIME 0) while CQEs gather: the RTL signals at the next CQE."""
+    coalescing.cqe_posted(1, IO_VECTOR, 0)
+    coalescing.set_coalescing(thr=3, time_100us=0)
+    coalescing.cqe_posted(1, IO_VECTOR, 50)
+    coalescing.msix(IO_VECTOR, 60)
+    assert coalescing.messages_checked == 1
