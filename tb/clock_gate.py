@@ -55,10 +55,11 @@ class ClockGate:
         self.clock = clock
         self.period = _steps(period_ns)
         self.quiescent = quiescent
-        self.origin = get_sim_time("step")   # rising edges at origin + k * period
+        # low for the first half period, so that the first rising edge finds every model built beside
+        # the gate listening (and, under Icarus, every input driven); rising edges at origin + k * period
+        self.origin = get_sim_time("step") + self.period // 2
         self._driver = Clock(clock, period_ns, "ns", impl="gpi")
-        self._driver.start(start_high=True)
-        self._starting: Task[None] | None = None
+        self._starting: Task[None] | None = cocotb.start_soon(self._start_now())
         self.stopped = False
         self.stops = 0
         self.skipped_ns = 0.0
@@ -109,6 +110,10 @@ class ClockGate:
         next_edge = self.origin + ((now - self.origin) // self.period + 1) * self.period
         self._starting = cocotb.start_soon(self._start_at(next_edge))
         self._restarted.set()
+
+    async def _start_now(self) -> None:
+        self._starting = None
+        self._driver.start(start_high=False)
 
     async def _start_at(self, edge: int) -> None:
         fall = edge - self.period // 2

@@ -124,10 +124,14 @@ class NvmeFirmware(MinimalFirmware):
 
     async def _drain_all(self) -> None:
         """A normal shutdown: the commands already taken finish first (bounded)."""
+        await self.wait_idle("shutdown")
+
+    async def wait_idle(self, what: str = "waiting for the firmware to be idle") -> None:
+        """Until no command task of any generation runs (bounded by the mailbox timeout)."""
         deadline = get_sim_time("ns") + self.mailbox.timeout_ns
         while sum(self._active.values()):
             if get_sim_time("ns") >= deadline:
-                raise MailboxTimeout(f"shutdown: {dict(+self._active)} commands per SQ still running "
+                raise MailboxTimeout(f"{what}: {dict(+self._active)} commands per SQ still running "
                                      f"after {self.mailbox.timeout_ns} ns")
             await Timer(self.retry_ns, "ns")
 
