@@ -165,10 +165,16 @@ class QueueTest(NvmeBaseTest):
         return MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns, watchdog_us=self.watchdog_us)
 
     async def set_mask(self, vector: int, masked: bool) -> None:
-        """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage first."""
-        self.env.interrupt_scoreboard.mask(vector, masked)
-        self.env.coverage.mask(vector, masked)
+        """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage when it is in
+        force: an unmask from the write on (a pending message may come at once), a mask once the
+        read-back has flushed the messages sent before it."""
+        if not masked:
+            self.env.interrupt_scoreboard.mask(vector, masked)
+            self.env.coverage.mask(vector, masked)
         await self.msix.set_mask(vector, masked)
+        if masked:
+            self.env.interrupt_scoreboard.mask(vector, masked)
+            self.env.coverage.mask(vector, masked)
 
     def _pace_mailbox(self, seed: int) -> None:
         """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""

@@ -64,8 +64,12 @@ class MsixHost:
                                      f"expected {count} within {timeout_ns} ns") from err
 
     async def set_mask(self, vector: int, masked: bool) -> None:
-        """Set or clear a vector's mask bit in the device's MSI-X table."""
-        await self.tb.bar0.write_dword(MSIX_TABLE_OFFSET + 16 * vector + 12, int(masked))
+        """Set or clear a vector's mask bit in the device's MSI-X table, and read it back, as Linux's
+        pci_msix_write_vector_ctrl() callers do: the read's completion cannot pass a message the device
+        sent before the write reached it, so once it returns, no message of before the mask is on its way."""
+        ctrl = MSIX_TABLE_OFFSET + 16 * vector + 12
+        await self.tb.bar0.write_dword(ctrl, int(masked))
+        await self.tb.bar0.read_dword(ctrl)
 
     async def pending_bits(self) -> int:
         """The PBA as one integer, bit v for vector v."""

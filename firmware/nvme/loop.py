@@ -98,13 +98,15 @@ class NvmeFirmware(MinimalFirmware):
 
     async def _controller_reset(self) -> None:
         assert self.commands is not None
-        await super()._controller_reset()
+        # the new generation first: the base class awaits the mailbox, and a task of the old one that
+        # finishes meanwhile must already find itself stale
         self._generation += 1
         self._queued.clear()
         self._shutting_down = False
         self.dma.reset()
         self.commands.reset()
         self.soc.reset()
+        await super()._controller_reset()
         self._update_write_through()
 
     async def _shutdown(self) -> None:
