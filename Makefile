@@ -18,7 +18,7 @@ JOBS     ?= $(shell nproc)
 TOP      := nvme_ctrl
 RTL      := $(sort $(wildcard rtl/*.v))
 
-.PHONY: all sim test lint synth synth-check waves bench unit clean distclean help
+.PHONY: all sim test lint regs synth synth-check waves bench unit clean distclean help
 
 all: sim
 
@@ -27,13 +27,26 @@ help:
 	@echo "make test     lint, synthesis and the whole regression (JUnit XML in build/results/)"
 	@echo "make waves TEST=<module>   open the last waveform of that module"
 	@echo "make coverage   functional coverage merged over the runs so far, with its holes"
+	@echo "make regs     regenerate the register views from contract/ (the other targets do it first)"
 	@echo "make lint | synth | bench | clean"
 
 $(STAMP): requirements.txt tools/setup.sh
 	bash tools/setup.sh
 	touch $@
 
-sim: $(STAMP)
+# The hardware/software contract: contract/*.rdl and contract/params.py give
+# rtl/include/, contract/*.py, contract/uvm/, contract/c/ and docs/regs/
+# (tools/regmap.py writes only what changed; tests/unit/test_contract.py fails
+# on a generated file that differs from its source).
+REGS_STAMP := build/.regs-done
+$(REGS_STAMP): $(STAMP) $(wildcard contract/*.rdl) contract/params.py tools/regmap.py tools/rdl_overrides.py
+	@mkdir -p build
+	@$(PYTHON) tools/regmap.py
+	@touch $@
+
+regs: $(REGS_STAMP)
+
+sim: $(REGS_STAMP)
 	$(PYTHON) -m tb.run --test $(TEST) --sim $(SIM) \
 		$(if $(TESTCASE),--testcase $(TESTCASE)) \
 		$(if $(filter 1,$(WAVES)),--waves) \
@@ -46,11 +59,11 @@ test: lint synth-check
 	$(MAKE) --no-print-directory unit-and-sim
 
 # the pure-Python model and firmware tests alone (seconds, no simulator)
-unit: $(STAMP)
+unit: $(REGS_STAMP)
 	$(PYTHON) -m pytest -q tests/unit
 
 .PHONY: unit-and-sim coverage
-unit-and-sim: $(STAMP)
+unit-and-sim: $(REGS_STAMP)
 	@mkdir -p build/results
 	rm -rf build/coverage
 	$(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal --junitxml=build/results/junit.xml
@@ -59,22 +72,22 @@ unit-and-sim: $(STAMP)
 coverage: $(STAMP)
 	@$(PYTHON) tools/coverage_report.py
 
-lint: $(STAMP)
-	verilator --lint-only -Wall -Irtl --top-module $(TOP) $(RTL)
+lint: $(REGS_STAMP)
+	verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) $(RTL)
 	@echo "lint: clean ($(words $(RTL)) files)"
 
-synth: $(STAMP)
+synth: $(REGS_STAMP)
 	@mkdir -p build/synth
 	$(PYTHON) tools/synth.py --top $(TOP) --out build/synth $(RTL)
 
-synth-check: $(STAMP)
+synth-check: $(REGS_STAMP)
 	@mkdir -p build/synth
 	@$(PYTHON) tools/synth.py --check --top $(TOP) --out build/synth $(RTL)
 
 waves: $(STAMP)
 	$(PYTHON) tools/waves.py --test $(TEST)
 
-bench: $(STAMP)
+bench: $(REGS_STAMP)
 	@mkdir -p build/bench
 	@for script in $(sort $(wildcard bench/*_bench.py)); do \
 		echo "== $$script"; $(PYTHON) $$script || exit 1; done

@@ -24,30 +24,22 @@ import cocotb
 from cocotb.task import Task
 from cocotb.triggers import Event, First, Timer
 
-from firmware.mailbox import (DMA_CMD_LEN, DMA_CTRL, DMA_DRAM_HI, DMA_DRAM_LO, DMA_LENGTH, DMA_OFFSET,
-                              DMA_POST, DMA_RESULT, DMA_STATUS, CommandSlot, Mailbox, MailboxError,
-                              MailboxTimeout)
+from contract import fw_mailbox as regs
+from firmware.mailbox import CommandSlot, Mailbox, MailboxError, MailboxTimeout
 from firmware.nvme.ports import DmaDirection, DmaResult
 from models.nvme_spec import GenericStatus
 
-DMA_CTRL_DIR_SHIFT = 8
-DMA_CTRL_AUTO = 1 << 9
-DMA_CTRL_COOKIE_SHIFT = 16
-DMA_CTRL_EPOCH_SHIFT = 24
-DMA_RESULT_VALID = 1 << 31
-DMA_RESULT_AUTO = 1 << 30
-DMA_STATUS_PRESENT = 1 << 16
-COOKIES = 256
+COOKIES = 1 << regs.DMA_CTRL.COOKIE.width
 
 
 def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int) -> int:
-    return slot.index | direction << DMA_CTRL_DIR_SHIFT | (DMA_CTRL_AUTO if auto_complete else 0) \
-        | cookie << DMA_CTRL_COOKIE_SHIFT | slot.epoch << DMA_CTRL_EPOCH_SHIFT
+    return regs.DMA_CTRL.encode(SLOT=slot.index, DIR=direction, AUTO=auto_complete, COOKIE=cookie, EPOCH=slot.epoch)
 
 
 def decode_result(raw: int) -> tuple[int, DmaResult]:
     """(cookie, result) of a DMA_RESULT value with its valid bit set."""
-    return raw >> 16 & 0xFF, DmaResult(raw & 0xFF, GenericStatus(raw >> 8 & 0xFF), bool(raw & DMA_RESULT_AUTO))
+    f = regs.DMA_RESULT
+    return f.COOKIE.get(raw), DmaResult(f.SLOT.get(raw), GenericStatus(f.STATUS.get(raw)), bool(f.AUTO.get(raw)))
 
 
 class MailboxDma:
@@ -64,7 +56,7 @@ class MailboxDma:
         self.refused = 0
 
     async def check_present(self) -> None:
-        if not await self.mailbox.read(DMA_STATUS) & DMA_STATUS_PRESENT:
+        if not regs.DMA_STATUS.PRESENT.get(await self.mailbox.read(regs.DMA_STATUS.OFFSET)):
             raise MailboxError("DMA_STATUS: this build has no DMA engine (it needs 256-bit PCIe streams)")
 
     def _cookie(self) -> int:
@@ -81,13 +73,13 @@ class MailboxDma:
         self._waiting[cookie] = (done, [])
         mb = self.mailbox
         async with mb._lock:
-            await mb.write(DMA_CTRL, dma_ctrl_value(slot, direction, auto_complete, cookie))
-            await mb.write(DMA_OFFSET, offset)
-            await mb.write(DMA_LENGTH, length)
-            await mb.write(DMA_CMD_LEN, cmd_len)
-            await mb.write(DMA_DRAM_LO, dram_addr & 0xFFFF_FFFF)
-            await mb.write(DMA_DRAM_HI, dram_addr >> 32)
-            await mb.write(DMA_POST, 1)
+            await mb.write(regs.DMA_CTRL.OFFSET, dma_ctrl_value(slot, direction, auto_complete, cookie))
+            await mb.write(regs.DMA_OFFSET.OFFSET, offset)
+            await mb.write(regs.DMA_LENGTH.OFFSET, length)
+            await mb.write(regs.DMA_CMD_LEN.OFFSET, cmd_len)
+            await mb.write(regs.DMA_DRAM_LO.OFFSET, dram_addr & 0xFFFF_FFFF)
+            await mb.write(regs.DMA_DRAM_HI.OFFSET, dram_addr >> 32)
+            await mb.write(regs.DMA_POST.OFFSET, regs.DMA_POST.POST.bit)
         if self._poller is None or self._poller.done():
             self._poller = cocotb.start_soon(self._poll())
         await First(done.wait(), Timer(mb.timeout_ns, "ns"))
@@ -104,7 +96,7 @@ class MailboxDma:
         """Read every result waiting whenever the DMA interrupt rises, as long as a transfer waits."""
         while self._waiting:
             await self.mailbox.wait_dma_irq(self.poll_ns)
-            while (raw := await self.mailbox.read(DMA_RESULT)) & DMA_RESULT_VALID:
+            while regs.DMA_RESULT.VALID.get(raw := await self.mailbox.read(regs.DMA_RESULT.OFFSET)):
                 cookie, result = decode_result(raw)
                 refused = result.code == GenericStatus.ABORT_REQUESTED
                 self.refused += refused
@@ -118,7 +110,7 @@ class MailboxDma:
 
     async def in_flight(self) -> int:
         """Request ids the engine holds (DMA_STATUS[15:8]): 0 once a controller reset has drained it."""
-        return await self.mailbox.read(DMA_STATUS) >> 8 & 0xFF
+        return regs.DMA_STATUS.IN_FLIGHT.get(await self.mailbox.read(regs.DMA_STATUS.OFFSET))
 
     @property
     def waiting(self) -> int:

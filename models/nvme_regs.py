@@ -1,50 +1,53 @@
 """NVMe controller registers (NVM Express Base Specification 1.4, section 3.1).
 
-Offsets and field decoders shared by the host driver and the scoreboards, and
-``RegisterModel``: the reference model of the register file, which predicts
-what every read returns given the writes so far. Pure Python.
+Offsets and fields come from contract/nvme_bar0.rdl (``contract.nvme_bar0``);
+the ``NVME_REG_*`` / ``NVME_CC_*`` names are Linux's (include/linux/nvme.h),
+which the host driver and the tests use. ``RegisterModel`` predicts what
+every register read returns given the writes so far; it is the generated
+pyuvm register model (``contract.uvm.nvme_bar0``) with the behaviour the
+access types cannot say written on top.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
-NVME_REG_CAP = 0x00
-NVME_REG_VS = 0x08
-NVME_REG_INTMS = 0x0C
-NVME_REG_INTMC = 0x10
-NVME_REG_CC = 0x14
-NVME_REG_CSTS = 0x1C
-NVME_REG_NSSR = 0x20
-NVME_REG_AQA = 0x24
-NVME_REG_ASQ = 0x28
-NVME_REG_ACQ = 0x30
-NVME_REG_DBS = 0x1000
+from pyuvm import uvm_predict_e, uvm_reg, uvm_reg_field
 
-NVME_CC_ENABLE = 1 << 0
-NVME_CC_CSS_SHIFT = 4
-NVME_CC_MPS_SHIFT = 7
-NVME_CC_AMS_SHIFT = 11
-NVME_CC_SHN_SHIFT = 14
-NVME_CC_IOSQES_SHIFT = 16
-NVME_CC_IOCQES_SHIFT = 20
-NVME_CC_SHN_NORMAL = 1 << NVME_CC_SHN_SHIFT
-NVME_CC_SHN_ABRUPT = 2 << NVME_CC_SHN_SHIFT
-NVME_CC_SHN_MASK = 3 << NVME_CC_SHN_SHIFT
+from contract import nvme_bar0 as bar0
+from contract.params import DesignParams
+from contract.uvm.nvme_bar0 import nvme_bar0 as Bar0Block
 
-NVME_CSTS_RDY = 1 << 0
-NVME_CSTS_CFS = 1 << 1
-NVME_CSTS_SHST_SHIFT = 2
-NVME_CSTS_SHST_MASK = 3 << NVME_CSTS_SHST_SHIFT
-NVME_CSTS_SHST_OCCUR = 1 << NVME_CSTS_SHST_SHIFT
-NVME_CSTS_SHST_CMPLT = 2 << NVME_CSTS_SHST_SHIFT
+NVME_REG_CAP = bar0.CAP.OFFSET
+NVME_REG_VS = bar0.VS.OFFSET
+NVME_REG_INTMS = bar0.INTMS.OFFSET
+NVME_REG_INTMC = bar0.INTMC.OFFSET
+NVME_REG_CC = bar0.CC.OFFSET
+NVME_REG_CSTS = bar0.CSTS.OFFSET
+NVME_REG_AQA = bar0.AQA.OFFSET
+NVME_REG_ASQ = bar0.ASQ.OFFSET
+NVME_REG_ACQ = bar0.ACQ.OFFSET
+NVME_REG_DBS = bar0.DOORBELL.OFFSET
 
-NVME_VS_1_4 = 0x0001_0400
+NVME_CC_ENABLE = bar0.CC.EN.bit
+NVME_CC_CSS_SHIFT = bar0.CC.CSS.lsb
+NVME_CC_MPS_SHIFT = bar0.CC.MPS.lsb
+NVME_CC_AMS_SHIFT = bar0.CC.AMS.lsb
+NVME_CC_SHN_SHIFT = bar0.CC.SHN.lsb
+NVME_CC_IOSQES_SHIFT = bar0.CC.IOSQES.lsb
+NVME_CC_IOCQES_SHIFT = bar0.CC.IOCQES.lsb
+NVME_CC_SHN_NORMAL = bar0.CC.SHN.put(0b01)
+NVME_CC_SHN_ABRUPT = bar0.CC.SHN.put(0b10)
+NVME_CC_SHN_MASK = bar0.CC.SHN.mask
 
+NVME_CSTS_RDY = bar0.CSTS.RDY.bit
+NVME_CSTS_CFS = bar0.CSTS.CFS.bit
+NVME_CSTS_SHST_SHIFT = bar0.CSTS.SHST.lsb
+NVME_CSTS_SHST_MASK = bar0.CSTS.SHST.mask
+NVME_CSTS_SHST_OCCUR = bar0.CSTS.SHST.put(0b01)
+NVME_CSTS_SHST_CMPLT = bar0.CSTS.SHST.put(0b10)
 
-def bits(value: int, lo: int, width: int) -> int:
-    return (value >> lo) & ((1 << width) - 1)
+NVME_VS_1_4 = bar0.VS.RESET_VALUE
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,12 @@ class Cap:
 
     @classmethod
     def decode(cls, raw: int) -> "Cap":
-        return cls(
-            mqes=bits(raw, 0, 16), cqr=bool(bits(raw, 16, 1)), ams=bits(raw, 17, 2),
-            to=bits(raw, 24, 8), dstrd=bits(raw, 32, 4), nssrs=bool(bits(raw, 36, 1)),
-            css=bits(raw, 37, 8), bps=bool(bits(raw, 45, 1)), mpsmin=bits(raw, 48, 4),
-            mpsmax=bits(raw, 52, 4), pmrs=bool(bits(raw, 56, 1)), cmbs=bool(bits(raw, 57, 1)),
-        )
+        f = bar0.CAP.decode(raw)
+        flags = ("CQR", "NSSRS", "BPS", "PMRS", "CMBS")
+        return cls(**{name.lower(): bool(value) if name in flags else value for name, value in f.items()})
 
     def encode(self) -> int:
-        return (self.mqes | self.cqr << 16 | self.ams << 17 | self.to << 24 | self.dstrd << 32
-                | self.nssrs << 36 | self.css << 37 | self.bps << 45 | self.mpsmin << 48
-                | self.mpsmax << 52 | self.pmrs << 56 | self.cmbs << 57)
+        return bar0.CAP.encode(**{name: int(getattr(self, name.lower())) for name in bar0.CAP.fields()})
 
     @property
     def timeout_ms(self) -> int:
@@ -95,145 +93,119 @@ class Cap:
 
 
 def decode_version(raw: int) -> str:
-    return f"{bits(raw, 16, 16)}.{bits(raw, 8, 8)}.{bits(raw, 0, 8)}"
-
-
-class Access(Enum):
-    """How a register bit reacts to a write."""
-
-    RO = "RO"
-    RW = "RW"
-    RW1S = "RW1S"
-    RW1C = "RW1C"
-
-
-@dataclass
-class RegisterField:
-    name: str
-    lo: int
-    width: int
-    access: Access
-    reset: int = 0
-
-    @property
-    def mask(self) -> int:
-        return ((1 << self.width) - 1) << self.lo
-
-
-@dataclass
-class Register:
-    """A 32-bit register of the map; 64-bit registers are two of these."""
-
-    name: str
-    offset: int
-    fields: list[RegisterField]
-    # bits whose value depends on controller timing (CSTS), not on writes alone
-    volatile_mask: int = 0
-
-    @property
-    def reset_value(self) -> int:
-        return sum(f.reset << f.lo for f in self.fields)
-
-    def mask_of(self, access: Access) -> int:
-        return sum(f.mask for f in self.fields if f.access is access)
+    f = bar0.VS
+    return f"{f.MJR.get(raw)}.{f.MNR.get(raw)}.{f.TER.get(raw)}"
 
 
 @dataclass
 class ControllerParams:
-    """The design parameters the register file reflects in CAP."""
+    """The design parameters the register file reflects in CAP (by default, the build's)."""
 
-    mqes: int = 4095
-    # weighted round robin with urgent priority class
-    ams: int = 1
-    to: int = 1
-    dstrd: int = 0
-    mpsmin: int = 0
-    mpsmax: int = 2
-    queue_count: int = 65
+    design: DesignParams = field(default_factory=DesignParams.current)
+
+    @property
+    def mqes(self) -> int:
+        return self.design.MQES
+
+    @property
+    def queue_count(self) -> int:
+        return self.design.queue_count
 
     def cap(self) -> Cap:
-        return Cap(mqes=self.mqes, cqr=True, ams=self.ams, to=self.to, dstrd=self.dstrd, nssrs=False,
-                   css=1, bps=False, mpsmin=self.mpsmin, mpsmax=self.mpsmax, pmrs=False, cmbs=False)
+        d = self.design
+        return Cap(mqes=d.MQES, cqr=True, ams=d.AMS, to=d.TIMEOUT, dstrd=d.DSTRD, nssrs=False, css=1, bps=False,
+                   mpsmin=d.MPSMIN, mpsmax=d.MPSMAX, pmrs=False, cmbs=False)
 
 
-def register_map(params: ControllerParams) -> list[Register]:
-    """The controller registers with reset values and access types (spec 3.1)."""
-    cap = params.cap().encode()
-    return [
-        Register("CAP_LO", 0x00, [RegisterField("CAP_LO", 0, 32, Access.RO, cap & 0xFFFF_FFFF)]),
-        Register("CAP_HI", 0x04, [RegisterField("CAP_HI", 0, 32, Access.RO, cap >> 32)]),
-        Register("VS", 0x08, [RegisterField("VS", 0, 32, Access.RO, NVME_VS_1_4)]),
-        Register("INTMS", 0x0C, [RegisterField("IVMS", 0, 32, Access.RW1S)]),
-        Register("INTMC", 0x10, [RegisterField("IVMC", 0, 32, Access.RW1C)]),
-        Register("CC", 0x14, [
-            RegisterField("EN", 0, 1, Access.RW), RegisterField("CSS", 4, 3, Access.RW),
-            RegisterField("MPS", 7, 4, Access.RW), RegisterField("AMS", 11, 3, Access.RW),
-            RegisterField("SHN", 14, 2, Access.RW), RegisterField("IOSQES", 16, 4, Access.RW),
-            RegisterField("IOCQES", 20, 4, Access.RW)]),
-        Register("CSTS", 0x1C, [
-            RegisterField("RDY", 0, 1, Access.RO), RegisterField("CFS", 1, 1, Access.RO),
-            RegisterField("SHST", 2, 2, Access.RO), RegisterField("NSSRO", 4, 1, Access.RO),
-            RegisterField("PP", 5, 1, Access.RO)], volatile_mask=0xF),
-        Register("AQA", 0x24, [RegisterField("ASQS", 0, 12, Access.RW), RegisterField("ACQS", 16, 12, Access.RW)]),
-        Register("ASQ_LO", 0x28, [RegisterField("ASQB", 12, 20, Access.RW)]),
-        Register("ASQ_HI", 0x2C, [RegisterField("ASQB_HI", 0, 32, Access.RW)]),
-        Register("ACQ_LO", 0x30, [RegisterField("ACQB", 12, 20, Access.RW)]),
-        Register("ACQ_HI", 0x34, [RegisterField("ACQB_HI", 0, 32, Access.RW)]),
-    ]
+# what a controller reset (CC.EN 1->0) leaves alone (spec 3.1: the admin queue registers and CC)
+KEPT_BY_CONTROLLER_RESET = ("AQA", "ASQ", "ACQ", "CC")
+# fields the host may change only while CC.EN is 0
+CC_FIXED_WHILE_ENABLED = ("CSS", "MPS", "AMS")
 
 
-@dataclass
 class RegisterModel:
     """Predicts register reads from the writes the host made.
 
-    Works on dwords with byte enables, as the BAR completer does. The
-    intermask registers INTMS and INTMC share one mask. CC.CSS, CC.MPS and
-    CC.AMS are read-only while CC.EN is 1. Offsets outside the map read 0,
-    including the doorbells, which are write-only.
+    Works on dwords with byte enables, as the BAR completer does: only the
+    enabled bytes of a field change (pyuvm predicts a field from the enable
+    of its lowest byte). On top of the access types: INTMS and INTMC share
+    one mask; CC.CSS, CC.MPS and CC.AMS are read-only while CC.EN is 1;
+    CC.EN 1->0 resets every register but the admin queue registers and CC;
+    CSTS depends on controller timing and is not predicted. Offsets outside
+    the controller registers read 0, including the doorbells, which are
+    write-only.
     """
 
-    params: ControllerParams = field(default_factory=ControllerParams)
-
-    def __post_init__(self) -> None:
-        self.registers = {r.offset: r for r in register_map(self.params)}
+    def __init__(self, params: ControllerParams | None = None) -> None:
+        self.params = params or ControllerParams()
+        self.block = Bar0Block()
+        # not locked: the generated map has no endianness, which locking needs for address
+        # translation, and nothing here goes through the map
+        self.block.build()
+        cap = self.params.cap().encode()
+        for f in self.block.CAP.get_fields():
+            f.set_reset(bar0.CAP.fields()[f.get_name()].get(cap))
+        # dword offset -> (register, bit position of the dword in it)
+        self._dwords: dict[int, tuple[uvm_reg, int]] = {}
+        for reg in (self.block.CAP, self.block.VS, self.block.INTMS, self.block.INTMC, self.block.CC,
+                    self.block.CSTS, self.block.AQA, self.block.ASQ, self.block.ACQ):
+            for half in range(reg.get_n_bytes() // 4):
+                self._dwords[getattr(bar0, reg.get_name()).OFFSET + 4 * half] = (reg, 32 * half)
         self.reset()
 
     def reset(self) -> None:
-        self.values = {off: r.reset_value for off, r in self.registers.items()}
+        self.block.reset()
+
+    def dwords(self) -> list[tuple[str, int]]:
+        """(register name, dword offset) of every dword of the controller registers, in address order."""
+        return sorted(((reg.get_name(), offset) for offset, (reg, _) in self._dwords.items()), key=lambda r: r[1])
 
     def controller_reset(self) -> None:
-        """CC.EN 1->0: everything but AQA, ASQ, ACQ and CC returns to reset."""
-        for off, reg in self.registers.items():
-            if reg.name not in ("AQA", "ASQ_LO", "ASQ_HI", "ACQ_LO", "ACQ_HI", "CC"):
-                self.values[off] = reg.reset_value
+        """CC.EN 1->0: everything but AQA, ASQ, ACQ and CC returns to its reset value."""
+        for reg in self.block.get_registers():
+            if reg.get_name() not in KEPT_BY_CONTROLLER_RESET:
+                reg.reset()
+
+    @staticmethod
+    def _unpredictable(reg: uvm_reg) -> int:
+        """Bits of the register that follow controller timing, not the writes (CSTS)."""
+        return sum(((1 << f.get_n_bits()) - 1) << f.get_lsb_pos() for f in reg.get_fields() if f.is_volatile())
 
     def read_dword(self, offset: int) -> tuple[int, int]:
         """Value and mask of the bits that are predictable at this moment."""
-        reg = self.registers.get(offset)
-        if reg is None:
+        if offset not in self._dwords:
             return 0, 0xFFFF_FFFF
-        if reg.name in ("INTMS", "INTMC"):
-            return self.values[0x0C], 0xFFFF_FFFF
-        return self.values[offset], 0xFFFF_FFFF & ~reg.volatile_mask
+        reg, shift = self._dwords[offset]
+        value = reg.get_mirrored_value() >> shift & 0xFFFF_FFFF
+        return value, ~(self._unpredictable(reg) >> shift) & 0xFFFF_FFFF
 
     def write_dword(self, offset: int, data: int, byte_enable: int = 0xF) -> None:
-        reg = self.registers.get(offset)
-        if reg is None:
+        if offset not in self._dwords:
             return
-        be_mask = sum(0xFF << (8 * i) for i in range(4) if byte_enable >> i & 1)
-        data &= be_mask
-        old = self.values[offset]
-        if reg.name == "INTMS":
-            self.values[0x0C] |= data
-        elif reg.name == "INTMC":
-            self.values[0x0C] &= ~data
-        else:
-            writable = reg.mask_of(Access.RW) & be_mask
-            if reg.name == "CC" and old & NVME_CC_ENABLE:
-                writable &= ~((0x7 << NVME_CC_CSS_SHIFT) | (0xF << NVME_CC_MPS_SHIFT) | (0x7 << NVME_CC_AMS_SHIFT))
-            self.values[offset] = (old & ~writable) | (data & writable)
-            if reg.name == "CC" and old & NVME_CC_ENABLE and not self.values[offset] & NVME_CC_ENABLE:
-                self.controller_reset()
+        reg, shift = self._dwords[offset]
+        bytes_mask = sum(0xFF << (8 * i) for i in range(4) if byte_enable >> i & 1) << shift
+        data = (data << shift) & bytes_mask
+        old = reg.get_mirrored_value()
+        if reg is self.block.INTMS or reg is self.block.INTMC:
+            # write-1-to-set / -clear: bytes not enabled write zeros, which change nothing
+            reg.predict(data, -1, uvm_predict_e.UVM_PREDICT_WRITE)
+            other = self.block.INTMC if reg is self.block.INTMS else self.block.INTMS
+            other.predict(reg.get_mirrored_value())
+            return
+        # plain read/write fields: bytes not enabled keep their value
+        reg.predict((old & ~bytes_mask) | data, -1, uvm_predict_e.UVM_PREDICT_WRITE)
+        if reg is self.block.CC:
+            self._cc_written(old)
+
+    def _cc_written(self, old: int) -> None:
+        cc = self.block.CC
+        was_enabled = bar0.CC.EN.get(old)
+        if was_enabled:
+            fixed: list[uvm_reg_field] = [getattr(cc, name) for name in CC_FIXED_WHILE_ENABLED]
+            for f in fixed:
+                f.predict(bar0.CC.fields()[f.get_name()].get(old))
+        if was_enabled and not cc.EN.get_mirrored_value():
+            self.controller_reset()
 
     def read(self, offset: int, length: int) -> tuple[bytes, bytes]:
         """Predicted bytes of an access of any size and alignment, and their check mask."""

@@ -2,9 +2,13 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "nvme_ctrl_params.vh"
+
 /*
  * NVMe controller front end behind the Xilinx UltraScale+ PCIe hard IP.
- * BAR0 holds the controller registers and the doorbells.
+ * BAR0 holds the controller registers, the doorbells, the MSI-X table and
+ * the PBA (contract/nvme_bar0.rdl). The parameters' defaults come from
+ * contract/params.py (rtl/include/nvme_ctrl_params.vh).
  *
  * quiescent: nothing is in flight, no state change is under way and no
  * timer is armed (every time base holds while its timers are idle), so the
@@ -14,7 +18,7 @@
 module nvme_ctrl #
 (
     // Width of the PCIe AXI streams in bits (64, 128 or 256)
-    parameter AXIS_PCIE_DATA_WIDTH = 256,
+    parameter AXIS_PCIE_DATA_WIDTH = `NVME_CTRL_AXIS_PCIE_DATA_WIDTH,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
     // CQ tuser width (UltraScale+)
@@ -22,35 +26,35 @@ module nvme_ctrl #
     // CC tuser width (UltraScale+)
     parameter AXIS_PCIE_CC_USER_WIDTH = 33,
     // BAR0 size is 2**BAR0_ADDR_WIDTH bytes
-    parameter BAR0_ADDR_WIDTH = 14,
+    parameter BAR0_ADDR_WIDTH = `NVME_CTRL_BAR0_ADDR_WIDTH,
     // I/O queue pairs in addition to the admin queue
-    parameter IO_QUEUES = 64,
+    parameter IO_QUEUES = `NVME_CTRL_IO_QUEUES,
     // CAP.MQES: maximum I/O queue size, zero-based
-    parameter [15:0] MQES = 16'd4095,
+    parameter [15:0] MQES = `NVME_CTRL_MQES,
     // CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
-    parameter [3:0] DSTRD = 4'd0,
+    parameter [3:0] DSTRD = `NVME_CTRL_DSTRD,
     // CAP.MPSMAX: largest memory page size is 4 KiB << MPSMAX
-    parameter [3:0] MPSMAX = 4'd2,
+    parameter [3:0] MPSMAX = `NVME_CTRL_MPSMAX,
     // RQ tuser width (UltraScale+)
     parameter AXIS_PCIE_RQ_USER_WIDTH = 62,
     // RC tuser width (UltraScale+)
     parameter AXIS_PCIE_RC_USER_WIDTH = 75,
     // Command slots: fetched commands not yet completed
-    parameter CMD_SLOTS = 64,
+    parameter CMD_SLOTS = `NVME_CTRL_CMD_SLOTS,
     // SQ fetch reads in flight
-    parameter FETCH_TAGS = 8,
+    parameter FETCH_TAGS = `NVME_CTRL_FETCH_TAGS,
     // Most SQ entries fetched by one read
-    parameter MAX_FETCH = 8,
+    parameter MAX_FETCH = `NVME_CTRL_MAX_FETCH,
     // Clock cycles per 100 us (interrupt coalescing time unit)
-    parameter COALESCE_TICK_CYCLES = 25000,
+    parameter COALESCE_TICK_CYCLES = `NVME_CTRL_COALESCE_TICK_CYCLES,
     // Device DRAM byte address width
-    parameter DRAM_ADDR_WIDTH = 32,
+    parameter DRAM_ADDR_WIDTH = `NVME_CTRL_DRAM_ADDR_WIDTH,
     // DRAM AXI4 id width
-    parameter DRAM_ID_WIDTH = 4,
+    parameter DRAM_ID_WIDTH = `NVME_CTRL_DRAM_ID_WIDTH,
     // DMA requests in flight
-    parameter DMA_REQS = 16,
+    parameter DMA_REQS = `NVME_CTRL_DMA_REQS,
     // DMA data read tags (after the fetch tags and 4 pointer-read tags)
-    parameter DMA_DATA_TAGS = 20
+    parameter DMA_DATA_TAGS = `NVME_CTRL_DMA_DATA_TAGS
 )
 (
     /*
@@ -187,14 +191,17 @@ localparam SLOT_W = $clog2(CMD_SLOTS);
 localparam [7:0] TAG_WALK = FETCH_TAGS;
 localparam [7:0] TAG_DATA = FETCH_TAGS + 4;
 
+`include "nvme_bar0_regs.vh"
+
 initial begin
-    if (BAR0_ADDR_WIDTH != 14) begin
-        $error("Error: BAR0 is 16 KiB: registers, doorbells, MSI-X table and PBA (instance %m)");
+    if (BAR0_ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
+        $error("Error: BAR0 decodes %0d address bits: registers, doorbells, MSI-X table and PBA (instance %m)",
+               NVME_BAR0_ADDR_W);
         $finish;
     end
 end
 
-// BAR0: registers and doorbells below 0x2000, MSI-X table and PBA above
+// BAR0: registers and doorbells below the MSI-X table, the table and PBA from there on
 wire [BAR0_ADDR_WIDTH-1:2] reg_addr;
 wire reg_wr_en;
 wire [31:0] reg_wr_data;
@@ -203,7 +210,7 @@ wire reg_rd_en;
 wire [31:0] ctrl_rd_data;
 wire [31:0] msix_rd_data;
 reg msix_rd_sel_reg;
-wire msix_window = reg_addr[13];
+wire msix_window = reg_addr >= NVME_MSIX_TABLE[BAR0_ADDR_WIDTH-1:2];
 
 always @(posedge user_clk) begin
     if (reg_rd_en) begin
@@ -295,9 +302,16 @@ wire [15:0] q_size;
 wire [QID_W-1:0] q_map;
 wire [1:0] q_prio;
 wire q_ien;
-wire [31:0] q_sq_state;
-wire [31:0] q_cq_state;
-wire [31:0] q_tails;
+// the queue Q_SEL selects, as the mailbox reads it
+wire q_sq_valid;
+wire q_sq_fetching;
+wire [15:0] q_sq_head;
+wire [15:0] q_sq_tail;
+wire q_cq_valid;
+wire q_cq_full;
+wire q_cq_phase;
+wire [15:0] q_cq_tail;
+wire [15:0] q_cq_head;
 wire [2:0] arb_burst;
 wire [7:0] arb_lpw;
 wire [7:0] arb_mpw;
@@ -393,7 +407,10 @@ wire [23:0] dma_req_cmd_len;
 wire [63:0] dma_req_dram;
 wire dma_res_valid;
 wire dma_res_pop;
-wire [31:0] dma_res_data;
+wire dma_res_auto;
+wire [7:0] dma_res_cookie;
+wire [7:0] dma_res_status;
+wire [SLOT_W-1:0] dma_res_slot;
 wire [7:0] dma_res_count;
 wire [7:0] dma_in_flight;
 wire dma_cpl_valid;
@@ -459,7 +476,6 @@ nvme_ctrl_regs #(
     .ADDR_WIDTH(BAR0_ADDR_WIDTH),
     .QUEUE_COUNT(QUEUE_COUNT),
     .MQES(MQES),
-    .AMS(2'b01),
     .DSTRD(DSTRD),
     .MPSMAX(MPSMAX)
 )
@@ -550,9 +566,15 @@ queue_table_inst (
     .post_cq_ien(post_cq_ien),
     .post_advance(post_advance),
     .fw_qid(q_sel),
-    .fw_sq_state(q_sq_state),
-    .fw_cq_state(q_cq_state),
-    .fw_tails(q_tails),
+    .fw_sq_valid(q_sq_valid),
+    .fw_sq_fetching(q_sq_fetching),
+    .fw_sq_head(q_sq_head),
+    .fw_sq_tail(q_sq_tail),
+    .fw_cq_valid(q_cq_valid),
+    .fw_cq_full(q_cq_full),
+    .fw_cq_phase(q_cq_phase),
+    .fw_cq_tail(q_cq_tail),
+    .fw_cq_head(q_cq_head),
     .sq_in_flight(sq_in_flight),
     .sq_pending(sq_pending),
     .sq_prio(sq_prio),
@@ -787,14 +809,14 @@ rq_mux_inst (
 nvme_msix #(
     .VECTORS(QUEUE_COUNT),
     .VEC_W(QID_W),
-    .ADDR_W(BAR0_ADDR_WIDTH - 3),
+    .ADDR_W(BAR0_ADDR_WIDTH - 2),
     .TICK_CYCLES(COALESCE_TICK_CYCLES)
 )
 msix_inst (
     .clk(user_clk),
     .rst(user_reset),
     .clear(ctrl_reset),
-    .reg_addr(reg_addr[BAR0_ADDR_WIDTH-2:2]),
+    .reg_addr(reg_addr),
     .reg_wr_en(reg_wr_en && msix_window),
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
@@ -882,9 +904,15 @@ mailbox_inst (
     .q_map(q_map),
     .q_prio(q_prio),
     .q_ien(q_ien),
-    .q_sq_state(q_sq_state),
-    .q_cq_state(q_cq_state),
-    .q_tails(q_tails),
+    .q_sq_valid(q_sq_valid),
+    .q_sq_fetching(q_sq_fetching),
+    .q_sq_head(q_sq_head),
+    .q_sq_tail(q_sq_tail),
+    .q_cq_valid(q_cq_valid),
+    .q_cq_full(q_cq_full),
+    .q_cq_phase(q_cq_phase),
+    .q_cq_tail(q_cq_tail),
+    .q_cq_head(q_cq_head),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),
     .db_err_qid(db_err_qid),
@@ -910,7 +938,10 @@ mailbox_inst (
     .dma_req_dram(dma_req_dram),
     .dma_res_valid(dma_res_valid),
     .dma_res_pop(dma_res_pop),
-    .dma_res_data(dma_res_data),
+    .dma_res_auto(dma_res_auto),
+    .dma_res_cookie(dma_res_cookie),
+    .dma_res_status(dma_res_status),
+    .dma_res_slot(dma_res_slot),
     .dma_res_count(dma_res_count),
     .dma_in_flight(dma_in_flight)
 );
@@ -1000,7 +1031,10 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
         .req_dram(dma_req_dram[DRAM_ADDR_WIDTH-1:0]),
         .res_valid(dma_res_valid),
         .res_pop(dma_res_pop),
-        .res_data(dma_res_data),
+        .res_auto(dma_res_auto),
+        .res_cookie(dma_res_cookie),
+        .res_status(dma_res_status),
+        .res_slot(dma_res_slot),
         .res_count(dma_res_count),
         .req_in_flight(dma_in_flight),
         .cpl_valid(dma_cpl_valid),
@@ -1069,7 +1103,10 @@ end else begin : no_dma
     assign dma_idle = 1'b1;
     assign dma_req_ready = 1'b0;
     assign dma_res_valid = 1'b0;
-    assign dma_res_data = 32'd0;
+    assign dma_res_auto = 1'b0;
+    assign dma_res_cookie = 8'd0;
+    assign dma_res_status = 8'd0;
+    assign dma_res_slot = 0;
     assign dma_res_count = 8'd0;
     assign dma_in_flight = 8'd0;
     assign dma_cpl_valid = 1'b0;

@@ -19,6 +19,9 @@
  * removal. Doorbell writes are decoded at the CAP.DSTRD stride
  * and passed on as events, including writes past the last queue's doorbell
  * (db_beyond, the queue id then truncated); doorbells read as zero.
+ *
+ * Offsets, field positions and the fixed CAP and VS values come from
+ * contract/nvme_bar0.rdl (rtl/include/nvme_bar0_regs.vh).
  */
 module nvme_ctrl_regs #
 (
@@ -28,14 +31,9 @@ module nvme_ctrl_regs #
     parameter QUEUE_COUNT = 65,
     // CAP.MQES: maximum I/O queue size, zero-based
     parameter [15:0] MQES = 16'd4095,
-    // CAP.AMS: bit 0 weighted round robin with urgent, bit 1 vendor specific
-    parameter [1:0] AMS = 2'b00,
-    // CAP.TO: worst-case time to ready, in 500 ms units
-    parameter [7:0] TIMEOUT = 8'd1,
     // CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
     parameter [3:0] DSTRD = 4'd0,
-    // CAP.MPSMIN and CAP.MPSMAX: memory page size is 4 KiB << MPS
-    parameter [3:0] MPSMIN = 4'd0,
+    // CAP.MPSMAX: largest memory page size is 4 KiB << MPSMAX (CAP.MPSMIN is the contract's)
     parameter [3:0] MPSMAX = 4'd2,
     // Cycles from CC.EN 0->1 with a valid configuration to CSTS.RDY
     parameter READY_DELAY = 16
@@ -91,16 +89,19 @@ module nvme_ctrl_regs #
     output wire [15:0]           db_value
 );
 
+`include "nvme_bar0_regs.vh"
+
 localparam QID_W = $clog2(QUEUE_COUNT);
-localparam DB_BASE = 14'h1000 >> 2;
+localparam [3:0] MPSMIN = NVME_CAP_MPSMIN_VALUE;
+localparam [2:0] AMS = {1'b0, NVME_CAP_AMS_VALUE};
 
 initial begin
-    if (ADDR_WIDTH < 13) begin
-        $error("Error: register space must reach the doorbells at 0x1000 (instance %m)");
+    if (ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
+        $error("Error: the BAR0 map decodes %0d address bits (instance %m)", NVME_BAR0_ADDR_W);
         $finish;
     end
-    if (((QUEUE_COUNT * 2) << (2 + DSTRD)) + 32'h1000 > (32'd1 << ADDR_WIDTH)) begin
-        $error("Error: doorbells do not fit in the register space (instance %m)");
+    if (((QUEUE_COUNT * 2) << (2 + DSTRD)) + NVME_DOORBELL > NVME_MSIX_TABLE) begin
+        $error("Error: doorbells reach into the MSI-X table (instance %m)");
         $finish;
     end
     if (MPSMAX < MPSMIN) begin
@@ -109,27 +110,39 @@ initial begin
     end
 end
 
-// Register dword offsets
+// Register dword offsets (the BAR0 map's byte offsets, as the register port addresses them)
 localparam [ADDR_WIDTH-3:0]
-    REG_CAP_LO = 'h00 >> 2,
-    REG_CAP_HI = 'h04 >> 2,
-    REG_VS     = 'h08 >> 2,
-    REG_INTMS  = 'h0c >> 2,
-    REG_INTMC  = 'h10 >> 2,
-    REG_CC     = 'h14 >> 2,
-    REG_CSTS   = 'h1c >> 2,
-    REG_AQA    = 'h24 >> 2,
-    REG_ASQ_LO = 'h28 >> 2,
-    REG_ASQ_HI = 'h2c >> 2,
-    REG_ACQ_LO = 'h30 >> 2,
-    REG_ACQ_HI = 'h34 >> 2;
+    REG_CAP_LO = NVME_CAP[ADDR_WIDTH-1:2],
+    REG_CAP_HI = NVME_CAP[ADDR_WIDTH-1:2] + 1,
+    REG_VS     = NVME_VS[ADDR_WIDTH-1:2],
+    REG_INTMS  = NVME_INTMS[ADDR_WIDTH-1:2],
+    REG_INTMC  = NVME_INTMC[ADDR_WIDTH-1:2],
+    REG_CC     = NVME_CC[ADDR_WIDTH-1:2],
+    REG_CSTS   = NVME_CSTS[ADDR_WIDTH-1:2],
+    REG_AQA    = NVME_AQA[ADDR_WIDTH-1:2],
+    REG_ASQ_LO = NVME_ASQ[ADDR_WIDTH-1:2],
+    REG_ASQ_HI = NVME_ASQ[ADDR_WIDTH-1:2] + 1,
+    REG_ACQ_LO = NVME_ACQ[ADDR_WIDTH-1:2],
+    REG_ACQ_HI = NVME_ACQ[ADDR_WIDTH-1:2] + 1,
+    DB_BASE    = NVME_DOORBELL[ADDR_WIDTH-1:2];
 
-localparam [31:0] VERSION = 32'h0001_0400;
+// A field's value in its place in a register (place64: in a 64-bit one)
+function [31:0] place(input [31:0] value, input integer lsb);
+    place = value << lsb;
+endfunction
+function [63:0] place64(input [63:0] value, input integer lsb);
+    place64 = value << lsb;
+endfunction
 
-// CAP: CMBS = PMRS = 0, MPSMAX, MPSMIN, BPS = 0, CSS = NVM command set,
-// NSSRS = 0, DSTRD, TO, AMS, CQR = 1, MQES
-localparam [63:0] CAP = {8'd0, MPSMAX, MPSMIN, 2'd0, 1'b0, 8'b0000_0001, 1'b0, DSTRD,
-                         TIMEOUT, 5'd0, AMS, 1'b1, MQES};
+localparam [31:0] VERSION = place({16'd0, NVME_VS_MJR_VALUE}, NVME_VS_MJR) | place({24'd0, NVME_VS_MNR_VALUE}, NVME_VS_MNR)
+                            | place({24'd0, NVME_VS_TER_VALUE}, NVME_VS_TER);
+
+localparam [63:0] CAP = place64({48'd0, MQES}, NVME_CAP_MQES) | place64({63'd0, NVME_CAP_CQR_VALUE}, NVME_CAP_CQR)
+    | place64({62'd0, NVME_CAP_AMS_VALUE}, NVME_CAP_AMS) | place64({56'd0, NVME_CAP_TO_VALUE}, NVME_CAP_TO)
+    | place64({60'd0, DSTRD}, NVME_CAP_DSTRD) | place64({63'd0, NVME_CAP_NSSRS_VALUE}, NVME_CAP_NSSRS)
+    | place64({56'd0, NVME_CAP_CSS_VALUE}, NVME_CAP_CSS) | place64({63'd0, NVME_CAP_BPS_VALUE}, NVME_CAP_BPS)
+    | place64({60'd0, MPSMIN}, NVME_CAP_MPSMIN) | place64({60'd0, MPSMAX}, NVME_CAP_MPSMAX)
+    | place64({63'd0, NVME_CAP_PMRS_VALUE}, NVME_CAP_PMRS) | place64({63'd0, NVME_CAP_CMBS_VALUE}, NVME_CAP_CMBS);
 
 localparam [2:0]
     STATE_DISABLED = 3'd0,
@@ -211,19 +224,23 @@ function [31:0] merge(input [31:0] old, input [31:0] data, input [31:0] mask);
     merge = (old & ~mask) | (data & mask);
 endfunction
 
-wire [31:0] cc_image = {8'd0, cc_iocqes_reg, cc_iosqes_reg, cc_shn_reg,
-                        cc_ams_reg, cc_mps_reg, cc_css_reg, 3'd0, cc_en_reg};
+wire [31:0] cc_image = place({31'd0, cc_en_reg}, NVME_CC_EN) | place({29'd0, cc_css_reg}, NVME_CC_CSS)
+    | place({28'd0, cc_mps_reg}, NVME_CC_MPS) | place({29'd0, cc_ams_reg}, NVME_CC_AMS)
+    | place({30'd0, cc_shn_reg}, NVME_CC_SHN) | place({28'd0, cc_iosqes_reg}, NVME_CC_IOSQES)
+    | place({28'd0, cc_iocqes_reg}, NVME_CC_IOCQES);
+wire [31:0] aqa_image = place({20'd0, asqs_reg}, NVME_AQA_ASQS) | place({20'd0, acqs_reg}, NVME_AQA_ACQS);
 // Register images after a write, under the byte enables; reserved bits drop out
 /* verilator lint_off UNUSEDSIGNAL */
 wire [31:0] cc_written = merge(cc_image, reg_wr_data, strb_mask);
-wire [31:0] aqa_written = merge({4'd0, acqs_reg, 4'd0, asqs_reg}, reg_wr_data, strb_mask);
+wire [31:0] aqa_written = merge(aqa_image, reg_wr_data, strb_mask);
 wire [31:0] asq_lo_written = merge({asq_reg[31:12], 12'd0}, reg_wr_data, strb_mask);
 wire [31:0] acq_lo_written = merge({acq_reg[31:12], 12'd0}, reg_wr_data, strb_mask);
 /* verilator lint_on UNUSEDSIGNAL */
 // RDY stays set while a reset drains, so that RDY reading 0 means the
 // engine has stopped
-wire [31:0] csts_image = {26'd0, 1'b0, 1'b0, shst_reg, state_reg == STATE_FAILED || fatal_reg,
-                          state_reg == STATE_READY || state_reg == STATE_RESETTING};
+wire [31:0] csts_image = place({31'd0, state_reg == STATE_READY || state_reg == STATE_RESETTING}, NVME_CSTS_RDY)
+    | place({31'd0, state_reg == STATE_FAILED || fatal_reg}, NVME_CSTS_CFS) | place({30'd0, shst_reg}, NVME_CSTS_SHST)
+    | place({31'd0, NVME_CSTS_NSSRO_VALUE}, NVME_CSTS_NSSRO) | place({31'd0, NVME_CSTS_PP_VALUE}, NVME_CSTS_PP);
 
 // Memory page size mask for queue base alignment checks
 wire [63:0] page_mask = (64'd4096 << cc_mps_reg) - 1;
@@ -282,7 +299,7 @@ always @* begin
             REG_INTMC:  rd_data_next = intm_reg;
             REG_CC:     rd_data_next = cc_image;
             REG_CSTS:   rd_data_next = csts_image;
-            REG_AQA:    rd_data_next = {4'd0, acqs_reg, 4'd0, asqs_reg};
+            REG_AQA:    rd_data_next = aqa_image;
             REG_ASQ_LO: rd_data_next = {asq_reg[31:12], 12'd0};
             REG_ASQ_HI: rd_data_next = asq_reg[63:32];
             REG_ACQ_LO: rd_data_next = {acq_reg[31:12], 12'd0};
@@ -296,20 +313,20 @@ always @* begin
             REG_INTMS: intm_next = intm_reg | (reg_wr_data & strb_mask);
             REG_INTMC: intm_next = intm_reg & ~(reg_wr_data & strb_mask);
             REG_CC: begin
-                cc_en_next = cc_written[0];
-                cc_shn_next = cc_written[15:14];
-                cc_iosqes_next = cc_written[19:16];
-                cc_iocqes_next = cc_written[23:20];
+                cc_en_next = cc_written[NVME_CC_EN];
+                cc_shn_next = cc_written[NVME_CC_SHN +: 2];
+                cc_iosqes_next = cc_written[NVME_CC_IOSQES +: 4];
+                cc_iocqes_next = cc_written[NVME_CC_IOCQES +: 4];
                 // CSS, MPS and AMS may change only while the controller is disabled
                 if (!cc_en_reg) begin
-                    cc_css_next = cc_written[6:4];
-                    cc_mps_next = cc_written[10:7];
-                    cc_ams_next = cc_written[13:11];
+                    cc_css_next = cc_written[NVME_CC_CSS +: 3];
+                    cc_mps_next = cc_written[NVME_CC_MPS +: 4];
+                    cc_ams_next = cc_written[NVME_CC_AMS +: 3];
                 end
             end
             REG_AQA: begin
-                asqs_next = aqa_written[11:0];
-                acqs_next = aqa_written[27:16];
+                asqs_next = aqa_written[NVME_AQA_ASQS +: 12];
+                acqs_next = aqa_written[NVME_AQA_ACQS +: 12];
             end
             REG_ASQ_LO: asq_next[31:12] = asq_lo_written[31:12];
             REG_ASQ_HI: asq_next[63:32] = merge(asq_reg[63:32], reg_wr_data, strb_mask);

@@ -82,8 +82,11 @@ module nvme_dma_engine #
     input  wire [DRAM_AW-1:0]                   req_dram,
     output wire                                 res_valid,
     input  wire                                 res_pop,
-    // {valid, auto-completed, 6'd0, cookie, status code, slot}
-    output wire [31:0]                          res_data,
+    // the oldest result (while res_valid): auto-completed, cookie, generic status, slot
+    output wire                                 res_auto,
+    output wire [7:0]                           res_cookie,
+    output wire [7:0]                           res_status,
+    output wire [SLOT_W-1:0]                    res_slot,
     output wire [7:0]                           res_count,
     output wire [7:0]                           req_in_flight,
 
@@ -498,12 +501,16 @@ assign wr_done_ready = (d_state_reg == D_IDLE && take_wr) || aborting_reg;
 assign cpl_valid = d_state_reg == D_CPL;
 assign cpl_slot = id_slot[d_req_reg];
 
-reg [REQ_W+31:0] res_mem [0:REQS-1];
+// {request id, auto-completed, cookie, status, slot}
+localparam RES_BITS = REQ_W + 1 + 8 + 8 + SLOT_W;
+reg [RES_BITS-1:0] res_mem [0:REQS-1];
 reg [REQ_W:0] res_wr_reg;
 reg [REQ_W:0] res_rd_reg;
-wire [REQ_W+31:0] res_head = res_mem[res_rd_reg[REQ_W-1:0]];
+wire [RES_BITS-1:0] res_head = res_mem[res_rd_reg[REQ_W-1:0]];
+wire [REQ_W-1:0] res_head_id = res_head[RES_BITS-1 -: REQ_W];
 assign res_valid = res_wr_reg != res_rd_reg;
-assign res_data = res_valid ? res_head[31:0] : 32'd0;
+assign {res_auto, res_cookie, res_status, res_slot} = res_valid ? res_head[RES_BITS-REQ_W-1:0]
+                                                                 : {(RES_BITS-REQ_W){1'b0}};
 assign res_count = {{(7-REQ_W){1'b0}}, res_wr_reg - res_rd_reg};
 
 assign idle = !aborting_reg && q_empty && d_state_reg == D_IDLE && walker_idle && rd_idle && wr_idle
@@ -543,8 +550,8 @@ always @(posedge clk) begin
             end
         end
         D_PUSH: begin
-            res_mem[res_wr_reg[REQ_W-1:0]] <= {d_req_reg, 1'b1, d_auto_reg, 6'd0, id_cookie[d_req_reg], d_code_reg,
-                                                {(8-SLOT_W){1'b0}}, id_slot[d_req_reg]};
+            res_mem[res_wr_reg[REQ_W-1:0]] <= {d_req_reg, d_auto_reg, id_cookie[d_req_reg], d_code_reg,
+                                                id_slot[d_req_reg]};
             res_wr_reg <= res_wr_reg + 1;
             d_state_reg <= D_IDLE;
         end
@@ -554,7 +561,7 @@ always @(posedge clk) begin
     // a popped result gives its request id back
     if (res_pop && res_valid) begin
         res_rd_reg <= res_rd_reg + 1;
-        id_busy_reg[res_head[REQ_W+31:32]] <= 1'b0;
+        id_busy_reg[res_head_id] <= 1'b0;
     end
 
     if (clear) begin

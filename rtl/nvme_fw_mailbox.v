@@ -5,7 +5,9 @@
 /*
  * Firmware mailbox: the AXI4-Lite slave through which the controller's
  * firmware takes commands, posts completions, programs queues and settings,
- * and learns of controller events. Register map: docs/queue_engine.md.
+ * and learns of controller events. Register map: contract/fw_mailbox.rdl
+ * (offsets and fields from rtl/include/nvme_fw_mailbox_regs.vh, tables in
+ * docs/regs/nvme_fw_mailbox.md).
  *
  * One access at a time. A CPL_POST write is answered only once the CQ
  * poster has taken the completion, so a completion is never lost.
@@ -37,9 +39,7 @@ module nvme_fw_mailbox #
     // CAP.MQES, reported to the firmware
     parameter [15:0] MQES = 16'd4095,
     // Clock cycles per microsecond (the watchdog's time base)
-    parameter US_CYCLES = 250,
-    // FW_WATCHDOG at reset, in microseconds (0: disarmed)
-    parameter [15:0] WATCHDOG_US = 16'd10000
+    parameter US_CYCLES = 250
 )
 (
     input  wire                     clk,
@@ -122,9 +122,15 @@ module nvme_fw_mailbox #
     output wire [QID_W-1:0]         q_map,
     output wire [1:0]               q_prio,
     output wire                     q_ien,
-    input  wire [31:0]              q_sq_state,
-    input  wire [31:0]              q_cq_state,
-    input  wire [31:0]              q_tails,
+    input  wire                     q_sq_valid,
+    input  wire                     q_sq_fetching,
+    input  wire [15:0]              q_sq_head,
+    input  wire [15:0]              q_sq_tail,
+    input  wire                     q_cq_valid,
+    input  wire                     q_cq_full,
+    input  wire                     q_cq_phase,
+    input  wire [15:0]              q_cq_tail,
+    input  wire [15:0]              q_cq_head,
 
     /*
      * Invalid doorbell writes
@@ -162,28 +168,31 @@ module nvme_fw_mailbox #
     output wire [63:0]              dma_req_dram,
     input  wire                     dma_res_valid,
     output wire                     dma_res_pop,
-    input  wire [31:0]              dma_res_data,
+    input  wire                     dma_res_auto,
+    input  wire [7:0]               dma_res_cookie,
+    input  wire [7:0]               dma_res_status,
+    input  wire [SLOT_W-1:0]        dma_res_slot,
     input  wire [7:0]               dma_res_count,
     input  wire [7:0]               dma_in_flight
 );
 
-localparam [31:0] FW_ID = 32'h4E56_4D45;
-localparam [31:0] IO_QUEUE_PAIRS = QUEUE_COUNT - 1;
-localparam [31:0] SLOT_COUNT = SLOTS;
+`include "nvme_fw_mailbox_regs.vh"
 
 initial begin
-    if (SLOT_W > 8 || QID_W > 7) begin
-        $error("Error: CMD_INFO holds 8-bit slots and 7-bit queue ids (instance %m)");
+    if (SLOT_W > CMD_INFO_SLOT_W || QID_W > CMD_INFO_SQID_W || SLOTS > 255 || QUEUE_COUNT > 128) begin
+        $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 127 I/O queue pairs (instance %m)");
+        $finish;
+    end
+    if (US_CYCLES < 1) begin
+        $error("Error: US_CYCLES must be at least 1 (instance %m)");
         $finish;
     end
 end
 
-// FW_IRQ_STATUS bits (bit 0, command waiting, is the FIFO's level)
-localparam IRQ_DB_ERR = 1;
-localparam IRQ_ENABLED = 2;
-localparam IRQ_RESET = 3;
-localparam IRQ_SHUTDOWN = 4;
-// bit 5, a DMA result waiting, is the result FIFO's level
+// A field's value in its place in a register word
+function [31:0] place(input [31:0] value, input integer lsb);
+    place = value << lsb;
+endfunction
 
 localparam [1:0]
     W_IDLE = 2'd0,
@@ -200,8 +209,9 @@ reg [1:0] w_state_reg;
 reg [1:0] r_state_reg;
 reg [31:0] rdata_reg;
 
-reg [4:1] irq_status_reg;
-reg [5:0] irq_enable_reg;
+// sticky FW_IRQ_STATUS events in their places (the level bits are the FIFOs')
+reg [31:0] irq_event_reg;
+reg [31:0] irq_enable_reg;
 reg enabled_seen_reg;
 reg shutdown_seen_reg;
 
@@ -257,7 +267,34 @@ assign s_axil_rdata = rdata_reg;
 assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = r_state_reg == R_RESP;
 
-wire [5:0] irq_status = {dma_res_valid, irq_status_reg, cmd_valid};
+wire [31:0] irq_status = irq_event_reg | place({31'd0, cmd_valid}, FW_IRQ_STATUS_COMMAND)
+                         | place({31'd0, dma_res_valid}, FW_IRQ_STATUS_DMA_RESULT);
+
+// read-only words
+wire [31:0] ctrl_status_word = place({31'd0, ctrl_enabled}, FW_CTRL_STATUS_ENABLED)
+    | place({31'd0, ctrl_resetting}, FW_CTRL_STATUS_RESETTING)
+    | place({31'd0, shutdown_requested}, FW_CTRL_STATUS_SHUTDOWN_REQ)
+    | place({31'd0, shutdown_abrupt}, FW_CTRL_STATUS_ABRUPT)
+    | place({31'd0, shutdown_complete}, FW_CTRL_STATUS_SHUTDOWN_DONE)
+    | place({31'd0, fw_dead_reg}, FW_CTRL_STATUS_FW_DEAD)
+    | place({24'd0, epoch_reg}, FW_CTRL_STATUS_EPOCH)
+    | place({{(31-SLOT_W){1'b0}}, cmd_count}, FW_CTRL_STATUS_CMD_COUNT);
+wire [31:0] params_word = place(SLOTS, FW_PARAMS_CMD_SLOTS) | place(QUEUE_COUNT - 1, FW_PARAMS_IO_QUEUES)
+    | place({16'd0, MQES}, FW_PARAMS_MQES);
+// slot and SQ id of an empty FIFO are stale: report zeros
+wire [31:0] cmd_info_word = !cmd_valid ? 32'd0 : place(32'd1, CMD_INFO_VALID)
+    | place({{(32-QID_W){1'b0}}, cmd_sqid}, CMD_INFO_SQID) | place({24'd0, epoch_reg}, CMD_INFO_EPOCH)
+    | place({{(32-SLOT_W){1'b0}}, cmd_slot}, CMD_INFO_SLOT);
+wire [31:0] sq_state_word = place({31'd0, q_sq_valid}, Q_SQ_STATE_VALID)
+    | place({31'd0, q_sq_fetching}, Q_SQ_STATE_FETCHING) | place({16'd0, q_sq_head}, Q_SQ_STATE_HEAD);
+wire [31:0] cq_state_word = place({31'd0, q_cq_valid}, Q_CQ_STATE_VALID) | place({31'd0, q_cq_full}, Q_CQ_STATE_FULL)
+    | place({31'd0, q_cq_phase}, Q_CQ_STATE_PHASE) | place({16'd0, q_cq_tail}, Q_CQ_STATE_TAIL);
+wire [31:0] tails_word = place({16'd0, q_cq_head}, Q_TAILS_CQ_HEAD) | place({16'd0, q_sq_tail}, Q_TAILS_SQ_TAIL);
+wire [31:0] dma_result_word = !dma_res_valid ? 32'd0 : place(32'd1, DMA_RESULT_VALID)
+    | place({31'd0, dma_res_auto}, DMA_RESULT_AUTO) | place({24'd0, dma_res_cookie}, DMA_RESULT_COOKIE)
+    | place({24'd0, dma_res_status}, DMA_RESULT_STATUS) | place({{(32-SLOT_W){1'b0}}, dma_res_slot}, DMA_RESULT_SLOT);
+wire [31:0] dma_status_word = place({31'd0, dma_present}, DMA_STATUS_PRESENT)
+    | place({24'd0, dma_in_flight}, DMA_STATUS_IN_FLIGHT) | place({24'd0, dma_res_count}, DMA_STATUS_RESULTS);
 assign fw_irq = (irq_status & irq_enable_reg) != 0;
 assign fw_dma_irq = dma_res_valid;
 
@@ -283,18 +320,21 @@ assign idle = w_state_reg == W_IDLE && r_state_reg == R_IDLE && !wd_running && !
 assign cmd_pop = cmd_pop_reg;
 assign dma_res_pop = dma_res_pop_reg;
 assign dma_req_valid = w_state_reg == W_DMA;
-assign dma_req_slot = dma_ctrl_reg[SLOT_W-1:0];
-assign dma_req_dir = dma_ctrl_reg[8];
-assign dma_req_auto = dma_ctrl_reg[9];
-assign dma_req_epoch = dma_ctrl_reg[31:24];
-assign dma_req_cookie = dma_ctrl_reg[23:16];
+assign dma_req_slot = dma_ctrl_reg[DMA_CTRL_SLOT +: SLOT_W];
+assign dma_req_dir = dma_ctrl_reg[DMA_CTRL_DIR];
+assign dma_req_auto = dma_ctrl_reg[DMA_CTRL_AUTO];
+assign dma_req_epoch = dma_ctrl_reg[DMA_CTRL_EPOCH +: 8];
+assign dma_req_cookie = dma_ctrl_reg[DMA_CTRL_COOKIE +: 8];
 assign dma_req_offset = dma_offset_reg;
 assign dma_req_length = dma_length_reg;
 assign dma_req_cmd_len = dma_cmd_len_reg;
 assign dma_req_dram = dma_dram_reg;
-assign sqe_rd_en = do_read && raddr[15:12] == 4'h1;
-assign sqe_rd_slot = raddr[6+SLOT_W-1:6];
-assign sqe_rd_dw = raddr[5:2];
+// the SQE window: 64 bytes per slot
+wire [15:0] sqe_offset = raddr - SQE;
+wire in_sqe_window = raddr >= SQE && {16'd0, sqe_offset} < SQE_SIZE;
+assign sqe_rd_en = do_read && in_sqe_window;
+assign sqe_rd_slot = sqe_offset[6 +: SLOT_W];
+assign sqe_rd_dw = sqe_offset[5:2];
 
 assign cpl_valid = w_state_reg == W_POST;
 assign cpl_slot = cpl_slot_reg;
@@ -307,16 +347,16 @@ assign q_cmd_op = q_cmd_op_reg;
 assign q_sel = q_sel_reg;
 assign q_base = q_base_reg[63:12];
 assign q_size = q_size_reg;
-assign q_map = q_attr_reg[16 +: QID_W];
-assign q_prio = q_attr_reg[1:0];
-assign q_ien = q_attr_reg[0];
+assign q_map = q_attr_reg[Q_ATTR_ID +: QID_W];
+assign q_prio = q_attr_reg[Q_ATTR_MODE +: 2];
+assign q_ien = q_attr_reg[Q_ATTR_MODE];
 
-assign arb_burst = arb_reg[2:0];
-assign arb_lpw = arb_reg[15:8];
-assign arb_mpw = arb_reg[23:16];
-assign arb_hpw = arb_reg[31:24];
-assign coalesce_thr = coalesce_reg[7:0];
-assign coalesce_time = coalesce_reg[15:8];
+assign arb_burst = arb_reg[ARB_AB +: 3];
+assign arb_lpw = arb_reg[ARB_LPW +: 8];
+assign arb_mpw = arb_reg[ARB_MPW +: 8];
+assign arb_hpw = arb_reg[ARB_HPW +: 8];
+assign coalesce_thr = coalesce_reg[COALESCE_THR +: 8];
+assign coalesce_time = coalesce_reg[COALESCE_TIME +: 8];
 assign coalesce_disable = cd_reg[QUEUE_COUNT-1:0];
 
 always @(posedge clk) begin
@@ -326,7 +366,7 @@ always @(posedge clk) begin
 
     // events
     if (ctrl_reset) begin
-        irq_status_reg[IRQ_RESET] <= 1'b1;
+        irq_event_reg[FW_IRQ_STATUS_CTRL_RESET] <= 1'b1;
         epoch_reg <= epoch_reg + 8'd1;
         shutdown_done_reg <= 1'b0;
         fw_dead_reg <= 1'b0;
@@ -346,22 +386,22 @@ always @(posedge clk) begin
     end
     enabled_seen_reg <= ctrl_enabled;
     if (ctrl_enabled && !enabled_seen_reg) begin
-        irq_status_reg[IRQ_ENABLED] <= 1'b1;
+        irq_event_reg[FW_IRQ_STATUS_ENABLED] <= 1'b1;
     end
     shutdown_seen_reg <= shutdown_requested;
     if (shutdown_requested && !shutdown_seen_reg) begin
-        irq_status_reg[IRQ_SHUTDOWN] <= 1'b1;
+        irq_event_reg[FW_IRQ_STATUS_SHUTDOWN] <= 1'b1;
     end
     if (db_err_valid) begin
-        irq_status_reg[IRQ_DB_ERR] <= 1'b1;
-        if (!db_err_reg[31]) begin
-            db_err_reg[31] <= 1'b1;
-            db_err_reg[29:28] <= db_err_kind;
-            db_err_reg[22:16] <= {{(7-QID_W){1'b0}}, db_err_qid};
-            db_err_reg[8] <= db_err_is_cq;
+        irq_event_reg[FW_IRQ_STATUS_DB_ERROR] <= 1'b1;
+        if (!db_err_reg[DB_ERR_VALID]) begin
+            db_err_reg[DB_ERR_VALID] <= 1'b1;
+            db_err_reg[DB_ERR_KIND +: 2] <= db_err_kind;
+            db_err_reg[DB_ERR_QID +: QID_W] <= db_err_qid;
+            db_err_reg[DB_ERR_IS_CQ] <= db_err_is_cq;
         end
-        if (db_err_reg[7:0] != 8'hff) begin
-            db_err_reg[7:0] <= db_err_reg[7:0] + 8'd1;
+        if (db_err_reg[DB_ERR_WRITES +: 8] != 8'hff) begin
+            db_err_reg[DB_ERR_WRITES +: 8] <= db_err_reg[DB_ERR_WRITES +: 8] + 8'd1;
         end
     end
 
@@ -371,45 +411,45 @@ always @(posedge clk) begin
             if (do_write) begin
                 w_state_reg <= W_RESP;
                 case (waddr)
-                    16'h0008: irq_status_reg <= irq_status_reg & ~wdata[4:1];
-                    16'h000C: irq_enable_reg <= wdata[5:0];
-                    16'h0014: shutdown_done_reg <= wdata[0] && shutdown_requested;
-                    16'h001C: wd_limit_reg <= wdata[15:0];
-                    16'h0104: cmd_pop_reg <= 1'b1;
-                    16'h0200: cpl_dw0_reg <= wdata;
-                    16'h0204: cpl_dw1_reg <= wdata;
-                    16'h0208: begin
-                        cpl_status_reg <= wdata[31:17];
-                        cpl_slot_reg <= wdata[SLOT_W-1:0];
+                    FW_IRQ_STATUS: irq_event_reg <= irq_event_reg & ~(wdata & FW_IRQ_STATUS_WMASK);
+                    FW_IRQ_ENABLE: irq_enable_reg <= wdata & FW_IRQ_ENABLE_WMASK;
+                    FW_SHUTDOWN: shutdown_done_reg <= wdata[FW_SHUTDOWN_DONE] && shutdown_requested;
+                    FW_WATCHDOG: wd_limit_reg <= wdata[FW_WATCHDOG_LIMIT_US +: 16];
+                    CMD_POP: cmd_pop_reg <= 1'b1;
+                    CPL_DW0: cpl_dw0_reg <= wdata;
+                    CPL_DW1: cpl_dw1_reg <= wdata;
+                    CPL_POST: begin
+                        cpl_status_reg <= wdata[CPL_POST_STATUS +: 15];
+                        cpl_slot_reg <= wdata[CPL_POST_SLOT +: SLOT_W];
                         // a completion of an older reset generation never reaches a CQ
-                        if (wdata[15:8] == epoch_reg) begin
+                        if (wdata[CPL_POST_EPOCH +: 8] == epoch_reg) begin
                             w_state_reg <= W_POST;
                         end else if (stale_cpl_reg != 16'hffff) begin
                             stale_cpl_reg <= stale_cpl_reg + 16'd1;
                         end
                     end
-                    16'h0300: q_sel_reg <= wdata[QID_W-1:0];
-                    16'h0304: q_base_reg[31:0] <= wdata;
-                    16'h0308: q_base_reg[63:32] <= wdata;
-                    16'h030C: q_size_reg <= wdata[15:0];
-                    16'h0310: q_attr_reg <= wdata;
-                    16'h0314: begin
+                    Q_SEL: q_sel_reg <= wdata[Q_SEL_QID +: QID_W];
+                    Q_BASE_LO: q_base_reg[31:0] <= wdata;
+                    Q_BASE_HI: q_base_reg[63:32] <= wdata;
+                    Q_SIZE: q_size_reg <= wdata[Q_SIZE_ENTRIES +: 16];
+                    Q_ATTR: q_attr_reg <= wdata & Q_ATTR_WMASK;
+                    Q_CMD: begin
                         q_cmd_valid_reg <= {{(32-QID_W){1'b0}}, q_sel_reg} < QUEUE_COUNT;
-                        q_cmd_op_reg <= wdata[2:0];
+                        q_cmd_op_reg <= wdata[Q_CMD_OP +: 3];
                     end
-                    16'h0400: if (wdata[31]) db_err_reg <= 32'd0;
-                    16'h0500: arb_reg <= wdata;
-                    16'h0504: coalesce_reg <= wdata;
-                    16'h0600: cd_reg[31:0] <= wdata;
-                    16'h0604: cd_reg[63:32] <= wdata;
-                    16'h0608: cd_reg[95:64] <= wdata;
-                    16'h0700: dma_ctrl_reg <= wdata;
-                    16'h0704: dma_offset_reg <= wdata[23:0];
-                    16'h0708: dma_length_reg <= wdata[23:0];
-                    16'h070C: dma_cmd_len_reg <= wdata[23:0];
-                    16'h0710: dma_dram_reg[31:0] <= wdata;
-                    16'h0714: dma_dram_reg[63:32] <= wdata;
-                    16'h0718: if (dma_present) w_state_reg <= W_DMA;
+                    DB_ERR: if (wdata[DB_ERR_VALID]) db_err_reg <= 32'd0;
+                    ARB: arb_reg <= wdata & ARB_WMASK;
+                    COALESCE: coalesce_reg <= wdata & COALESCE_WMASK;
+                    COALESCE_DISABLE: cd_reg[31:0] <= wdata;
+                    COALESCE_DISABLE + COALESCE_DISABLE_STRIDE[15:0]: cd_reg[63:32] <= wdata;
+                    COALESCE_DISABLE + 2 * COALESCE_DISABLE_STRIDE[15:0]: cd_reg[95:64] <= wdata;
+                    DMA_CTRL: dma_ctrl_reg <= wdata & DMA_CTRL_WMASK;
+                    DMA_OFFSET: dma_offset_reg <= wdata[DMA_OFFSET_BYTES +: 24];
+                    DMA_LENGTH: dma_length_reg <= wdata[DMA_LENGTH_BYTES +: 24];
+                    DMA_CMD_LEN: dma_cmd_len_reg <= wdata[DMA_CMD_LEN_BYTES +: 24];
+                    DMA_DRAM_LO: dma_dram_reg[31:0] <= wdata;
+                    DMA_DRAM_HI: dma_dram_reg[63:32] <= wdata;
+                    DMA_POST: if (dma_present) w_state_reg <= W_DMA;
                     default: ;
                 endcase
             end
@@ -438,51 +478,47 @@ always @(posedge clk) begin
             if (do_read) begin
                 r_state_reg <= R_RESP;
                 case (raddr)
-                    16'h0000: rdata_reg <= FW_ID;
-                    16'h0004: rdata_reg <= {8'd0, {(7-SLOT_W){1'b0}}, cmd_count, epoch_reg, 2'd0, fw_dead_reg,
-                                            shutdown_complete, shutdown_abrupt, shutdown_requested,
-                                            ctrl_resetting, ctrl_enabled};
-                    16'h0008: rdata_reg <= {26'd0, irq_status};
-                    16'h000C: rdata_reg <= {26'd0, irq_enable_reg};
-                    16'h0010: rdata_reg <= {MQES, IO_QUEUE_PAIRS[7:0], SLOT_COUNT[7:0]};
-                    16'h0014: rdata_reg <= {31'd0, shutdown_done_reg};
-                    16'h0018: rdata_reg <= {16'd0, stale_cpl_reg};
-                    16'h001C: rdata_reg <= {16'd0, wd_limit_reg};
-                    // slot and SQ id of an empty FIFO are stale: report zeros
-                    16'h0100: rdata_reg <= cmd_valid ? {1'b1, 8'd0, {(7-QID_W){1'b0}}, cmd_sqid, epoch_reg,
-                                                        {(8-SLOT_W){1'b0}}, cmd_slot} : 32'd0;
-                    16'h0200: rdata_reg <= cpl_dw0_reg;
-                    16'h0204: rdata_reg <= cpl_dw1_reg;
-                    16'h020C: rdata_reg <= {31'd0, !poster_idle || w_state_reg == W_POST};
-                    16'h0300: rdata_reg <= {{(32-QID_W){1'b0}}, q_sel_reg};
-                    16'h0304: rdata_reg <= q_base_reg[31:0];
-                    16'h0308: rdata_reg <= q_base_reg[63:32];
-                    16'h030C: rdata_reg <= {16'd0, q_size_reg};
-                    16'h0310: rdata_reg <= q_attr_reg;
-                    16'h0318: rdata_reg <= q_sq_state;
-                    16'h031C: rdata_reg <= q_cq_state;
-                    16'h0320: rdata_reg <= q_tails;
-                    16'h0400: rdata_reg <= db_err_reg;
-                    16'h0500: rdata_reg <= arb_reg;
-                    16'h0504: rdata_reg <= coalesce_reg;
-                    16'h0600: rdata_reg <= cd_reg[31:0];
-                    16'h0604: rdata_reg <= cd_reg[63:32];
-                    16'h0608: rdata_reg <= cd_reg[95:64];
-                    16'h0700: rdata_reg <= dma_ctrl_reg;
-                    16'h0704: rdata_reg <= {8'd0, dma_offset_reg};
-                    16'h0708: rdata_reg <= {8'd0, dma_length_reg};
-                    16'h070C: rdata_reg <= {8'd0, dma_cmd_len_reg};
-                    16'h0710: rdata_reg <= dma_dram_reg[31:0];
-                    16'h0714: rdata_reg <= dma_dram_reg[63:32];
-                    16'h071C: begin
+                    FW_ID: rdata_reg <= FW_ID_MAGIC_VALUE;
+                    FW_CTRL_STATUS: rdata_reg <= ctrl_status_word;
+                    FW_IRQ_STATUS: rdata_reg <= irq_status;
+                    FW_IRQ_ENABLE: rdata_reg <= irq_enable_reg;
+                    FW_PARAMS: rdata_reg <= params_word;
+                    FW_SHUTDOWN: rdata_reg <= place({31'd0, shutdown_done_reg}, FW_SHUTDOWN_DONE);
+                    FW_STALE: rdata_reg <= place({16'd0, stale_cpl_reg}, FW_STALE_DROPPED);
+                    FW_WATCHDOG: rdata_reg <= place({16'd0, wd_limit_reg}, FW_WATCHDOG_LIMIT_US);
+                    CMD_INFO: rdata_reg <= cmd_info_word;
+                    CPL_DW0: rdata_reg <= cpl_dw0_reg;
+                    CPL_DW1: rdata_reg <= cpl_dw1_reg;
+                    CPL_STATUS: rdata_reg <= place({31'd0, !poster_idle || w_state_reg == W_POST}, CPL_STATUS_BUSY);
+                    Q_SEL: rdata_reg <= place({{(32-QID_W){1'b0}}, q_sel_reg}, Q_SEL_QID);
+                    Q_BASE_LO: rdata_reg <= q_base_reg[31:0];
+                    Q_BASE_HI: rdata_reg <= q_base_reg[63:32];
+                    Q_SIZE: rdata_reg <= place({16'd0, q_size_reg}, Q_SIZE_ENTRIES);
+                    Q_ATTR: rdata_reg <= q_attr_reg;
+                    Q_SQ_STATE: rdata_reg <= sq_state_word;
+                    Q_CQ_STATE: rdata_reg <= cq_state_word;
+                    Q_TAILS: rdata_reg <= tails_word;
+                    DB_ERR: rdata_reg <= db_err_reg;
+                    ARB: rdata_reg <= arb_reg;
+                    COALESCE: rdata_reg <= coalesce_reg;
+                    COALESCE_DISABLE: rdata_reg <= cd_reg[31:0];
+                    COALESCE_DISABLE + COALESCE_DISABLE_STRIDE[15:0]: rdata_reg <= cd_reg[63:32];
+                    COALESCE_DISABLE + 2 * COALESCE_DISABLE_STRIDE[15:0]: rdata_reg <= cd_reg[95:64];
+                    DMA_CTRL: rdata_reg <= dma_ctrl_reg;
+                    DMA_OFFSET: rdata_reg <= place({8'd0, dma_offset_reg}, DMA_OFFSET_BYTES);
+                    DMA_LENGTH: rdata_reg <= place({8'd0, dma_length_reg}, DMA_LENGTH_BYTES);
+                    DMA_CMD_LEN: rdata_reg <= place({8'd0, dma_cmd_len_reg}, DMA_CMD_LEN_BYTES);
+                    DMA_DRAM_LO: rdata_reg <= dma_dram_reg[31:0];
+                    DMA_DRAM_HI: rdata_reg <= dma_dram_reg[63:32];
+                    DMA_RESULT: begin
                         // reading a result takes it
-                        rdata_reg <= dma_res_data;
+                        rdata_reg <= dma_result_word;
                         dma_res_pop_reg <= dma_res_valid;
                     end
-                    16'h0720: rdata_reg <= {15'd0, dma_present, dma_in_flight, dma_res_count};
+                    DMA_STATUS: rdata_reg <= dma_status_word;
                     default: rdata_reg <= 32'd0;
                 endcase
-                if (raddr[15:12] == 4'h1) begin
+                if (in_sqe_window) begin
                     r_state_reg <= R_SQE;
                 end
             end
@@ -502,24 +538,24 @@ always @(posedge clk) begin
     if (rst) begin
         w_state_reg <= W_IDLE;
         r_state_reg <= R_IDLE;
-        irq_status_reg <= 4'd0;
-        irq_enable_reg <= 6'd0;
+        irq_event_reg <= FW_IRQ_STATUS_RESET;
+        irq_enable_reg <= FW_IRQ_ENABLE_RESET;
         enabled_seen_reg <= 1'b0;
         shutdown_seen_reg <= 1'b0;
-        cpl_dw0_reg <= 32'd0;
-        cpl_dw1_reg <= 32'd0;
+        cpl_dw0_reg <= CPL_DW0_RESET;
+        cpl_dw1_reg <= CPL_DW1_RESET;
         q_sel_reg <= 0;
         q_base_reg <= 64'd0;
         q_size_reg <= 16'd0;
-        q_attr_reg <= 32'd0;
+        q_attr_reg <= Q_ATTR_RESET;
         db_err_reg <= 32'd0;
-        arb_reg <= 32'h0000_0007;
-        coalesce_reg <= 32'd0;
+        arb_reg <= ARB_RESET;
+        coalesce_reg <= COALESCE_RESET;
         cd_reg <= 96'd0;
         cmd_pop_reg <= 1'b0;
         dma_res_pop_reg <= 1'b0;
         q_cmd_valid_reg <= 1'b0;
-        dma_ctrl_reg <= 32'd0;
+        dma_ctrl_reg <= DMA_CTRL_RESET;
         dma_offset_reg <= 24'd0;
         dma_length_reg <= 24'd0;
         dma_cmd_len_reg <= 24'd0;
@@ -527,7 +563,7 @@ always @(posedge clk) begin
         epoch_reg <= 8'd0;
         stale_cpl_reg <= 16'd0;
         shutdown_done_reg <= 1'b0;
-        wd_limit_reg <= WATCHDOG_US;
+        wd_limit_reg <= FW_WATCHDOG_RESET[FW_WATCHDOG_LIMIT_US +: 16];
         wd_count_reg <= 16'd0;
         fw_dead_reg <= 1'b0;
     end

@@ -5,9 +5,9 @@
 /*
  * MSI-X table, pending bit array and interrupt coalescing.
  *
- * The table (16 bytes per vector) and the PBA live in BAR0 and are reached
- * through the register port (table at offset 0, PBA at offset 0x1000 of the
- * MSI-X window). A CQE posted on a CQ with interrupts enabled asks for its
+ * The table and the PBA live in BAR0 where contract/nvme_bar0.rdl puts
+ * them (rtl/include/nvme_bar0_regs.vh) and are reached through the register
+ * port, which carries BAR0 dword addresses from the MSI-X table on. A CQE posted on a CQ with interrupts enabled asks for its
  * vector: at once for the admin CQ or a vector with coalescing disabled,
  * otherwise when more than THR entries have gathered or TIME x 100 us have
  * passed since the first (NVMe 1.4, 5.21.1.8). A vector that is masked, by
@@ -21,8 +21,8 @@ module nvme_msix #
     parameter VECTORS = 65,
     // Vector number width
     parameter VEC_W = $clog2(VECTORS),
-    // Width of the register port's dword address (MSI-X window offset)
-    parameter ADDR_W = 11,
+    // Width of the register port's dword address (BAR0 byte address width - 2)
+    parameter ADDR_W = 12,
     // Clock cycles per 100 us coalescing time unit
     parameter TICK_CYCLES = 25000
 )
@@ -33,7 +33,7 @@ module nvme_msix #
     input  wire                 clear,
 
     /*
-     * Register port (dword address within the MSI-X window)
+     * Register port (BAR0 dword address)
      */
     input  wire [ADDR_W-1:0]    reg_addr,
     input  wire                 reg_wr_en,
@@ -70,6 +70,27 @@ module nvme_msix #
     // no message on its way and no aggregation timer running (a masked vector's pending bit may wait)
     output wire                 idle
 );
+
+`include "nvme_bar0_regs.vh"
+
+localparam integer TABLE_BASE = {{(32-NVME_BAR0_ADDR_W){1'b0}}, NVME_MSIX_TABLE};
+localparam integer PBA_BASE = {{(32-NVME_BAR0_ADDR_W){1'b0}}, NVME_MSIX_PBA};
+
+initial begin
+    if (ADDR_W + 2 != NVME_BAR0_ADDR_W) begin
+        $error("Error: the register port carries BAR0 dword addresses (instance %m)");
+        $finish;
+    end
+    if (TABLE_BASE + NVME_MSIX_TABLE_STRIDE * VECTORS > PBA_BASE
+            || PBA_BASE + NVME_MSIX_PBA_STRIDE * ((VECTORS + 31) / 32) > (1 << NVME_BAR0_ADDR_W)) begin
+        $error("Error: %0d vectors do not fit the MSI-X table and PBA of BAR0 (instance %m)", VECTORS);
+        $finish;
+    end
+    if (NVME_MSIX_TABLE_STRIDE != 16 || NVME_MSIX_PBA_STRIDE != 4) begin
+        $error("Error: MSI-X table entries are 16 bytes and PBA dwords 4 (instance %m)");
+        $finish;
+    end
+end
 
 reg [31:0] addr_lo_mem [0:VECTORS-1];
 reg [31:0] addr_hi_mem [0:VECTORS-1];
@@ -132,41 +153,50 @@ always @* begin
     end
 end
 
-// Register decode: table entries of four dwords, then the PBA at 0x1000
-wire is_pba = reg_addr[ADDR_W-1];
-wire [ADDR_W-4:0] entry = reg_addr[ADDR_W-2:2];
-wire [1:0] field = reg_addr[1:0];
-wire entry_ok = {{(32-(ADDR_W-3)){1'b0}}, entry} < VECTORS;
+// Register decode: table entries of four dwords, the PBA of one bit per vector
+localparam [ADDR_W-1:0] TABLE_DW = NVME_MSIX_TABLE[ADDR_W+1:2];
+localparam [ADDR_W-1:0] PBA_DW = NVME_MSIX_PBA[ADDR_W+1:2];
+wire is_pba = reg_addr >= PBA_DW;
+wire [ADDR_W-1:0] table_dw = reg_addr - TABLE_DW;
+wire [ADDR_W-1:0] pba_dw = reg_addr - PBA_DW;
+wire [ADDR_W-3:0] entry = table_dw[ADDR_W-1:2];
+wire [3:0] field_offset = {table_dw[1:0], 2'b00};
+wire entry_ok = reg_addr >= TABLE_DW && {{(32-(ADDR_W-2)){1'b0}}, entry} < VECTORS;
 wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
 
 // PBA dword: 32 vectors each
 /* verilator lint_off WIDTHEXPAND */
 wire [VECTORS+31:0] pba_padded = {32'd0, pba};
 /* verilator lint_on WIDTHEXPAND */
-wire [31:0] pba_dword = pba_padded[reg_addr[ADDR_W-5:0]*32 +: 32];
+wire [31:0] pba_dword = pba_padded[pba_dw[ADDR_W-4:0]*32 +: 32];
 
 always @(posedge clk) begin
     if (reg_rd_en) begin
         if (is_pba) begin
-            reg_rd_data <= {{(32-(ADDR_W-1)){1'b0}}, reg_addr[ADDR_W-2:0]} < (VECTORS + 31) / 32 ? pba_dword : 32'd0;
+            reg_rd_data <= {{(32-ADDR_W){1'b0}}, pba_dw} < (VECTORS + 31) / 32 ? pba_dword : 32'd0;
         end else if (!entry_ok) begin
             reg_rd_data <= 32'd0;
         end else begin
-            case (field)
-                2'd0: reg_rd_data <= addr_lo_mem[entry[VEC_W-1:0]];
-                2'd1: reg_rd_data <= addr_hi_mem[entry[VEC_W-1:0]];
-                2'd2: reg_rd_data <= data_mem[entry[VEC_W-1:0]];
-                default: reg_rd_data <= {31'd0, mask_reg[entry[VEC_W-1:0]]};
+            case (field_offset)
+                NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: reg_rd_data <= addr_lo_mem[entry[VEC_W-1:0]];
+                NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: reg_rd_data <= addr_hi_mem[entry[VEC_W-1:0]];
+                NVME_MSIX_TABLE_MSG_DATA[3:0]: reg_rd_data <= data_mem[entry[VEC_W-1:0]];
+                default: reg_rd_data <= {31'd0, mask_reg[entry[VEC_W-1:0]]} << NVME_MSIX_TABLE_VECTOR_CTRL_MASK;
             endcase
         end
     end
 
     if (reg_wr_en && !is_pba && entry_ok) begin
-        case (field)
-            2'd0: addr_lo_mem[entry[VEC_W-1:0]] <= ((addr_lo_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask)) & 32'hffff_fffc;
-            2'd1: addr_hi_mem[entry[VEC_W-1:0]] <= (addr_hi_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask);
-            2'd2: data_mem[entry[VEC_W-1:0]] <= (data_mem[entry[VEC_W-1:0]] & ~strb_mask) | (reg_wr_data & strb_mask);
-            default: if (reg_wr_strb[0]) mask_reg[entry[VEC_W-1:0]] <= reg_wr_data[0];
+        case (field_offset)
+            NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: addr_lo_mem[entry[VEC_W-1:0]] <= ((addr_lo_mem[entry[VEC_W-1:0]] & ~strb_mask)
+                | (reg_wr_data & strb_mask)) & NVME_MSIX_TABLE_MSG_ADDR_LO_WMASK;
+            NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: addr_hi_mem[entry[VEC_W-1:0]] <= (addr_hi_mem[entry[VEC_W-1:0]] & ~strb_mask)
+                | (reg_wr_data & strb_mask);
+            NVME_MSIX_TABLE_MSG_DATA[3:0]: data_mem[entry[VEC_W-1:0]] <= (data_mem[entry[VEC_W-1:0]] & ~strb_mask)
+                | (reg_wr_data & strb_mask);
+            default: if (strb_mask[NVME_MSIX_TABLE_VECTOR_CTRL_MASK]) begin
+                mask_reg[entry[VEC_W-1:0]] <= reg_wr_data[NVME_MSIX_TABLE_VECTOR_CTRL_MASK];
+            end
         endcase
     end
 

@@ -92,9 +92,15 @@ module nvme_queue_table #
      * Firmware view of one queue
      */
     input  wire [QID_W-1:0]         fw_qid,
-    output wire [31:0]              fw_sq_state,
-    output wire [31:0]              fw_cq_state,
-    output wire [31:0]              fw_tails,
+    output wire                     fw_sq_valid,
+    output wire                     fw_sq_fetching,
+    output wire [15:0]              fw_sq_head,
+    output wire [15:0]              fw_sq_tail,
+    output wire                     fw_cq_valid,
+    output wire                     fw_cq_full,
+    output wire                     fw_cq_phase,
+    output wire [15:0]              fw_cq_tail,
+    output wire [15:0]              fw_cq_head,
     input  wire [QUEUE_COUNT-1:0]   sq_in_flight,
 
     /*
@@ -163,10 +169,15 @@ assign post_cq_full = ring_add(cq_tail[post_cq], 16'd1, cq_size[post_cq]) == cq_
 assign post_cq_vector = cq_iv[post_cq];
 assign post_cq_ien = cq_ien[post_cq];
 
-wire fw_cq_full = ring_add(cq_tail[fw_qid], 16'd1, cq_size[fw_qid]) == cq_head[fw_qid];
-assign fw_sq_state = {sq_valid[fw_qid], sq_in_flight[fw_qid], 14'd0, sq_head[fw_qid]};
-assign fw_cq_state = {cq_valid[fw_qid], fw_cq_full, 13'd0, cq_phase[fw_qid], cq_tail[fw_qid]};
-assign fw_tails = {cq_head[fw_qid], sq_tail[fw_qid]};
+assign fw_sq_valid = sq_valid[fw_qid];
+assign fw_sq_fetching = sq_in_flight[fw_qid];
+assign fw_sq_head = sq_head[fw_qid];
+assign fw_sq_tail = sq_tail[fw_qid];
+assign fw_cq_valid = cq_valid[fw_qid];
+assign fw_cq_full = ring_add(cq_tail[fw_qid], 16'd1, cq_size[fw_qid]) == cq_head[fw_qid];
+assign fw_cq_phase = cq_phase[fw_qid];
+assign fw_cq_tail = cq_tail[fw_qid];
+assign fw_cq_head = cq_head[fw_qid];
 
 genvar g;
 generate

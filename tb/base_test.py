@@ -117,7 +117,6 @@ class QueueTest(NvmeBaseTest):
     firmware_cost_ns = 0
     # the firmware arms the hardware watchdog with this many us; None leaves its reset value
     watchdog_us: int | None = None
-    msix_vectors = 65
     # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
     cc_ams = 0
 
@@ -133,7 +132,7 @@ class QueueTest(NvmeBaseTest):
         self.tb.host_write_observers.append(self.env.interrupt_scoreboard.host_write)
         self.driver.q_depth = self.admin_depth
         await self.driver.nvme_pci_enable()
-        await self.msix.enable(self.msix_vectors)
+        await self.msix.enable(self.tb.params.msix_vectors)
         await self.bring_up()
 
     async def bring_up(self) -> None:

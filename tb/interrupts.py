@@ -14,7 +14,8 @@ from collections.abc import Callable
 from cocotb.triggers import Event, SimTimeoutError, with_timeout
 from cocotb.utils import get_sim_time
 
-from tb.pcie_tb import MSIX_PBA_OFFSET, MSIX_TABLE_OFFSET, PcieTb
+from contract import nvme_bar0 as bar0
+from tb.pcie_tb import PcieTb
 
 
 class MsixHost:
@@ -67,12 +68,12 @@ class MsixHost:
         """Set or clear a vector's mask bit in the device's MSI-X table, and read it back, as Linux's
         pci_msix_write_vector_ctrl() callers do: the read's completion cannot pass a message the device
         sent before the write reached it, so once it returns, no message of before the mask is on its way."""
-        ctrl = MSIX_TABLE_OFFSET + 16 * vector + 12
-        await self.tb.bar0.write_dword(ctrl, int(masked))
+        ctrl = bar0.MSIX_TABLE.OFFSET + bar0.MSIX_TABLE.STRIDE * vector + bar0.MSIX_TABLE.VECTOR_CTRL.OFFSET
+        await self.tb.bar0.write_dword(ctrl, bar0.MSIX_TABLE.VECTOR_CTRL.encode(MASK=masked))
         await self.tb.bar0.read_dword(ctrl)
 
     async def pending_bits(self) -> int:
         """The PBA as one integer, bit v for vector v."""
         words = (self.vectors + 31) // 32
-        raw = await self.tb.bar0.read(MSIX_PBA_OFFSET, 4 * words)
+        raw = await self.tb.bar0.read(bar0.MSIX_PBA.OFFSET, bar0.MSIX_PBA.STRIDE * words)
         return int.from_bytes(raw, "little")

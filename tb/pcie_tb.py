@@ -23,6 +23,8 @@ from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
 from cocotbext.pcie.core.tlp import Tlp, TlpType
 
+from contract import nvme_bar0 as bar0
+from contract.params import DesignParams
 from models.iommu import DmaDirection
 from models.pci_identity import PciIdentity
 
@@ -37,9 +39,6 @@ from tb.stream_pacing import random_pauses
 # A second host memory pool above 4 GiB, for 64-bit DMA addresses
 HIGH_POOL_BASE = 0x1_0000_0000
 HIGH_POOL_SIZE = 0x1000_0000
-
-MSIX_TABLE_OFFSET = 0x2000
-MSIX_PBA_OFFSET = 0x3000
 
 # Stop user_clk while the design is quiescent (tb/clock_gate.py); NVME_COSIM_CLOCK_GATE=0 keeps it running
 CLOCK_GATE = os.environ.get("NVME_COSIM_CLOCK_GATE", "1") != "0"
@@ -61,8 +60,6 @@ class LinkConfig:
     max_payload_size: int = 256
     root_mps_code: int = MPS_256
     root_mrrs_code: int = 0
-    bar0_size: int = 16 * 1024
-    msix_vectors: int = 65
     # host memory read latency; jitter (random per read) reorders completions
     host_read_latency_ns: int = 800
     host_read_jitter_ns: int = 0
@@ -80,6 +77,9 @@ class PcieTb:
                  clock_gate: bool = CLOCK_GATE) -> None:
         self.dut = dut
         self.link = link or LinkConfig()
+        # the build's parameters: BAR0 size, MSI-X vectors (one per queue)
+        self.params = DesignParams.current()
+        self.bar0_size = 1 << self.params.BAR0_ADDR_WIDTH
         self.data_width = len(dut.s_axis_cq_tdata)
         self.link_width = self.link.width or self.data_width // 32
         self.log = logging.getLogger("cocotb.tb")
@@ -113,11 +113,11 @@ class PcieTb:
             cfg_interrupt_msix_fail=dut.cfg_interrupt_msix_fail,
             # the design keeps the MSI-X table and PBA in BAR0; one vector per CQ
             pf0_msix_enable=True,
-            pf0_msix_table_size=self.link.msix_vectors - 1,
+            pf0_msix_table_size=self.params.msix_vectors - 1,
             pf0_msix_table_bir=0,
-            pf0_msix_table_offset=MSIX_TABLE_OFFSET,
+            pf0_msix_table_offset=bar0.MSIX_TABLE.OFFSET,
             pf0_msix_pba_bir=0,
-            pf0_msix_pba_offset=MSIX_PBA_OFFSET,
+            pf0_msix_pba_offset=bar0.MSIX_PBA.OFFSET,
             read_latency_ns=self.link.host_read_latency_ns,
             read_jitter_ns=self.link.host_read_jitter_ns,
             seed=self.link.host_seed,
@@ -132,7 +132,7 @@ class PcieTb:
         self.rc.split_on_all_rcb = self.link.split_completions
         self._set_identity(identity)
         # A 64-bit BAR0 holding the registers and doorbells
-        self.dev.functions[0].configure_bar(0, self.link.bar0_size, ext=True)
+        self.dev.functions[0].configure_bar(0, self.bar0_size, ext=True)
         self.rc.make_port().connect(self.dev)
 
         # the device's DRAM, behind the DMA engine's AXI4 master (an AxiRam logs its set-up at INFO)

@@ -16,6 +16,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# the generated headers of rtl/include (offsets and parameters from contract/)
+INCLUDES = "-I" + str(Path(__file__).resolve().parent.parent / "rtl" / "include")
+
 CATEGORIES = {
     "LUT": re.compile(r"^LUT[1-6]$"),
     "FF": re.compile(r"^FD[CPRSE]+$"),
@@ -58,7 +61,7 @@ def main() -> int:
 
     if args.check:
         return check(args.top, args.out, args.sources)
-    script = f"read_verilog {' '.join(args.sources)}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
+    script = f"read_verilog {INCLUDES} {' '.join(args.sources)}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
     proc = subprocess.run(["yosys", "-q", "-l", str(args.out / "yosys.log"), "-p", script],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -74,7 +77,7 @@ def main() -> int:
 
 
 def check(top: str, out: Path, sources: list[str]) -> int:
-    script = (f"read_verilog {' '.join(sources)}; hierarchy -check -top {top}; proc; flatten; opt -fast; "
+    script = (f"read_verilog {INCLUDES} {' '.join(sources)}; hierarchy -check -top {top}; proc; flatten; opt -fast; "
               "setattr -unset init; check -assert")
     proc = subprocess.run(["yosys", "-q", "-l", str(out / "yosys-check.log"), "-p", script],
                           capture_output=True, text=True, check=False)

@@ -58,7 +58,7 @@ class Demo(CommandSetTest):
             "nvme-cosim: controller bring-up and I/O",
             f"  link        Gen{dev.pcie_generation} x{dev.pcie_link_width} ({GT_PER_S[dev.pcie_generation]} GT/s "
             f"per lane), {self.tb.data_width}-bit streams at {self.link.user_clk_hz / 1e6:.0f} MHz",
-            f"  BAR0        {self.tb.bar0_address:#x} (64-bit, {self.link.bar0_size // 1024} KiB)",
+            f"  BAR0        {self.tb.bar0_address:#x} (64-bit, {self.tb.bar0_size // 1024} KiB)",
             f"  VS          NVMe {decode_version(self.driver.version)}",
             f"  CAP         {cap.summary()}",
             f"  ready       CSTS.RDY after {self.driver.ready_after_ns} ns of simulated time",

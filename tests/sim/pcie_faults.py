@@ -27,7 +27,7 @@ from models.nvme_regs import NVME_REG_CAP, NVME_REG_CSTS, NVME_REG_INTMC, NVME_R
 from tb.data_pointers import PAGE
 from tb.dma_test import DTE, LBA, NSID, DmaTest
 from tb.nvme_queues import NvmeQueue, cq_head_doorbell, sq_tail_doorbell
-from tb.pcie_tb import MSIX_TABLE_OFFSET
+from contract import nvme_bar0 as bar0
 
 TIMEOUT_MS = 40
 QUEUES, DEPTH, LENGTH = 3, 6, 16 * 1024
@@ -167,7 +167,7 @@ class MsixTableWritesWhileFiring(StreamTest):
         bar = self.tb.bar0
         while True:
             for vector in vectors:
-                entry = MSIX_TABLE_OFFSET + 16 * vector
+                entry = bar0.MSIX_TABLE.OFFSET + bar0.MSIX_TABLE.STRIDE * vector
                 for dword in range(3):
                     value = await bar.read_dword(entry + 4 * dword)
                     await bar.write_dword(entry + 4 * dword, value)

@@ -11,14 +11,15 @@ import random
 import pyuvm
 
 from models.nvme_regs import (
+    NVME_CC_ENABLE,
     NVME_REG_CAP,
+    NVME_REG_CC,
     NVME_REG_DBS,
     NVME_REG_INTMC,
     NVME_REG_INTMS,
     NVME_VS_1_4,
     NVME_REG_VS,
     Cap,
-    register_map,
 )
 from models.pci_identity import NVME_CLASS_CODE
 from tb.base_test import NvmeBaseTest
@@ -56,15 +57,15 @@ class RegAccessTypes(RegTest):
     """Patterns written to every register (controller disabled) read back per access type."""
 
     async def stimulus(self) -> None:
-        rw_regs = [r for r in register_map(self.controller_params) if r.name not in ("CC", "INTMS", "INTMC")]
-        for reg in rw_regs:
+        others = [offset for name, offset in self.reg_model.dwords() if name not in ("CC", "INTMS", "INTMC")]
+        for offset in others:
             for pattern in PATTERNS:
-                await self.regs.writel(reg.offset, pattern)
-                await self.regs.readl(reg.offset)
+                await self.regs.writel(offset, pattern)
+                await self.regs.readl(offset)
         # CC without EN: every field but EN takes the pattern; EN stays 0 to keep the controller off
         for pattern in PATTERNS:
-            await self.regs.writel(0x14, pattern & ~1)
-            await self.regs.readl(0x14)
+            await self.regs.writel(NVME_REG_CC, pattern & ~NVME_CC_ENABLE)
+            await self.regs.readl(NVME_REG_CC)
         for offset in SWEEP:
             if offset >= NVME_REG_DBS or offset >= 0x40:
                 await self.regs.writel(offset, 0xFFFF_FFFF)
@@ -92,5 +93,6 @@ class RegScoreboardSeesCorruption(RegTest):
     """The scoreboard must fail when the model is wrong: VS is corrupted on purpose."""
 
     async def stimulus(self) -> None:
-        self.reg_model.values[NVME_REG_VS] ^= 0x100
+        vs = self.reg_model.block.VS
+        vs.predict(vs.get_mirrored_value() ^ 0x100)
         await self.regs.readl(NVME_REG_VS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firmware.dma import DMA_RESULT_VALID, decode_result, dma_ctrl_value
+from firmware.dma import decode_result, dma_ctrl_value
 from firmware.mailbox import CommandSlot, cpl_post_value
 from firmware.nvme.ports import DmaDirection
 from models.nvme_spec import GenericStatus, Status
@@ -22,12 +22,12 @@ def test_completion_post_fields() -> None:
 
 def test_result_fields() -> None:
     # [31] valid, [30] auto-completed, [23:16] cookie, [15:8] status, [7:0] slot
-    cookie, result = decode_result(DMA_RESULT_VALID | 1 << 30 | 0x7E << 16 | 0x13 << 8 | 0x3F)
+    cookie, result = decode_result(1 << 31 | 1 << 30 | 0x7E << 16 | 0x13 << 8 | 0x3F)
     assert cookie == 0x7E
     assert (result.slot, result.code, result.auto_completed) == (0x3F, GenericStatus.PRP_OFFSET_INVALID, True)
     assert not result.ok and result.status.dnr
 
 
 def test_success_result() -> None:
-    cookie, result = decode_result(DMA_RESULT_VALID | 9 << 16 | 4)
+    cookie, result = decode_result(1 << 31 | 9 << 16 | 4)
     assert (cookie, result.slot, result.ok, result.auto_completed) == (9, 4, True, False)
