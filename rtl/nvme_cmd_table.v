@@ -97,23 +97,26 @@ reg [SLOT_W:0] fifo_wr_ptr_reg;
 reg [SLOT_W:0] fifo_rd_ptr_reg;
 
 // lowest free slot
-reg [SLOT_W-1:0] first_free;
+wire unused_any_free;
+lowest_set_bit #(
+    .WIDTH(SLOTS),
+    .INDEX_W(SLOT_W)
+)
+first_free_inst (
+    .bits(free_reg),
+    .index(alloc_slot),
+    .valid(unused_any_free)
+);
+
 reg [SLOT_W:0] free_total;
 integer i;
 always @* begin
-    first_free = 0;
     free_total = 0;
-    for (i = SLOTS - 1; i >= 0; i = i - 1) begin
-        if (free_reg[i]) begin
-            first_free = i[SLOT_W-1:0];
-        end
-    end
     for (i = 0; i < SLOTS; i = i + 1) begin
         free_total = free_total + {{SLOT_W{1'b0}}, free_reg[i]};
     end
 end
 
-assign alloc_slot = first_free;
 assign free_count = free_total;
 
 assign fifo_count = fifo_wr_ptr_reg - fifo_rd_ptr_reg;

@@ -78,6 +78,14 @@ module nvme_cq_poster #
     output wire               irq_coalesce
 );
 
+initial begin
+    // A CQE carries the SQ id and the command id in 16 bits each
+    if (QID_W < 1 || QID_W > 16 || SLOT_W < 1 || SLOT_W > 16) begin
+        $error("Error: QID_W and SLOT_W must be between 1 and 16 (instance %m)");
+        $finish;
+    end
+end
+
 localparam [1:0]
     P_IDLE = 2'd0,
     P_LOOKUP = 2'd1,

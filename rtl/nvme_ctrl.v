@@ -190,6 +190,10 @@ localparam SLOT_W = $clog2(CMD_SLOTS);
 // read tags: SQ fetch from 0, the DMA engine's pointer reads, then its data reads
 localparam [7:0] TAG_WALK = FETCH_TAGS;
 localparam [7:0] TAG_DATA = FETCH_TAGS + 4;
+// the completion timeout of every read the design makes: 13 ticks of 1024 cycles, 53 us at 250 MHz
+// (PCIe's default completion timeout range starts at 50 us)
+localparam TIMEOUT_TICK_CYCLES = 1024;
+localparam TIMEOUT_TICKS = 13;
 
 `include "nvme_bar0_regs.vh"
 
@@ -650,7 +654,9 @@ nvme_sq_fetch #(
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
     .FETCH_TAGS(FETCH_TAGS),
-    .MAX_FETCH(MAX_FETCH)
+    .MAX_FETCH(MAX_FETCH),
+    .TIMEOUT_TICK_CYCLES(TIMEOUT_TICK_CYCLES),
+    .TIMEOUT_TICKS(TIMEOUT_TICKS)
 )
 sq_fetch_inst (
     .clk(user_clk),
@@ -962,17 +968,22 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
     wire [2:0] demux_tready;
     wire demux_tlast;
     wire [AXIS_PCIE_RC_USER_WIDTH-1:0] demux_tuser;
+    wire [11:0] rc_lower_addr;
+    wire rc_failed;
+    wire rc_completed;
+    wire [10:0] rc_dwords;
+    wire [7:0] rc_tag;
 
     assign dma_present = 1'b1;
 
-    pcie_us_axis_rc_demux #(
+    pcie_us_rc_router #(
         .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
         .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
         .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
         .TAG_SPLIT_1(TAG_WALK),
         .TAG_SPLIT_2(TAG_DATA)
     )
-    rc_demux_inst (
+    rc_router_inst (
         .clk(user_clk),
         .rst(user_reset),
         .s_axis_rc_tdata(s_axis_rc_tdata),
@@ -986,8 +997,14 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
         .m_axis_rc_tvalid(demux_tvalid),
         .m_axis_rc_tready(demux_tready),
         .m_axis_rc_tlast(demux_tlast),
-        .m_axis_rc_tuser(demux_tuser)
+        .m_axis_rc_tuser(demux_tuser),
+        .m_axis_rc_lower_addr(rc_lower_addr),
+        .m_axis_rc_failed(rc_failed),
+        .m_axis_rc_completed(rc_completed),
+        .m_axis_rc_dwords(rc_dwords),
+        .m_axis_rc_tag(rc_tag)
     );
+    // the SQ fetch parses its completions itself, dword by dword, as it must at 64 and 128 bits
 
     assign fetch_rc_tdata = demux_tdata;
     assign fetch_rc_tkeep = demux_tkeep;
@@ -997,6 +1014,8 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
     assign fetch_rc_tuser = demux_tuser;
 
     nvme_dma_engine #(
+        .TIMEOUT_TICK_CYCLES(TIMEOUT_TICK_CYCLES),
+        .TIMEOUT_TICKS(TIMEOUT_TICKS),
         .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
         .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
         .AXIS_PCIE_RQ_USER_WIDTH(AXIS_PCIE_RQ_USER_WIDTH),
@@ -1062,6 +1081,11 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
         .s_axis_rc_tready(demux_tready[2:1]),
         .s_axis_rc_tlast(demux_tlast),
         .s_axis_rc_tuser(demux_tuser),
+        .s_axis_rc_lower_addr(rc_lower_addr),
+        .s_axis_rc_failed(rc_failed),
+        .s_axis_rc_completed(rc_completed),
+        .s_axis_rc_dwords(rc_dwords),
+        .s_axis_rc_tag(rc_tag),
         .m_axi_awid(m_axi_dram_awid),
         .m_axi_awaddr(m_axi_dram_awaddr),
         .m_axi_awlen(m_axi_dram_awlen),

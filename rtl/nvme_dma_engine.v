@@ -49,8 +49,9 @@ module nvme_dma_engine #
     parameter WALK_TAGS = 4,
     // Data read tags
     parameter DATA_TAGS = 20,
-    // Clock cycles per timeout tick (13 ticks, 53 us at 250 MHz: the completion timeout)
-    parameter TIMEOUT_TICK_CYCLES = 1024
+    // Completion timeout: TIMEOUT_TICKS periods of TIMEOUT_TICK_CYCLES
+    parameter TIMEOUT_TICK_CYCLES = 1024,
+    parameter TIMEOUT_TICKS = 13
 )
 (
     input  wire                                 clk,
@@ -130,6 +131,12 @@ module nvme_dma_engine #
     output wire [1:0]                           s_axis_rc_tready,
     input  wire                                 s_axis_rc_tlast,
     input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0]   s_axis_rc_tuser,
+    // the completion descriptor, decoded once by the RC front end (pcie_us_rc_router)
+    input  wire [11:0]                          s_axis_rc_lower_addr,
+    input  wire                                 s_axis_rc_failed,
+    input  wire                                 s_axis_rc_completed,
+    input  wire [10:0]                          s_axis_rc_dwords,
+    input  wire [7:0]                           s_axis_rc_tag,
 
     /*
      * AXI4 master to device DRAM
@@ -177,6 +184,10 @@ initial begin
     end
     if (DATA_TAG_BASE + DATA_TAGS > 32) begin
         $error("Error: tags end at 31 without extended tags (instance %m)");
+        $finish;
+    end
+    if (TIMEOUT_TICKS < 2 || TIMEOUT_TICKS > 15) begin
+        $error("Error: TIMEOUT_TICKS must be between 2 and 15 (instance %m)");
         $finish;
     end
 end
@@ -268,6 +279,7 @@ wire rd_seg_ready;
 wire wr_seg_ready;
 
 nvme_dma_walker #(
+    .TIMEOUT_TICKS(TIMEOUT_TICKS),
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
     .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
     .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
@@ -309,6 +321,11 @@ walker_inst (
     .s_axis_rc_tready(s_axis_rc_tready[0]),
     .s_axis_rc_tlast(s_axis_rc_tlast),
     .s_axis_rc_tuser(s_axis_rc_tuser),
+    .s_axis_rc_lower_addr(s_axis_rc_lower_addr),
+    .s_axis_rc_failed(s_axis_rc_failed),
+    .s_axis_rc_completed(s_axis_rc_completed),
+    .s_axis_rc_dwords(s_axis_rc_dwords),
+    .s_axis_rc_tag(s_axis_rc_tag),
     .seg_valid(seg_valid),
     .seg_ready(seg_dir ? wr_seg_ready : rd_seg_ready),
     .seg_dir(seg_dir),
@@ -336,6 +353,7 @@ wire [REQ_W-1:0] rd_done_req;
 wire [7:0] rd_done_code;
 
 nvme_dma_rd #(
+    .TIMEOUT_TICKS(TIMEOUT_TICKS),
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
     .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
     .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
@@ -371,6 +389,11 @@ rd_inst (
     .s_axis_rc_tready(s_axis_rc_tready[1]),
     .s_axis_rc_tlast(s_axis_rc_tlast),
     .s_axis_rc_tuser(s_axis_rc_tuser),
+    .s_axis_rc_lower_addr(s_axis_rc_lower_addr),
+    .s_axis_rc_failed(s_axis_rc_failed),
+    .s_axis_rc_completed(s_axis_rc_completed),
+    .s_axis_rc_dwords(s_axis_rc_dwords),
+    .s_axis_rc_tag(s_axis_rc_tag),
     .m_axi_awid(m_axi_awid),
     .m_axi_awaddr(m_axi_awaddr),
     .m_axi_awlen(m_axi_awlen),

@@ -54,6 +54,17 @@ module nvme_dma_pending #
     output wire              idle
 );
 
+initial begin
+    if (REQS < 2 || (1 << REQ_W) != REQS) begin
+        $error("Error: REQS must be a power of two of at least 2, and REQ_W its log2 (instance %m)");
+        $finish;
+    end
+    if (CNT_W < 1) begin
+        $error("Error: CNT_W must be at least 1 (instance %m)");
+        $finish;
+    end
+end
+
 reg [CNT_W-1:0] count_reg [0:REQS-1];
 reg [REQS-1:0] ended_reg;
 reg [7:0] code_reg [0:REQS-1];

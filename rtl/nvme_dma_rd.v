@@ -84,6 +84,12 @@ module nvme_dma_rd #
     output wire                                 s_axis_rc_tready,
     input  wire                                 s_axis_rc_tlast,
     input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0]   s_axis_rc_tuser,
+    // the completion descriptor, decoded once by the RC front end (pcie_us_rc_router)
+    input  wire [11:0]                          s_axis_rc_lower_addr,
+    input  wire                                 s_axis_rc_failed,
+    input  wire                                 s_axis_rc_completed,
+    input  wire [10:0]                          s_axis_rc_dwords,
+    input  wire [7:0]                           s_axis_rc_tag,
 
     /*
      * AXI4 write master to device DRAM
@@ -139,12 +145,31 @@ end
  * Segment FIFO
  */
 localparam SEG_BITS = 1 + REQ_W + 8 + 62 + 11 + (DRAM_AW - 2);
-reg [SEG_BITS-1:0] seg_mem [0:SEG_DEPTH-1];
-reg [SEG_W:0] seg_wr_reg;
-reg [SEG_W:0] seg_rd_reg;
-wire seg_empty = seg_wr_reg == seg_rd_reg;
-assign seg_ready = (seg_wr_reg - seg_rd_reg) != SEG_DEPTH[SEG_W:0] && !drop;
-wire [SEG_BITS-1:0] seg_head = seg_mem[seg_rd_reg[SEG_W-1:0]];
+wire take_seg;
+wire seg_full;
+wire seg_head_valid;
+wire seg_empty = !seg_head_valid;
+wire [SEG_BITS-1:0] seg_head;
+wire [SEG_W:0] unused_seg_count;
+assign seg_ready = !seg_full && !drop;
+
+sync_fifo #(
+    .WIDTH(SEG_BITS),
+    .DEPTH(SEG_DEPTH)
+)
+seg_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .flush(drop),
+    .push(seg_valid && seg_ready),
+    .push_data({seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram}),
+    .full(seg_full),
+    .pop(take_seg),
+    .head_data(seg_head),
+    .valid(seg_head_valid),
+    .count(unused_seg_count)
+);
+
 wire h_end = seg_head[SEG_BITS-1];
 wire [REQ_W-1:0] h_req = seg_head[SEG_BITS-2 -: REQ_W];
 wire [7:0] h_code = seg_head[SEG_BITS-2-REQ_W -: 8];
@@ -176,19 +201,18 @@ reg [11:2] tag_host_lo [0:TAGS-1];
 reg [REQ_W-1:0] tag_req [0:TAGS-1];
 reg [3:0] tag_age [0:TAGS-1];
 
-reg [TAG_W-1:0] free_tag;
-reg tag_free;
+wire [TAG_W-1:0] free_tag;
+wire tag_free;
+lowest_set_bit #(
+    .WIDTH(TAGS),
+    .INDEX_W(TAG_W)
+)
+free_tag_inst (
+    .bits(~tag_busy_reg),
+    .index(free_tag),
+    .valid(tag_free)
+);
 integer t;
-always @* begin
-    free_tag = 0;
-    tag_free = 1'b0;
-    for (t = TAGS - 1; t >= 0; t = t - 1) begin
-        if (!tag_busy_reg[t]) begin
-            free_tag = t[TAG_W-1:0];
-            tag_free = 1'b1;
-        end
-    end
-end
 
 // read size: to the next MRRS boundary of the host address and the next DRAM 4 KiB boundary
 wire [10:0] mrrs_dw = max_read_request > 3'd5 ? 11'd1024 : 11'd32 << max_read_request;
@@ -198,18 +222,17 @@ wire [10:0] cut_a = cur_left_reg < to_mrrs ? cur_left_reg : to_mrrs;
 wire [10:0] cut = cut_a < to_dram_4k ? cut_a : to_dram_4k;
 
 wire issue = cur_valid_reg && !rd_valid_reg && tag_free && !drop;
-wire take_seg = !seg_empty && !cur_valid_reg && !drop;
+assign take_seg = !seg_empty && !cur_valid_reg && !drop;
 wire end_pass = take_seg && h_end;
 
 /*
  * Completions
  */
-wire [11:0] rc_lower_addr = s_axis_rc_tdata[11:0];
-// an error code, an unsuccessful status or the poisoned bit: the read failed
-wire rc_failed = s_axis_rc_tdata[15:12] != 4'd0 || s_axis_rc_tdata[45:43] != 3'd0 || s_axis_rc_tdata[46];
-wire rc_completed = s_axis_rc_tdata[30];
-wire [10:0] rc_dwords = s_axis_rc_tdata[42:32];
-wire [7:0] rc_tag = s_axis_rc_tdata[71:64];
+wire [11:0] rc_lower_addr = s_axis_rc_lower_addr;
+wire rc_failed = s_axis_rc_failed;
+wire rc_completed = s_axis_rc_completed;
+wire [10:0] rc_dwords = s_axis_rc_dwords;
+wire [7:0] rc_tag = s_axis_rc_tag;
 wire [7:0] rc_tag_rel = rc_tag - TAG_BASE;
 wire [TAG_W-1:0] rc_idx = rc_tag_rel[TAG_W-1:0];
 wire rc_known = rc_tag >= TAG_BASE && {24'd0, rc_tag_rel} < TAGS && tag_busy_reg[rc_idx] && !tag_dead_reg[rc_idx];
@@ -353,13 +376,8 @@ assign idle = counts_idle && seg_empty && !cur_valid_reg && !rd_valid_reg && aw_
               && b_wr_reg == b_rd_reg && !rc_in_frame_reg && !m_axi_wvalid;
 
 always @(posedge clk) begin
-    // segments in
-    if (seg_valid && seg_ready) begin
-        seg_mem[seg_wr_reg[SEG_W-1:0]] <= {seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram};
-        seg_wr_reg <= seg_wr_reg + 1;
-    end
+    // segments out of the FIFO
     if (take_seg) begin
-        seg_rd_reg <= seg_rd_reg + 1;
         if (!h_end) begin
             cur_valid_reg <= 1'b1;
             cur_req_reg <= h_req;
@@ -434,7 +452,6 @@ always @(posedge clk) begin
     end
 
     if (drop) begin
-        seg_rd_reg <= seg_wr_reg;
         cur_valid_reg <= 1'b0;
     end
     if (forget) begin
@@ -443,8 +460,6 @@ always @(posedge clk) begin
     end
 
     if (rst) begin
-        seg_wr_reg <= 0;
-        seg_rd_reg <= 0;
         cur_valid_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
         tag_busy_reg <= 0;

@@ -110,6 +110,12 @@ module nvme_dma_walker #
     output wire                                 s_axis_rc_tready,
     input  wire                                 s_axis_rc_tlast,
     input  wire [AXIS_PCIE_RC_USER_WIDTH-1:0]   s_axis_rc_tuser,
+    // the completion descriptor, decoded once by the RC front end (pcie_us_rc_router)
+    input  wire [11:0]                          s_axis_rc_lower_addr,
+    input  wire                                 s_axis_rc_failed,
+    input  wire                                 s_axis_rc_completed,
+    input  wire [10:0]                          s_axis_rc_dwords,
+    input  wire [7:0]                           s_axis_rc_tag,
 
     /*
      * Segments and end markers; seg_dir picks the engine
@@ -264,19 +270,17 @@ assign idle = state_reg == ST_IDLE && !ptr_pending_reg;
 assign timer_armed = ptr_pending_reg;
 
 // lowest live tag
-reg [TAG_W-1:0] free_tag;
-reg tag_left;
-integer t;
-always @* begin
-    free_tag = 0;
-    tag_left = 1'b0;
-    for (t = TAGS - 1; t >= 0; t = t - 1) begin
-        if (!tag_dead_reg[t]) begin
-            free_tag = t[TAG_W-1:0];
-            tag_left = 1'b1;
-        end
-    end
-end
+wire [TAG_W-1:0] free_tag;
+wire tag_left;
+lowest_set_bit #(
+    .WIDTH(TAGS),
+    .INDEX_W(TAG_W)
+)
+free_tag_inst (
+    .bits(~tag_dead_reg),
+    .index(free_tag),
+    .valid(tag_left)
+);
 
 /*
  * Completions of pointer reads
@@ -287,11 +291,11 @@ wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 reg rc_in_frame_reg;
 reg rc_take_reg;                 // this frame fills pbuf
 reg [5:0] rc_base_reg;           // pbuf index of the frame's lane 0, plus 8 per beat
-wire [11:0] rc_lower_addr = s_axis_rc_tdata[11:0];
-// an error code, an unsuccessful status or the poisoned bit: the read failed
-wire rc_failed = s_axis_rc_tdata[15:12] != 4'd0 || s_axis_rc_tdata[45:43] != 3'd0 || s_axis_rc_tdata[46];
-wire rc_completed = s_axis_rc_tdata[30];
-wire [7:0] rc_tag = s_axis_rc_tdata[71:64];
+wire [11:0] rc_lower_addr = s_axis_rc_lower_addr;
+wire rc_failed = s_axis_rc_failed;
+wire rc_completed = s_axis_rc_completed;
+wire [7:0] rc_tag = s_axis_rc_tag;
+wire [10:0] unused_rc_dwords = s_axis_rc_dwords;
 wire rc_ours = ptr_pending_reg && rc_tag == ptr_req_tag;
 // lane 3 of the first beat is the dword at the completion's lower address
 wire [9:0] rc_first_idx = rc_lower_addr[11:2] - ptr_addr_reg[11:2];

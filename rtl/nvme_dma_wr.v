@@ -124,12 +124,31 @@ end
  * Segment FIFO
  */
 localparam SEG_BITS = 1 + REQ_W + 8 + 62 + 11 + (DRAM_AW - 2);
-reg [SEG_BITS-1:0] seg_mem [0:SEG_DEPTH-1];
-reg [SEG_W:0] seg_wr_reg;
-reg [SEG_W:0] seg_rd_reg;
-wire seg_empty = seg_wr_reg == seg_rd_reg;
-assign seg_ready = (seg_wr_reg - seg_rd_reg) != SEG_DEPTH[SEG_W:0] && !drop;
-wire [SEG_BITS-1:0] seg_head = seg_mem[seg_rd_reg[SEG_W-1:0]];
+wire take_seg;
+wire seg_full;
+wire seg_head_valid;
+wire seg_empty = !seg_head_valid;
+wire [SEG_BITS-1:0] seg_head;
+wire [SEG_W:0] unused_seg_count;
+assign seg_ready = !seg_full && !drop;
+
+sync_fifo #(
+    .WIDTH(SEG_BITS),
+    .DEPTH(SEG_DEPTH)
+)
+seg_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .flush(drop),
+    .push(seg_valid && seg_ready),
+    .push_data({seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram}),
+    .full(seg_full),
+    .pop(take_seg),
+    .head_data(seg_head),
+    .valid(seg_head_valid),
+    .count(unused_seg_count)
+);
+
 wire h_end = seg_head[SEG_BITS-1];
 wire [REQ_W-1:0] h_req = seg_head[SEG_BITS-2 -: REQ_W];
 wire [7:0] h_code = seg_head[SEG_BITS-2-REQ_W -: 8];
@@ -183,7 +202,7 @@ assign m_axi_arvalid = ar_valid_reg;
 
 wire issue = cur_valid_reg && !drop && (!ar_valid_reg || m_axi_arready) && !tlp_full
              && {{(8-R_W){1'b0}}, r_space_reg} >= cut_beats;
-wire take_seg = !seg_empty && !cur_valid_reg && !drop;
+assign take_seg = !seg_empty && !cur_valid_reg && !drop;
 wire end_pass = take_seg && h_end;
 
 /*
@@ -293,13 +312,8 @@ pending_inst (
 assign idle = counts_idle && seg_empty && !cur_valid_reg && !ar_valid_reg && tlp_empty && r_empty;
 
 always @(posedge clk) begin
-    // segments in
-    if (seg_valid && seg_ready) begin
-        seg_mem[seg_wr_reg[SEG_W-1:0]] <= {seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram};
-        seg_wr_reg <= seg_wr_reg + 1;
-    end
+    // segments out of the FIFO
     if (take_seg) begin
-        seg_rd_reg <= seg_rd_reg + 1;
         if (!h_end) begin
             cur_valid_reg <= 1'b1;
             cur_req_reg <= h_req;
@@ -342,13 +356,10 @@ always @(posedge clk) begin
     end
 
     if (drop) begin
-        seg_rd_reg <= seg_wr_reg;
         cur_valid_reg <= 1'b0;
     end
 
     if (rst) begin
-        seg_wr_reg <= 0;
-        seg_rd_reg <= 0;
         cur_valid_reg <= 1'b0;
         ar_valid_reg <= 1'b0;
         tlp_wr_reg <= 0;

@@ -111,6 +111,14 @@ module nvme_queue_table #
     output wire                     any_queue_valid
 );
 
+initial begin
+    // Queue 0 is the admin queue; NVMe allows at most 65535 I/O queues
+    if (QUEUE_COUNT < 2 || QUEUE_COUNT > 65536 || (1 << QID_W) < QUEUE_COUNT) begin
+        $error("Error: QUEUE_COUNT must be between 2 and 65536 and fit in QID_W bits (instance %m)");
+        $finish;
+    end
+end
+
 reg                 sq_valid [0:QUEUE_COUNT-1];
 reg  [63:12]        sq_base  [0:QUEUE_COUNT-1];
 reg  [15:0]         sq_size  [0:QUEUE_COUNT-1];

@@ -161,16 +161,17 @@ timeout_tick_inst (
 );
 
 // Free tag
-reg [TAG_W-1:0] free_tag;
-integer i;
-always @* begin
-    free_tag = 0;
-    for (i = FETCH_TAGS - 1; i >= 0; i = i - 1) begin
-        if (!tag_busy_reg[i]) begin
-            free_tag = i[TAG_W-1:0];
-        end
-    end
-end
+wire [TAG_W-1:0] free_tag;
+wire unused_tag_free;
+lowest_set_bit #(
+    .WIDTH(FETCH_TAGS),
+    .INDEX_W(TAG_W)
+)
+free_tag_inst (
+    .bits(~tag_busy_reg),
+    .index(free_tag),
+    .valid(unused_tag_free)
+);
 
 // Entries to fetch from the granted SQ
 function [15:0] min16(input [15:0] a, input [15:0] b);

@@ -36,6 +36,22 @@ module pcie_us_axis_rq_mux #
     output wire [AXIS_PCIE_RQ_USER_WIDTH-1:0]       m_axis_rq_tuser
 );
 
+initial begin
+    if (PORTS < 1) begin
+        $error("Error: PORTS must be at least 1 (instance %m)");
+        $finish;
+    end
+    if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 &&
+            AXIS_PCIE_DATA_WIDTH != 256 && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: PCIe interface width must be 64, 128, 256 or 512 (instance %m)");
+        $finish;
+    end
+    if (AXIS_PCIE_KEEP_WIDTH * 32 != AXIS_PCIE_DATA_WIDTH) begin
+        $error("Error: PCIe interface requires dword (32-bit) granularity (instance %m)");
+        $finish;
+    end
+end
+
 localparam SEL_W = PORTS > 1 ? $clog2(PORTS) : 1;
 
 reg [SEL_W-1:0] sel_reg;
