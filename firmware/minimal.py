@@ -1,17 +1,25 @@
-"""The minimal firmware loop: queue management and features, and a no-data success for I/O.
+"""The firmware's mailbox loop: events, queue management and features, and a no-data success for I/O.
 
-Enough firmware for the queue-engine tests; the full command set (Identify,
-logs, AER, data movement) comes with later issues. ``MinimalFirmware`` is a
-background cocotb task (``start()`` / ``stop()``) modelling an ARM SoC that
-spends ``cost_ns`` of simulated time per command (0 is a valid setting, the
-same code path).
+``MinimalFirmware`` is the firmware of the queue-engine tests
+(tb.base_test.QueueTest): it executes the admin commands that program the
+hardware (I/O queue creation and deletion, and the queue-related features,
+decided by firmware.admin) and completes every NVM command at once with
+success, moving no data; other I/O opcodes are Invalid Opcode. It is also
+the base of the full firmware: ``NvmeFirmware`` (firmware/nvme/loop.py)
+keeps this loop, its event handling and its per-CQ deferral, and replaces
+what happens to a command once taken.
 
-Each pass of the loop reads FW_IRQ_STATUS, handles the events (controller
-reset, invalid doorbell, enable, shutdown), retries deferred completions,
-then takes every waiting command in FIFO order: read the SQE, pop, decide,
-program the hardware, complete. When idle it sleeps until fw_irq rises (it
-looks at the level first, so no edge is missed), bounded by a long timeout
-as a safety: an idle SoC wakes no one, and idle simulated time stays cheap.
+The loop is a background cocotb task (``start()`` / ``stop()``) modelling an
+ARM SoC that spends ``cost_ns`` of simulated time per command (0 is a valid
+setting, the same code path).
+
+Each pass of the loop reads and acknowledges FW_IRQ_STATUS, handles the
+events (controller reset, invalid doorbell, shutdown; an enable needs
+nothing here), retries deferred completions, then takes every waiting
+command in FIFO order: read the SQE, pop, decide, program the hardware,
+complete. When idle it sleeps until fw_irq rises (it looks at the level
+first, so no edge is missed), bounded by a long timeout as a safety: an
+idle SoC wakes no one, and idle simulated time stays cheap.
 
 A completion for a CQ whose full flag is set would hold the hardware's single
 poster busy and block completions to every other CQ, so it waits in a
@@ -155,7 +163,8 @@ class MinimalFirmware:
         await self.mailbox.shutdown_done()
 
     async def _log_doorbell_error(self) -> None:
-        """Keep the logged invalid doorbell write for the Asynchronous Event Request of a later issue."""
+        """Record the logged invalid doorbell write in ``async_events`` and clear the log for the next one;
+        this loop reports no events (NvmeFirmware completes an Asynchronous Event Request with it)."""
         db_error = await self.mailbox.db_error()
         if db_error is not None:
             self.async_events.append(db_error)

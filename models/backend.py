@@ -1,4 +1,4 @@
-"""The storage back end the firmware drives, and a factory for its kinds.
+"""The storage back end the firmware drives, and its fixed-latency kind (``nvm``).
 
 The firmware works in logical pages of ``page_size`` bytes (4 KiB) and in
 simulated nanoseconds. Every call takes the arrival time ``now_ns`` and
@@ -12,9 +12,9 @@ Conventions every kind follows:
   Identify Namespace advertises DLFEAT "read returns zeroes" on this basis.
 * Errors the host can cause (LBA out of range, a zoned write not at the
   write pointer, ...) raise :class:`BackendError` carrying the NVMe status
-  the firmware should post, so the firmware maps errors without knowing
-  the kind. Misuse of the Python API (data not a whole number of pages)
-  raises ``ValueError``.
+  code (``models.nvme_spec``) the firmware posts, so the firmware handles
+  errors without knowing the kind. Misuse of the Python API (data not a
+  whole number of pages) raises ``ValueError``.
 * ``write`` returns the completion the host sees: with a volatile write
   cache that is the early completion from the buffer, and only ``flush``
   (NVMe Flush, and the shutdown the firmware performs on CC.SHN) makes the
@@ -26,47 +26,23 @@ Conventions every kind follows:
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
-from typing import Any
 
 from models.nvme_logs import data_units
-
-
-class Status(enum.Enum):
-    """NVMe completion status as (status code type, status code)."""
-
-    INVALID_OPCODE = (0x0, 0x01)
-    INVALID_FIELD = (0x0, 0x02)
-    LBA_OUT_OF_RANGE = (0x0, 0x80)
-    CAPACITY_EXCEEDED = (0x0, 0x81)
-    # Zoned Namespace command set, command specific.
-    ZONE_BOUNDARY_ERROR = (0x1, 0xB8)
-    ZONE_IS_FULL = (0x1, 0xB9)
-    ZONE_IS_READ_ONLY = (0x1, 0xBA)
-    ZONE_IS_OFFLINE = (0x1, 0xBB)
-    ZONE_INVALID_WRITE = (0x1, 0xBC)
-    TOO_MANY_ACTIVE_ZONES = (0x1, 0xBD)
-    TOO_MANY_OPEN_ZONES = (0x1, 0xBE)
-    INVALID_ZONE_STATE_TRANSITION = (0x1, 0xBF)
-    # Open-Channel SSD, media errors.
-    OCSSD_OUT_OF_ORDER_WRITE = (0x2, 0xF2)
-
-    @property
-    def sct(self) -> int:
-        return self.value[0]
-
-    @property
-    def sc(self) -> int:
-        return self.value[1]
+from models.nvme_spec import GenericStatus, Status, StatusCode
 
 
 class BackendError(Exception):
-    """A host-visible failure; ``status`` is what the command completes with."""
+    """A host-visible failure; ``code`` is the NVMe status code the command completes with."""
 
-    def __init__(self, status: Status, message: str = "") -> None:
-        super().__init__(f"{status.name}: {message}" if message else status.name)
-        self.status = status
+    def __init__(self, code: StatusCode, message: str = "") -> None:
+        super().__init__(f"{code.name}: {message}" if message else code.name)
+        self.code = code
+
+    @property
+    def status(self) -> Status:
+        """The status the firmware posts: the code with Do Not Retry, as on the firmware's own failures."""
+        return Status.of(self.code, dnr=True)
 
 
 class Backend(ABC):
@@ -105,7 +81,7 @@ class Backend(ABC):
 
     def _check_range(self, lpn: int, count: int) -> None:
         if count < 0 or lpn < 0 or lpn + count > self.capacity_pages:
-            raise BackendError(Status.LBA_OUT_OF_RANGE,
+            raise BackendError(GenericStatus.LBA_OUT_OF_RANGE,
                                f"pages {lpn}..{lpn + count - 1} beyond {self.capacity_pages}")
 
     def _pages_of(self, data: bytes) -> int:
@@ -179,21 +155,3 @@ class NvmBackend(Backend):
             "host_write_pages": self._written_bytes // self.page_size,
         }
 
-
-def make_backend(kind: str, **config: Any) -> Backend:
-    """Build a back end by kind: ``nvm``, ``conv``, ``ocssd`` or ``zns``.
-
-    ``config`` goes to the kind's constructor. The flash kinds take
-    ``preset`` (a name from ``models.flash.config.PRESETS``, default
-    ``"ox"``) or explicit ``geometry`` / ``timing`` objects, plus their own
-    options (see ``ConvFtl``, ``OcssdBackend``, ``ZnsBackend``).
-    """
-    if kind == "nvm":
-        return NvmBackend(**config)
-    # Imported here: the flash package builds on this module.
-    from models.flash import ConvFtl, OcssdBackend, ZnsBackend
-
-    kinds: dict[str, type[Backend]] = {"conv": ConvFtl, "ocssd": OcssdBackend, "zns": ZnsBackend}
-    if kind not in kinds:
-        raise ValueError(f"unknown back-end kind {kind!r}; known: nvm, {', '.join(kinds)}")
-    return kinds[kind](**config)

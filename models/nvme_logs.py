@@ -111,6 +111,10 @@ INVALID_DOORBELL_VALUE = AsyncEvent(AsyncEventType.ERROR, 0x01, LogId.ERROR_INFO
 TEMPERATURE_THRESHOLD = AsyncEvent(AsyncEventType.SMART_HEALTH, 0x01, LogId.SMART_HEALTH)
 NAMESPACE_ATTRIBUTE_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0x00, LogId.CHANGED_NAMESPACES)
 AEC_NAMESPACE_ATTRIBUTE = 1 << 8
+# the log page that reports each event type this controller raises: reading it without Retain Asynchronous
+# Event unmasks the type (5.2)
+EVENT_LOGS = {AsyncEventType.ERROR: LogId.ERROR_INFORMATION, AsyncEventType.SMART_HEALTH: LogId.SMART_HEALTH,
+              AsyncEventType.NOTICE: LogId.CHANGED_NAMESPACES}
 
 
 def event_enabled(event: AsyncEvent, aec: int) -> bool:

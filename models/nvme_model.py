@@ -42,7 +42,7 @@ from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, DsmRange,
                                   FEATURE_SAVE, LogRequest, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, dsm_ranges,
                                   rw_fields)
 from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
-                              CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
+                              CRITICAL_WARNING_TEMPERATURE, EVENT_LOGS, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
                               TEMPERATURE_THRESHOLD, changed_ns_log, data_units, error_entry, error_log,
                               event_enabled, firmware_slot_log, log_slice, smart_log)
@@ -442,7 +442,3 @@ class NvmeModel:
         """Whether the target was still queued in the firmware depends on timing: DW0 is not predicted, and a
         target completed with Command Abort Requested is accepted when DW0 bit 0 is clear."""
         return Prediction(SUCCESS, dw0=None)
-
-
-EVENT_LOGS = {AsyncEventType.ERROR: LogId.ERROR_INFORMATION, AsyncEventType.SMART_HEALTH: LogId.SMART_HEALTH,
-              AsyncEventType.NOTICE: LogId.CHANGED_NAMESPACES}

@@ -145,6 +145,15 @@ class CommandSpecificStatus(IntEnum):
     CONFLICTING_ATTRIBUTES = 0x80
     INVALID_PROTECTION_INFORMATION = 0x81
     WRITE_TO_READ_ONLY_RANGE = 0x82
+    # NVM Express Zoned Namespace Command Set Specification 1.0: its command specific status values
+    ZONE_BOUNDARY_ERROR = 0xB8
+    ZONE_IS_FULL = 0xB9
+    ZONE_IS_READ_ONLY = 0xBA
+    ZONE_IS_OFFLINE = 0xBB
+    ZONE_INVALID_WRITE = 0xBC
+    TOO_MANY_ACTIVE_ZONES = 0xBD
+    TOO_MANY_OPEN_ZONES = 0xBE
+    INVALID_ZONE_STATE_TRANSITION = 0xBF
 
 
 class MediaStatus(IntEnum):
@@ -158,6 +167,8 @@ class MediaStatus(IntEnum):
     COMPARE_FAILURE = 0x85
     ACCESS_DENIED = 0x86
     DEALLOCATED_OR_UNWRITTEN_BLOCK = 0x87
+    # Open-Channel Solid State Drives Specification 2.0, media errors (vendor-specific range)
+    OCSSD_OUT_OF_ORDER_WRITE = 0xF2
 
 
 StatusCode = GenericStatus | CommandSpecificStatus | MediaStatus

@@ -1,16 +1,18 @@
 """Data pointers of an NVMe command: PRP walking and SGL parsing (NVMe 1.4 sections 4.3 and 4.4).
 
-The reference for the RTL walker (issue 4) and the walker of the unit-test
-fakes. Both entry points answer one question: which host memory segments
-hold bytes ``[offset, offset + length)`` of a command's data, whose total
-length is ``cmd_len``? The whole length matters even for a slice, because
-it decides what PRP2 is (unused, a second page, or a PRP list pointer).
+The reference for the RTL walker (rtl/nvme_dma_walker.v): the test bench's
+reference (tb/reference.py) and the unit-test fakes walk every command's
+pointer with it. Both entry points answer one question: which host memory
+segments hold bytes ``[offset, offset + length)`` of a command's data, whose
+total length is ``cmd_len``? The whole length matters even for a slice,
+because it decides what PRP2 is (unused, a second page, or a PRP list
+pointer).
 
 Host memory is only read, through a callable, so the same walker serves the
-fake host memory of the unit tests and, later, a model of the DMA engine's
-list fetches. Errors the host can cause raise :class:`DataPointerError`
-carrying the generic status the command completes with; misuse of the API
-(a range outside the command's data) raises ``ValueError``.
+fake host memory of the unit tests and the simulation's host memory. Errors
+the host can cause raise :class:`DataPointerError` carrying the generic
+status the command completes with; misuse of the API (a range outside the
+command's data) raises ``ValueError``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from firmware.mailbox import Mailbox
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.loop import NvmeFirmware
 from firmware.soc import SocConfig
-from models.backend import make_backend
+from models.backend_factory import make_backend
 from models.identify import ControllerConfig
 from models.nvme_commands import identify_cmd
 from models.nvme_spec import Status
@@ -196,7 +196,7 @@ class CommandSetTest(QueueTest):
     Helpers build host buffers with PRPs and run Identify.
     """
 
-    # the back end under the firmware: nvm, conv, ocssd or zns (models.backend.make_backend),
+    # the back end under the firmware: nvm, conv, ocssd or zns (models.backend_factory.make_backend),
     # and its configuration
     backend_kind = "nvm"
     backend_config: dict = {}

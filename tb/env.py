@@ -1,9 +1,11 @@
-"""pyuvm environment: register monitor, register scoreboard, and the env.
+"""pyuvm environment: register monitor and scoreboard, TLP-rule scoreboard, and the env.
 
-The monitor turns RegisterBfm accesses into transactions on an analysis
-port. The scoreboard replays writes into the register reference model and
-checks every read against its prediction. Later capabilities add agents and
-scoreboards here (completions, data, interrupts).
+The register monitor turns RegisterBfm accesses into transactions on an
+analysis port; the register scoreboard replays writes into the register
+reference model and checks every read against its prediction. ``NvmeEnv``
+builds these for every test and, for tests that run commands, connects the
+queue monitor to the NVMe reference, the completion, data and interrupt
+scoreboards (tb.reference, tb.scoreboards) and the coverage collector.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ target may complete either way until the Abort says (tb.aborts). The
 command's data pointer (PRPs or SGL) is walked with models.prp at
 submission, before the controller can read it: write data comes from the
 buffers it describes, and an invalid pointer predicts the status the DMA
-engine must report. Host memory is read through the device's bus addresses
+engine must report; a command that moves no data (``transfer_length``) is
+not walked. Host memory is read through the device's bus addresses
 (``HOST_MEMORY``: PcieTb.bus_peek), so under an IOMMU the reference follows
 the host's mappings; a command that must read host memory where nothing is
 mapped is predicted to fail with Data Transfer Error and change nothing.
@@ -24,7 +25,7 @@ from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.completion_check import Expected
 from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, NvmOpcode, Status, SubmissionEntry
-from models.prp import DataPointerError, Segment, prp_segments, sgl1_of, sgl_segments
+from models.prp import DataPointerError, ReadBytes, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.aborts import AbortTracker
 from tb.device_dram import NoHostMemory
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
@@ -32,6 +33,50 @@ from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, Sq
 PAGE = 4096
 DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT)
 DATA_OUT = (NvmOpcode.READ,)
+
+
+def pointer_segments(sqe: SubmissionEntry, length: int, peek: ReadBytes) -> list[Segment]:
+    """The host memory the command's PRPs or SGL describe, as they are now."""
+    if sqe.psdt:
+        return sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), length, peek)
+    return prp_segments(sqe.prp1, sqe.prp2, length, PAGE, lambda addr: int.from_bytes(peek(addr, 8), "little"))
+
+
+def transfer_length(sqe: SubmissionEntry, config: ControllerConfig) -> int | None:
+    """Bytes an I/O command moves through its data pointer, or None when it moves none.
+
+    None for a command without data, and for one whose namespace does not
+    exist: no LBA size gives its length, and the model fails it with Invalid
+    Namespace or Format before any data would move, so its pointer is not
+    walked at all.
+    """
+    if sqe.opcode not in DATA_IN + DATA_OUT:
+        return None
+    ns = config.namespace(sqe.nsid)
+    return None if ns is None else data_length(sqe, ns.lba_size)
+
+
+def host_data(sqe: SubmissionEntry, config: ControllerConfig,
+              peek: ReadBytes) -> tuple[bytes, DataPointerError | None]:
+    """What the command's buffer holds now (empty unless it sends data), or why its pointer is invalid.
+
+    Only the host's faults are predictions here: an invalid PRP or SGL, or
+    host memory where nothing answers. Any other exception is a bug of the
+    test bench or the models and propagates.
+    """
+    length = transfer_length(sqe, config)
+    if length is None:
+        return b"", None
+    try:
+        segments = pointer_segments(sqe, length, peek)
+        if sqe.opcode not in DATA_IN:
+            return b"", None
+        return b"".join(peek(seg.addr, seg.length) for seg in segments), None
+    except DataPointerError as err:
+        return b"", err
+    except NoHostMemory as err:
+        # the controller's read is refused (UR): Data Transfer Error, nothing written
+        return b"", DataPointerError(GenericStatus.DATA_TRANSFER_ERROR, str(err))
 
 
 class NvmeReference(uvm_subscriber):
@@ -53,7 +98,7 @@ class NvmeReference(uvm_subscriber):
                 if event.sqe.opcode == AdminOpcode.ABORT:
                     self.aborts.abort_submitted(event.sqe)
             else:
-                data, pointer_error = self._host_data(event.sqe)
+                data, pointer_error = host_data(event.sqe, self.config, self.peek)
                 prediction = self.model.io(event.sqe, data, pointer_error)
             if prediction is not None:
                 self.predictions[key] = prediction
@@ -73,40 +118,12 @@ class NvmeReference(uvm_subscriber):
         if prediction is None or prediction.data is None or not prediction.status.is_success:
             return prediction
         try:
-            self.segments(sqe, len(prediction.data))
+            pointer_segments(sqe, len(prediction.data), self.peek)
         except DataPointerError as err:
             return Prediction(Status.of(err.code, dnr=True))
         except NoHostMemory:
             return Prediction(Status.of(GenericStatus.DATA_TRANSFER_ERROR, dnr=True))
         return prediction
-
-    def segments(self, sqe: SubmissionEntry, length: int) -> list[Segment]:
-        """The host memory the command's PRPs or SGL describe, as they are now."""
-        if sqe.psdt:
-            return sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), length, self.peek)
-        return prp_segments(sqe.prp1, sqe.prp2, length, PAGE, self._qword)
-
-    def _host_data(self, sqe: SubmissionEntry) -> tuple[bytes, DataPointerError | None]:
-        """What the command's buffer holds now (empty unless it sends data), or why its pointer is invalid."""
-        if sqe.opcode not in DATA_IN + DATA_OUT:
-            return b"", None
-        ns = self.config.namespace(sqe.nsid)
-        try:
-            length = data_length(sqe, ns.lba_size if ns else None)
-            segments = self.segments(sqe, length)
-            if sqe.opcode not in DATA_IN:
-                return b"", None
-            return b"".join(self.peek(seg.addr, seg.length) for seg in segments), None
-        except DataPointerError as err:
-            return b"", err
-        except NoHostMemory as err:
-            # the controller's read is refused (UR): Data Transfer Error, nothing written
-            return b"", DataPointerError(GenericStatus.DATA_TRANSFER_ERROR, str(err))
-        except (AssertionError, ValueError):
-            return b"", None
-
-    def _qword(self, addr: int) -> int:
-        return int.from_bytes(self.peek(addr, 8), "little")
 
     def expected_status(self, sqid: int, cid: int) -> Expected:
         prediction = self.predictions.get((sqid, cid))
@@ -144,7 +161,7 @@ class DataScoreboard(uvm_subscriber):
                 self.dw0_checked += 1
             if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return
-            segments = self.reference.segments(sqe, len(prediction.data))
+            segments = pointer_segments(sqe, len(prediction.data), self.peek)
             got = b"".join(self.peek(seg.addr, seg.length) for seg in segments)
             assert got == prediction.data, (
                 f"SQ {key[0]} CID {key[1]:#06x}: {len(got)} bytes read differ from the shadow contents "

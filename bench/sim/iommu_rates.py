@@ -1,4 +1,4 @@
-"""4 KiB random reads under the three DMA-API policies, for bench/iommu_bench.py (issue 7).
+"""4 KiB random reads under the three DMA-API policies, for bench/iommu_bench.py.
 
 Namespace 2 (4 KiB blocks), 4 I/O queues, each driven by its own host
 "CPU" (one coroutine, as Linux's per-CPU queues) that keeps ``depth`` reads

@@ -5,7 +5,7 @@ their slots and completes one per event. After an event of a type is
 reported, that type is masked until the host reads the event's log page
 without Retain Asynchronous Event; events that arrive meanwhile wait.
 Whether an event is reported at all follows Asynchronous Event
-Configuration (``models.nvme_model.event_enabled``).
+Configuration (``models.nvme_logs.event_enabled``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from firmware.mailbox import CommandSlot
-from models.nvme_logs import AsyncEvent, AsyncEventType, event_enabled
-from models.nvme_model import EVENT_LOGS
+from models.nvme_logs import EVENT_LOGS, AsyncEvent, AsyncEventType, event_enabled
 
 
 class AsyncEvents:

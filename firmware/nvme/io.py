@@ -113,7 +113,7 @@ class IoCommands:
             return IoOutcome(await self._flush(sqe.nsid)) if sqe.opcode == NvmOpcode.FLUSH \
                 else await self._dispatch(slot, sqe)
         except BackendError as err:
-            return IoOutcome(Status(err.status.sc, err.status.sct, dnr=True))
+            return IoOutcome(err.status)
 
     async def _dispatch(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT}

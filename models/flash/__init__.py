@@ -1,6 +1,6 @@
 """Flash back ends: NAND geometry and timing, a page-mapped FTL, ZNS, open-channel.
 
-See docs/flash.md. ``models.backend.make_backend`` builds these by kind.
+See docs/flash.md. ``models.backend_factory.make_backend`` builds these by kind.
 """
 
 from .config import PRESETS, Geometry, NandTiming, preset

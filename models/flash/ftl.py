@@ -47,8 +47,9 @@ import heapq
 
 import numpy as np
 
-from models.backend import Backend, BackendError, Status
+from models.backend import Backend, BackendError
 from models.nvme_logs import data_units
+from models.nvme_spec import GenericStatus
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .gc import EXCLUDED, POLICIES
@@ -239,7 +240,7 @@ class ConvFtl(Backend):
         if len(lpns) == 0:
             return
         if lpns.min() < 0 or lpns.max() >= self.capacity_pages:
-            raise BackendError(Status.LBA_OUT_OF_RANGE, "write_pages")
+            raise BackendError(GenericStatus.LBA_OUT_OF_RANGE, "write_pages")
         if self._buf:  # older buffered copies must not land after these
             self._program_buffered(None, pad=True)
         n = len(lpns)
@@ -404,7 +405,7 @@ class ConvFtl(Backend):
         opened = np.maximum(0, -(-(moved - room) // S))
         gain = np.arange(1, len(ranked) + 1) - opened
         if not len(ranked) or gain.max() <= 0:
-            raise BackendError(Status.CAPACITY_EXCEEDED, "GC found nothing to reclaim")
+            raise BackendError(GenericStatus.CAPACITY_EXCEEDED, "GC found nothing to reclaim")
         enough = np.flatnonzero(gain >= lines)
         return ranked[:enough[0] + 1] if len(enough) else ranked[:int(np.argmax(gain)) + 1]
 

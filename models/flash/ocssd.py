@@ -22,7 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from models.backend import Backend, BackendError, Status, host_page_counters
+from models.backend import Backend, BackendError, host_page_counters
+from models.nvme_spec import GenericStatus, MediaStatus
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia
@@ -69,11 +70,11 @@ class PpaFormat:
     def decode(self, addr: int) -> Ppa:
         """Fields of an address; an address naming no NAND raises LBA Out of Range."""
         if not 0 <= addr < 1 << self.bits:
-            raise BackendError(Status.LBA_OUT_OF_RANGE, f"PPA {addr:#x}")
+            raise BackendError(GenericStatus.LBA_OUT_OF_RANGE, f"PPA {addr:#x}")
         vals = {f: (addr >> self.offsets[f]) & ((1 << self.lengths[f]) - 1) for f in FIELDS}
         for f, v in vals.items():
             if v >= self.limits[f]:
-                raise BackendError(Status.LBA_OUT_OF_RANGE, f"PPA {addr:#x}: {f}={v}")
+                raise BackendError(GenericStatus.LBA_OUT_OF_RANGE, f"PPA {addr:#x}: {f}={v}")
         return Ppa(**vals)
 
 
@@ -158,20 +159,20 @@ class OcssdBackend(Backend):
         g = self.geometry
         spp, ss = g.sectors_per_page, g.sector_size
         if len(ppas) % spp:
-            raise BackendError(Status.INVALID_FIELD, "writes must cover whole NAND pages")
+            raise BackendError(GenericStatus.INVALID_FIELD, "writes must cover whole NAND pages")
         done = now_ns
         for i in range(0, len(ppas), spp):
             sectors = [self.sector_of(self.format.decode(a)) for a in ppas[i:i + spp]]
             first = sectors[0]
             if first % spp or sectors != list(range(first, first + spp)):
-                raise BackendError(Status.INVALID_FIELD, "writes must cover whole NAND pages")
+                raise BackendError(GenericStatus.INVALID_FIELD, "writes must cover whole NAND pages")
             seqs = np.arange(self._seq, self._seq + spp, dtype=np.int64)
             self._seq += spp
             try:
                 t = self.media.program(first // spp, np.asarray(ppas[i:i + spp], dtype=np.int64),
                                        seqs, data[i * ss:(i + spp) * ss], now_ns)
             except ProgramOrderError as e:
-                raise BackendError(Status.OCSSD_OUT_OF_ORDER_WRITE, str(e)) from e
+                raise BackendError(MediaStatus.OCSSD_OUT_OF_ORDER_WRITE, str(e)) from e
             done = max(done, t)
         self._counts["write"] += len(ppas)
         return done
@@ -193,7 +194,7 @@ class OcssdBackend(Backend):
         return self.vector_write(list(range(lpn, lpn + n)), data, now_ns)
 
     def trim(self, lpn: int, count: int, now_ns: int) -> int:
-        raise BackendError(Status.INVALID_OPCODE, "deallocate is not supported on ocssd; erase blocks")
+        raise BackendError(GenericStatus.INVALID_OPCODE, "deallocate is not supported on ocssd; erase blocks")
 
     def flush(self, now_ns: int) -> int:
         return max(now_ns, self.media.timing.idle_since())

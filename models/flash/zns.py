@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.backend import Backend, BackendError, Status, host_page_counters
+from models.backend import Backend, BackendError, host_page_counters
+from models.nvme_spec import CommandSpecificStatus, GenericStatus
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia
@@ -127,11 +128,11 @@ class ZnsBackend(Backend):
         z = lpn // self.zone_size
         self._check_writable(z, n)
         if lpn != self.wp[z]:
-            raise BackendError(Status.ZONE_INVALID_WRITE, f"write at {lpn}, write pointer {self.wp[z]}")
+            raise BackendError(CommandSpecificStatus.ZONE_INVALID_WRITE, f"write at {lpn}, write pointer {self.wp[z]}")
         return self._write_at_wp(z, data, n, now_ns)
 
     def trim(self, lpn: int, count: int, now_ns: int) -> int:
-        raise BackendError(Status.INVALID_OPCODE, "deallocate is not supported on zns")
+        raise BackendError(GenericStatus.INVALID_OPCODE, "deallocate is not supported on zns")
 
     def flush(self, now_ns: int) -> int:
         return max(now_ns, self.media.timing.idle_since())
@@ -180,14 +181,14 @@ class ZnsBackend(Backend):
 
     def _zone_of_start(self, zslba: int) -> int:
         if zslba % self.zone_size or not 0 <= zslba < self.capacity_pages:
-            raise BackendError(Status.INVALID_FIELD, f"{zslba} is not a zone start LBA")
+            raise BackendError(GenericStatus.INVALID_FIELD, f"{zslba} is not a zone start LBA")
         return zslba // self.zone_size
 
     def _check_writable(self, z: int, n: int) -> None:
         if self.state[z] == ZoneState.FULL:
-            raise BackendError(Status.ZONE_IS_FULL, f"zone {z}")
+            raise BackendError(CommandSpecificStatus.ZONE_IS_FULL, f"zone {z}")
         if self.wp[z] + n > z * self.zone_size + self.zone_cap:
-            raise BackendError(Status.ZONE_BOUNDARY_ERROR, f"zone {z}: {n} pages past capacity")
+            raise BackendError(CommandSpecificStatus.ZONE_BOUNDARY_ERROR, f"zone {z}: {n} pages past capacity")
 
     def _open_count(self) -> int:
         return sum(s in OPENED for s in self.state)
@@ -199,10 +200,10 @@ class ZnsBackend(Backend):
         """Check resources for zone ``z`` to become opened."""
         if self.state[z] == ZoneState.EMPTY and self.max_active is not None \
                 and self._active_count() >= self.max_active:
-            raise BackendError(Status.TOO_MANY_ACTIVE_ZONES, f"zone {z}")
+            raise BackendError(CommandSpecificStatus.TOO_MANY_ACTIVE_ZONES, f"zone {z}")
         if self.max_open is not None and self._open_count() >= self.max_open:
             if not (implicit and self._implicit):
-                raise BackendError(Status.TOO_MANY_OPEN_ZONES, f"zone {z}")
+                raise BackendError(CommandSpecificStatus.TOO_MANY_OPEN_ZONES, f"zone {z}")
             self._set(self._implicit[0], ZoneState.CLOSED)
 
     def _set(self, z: int, state: ZoneState) -> None:
@@ -249,7 +250,7 @@ class ZnsBackend(Backend):
         s = self.state[z]
         if action == ZoneAction.OPEN:
             if s == ZoneState.FULL:
-                raise BackendError(Status.INVALID_ZONE_STATE_TRANSITION, f"open of full zone {z}")
+                raise BackendError(CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION, f"open of full zone {z}")
             if s != ZoneState.EXPLICIT_OPEN:
                 if s != ZoneState.IMPLICIT_OPEN:
                     self._make_room(z, implicit=False)
@@ -258,7 +259,7 @@ class ZnsBackend(Backend):
             if s in OPENED:
                 self._set(z, ZoneState.CLOSED)
             elif s != ZoneState.CLOSED:
-                raise BackendError(Status.INVALID_ZONE_STATE_TRANSITION, f"close of {s.name} zone {z}")
+                raise BackendError(CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION, f"close of {s.name} zone {z}")
         elif action == ZoneAction.FINISH:
             if s != ZoneState.FULL:
                 done = self._program_partial(z, now) if self._partial[z] else now

@@ -1,4 +1,4 @@
-"""Pure-Python IOMMU model and host DMA-API policies (issue 7).
+"""Pure-Python IOMMU model and host DMA-API policies.
 
 See docs/iommu.md for the model, the cost defaults and how the testbench
 plugs it between the root complex and host memory.

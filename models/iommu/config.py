@@ -49,13 +49,13 @@ class IommuCosts:
     - ``iotlb_hit_ns``: lookup in the root complex's IOTLB, a few cycles of
       an on-chip cache. An assumption, not a measured figure.
     - ``walk_read_ns``: one page-table memory read during a walk, a DRAM
-      access from the root complex: about 200 ns (issue 7; an IOTLB miss
-      costs several hundred ns in pcie-bench, Neugebauer et al. 2018).
+      access from the root complex: about 200 ns (an IOTLB miss costs
+      several hundred ns in pcie-bench, Neugebauer et al. 2018).
       A walk of a 4 KiB leaf reads four levels (no paging-structure cache
       is modelled, so this is the pessimistic end).
     - ``invalidation_ns``: one synchronous invalidation round trip (an
       invalidation descriptor plus a wait descriptor through the VT-d
-      queued-invalidation interface), of the order of 1-2 us (issue 7;
+      queued-invalidation interface), of the order of 1-2 us (see
       the invalidation overheads analysed by Peleg et al., "Utilizing the
       IOMMU scalably", USENIX ATC 2015, and Malka et al., "rIOMMU",
       ASPLOS 2015). Page, domain and global invalidations cost the same

@@ -11,7 +11,7 @@ reads them back), and so that a walk costs what it costs in hardware: one
 memory read per level.
 
 Entry format (this model's, close to VT-d second level with an explicit
-present bit, as issue 7 asks):
+present bit):
 
     bit 0   P   present
     bit 1   R   device may read

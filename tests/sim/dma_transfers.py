@@ -1,4 +1,4 @@
-"""The RTL DMA engine through real NVMe commands (issue 4).
+"""The RTL DMA engine through real NVMe commands.
 
 Writes then reads back through the firmware, the mailbox DMA registers and
 the RTL walker and data engines: PRP1 with random dword offsets, PRP2 as a

@@ -1,4 +1,4 @@
-"""NVMe data through the IOMMU (issue 7): translation and IOTLB semantics in the simulation.
+"""NVMe data through the IOMMU: translation and IOTLB semantics in the simulation.
 
 Every upstream request of the controller (SQ fetches, PRP-list reads, data
 reads and writes, CQE writes) is translated at the root complex

@@ -1,4 +1,4 @@
-"""IOMMU faults during real NVMe commands, stale IOTLB entries, and isolation between domains (issue 7).
+"""IOMMU faults during real NVMe commands, stale IOTLB entries, and isolation between domains.
 
 A translation fault never touches host memory: the controller's read is
 answered with Unsupported Request, which the RTL DMA engine turns into Data

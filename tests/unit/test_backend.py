@@ -2,8 +2,10 @@
 
 import pytest
 
-from models.backend import Backend, BackendError, NvmBackend, Status, make_backend
+from models.backend import Backend, BackendError, NvmBackend
+from models.backend_factory import make_backend
 from models.flash import ConvFtl, OcssdBackend, ZnsBackend
+from models.nvme_spec import CommandSpecificStatus, GenericStatus, MediaStatus, Status
 
 PAGE = 4096
 
@@ -52,8 +54,8 @@ def test_nvm_trim_reads_zeros(nvm):
 def test_range_errors_carry_the_nvme_status(nvm):
     with pytest.raises(BackendError) as e:
         nvm.write(64, bytes(PAGE), 0)
-    assert e.value.status is Status.LBA_OUT_OF_RANGE
-    assert (e.value.status.sct, e.value.status.sc) == (0, 0x80)
+    assert e.value.code is GenericStatus.LBA_OUT_OF_RANGE
+    assert e.value.status == Status(sc=0x80, sct=0, dnr=True)
 
 
 def test_partial_page_data_is_a_caller_bug(nvm):
@@ -67,6 +69,22 @@ def test_smart_data_units(nvm):
     assert (s["host_write_pages"], s["data_units_written"]) == (64, 1)
 
 
-def test_zns_status_codes_match_the_spec():
-    assert Status.ZONE_INVALID_WRITE.value == (1, 0xBC)
-    assert Status.TOO_MANY_OPEN_ZONES.value == (1, 0xBE)
+@pytest.mark.parametrize("code, sct, sc", [
+    (GenericStatus.INVALID_OPCODE, 0, 0x01),
+    (GenericStatus.INVALID_FIELD, 0, 0x02),
+    (GenericStatus.LBA_OUT_OF_RANGE, 0, 0x80),
+    (GenericStatus.CAPACITY_EXCEEDED, 0, 0x81),
+    (CommandSpecificStatus.ZONE_BOUNDARY_ERROR, 1, 0xB8),
+    (CommandSpecificStatus.ZONE_IS_FULL, 1, 0xB9),
+    (CommandSpecificStatus.ZONE_IS_READ_ONLY, 1, 0xBA),
+    (CommandSpecificStatus.ZONE_IS_OFFLINE, 1, 0xBB),
+    (CommandSpecificStatus.ZONE_INVALID_WRITE, 1, 0xBC),
+    (CommandSpecificStatus.TOO_MANY_ACTIVE_ZONES, 1, 0xBD),
+    (CommandSpecificStatus.TOO_MANY_OPEN_ZONES, 1, 0xBE),
+    (CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION, 1, 0xBF),
+    (MediaStatus.OCSSD_OUT_OF_ORDER_WRITE, 2, 0xF2),
+])
+def test_backend_errors_post_the_spec_status_with_dnr(code, sct, sc):
+    """The ZNS and OCSSD values against their specs, and the status the firmware posts for each."""
+    status = BackendError(code).status
+    assert (status.sct, status.sc, status.dnr) == (sct, sc, True)

@@ -5,9 +5,10 @@ import random
 import numpy as np
 import pytest
 
-from models.backend import BackendError, Status
+from models.backend import BackendError
 from models.flash import PRESETS, ConvFtl, Geometry
 from models.flash.gc import analytic_waf
+from models.nvme_spec import GenericStatus
 
 PAGE = 4096
 # Two channels, 16 superblocks of 32 sectors: GC starts after a few hundred pages.
@@ -97,7 +98,7 @@ def test_read_from_nand_costs_tr(ox_ftl):
 def test_out_of_range_is_an_nvme_error(ftl):
     with pytest.raises(BackendError) as e:
         ftl.read(ftl.capacity_pages - 1, 2, 0)
-    assert e.value.status is Status.LBA_OUT_OF_RANGE
+    assert e.value.code is GenericStatus.LBA_OUT_OF_RANGE
 
 
 def test_trim_invalidates_and_reads_zeros(ftl):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from models.backend import BackendError, Status
+from models.backend import BackendError
 from models.flash import PRESETS, OcssdBackend, Ppa, PpaFormat
+from models.nvme_spec import GenericStatus, MediaStatus
 
 GEOMETRY = PRESETS["ox"].geometry
 PAGE = 4096
@@ -38,7 +39,7 @@ def test_out_of_range_field_is_rejected():
         fmt.encode(Ppa(channel=8, lun=0, plane=0, block=0, page=0, sector=0))
     with pytest.raises(BackendError) as e:
         fmt.decode(1 << fmt.bits)
-    assert e.value.status is Status.LBA_OUT_OF_RANGE
+    assert e.value.code is GenericStatus.LBA_OUT_OF_RANGE
 
 
 def test_geometry_report(oc):
@@ -66,7 +67,7 @@ def test_lba_interface_is_the_ppa_space(oc):
 def test_partial_page_write_is_rejected(oc):
     with pytest.raises(BackendError) as e:
         oc.vector_write([addr(oc, sec=0)], bytes(PAGE), 0)
-    assert e.value.status is Status.INVALID_FIELD
+    assert e.value.code is GenericStatus.INVALID_FIELD
 
 
 @pytest.mark.parametrize("page", [0, 2])  # rewrite without erase; skip a page
@@ -74,7 +75,7 @@ def test_out_of_order_write_reports_ocssd_status(oc, page):
     oc.write(addr(oc), bytes(SPP * PAGE), 0)
     with pytest.raises(BackendError) as e:
         oc.write(addr(oc, pg=page), bytes(SPP * PAGE), 0)
-    assert e.value.status is Status.OCSSD_OUT_OF_ORDER_WRITE
+    assert e.value.code is MediaStatus.OCSSD_OUT_OF_ORDER_WRITE
 
 
 def test_erase_allows_rewrite_and_costs_tbers(oc):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from models.backend import BackendError, Status
+from models.backend import BackendError
 from models.flash import Geometry, ZnsBackend, ZoneAction, ZoneState
+from models.nvme_spec import CommandSpecificStatus, GenericStatus, StatusCode
 
 # Zones of 2 blocks x 4 pages x 2 sectors = 16 LBAs; 8 zones.
 GEOMETRY = Geometry(channels=2, luns_per_channel=1, planes=1, blocks_per_plane=8,
@@ -25,10 +26,10 @@ def state(z: ZnsBackend, zone: int) -> ZoneState:
     return z.report()[zone].state
 
 
-def status_of(call) -> Status:
+def code_of(call) -> StatusCode:
     with pytest.raises(BackendError) as e:
         call()
-    return e.value.status
+    return e.value.code
 
 
 def test_sequential_writes_read_back_and_advance_the_write_pointer(zns):
@@ -41,24 +42,24 @@ def test_sequential_writes_read_back_and_advance_the_write_pointer(zns):
 
 def test_write_not_at_write_pointer_is_zone_invalid_write(zns):
     zns.write(0, data(1), 0)
-    assert status_of(lambda: zns.write(5, data(1), 0)) is Status.ZONE_INVALID_WRITE
+    assert code_of(lambda: zns.write(5, data(1), 0)) is CommandSpecificStatus.ZONE_INVALID_WRITE
 
 
 def test_write_past_capacity_is_boundary_error(zns):
-    assert status_of(lambda: zns.write(0, data(ZSZE + 1), 0)) is Status.ZONE_BOUNDARY_ERROR
+    assert code_of(lambda: zns.write(0, data(ZSZE + 1), 0)) is CommandSpecificStatus.ZONE_BOUNDARY_ERROR
 
 
 def test_filling_a_zone_makes_it_full_and_releases_resources(zns):
     zns.write(0, data(ZSZE), 0)
     assert state(zns, 0) == ZoneState.FULL
-    assert status_of(lambda: zns.append(0, data(1), 0)) is Status.ZONE_IS_FULL
+    assert code_of(lambda: zns.append(0, data(1), 0)) is CommandSpecificStatus.ZONE_IS_FULL
     assert zns.read(0, ZSZE, 0)[0] == data(ZSZE)
 
 
 def test_append_returns_the_assigned_lba(zns):
     assert zns.append(ZSZE, data(2), 0)[0] == ZSZE
     assert zns.append(ZSZE, data(1), 0)[0] == ZSZE + 2
-    assert status_of(lambda: zns.append(ZSZE + 1, data(1), 0)) is Status.INVALID_FIELD
+    assert code_of(lambda: zns.append(ZSZE + 1, data(1), 0)) is GenericStatus.INVALID_FIELD
 
 
 def test_implicit_open_beyond_limit_closes_the_oldest_implicit_zone(zns):
@@ -72,13 +73,13 @@ def test_implicit_open_beyond_limit_closes_the_oldest_implicit_zone(zns):
 def test_explicitly_opened_zones_are_not_closed_for_room(zns):
     for z in range(2):
         zns.zone_action(ZoneAction.OPEN, z * ZSZE, 0)
-    assert status_of(lambda: zns.write(2 * ZSZE, data(1), 0)) is Status.TOO_MANY_OPEN_ZONES
+    assert code_of(lambda: zns.write(2 * ZSZE, data(1), 0)) is CommandSpecificStatus.TOO_MANY_OPEN_ZONES
 
 
 def test_active_limit(zns):
     for z in range(3):
         zns.write(z * ZSZE, data(1), 0)  # three active (one closed to make room)
-    assert status_of(lambda: zns.write(3 * ZSZE, data(1), 0)) is Status.TOO_MANY_ACTIVE_ZONES
+    assert code_of(lambda: zns.write(3 * ZSZE, data(1), 0)) is CommandSpecificStatus.TOO_MANY_ACTIVE_ZONES
 
 
 @pytest.mark.parametrize("action, start, end", [
@@ -100,7 +101,7 @@ def test_transitions(zns, action, start, end):
 @pytest.mark.parametrize("action", [ZoneAction.CLOSE, ZoneAction.OPEN])
 def test_invalid_transitions_from_full(zns, action):
     zns.zone_action(ZoneAction.FINISH, 0, 0)
-    assert status_of(lambda: zns.zone_action(action, 0, 0)) is Status.INVALID_ZONE_STATE_TRANSITION
+    assert code_of(lambda: zns.zone_action(action, 0, 0)) is CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION
 
 
 def test_finish_keeps_data_and_moves_the_write_pointer_to_the_end(zns):
@@ -138,4 +139,4 @@ def test_power_loss_keeps_data_and_closes_open_zones(zns):
 
 
 def test_deallocate_is_not_supported(zns):
-    assert status_of(lambda: zns.trim(0, 1, 0)) is Status.INVALID_OPCODE
+    assert code_of(lambda: zns.trim(0, 1, 0)) is GenericStatus.INVALID_OPCODE
