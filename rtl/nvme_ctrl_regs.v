@@ -157,36 +157,36 @@ localparam [1:0]
     SHST_PROCESSING = 2'b01,
     SHST_COMPLETE = 2'b10;
 
-reg [2:0] state_reg, state_next;
-reg [$clog2(READY_DELAY+1)-1:0] delay_reg, delay_next;
+reg [2:0] state_reg;
+reg [$clog2(READY_DELAY+1)-1:0] delay_reg;
 
-reg cc_en_reg, cc_en_next;
-reg [2:0] cc_css_reg, cc_css_next;
-reg [3:0] cc_mps_reg, cc_mps_next;
-reg [2:0] cc_ams_reg, cc_ams_next;
-reg [1:0] cc_shn_reg, cc_shn_next;
-reg [3:0] cc_iosqes_reg, cc_iosqes_next;
-reg [3:0] cc_iocqes_reg, cc_iocqes_next;
+reg cc_en_reg;
+reg [2:0] cc_css_reg;
+reg [3:0] cc_mps_reg;
+reg [2:0] cc_ams_reg;
+reg [1:0] cc_shn_reg;
+reg [3:0] cc_iosqes_reg;
+reg [3:0] cc_iocqes_reg;
 
-reg [1:0] shst_reg, shst_next;
-reg [31:0] intm_reg, intm_next;
+reg [1:0] shst_reg;
+reg [31:0] intm_reg;
 
-reg [11:0] asqs_reg, asqs_next;
-reg [11:0] acqs_reg, acqs_next;
-reg [63:12] asq_reg, asq_next;
-reg [63:12] acq_reg, acq_next;
+reg [11:0] asqs_reg;
+reg [11:0] acqs_reg;
+reg [63:12] asq_reg;
+reg [63:12] acq_reg;
 
-reg ctrl_reset_reg, ctrl_reset_next;
-reg admin_create_reg, admin_create_next;
-reg fatal_reg, fatal_next;
+reg ctrl_reset_reg;
+reg admin_create_reg;
+reg fatal_reg;
 
-reg [31:0] rd_data_reg, rd_data_next;
+reg [31:0] rd_data_reg;
 
-reg db_valid_reg, db_valid_next;
-reg [QID_W-1:0] db_qid_reg, db_qid_next;
-reg db_is_cq_reg, db_is_cq_next;
-reg db_beyond_reg, db_beyond_next;
-reg [15:0] db_value_reg, db_value_next;
+reg db_valid_reg;
+reg [QID_W-1:0] db_qid_reg;
+reg db_is_cq_reg;
+reg db_beyond_reg;
+reg [15:0] db_value_reg;
 
 assign reg_rd_data = rd_data_reg;
 
@@ -207,9 +207,6 @@ assign aqa_acqs = acqs_reg;
 assign asq_base = asq_reg;
 assign acq_base = acq_reg;
 assign intm = intm_reg;
-
-assign stable = state_next == state_reg && shst_next == shst_reg && delay_next == delay_reg
-                && !ctrl_reset_reg && !admin_create_reg && !db_valid_reg && !reg_rd_en && !reg_wr_en;
 
 assign db_valid = db_valid_reg;
 assign db_qid = db_qid_reg;
@@ -260,86 +257,90 @@ wire in_db_range = reg_addr >= DB_BASE[ADDR_WIDTH-3:0];
 wire [ADDR_WIDTH-3:0] db_index = (reg_addr - DB_BASE[ADDR_WIDTH-3:0]) >> DSTRD;
 wire db_aligned = DSTRD == 0 || ((reg_addr - DB_BASE[ADDR_WIDTH-3:0]) & ((1 << DSTRD) - 1)) == 0;
 
+// Whether the next edge moves the enable state machine (state_reg or
+// delay_reg) or the shutdown status (shst_reg), for stable: these follow the
+// state machine and the shutdown steps of the clocked block below, and must
+// change with them. (The shutdown status also returns to normal when a reset
+// completes, a step of the state machine.)
+reg sm_step;
 always @* begin
-    state_next = state_reg;
-    delay_next = delay_reg;
+    case (state_reg)
+        STATE_DISABLED:  sm_step = cc_en_reg;
+        STATE_CHECK:     sm_step = 1'b1;
+        STATE_STARTING:  sm_step = !cc_en_reg || delay_reg != 0 || engine_idle;
+        STATE_READY:     sm_step = !cc_en_reg;
+        STATE_FAILED:    sm_step = !cc_en_reg;
+        STATE_RESETTING: sm_step = !ctrl_reset_reg && engine_idle;
+        default:         sm_step = 1'b1;
+    endcase
+end
 
-    cc_en_next = cc_en_reg;
-    cc_css_next = cc_css_reg;
-    cc_mps_next = cc_mps_reg;
-    cc_ams_next = cc_ams_reg;
-    cc_shn_next = cc_shn_reg;
-    cc_iosqes_next = cc_iosqes_reg;
-    cc_iocqes_next = cc_iocqes_reg;
+wire shst_step = cc_shn_reg != 2'b00
+                 ? shst_reg == SHST_NORMAL || (shst_reg == SHST_PROCESSING && engine_idle && fw_shutdown_done)
+                 : shst_reg != SHST_NORMAL;
 
-    shst_next = shst_reg;
-    intm_next = intm_reg;
-    asqs_next = asqs_reg;
-    acqs_next = acqs_reg;
-    asq_next = asq_reg;
-    acq_next = acq_reg;
+assign stable = !sm_step && !shst_step
+                && !ctrl_reset_reg && !admin_create_reg && !db_valid_reg && !reg_rd_en && !reg_wr_en;
 
-    ctrl_reset_next = 1'b0;
-    admin_create_next = 1'b0;
-    fatal_next = fatal_reg || (fatal_error && state_reg == STATE_READY);
-    rd_data_next = rd_data_reg;
+always @(posedge clk) begin
+    ctrl_reset_reg <= 1'b0;
+    admin_create_reg <= 1'b0;
+    db_valid_reg <= 1'b0;
 
-    db_valid_next = 1'b0;
-    db_qid_next = db_qid_reg;
-    db_is_cq_next = db_is_cq_reg;
-    db_beyond_next = db_beyond_reg;
-    db_value_next = db_value_reg;
+    if (fatal_error && state_reg == STATE_READY) begin
+        fatal_reg <= 1'b1;
+    end
 
     if (reg_rd_en) begin
         case (reg_addr)
-            REG_CAP_LO: rd_data_next = CAP[31:0];
-            REG_CAP_HI: rd_data_next = CAP[63:32];
-            REG_VS:     rd_data_next = VERSION;
-            REG_INTMS:  rd_data_next = intm_reg;
-            REG_INTMC:  rd_data_next = intm_reg;
-            REG_CC:     rd_data_next = cc_image;
-            REG_CSTS:   rd_data_next = csts_image;
-            REG_AQA:    rd_data_next = aqa_image;
-            REG_ASQ_LO: rd_data_next = {asq_reg[31:12], 12'd0};
-            REG_ASQ_HI: rd_data_next = asq_reg[63:32];
-            REG_ACQ_LO: rd_data_next = {acq_reg[31:12], 12'd0};
-            REG_ACQ_HI: rd_data_next = acq_reg[63:32];
-            default:    rd_data_next = 32'd0;
+            REG_CAP_LO: rd_data_reg <= CAP[31:0];
+            REG_CAP_HI: rd_data_reg <= CAP[63:32];
+            REG_VS:     rd_data_reg <= VERSION;
+            REG_INTMS:  rd_data_reg <= intm_reg;
+            REG_INTMC:  rd_data_reg <= intm_reg;
+            REG_CC:     rd_data_reg <= cc_image;
+            REG_CSTS:   rd_data_reg <= csts_image;
+            REG_AQA:    rd_data_reg <= aqa_image;
+            REG_ASQ_LO: rd_data_reg <= {asq_reg[31:12], 12'd0};
+            REG_ASQ_HI: rd_data_reg <= asq_reg[63:32];
+            REG_ACQ_LO: rd_data_reg <= {acq_reg[31:12], 12'd0};
+            REG_ACQ_HI: rd_data_reg <= acq_reg[63:32];
+            default:    rd_data_reg <= 32'd0;
         endcase
     end
 
     if (reg_wr_en) begin
         case (reg_addr)
-            REG_INTMS: intm_next = intm_reg | (reg_wr_data & strb_mask);
-            REG_INTMC: intm_next = intm_reg & ~(reg_wr_data & strb_mask);
+            REG_INTMS: intm_reg <= intm_reg | (reg_wr_data & strb_mask);
+            REG_INTMC: intm_reg <= intm_reg & ~(reg_wr_data & strb_mask);
             REG_CC: begin
-                cc_en_next = cc_written[NVME_CC_EN];
-                cc_shn_next = cc_written[NVME_CC_SHN +: 2];
-                cc_iosqes_next = cc_written[NVME_CC_IOSQES +: 4];
-                cc_iocqes_next = cc_written[NVME_CC_IOCQES +: 4];
+                cc_en_reg <= cc_written[NVME_CC_EN];
+                cc_shn_reg <= cc_written[NVME_CC_SHN +: 2];
+                cc_iosqes_reg <= cc_written[NVME_CC_IOSQES +: 4];
+                cc_iocqes_reg <= cc_written[NVME_CC_IOCQES +: 4];
                 // CSS, MPS and AMS may change only while the controller is disabled
                 if (!cc_en_reg) begin
-                    cc_css_next = cc_written[NVME_CC_CSS +: 3];
-                    cc_mps_next = cc_written[NVME_CC_MPS +: 4];
-                    cc_ams_next = cc_written[NVME_CC_AMS +: 3];
+                    cc_css_reg <= cc_written[NVME_CC_CSS +: 3];
+                    cc_mps_reg <= cc_written[NVME_CC_MPS +: 4];
+                    cc_ams_reg <= cc_written[NVME_CC_AMS +: 3];
                 end
             end
             REG_AQA: begin
-                asqs_next = aqa_written[NVME_AQA_ASQS +: 12];
-                acqs_next = aqa_written[NVME_AQA_ACQS +: 12];
+                asqs_reg <= aqa_written[NVME_AQA_ASQS +: 12];
+                acqs_reg <= aqa_written[NVME_AQA_ACQS +: 12];
             end
-            REG_ASQ_LO: asq_next[31:12] = asq_lo_written[31:12];
-            REG_ASQ_HI: asq_next[63:32] = merge(asq_reg[63:32], reg_wr_data, strb_mask);
-            REG_ACQ_LO: acq_next[31:12] = acq_lo_written[31:12];
-            REG_ACQ_HI: acq_next[63:32] = merge(acq_reg[63:32], reg_wr_data, strb_mask);
+            REG_ASQ_LO: asq_reg[31:12] <= asq_lo_written[31:12];
+            REG_ASQ_HI: asq_reg[63:32] <= merge(asq_reg[63:32], reg_wr_data, strb_mask);
+            REG_ACQ_LO: acq_reg[31:12] <= acq_lo_written[31:12];
+            REG_ACQ_HI: acq_reg[63:32] <= merge(acq_reg[63:32], reg_wr_data, strb_mask);
             default: begin
                 // a doorbell past the last queue is reported too (db_beyond)
                 if (in_db_range && db_aligned) begin
-                    db_valid_next = 1'b1;
-                    db_qid_next = db_index[QID_W:1];
-                    db_is_cq_next = db_index[0];
-                    db_beyond_next = {{(32-ADDR_WIDTH+2){1'b0}}, db_index >> 1} >= QUEUE_COUNT;
-                    db_value_next = reg_wr_data[15:0];
+                    db_valid_reg <= 1'b1;
+                    db_qid_reg <= db_index[QID_W:1];
+                    db_is_cq_reg <= db_index[0];
+                    db_beyond_reg <= {{(32-ADDR_WIDTH+2){1'b0}}, db_index >> 1} >= QUEUE_COUNT;
+                    db_value_reg <= reg_wr_data[15:0];
                 end
             end
         endcase
@@ -347,93 +348,64 @@ always @* begin
 
     // Shutdown: CC.SHN 00 -> notification starts it; back to 00 clears SHST
     if (cc_shn_reg != 2'b00 && shst_reg == SHST_NORMAL) begin
-        shst_next = SHST_PROCESSING;
+        shst_reg <= SHST_PROCESSING;
     end else if (shst_reg == SHST_PROCESSING && engine_idle && fw_shutdown_done) begin
-        shst_next = SHST_COMPLETE;
+        shst_reg <= SHST_COMPLETE;
     end
     if (cc_shn_reg == 2'b00) begin
-        shst_next = SHST_NORMAL;
+        shst_reg <= SHST_NORMAL;
     end
 
+    // Enable state machine; the intm, shst and fatal_reg updates here come
+    // after, and so override, those above
     case (state_reg)
         STATE_DISABLED: begin
             if (cc_en_reg) begin
-                state_next = STATE_CHECK;
+                state_reg <= STATE_CHECK;
             end
         end
         STATE_CHECK: begin
             if (!cc_en_reg) begin
-                state_next = STATE_DISABLED;
+                state_reg <= STATE_DISABLED;
             end else if (config_valid) begin
-                delay_next = READY_DELAY[$clog2(READY_DELAY+1)-1:0];
-                admin_create_next = 1'b1;
-                state_next = STATE_STARTING;
+                delay_reg <= READY_DELAY[$clog2(READY_DELAY+1)-1:0];
+                admin_create_reg <= 1'b1;
+                state_reg <= STATE_STARTING;
             end else begin
-                state_next = STATE_FAILED;
+                state_reg <= STATE_FAILED;
             end
         end
         STATE_STARTING: begin
             if (!cc_en_reg) begin
-                ctrl_reset_next = 1'b1;
-                state_next = STATE_RESETTING;
+                ctrl_reset_reg <= 1'b1;
+                state_reg <= STATE_RESETTING;
             end else if (delay_reg != 0) begin
-                delay_next = delay_reg - 1;
+                delay_reg <= delay_reg - 1;
             end else if (engine_idle) begin
-                state_next = STATE_READY;
+                state_reg <= STATE_READY;
             end
         end
         STATE_READY: begin
             if (!cc_en_reg) begin
-                ctrl_reset_next = 1'b1;
-                intm_next = 32'd0;
-                state_next = STATE_RESETTING;
+                ctrl_reset_reg <= 1'b1;
+                intm_reg <= 32'd0;
+                state_reg <= STATE_RESETTING;
             end
         end
         STATE_FAILED: begin
             if (!cc_en_reg) begin
-                state_next = STATE_DISABLED;
+                state_reg <= STATE_DISABLED;
             end
         end
         STATE_RESETTING: begin
             if (!ctrl_reset_reg && engine_idle) begin
-                state_next = STATE_DISABLED;
-                shst_next = SHST_NORMAL;
-                fatal_next = 1'b0;
+                state_reg <= STATE_DISABLED;
+                shst_reg <= SHST_NORMAL;
+                fatal_reg <= 1'b0;
             end
         end
-        default: state_next = STATE_DISABLED;
+        default: state_reg <= STATE_DISABLED;
     endcase
-end
-
-always @(posedge clk) begin
-    state_reg <= state_next;
-    delay_reg <= delay_next;
-
-    cc_en_reg <= cc_en_next;
-    cc_css_reg <= cc_css_next;
-    cc_mps_reg <= cc_mps_next;
-    cc_ams_reg <= cc_ams_next;
-    cc_shn_reg <= cc_shn_next;
-    cc_iosqes_reg <= cc_iosqes_next;
-    cc_iocqes_reg <= cc_iocqes_next;
-
-    shst_reg <= shst_next;
-    intm_reg <= intm_next;
-    asqs_reg <= asqs_next;
-    acqs_reg <= acqs_next;
-    asq_reg <= asq_next;
-    acq_reg <= acq_next;
-
-    ctrl_reset_reg <= ctrl_reset_next;
-    admin_create_reg <= admin_create_next;
-    fatal_reg <= fatal_next;
-    rd_data_reg <= rd_data_next;
-
-    db_valid_reg <= db_valid_next;
-    db_qid_reg <= db_qid_next;
-    db_is_cq_reg <= db_is_cq_next;
-    db_beyond_reg <= db_beyond_next;
-    db_value_reg <= db_value_next;
 
     if (rst) begin
         state_reg <= STATE_DISABLED;

@@ -109,46 +109,46 @@ localparam [2:0]
     STATE_CPL_DESC = 3'd3,
     STATE_CPL_DATA = 3'd4;
 
-reg [2:0] state_reg, state_next;
+reg [2:0] state_reg;
 
 // Input beat, shifted one dword per cycle
-reg [AXIS_PCIE_DATA_WIDTH-1:0] in_data_reg, in_data_next;
-reg [AXIS_PCIE_KEEP_WIDTH-1:0] in_keep_reg, in_keep_next;
-reg in_last_reg, in_last_next;
+reg [AXIS_PCIE_DATA_WIDTH-1:0] in_data_reg;
+reg [AXIS_PCIE_KEEP_WIDTH-1:0] in_keep_reg;
+reg in_last_reg;
 
 // Request descriptor
-reg [1:0] desc_dw_reg, desc_dw_next;
-reg [ADDR_WIDTH-1:2] addr_reg, addr_next;
-reg [10:0] dword_count_reg, dword_count_next;
-reg [3:0] req_type_reg, req_type_next;
-reg [15:0] requester_id_reg, requester_id_next;
-reg [7:0] tag_reg, tag_next;
-reg [2:0] tc_reg, tc_next;
-reg [2:0] attr_reg, attr_next;
-reg [3:0] first_be_reg, first_be_next;
-reg [3:0] last_be_reg, last_be_next;
-reg first_dw_reg, first_dw_next;
+reg [1:0] desc_dw_reg;
+reg [ADDR_WIDTH-1:2] addr_reg;
+reg [10:0] dword_count_reg;
+reg [3:0] req_type_reg;
+reg [15:0] requester_id_reg;
+reg [7:0] tag_reg;
+reg [2:0] tc_reg;
+reg [2:0] attr_reg;
+reg [3:0] first_be_reg;
+reg [3:0] last_be_reg;
+reg first_dw_reg;
 
 // Completion
-reg [2:0] cpl_status_reg, cpl_status_next;
-reg [1:0] cpl_desc_dw_reg, cpl_desc_dw_next;
-reg [10:0] rd_issue_count_reg, rd_issue_count_next;
-reg [10:0] rd_place_count_reg, rd_place_count_next;
+reg [2:0] cpl_status_reg;
+reg [1:0] cpl_desc_dw_reg;
+reg [10:0] rd_issue_count_reg;
+reg [10:0] rd_place_count_reg;
 // reads in flight: [0] issued last cycle, [1] data valid now
-reg [1:0] rd_pipe_reg, rd_pipe_next;
+reg [1:0] rd_pipe_reg;
 
 // Output beat, filled one dword per cycle
-reg [AXIS_PCIE_DATA_WIDTH-1:0] out_data_reg, out_data_next;
-reg [AXIS_PCIE_KEEP_WIDTH-1:0] out_keep_reg, out_keep_next;
-reg [LANE_W-1:0] out_lane_reg, out_lane_next;
-reg out_valid_reg, out_valid_next;
-reg out_last_reg, out_last_next;
+reg [AXIS_PCIE_DATA_WIDTH-1:0] out_data_reg;
+reg [AXIS_PCIE_KEEP_WIDTH-1:0] out_keep_reg;
+reg [LANE_W-1:0] out_lane_reg;
+reg out_valid_reg;
+reg out_last_reg;
 
-reg reg_wr_en_reg, reg_wr_en_next;
-reg [31:0] reg_wr_data_reg, reg_wr_data_next;
-reg [3:0] reg_wr_strb_reg, reg_wr_strb_next;
-reg [ADDR_WIDTH-1:2] reg_addr_reg, reg_addr_next;
-reg reg_rd_en_reg, reg_rd_en_next;
+reg reg_wr_en_reg;
+reg [31:0] reg_wr_data_reg;
+reg [3:0] reg_wr_strb_reg;
+reg [ADDR_WIDTH-1:2] reg_addr_reg;
+reg reg_rd_en_reg;
 
 assign s_axis_cq_tready = in_keep_reg == 0;
 assign idle = state_reg == STATE_DESC && in_keep_reg == 0 && !out_valid_reg && !reg_wr_en_reg && !reg_rd_en_reg
@@ -222,230 +222,164 @@ wire place_now = rd_pipe_reg[1];
 wire [LANE_W:0] lanes_claimed = {1'b0, out_lane_reg} + {{LANE_W{1'b0}}, rd_pipe_reg[0]} + {{LANE_W{1'b0}}, rd_pipe_reg[1]};
 wire lane_free = {{(31-LANE_W){1'b0}}, lanes_claimed} < AXIS_PCIE_KEEP_WIDTH;
 
-always @* begin
-    state_next = state_reg;
+// One clocked block: where a register is assigned more than once in a cycle
+// (the output beat cleared as it leaves, then a dword placed in it; the read
+// pipe shifted, then a read issued), the later assignment wins
+always @(posedge clk) begin
+    rd_pipe_reg <= {rd_pipe_reg[0], 1'b0};
 
-    in_data_next = in_data_reg;
-    in_keep_next = in_keep_reg;
-    in_last_next = in_last_reg;
-
-    desc_dw_next = desc_dw_reg;
-    addr_next = addr_reg;
-    dword_count_next = dword_count_reg;
-    req_type_next = req_type_reg;
-    requester_id_next = requester_id_reg;
-    tag_next = tag_reg;
-    tc_next = tc_reg;
-    attr_next = attr_reg;
-    first_be_next = first_be_reg;
-    last_be_next = last_be_reg;
-    first_dw_next = first_dw_reg;
-
-    cpl_status_next = cpl_status_reg;
-    cpl_desc_dw_next = cpl_desc_dw_reg;
-    rd_issue_count_next = rd_issue_count_reg;
-    rd_place_count_next = rd_place_count_reg;
-    rd_pipe_next = {rd_pipe_reg[0], 1'b0};
-
-    out_data_next = out_data_reg;
-    out_keep_next = out_keep_reg;
-    out_lane_next = out_lane_reg;
-    out_valid_next = out_valid_reg;
-    out_last_next = out_last_reg;
-
-    reg_wr_en_next = 1'b0;
-    reg_wr_data_next = reg_wr_data_reg;
-    reg_wr_strb_next = reg_wr_strb_reg;
-    reg_addr_next = reg_addr_reg;
-    reg_rd_en_next = 1'b0;
+    reg_wr_en_reg <= 1'b0;
+    reg_rd_en_reg <= 1'b0;
 
     if (out_valid_reg && m_axis_cc_tready) begin
-        out_valid_next = 1'b0;
-        out_keep_next = 0;
-        out_data_next = 0;
-        out_last_next = 1'b0;
+        out_valid_reg <= 1'b0;
+        out_keep_reg <= 0;
+        out_data_reg <= 0;
+        out_last_reg <= 1'b0;
     end
 
     // Load a new beat once the previous one is used up
     if (s_axis_cq_tready && s_axis_cq_tvalid) begin
-        in_data_next = s_axis_cq_tdata;
-        in_keep_next = s_axis_cq_tkeep;
-        in_last_next = s_axis_cq_tlast;
+        in_data_reg <= s_axis_cq_tdata;
+        in_keep_reg <= s_axis_cq_tkeep;
+        in_last_reg <= s_axis_cq_tlast;
         if (s_axis_cq_tuser[40] && state_reg == STATE_DESC) begin
-            first_be_next = s_axis_cq_tuser[3:0];
-            last_be_next = s_axis_cq_tuser[7:4];
+            first_be_reg <= s_axis_cq_tuser[3:0];
+            last_be_reg <= s_axis_cq_tuser[7:4];
         end
     end
 
     case (state_reg)
         STATE_DESC: begin
             if (in_dw_valid) begin
-                in_data_next = in_data_reg >> 32;
-                in_keep_next = in_keep_reg >> 1;
-                desc_dw_next = desc_dw_reg + 2'd1;
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
+                desc_dw_reg <= desc_dw_reg + 2'd1;
                 case (desc_dw_reg)
-                    2'd0: addr_next[ADDR_WIDTH-1:2] = in_dw[ADDR_WIDTH-1:2];
+                    2'd0: addr_reg[ADDR_WIDTH-1:2] <= in_dw[ADDR_WIDTH-1:2];
                     2'd1: ; // upper address bits lie outside the BAR
                     2'd2: begin
-                        dword_count_next = in_dw[10:0];
-                        req_type_next = in_dw[14:11];
-                        requester_id_next = in_dw[31:16];
+                        dword_count_reg <= in_dw[10:0];
+                        req_type_reg <= in_dw[14:11];
+                        requester_id_reg <= in_dw[31:16];
                     end
                     default: begin
-                        tag_next = in_dw[7:0];
-                        tc_next = in_dw[27:25];
-                        attr_next = in_dw[30:28];
+                        tag_reg <= in_dw[7:0];
+                        tc_reg <= in_dw[27:25];
+                        attr_reg <= in_dw[30:28];
                     end
                 endcase
                 if (desc_dw_reg == 2'd3) begin
-                    first_dw_next = 1'b1;
+                    first_dw_reg <= 1'b1;
                     if (!in_dw_last) begin
-                        state_next = req_type_reg == REQ_MEM_WRITE ? STATE_WRITE : STATE_DROP;
+                        state_reg <= req_type_reg == REQ_MEM_WRITE ? STATE_WRITE : STATE_DROP;
                     end else if (req_type_reg == REQ_MEM_WRITE || req_type_reg[3:2] == 2'b11) begin
                         // posted request without payload: nothing to do
-                        state_next = STATE_DESC;
+                        state_reg <= STATE_DESC;
                     end else begin
-                        state_next = STATE_CPL_DESC;
+                        state_reg <= STATE_CPL_DESC;
                     end
                     if (req_type_reg == REQ_MEM_READ) begin
-                        cpl_status_next = (dword_count_reg != 0 && dword_count_reg <= MAX_READ_DW) ? CPL_STATUS_SC : CPL_STATUS_CA;
+                        cpl_status_reg <= (dword_count_reg != 0 && dword_count_reg <= MAX_READ_DW) ? CPL_STATUS_SC : CPL_STATUS_CA;
                     end else begin
-                        cpl_status_next = CPL_STATUS_UR;
+                        cpl_status_reg <= CPL_STATUS_UR;
                     end
-                    cpl_desc_dw_next = 2'd0;
-                    rd_issue_count_next = 11'd0;
-                    rd_place_count_next = 11'd0;
+                    cpl_desc_dw_reg <= 2'd0;
+                    rd_issue_count_reg <= 11'd0;
+                    rd_place_count_reg <= 11'd0;
                 end
             end
         end
         STATE_WRITE: begin
             if (in_dw_valid) begin
-                in_data_next = in_data_reg >> 32;
-                in_keep_next = in_keep_reg >> 1;
-                first_dw_next = 1'b0;
-                reg_wr_en_next = 1'b1;
-                reg_wr_data_next = in_dw;
-                reg_addr_next = addr_reg;
-                addr_next = addr_reg + 1;
-                dword_count_next = dword_count_reg - 1;
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
+                first_dw_reg <= 1'b0;
+                reg_wr_en_reg <= 1'b1;
+                reg_wr_data_reg <= in_dw;
+                reg_addr_reg <= addr_reg;
+                addr_reg <= addr_reg + 1;
+                dword_count_reg <= dword_count_reg - 1;
                 if (first_dw_reg) begin
-                    reg_wr_strb_next = first_be_reg;
+                    reg_wr_strb_reg <= first_be_reg;
                 end else if (dword_count_reg == 11'd1) begin
-                    reg_wr_strb_next = last_be_reg;
+                    reg_wr_strb_reg <= last_be_reg;
                 end else begin
-                    reg_wr_strb_next = 4'hf;
+                    reg_wr_strb_reg <= 4'hf;
                 end
                 if (in_dw_last) begin
-                    state_next = STATE_DESC;
+                    state_reg <= STATE_DESC;
                 end else if (dword_count_reg == 11'd1) begin
                     // payload longer than the length field: discard the rest
-                    state_next = STATE_DROP;
+                    state_reg <= STATE_DROP;
                 end
             end
         end
         STATE_DROP: begin
             if (in_dw_valid) begin
-                in_data_next = in_data_reg >> 32;
-                in_keep_next = in_keep_reg >> 1;
+                in_data_reg <= in_data_reg >> 32;
+                in_keep_reg <= in_keep_reg >> 1;
                 if (in_dw_last) begin
-                    state_next = is_posted ? STATE_DESC : STATE_CPL_DESC;
+                    state_reg <= is_posted ? STATE_DESC : STATE_CPL_DESC;
                 end
             end
         end
         STATE_CPL_DESC: begin
             if (!out_valid_reg) begin
-                cpl_desc_dw_next = cpl_desc_dw_reg + 2'd1;
-                out_keep_next[out_lane_reg] = 1'b1;
+                cpl_desc_dw_reg <= cpl_desc_dw_reg + 2'd1;
+                out_keep_reg[out_lane_reg] <= 1'b1;
                 case (cpl_desc_dw_reg)
-                    2'd0: out_data_next[out_lane_reg*32 +: 32] = {3'd0,
+                    2'd0: out_data_reg[out_lane_reg*32 +: 32] <= {3'd0,
                         request_byte_count(req_dwords, first_be_reg, last_be_reg),
                         9'd0, addr_reg[6:2], first_be_skip(first_be_reg)};
-                    2'd1: out_data_next[out_lane_reg*32 +: 32] = {requester_id_reg, 1'b0, 1'b0,
+                    2'd1: out_data_reg[out_lane_reg*32 +: 32] <= {requester_id_reg, 1'b0, 1'b0,
                         cpl_status_reg, cpl_status_reg == CPL_STATUS_SC ? dword_count_reg : 11'd0};
-                    default: out_data_next[out_lane_reg*32 +: 32] = {1'b0, attr_reg, tc_reg, 1'b0,
+                    default: out_data_reg[out_lane_reg*32 +: 32] <= {1'b0, attr_reg, tc_reg, 1'b0,
                         16'd0, tag_reg};
                 endcase
                 if (cpl_desc_dw_reg == 2'd2 && cpl_status_reg != CPL_STATUS_SC) begin
-                    out_valid_next = 1'b1;
-                    out_last_next = 1'b1;
-                    out_lane_next = 0;
-                    state_next = STATE_DESC;
+                    out_valid_reg <= 1'b1;
+                    out_last_reg <= 1'b1;
+                    out_lane_reg <= 0;
+                    state_reg <= STATE_DESC;
                 end else if (out_lane_reg == LAST_LANE) begin
-                    out_valid_next = 1'b1;
-                    out_lane_next = 0;
+                    out_valid_reg <= 1'b1;
+                    out_lane_reg <= 0;
                 end else begin
-                    out_lane_next = out_lane_reg + 1;
+                    out_lane_reg <= out_lane_reg + 1;
                 end
                 if (cpl_desc_dw_reg == 2'd2 && cpl_status_reg == CPL_STATUS_SC) begin
-                    state_next = STATE_CPL_DATA;
+                    state_reg <= STATE_CPL_DATA;
                 end
             end
         end
         STATE_CPL_DATA: begin
             if (place_now) begin
-                out_data_next[out_lane_reg*32 +: 32] = reg_rd_data;
-                out_keep_next[out_lane_reg] = 1'b1;
-                rd_place_count_next = rd_place_count_reg + 1;
+                out_data_reg[out_lane_reg*32 +: 32] <= reg_rd_data;
+                out_keep_reg[out_lane_reg] <= 1'b1;
+                rd_place_count_reg <= rd_place_count_reg + 1;
                 if (rd_place_count_reg + 1 == dword_count_reg) begin
-                    out_valid_next = 1'b1;
-                    out_last_next = 1'b1;
-                    out_lane_next = 0;
-                    state_next = STATE_DESC;
+                    out_valid_reg <= 1'b1;
+                    out_last_reg <= 1'b1;
+                    out_lane_reg <= 0;
+                    state_reg <= STATE_DESC;
                 end else if (out_lane_reg == LAST_LANE) begin
-                    out_valid_next = 1'b1;
-                    out_lane_next = 0;
+                    out_valid_reg <= 1'b1;
+                    out_lane_reg <= 0;
                 end else begin
-                    out_lane_next = out_lane_reg + 1;
+                    out_lane_reg <= out_lane_reg + 1;
                 end
             end
             if (!out_valid_reg && lane_free && rd_issue_count_reg != dword_count_reg) begin
-                reg_rd_en_next = 1'b1;
-                reg_addr_next = addr_reg;
-                addr_next = addr_reg + 1;
-                rd_issue_count_next = rd_issue_count_reg + 1;
-                rd_pipe_next[0] = 1'b1;
+                reg_rd_en_reg <= 1'b1;
+                reg_addr_reg <= addr_reg;
+                addr_reg <= addr_reg + 1;
+                rd_issue_count_reg <= rd_issue_count_reg + 1;
+                rd_pipe_reg[0] <= 1'b1;
             end
         end
-        default: state_next = STATE_DESC;
+        default: state_reg <= STATE_DESC;
     endcase
-end
-
-always @(posedge clk) begin
-    state_reg <= state_next;
-
-    in_data_reg <= in_data_next;
-    in_keep_reg <= in_keep_next;
-    in_last_reg <= in_last_next;
-
-    desc_dw_reg <= desc_dw_next;
-    addr_reg <= addr_next;
-    dword_count_reg <= dword_count_next;
-    req_type_reg <= req_type_next;
-    requester_id_reg <= requester_id_next;
-    tag_reg <= tag_next;
-    tc_reg <= tc_next;
-    attr_reg <= attr_next;
-    first_be_reg <= first_be_next;
-    last_be_reg <= last_be_next;
-    first_dw_reg <= first_dw_next;
-
-    cpl_status_reg <= cpl_status_next;
-    cpl_desc_dw_reg <= cpl_desc_dw_next;
-    rd_issue_count_reg <= rd_issue_count_next;
-    rd_place_count_reg <= rd_place_count_next;
-    rd_pipe_reg <= rd_pipe_next;
-
-    out_data_reg <= out_data_next;
-    out_keep_reg <= out_keep_next;
-    out_lane_reg <= out_lane_next;
-    out_valid_reg <= out_valid_next;
-    out_last_reg <= out_last_next;
-
-    reg_wr_en_reg <= reg_wr_en_next;
-    reg_wr_data_reg <= reg_wr_data_next;
-    reg_wr_strb_reg <= reg_wr_strb_next;
-    reg_addr_reg <= reg_addr_next;
-    reg_rd_en_reg <= reg_rd_en_next;
 
     if (rst) begin
         state_reg <= STATE_DESC;
