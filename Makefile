@@ -18,13 +18,14 @@ JOBS     ?= $(shell nproc)
 TOP      := nvme_ctrl
 RTL      := $(sort $(wildcard rtl/*.v))
 
-.PHONY: all sim test lint regs synth synth-check waves bench unit clean distclean help
+.PHONY: all sim test nightly lint regs synth synth-check waves bench unit clean distclean help
 
 all: sim
 
 help:
 	@echo "make sim [TEST=<module>] [TESTCASE=<name>] [WAVES=1] [SEED=<n>]  run a module of tests/sim (default: demo)"
 	@echo "make test     lint, synthesis and the whole regression (JUnit XML in build/results/)"
+	@echo "make nightly [SEED=<n>]  100,000 fuzzed SQEs with a new seed (printed; SEED=<n> replays)"
 	@echo "make waves TEST=<module>   open the last waveform of that module"
 	@echo "make coverage   functional coverage merged over the runs so far, with its holes"
 	@echo "make regs     regenerate the register views from contract/ (the other targets do it first)"
@@ -57,6 +58,15 @@ sim: $(REGS_STAMP)
 # CI runs after this), then unit and simulation tests on every core.
 test: lint synth-check
 	$(MAKE) --no-print-directory unit-and-sim
+
+# The long fault campaign: NIGHTLY_SQES fuzzed SQEs (tests/sim/sqe_fuzz.py) with
+# a new seed each night, printed first so that a failure can be replayed with
+# `make nightly SEED=<n>` (about 45 minutes on one core).
+NIGHTLY_SQES ?= 100000
+nightly: $(REGS_STAMP)
+	@seed=$(or $(SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
+	echo "nightly: $(NIGHTLY_SQES) fuzzed SQEs, seed $$seed (replay: make nightly SEED=$$seed)"; \
+	NVME_COSIM_FUZZ_SQES=$(NIGHTLY_SQES) $(PYTHON) -m tb.run --test sqe_fuzz --sim $(SIM) --seed $$seed
 
 # the pure-Python model and firmware tests alone (seconds, no simulator)
 unit: $(REGS_STAMP)

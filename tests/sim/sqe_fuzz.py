@@ -8,8 +8,8 @@ was given (the TLP-rule checker); after a controller reset (which also
 ends the Asynchronous Event Requests still held) a good command works.
 
 `make test` fuzzes FUZZ_SQES commands with the regression's seed;
-`make nightly` sets NVME_COSIM_FUZZ_SQES (100,000) and a new seed, which
-cocotb prints and `make sim TEST=sqe_fuzz SEED=<n>` replays.
+`make nightly` sets NVME_COSIM_FUZZ_SQES (100,000) and a new seed, which it
+prints first and `make nightly SEED=<n>` replays.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ QUIET_NS = 10_000
 class FuzzedSqes(CommandSetTest):
     async def body(self) -> None:
         rng = random.Random(cocotb.RANDOM_SEED)
-        self.logger.info("fuzzing %d SQEs with seed %d", FUZZ_SQES, cocotb.RANDOM_SEED)
+        # cocotb derives each test's seed from the run's (the one `make nightly` prints)
+        self.logger.info("fuzzing %d SQEs with test seed %d", FUZZ_SQES, cocotb.RANDOM_SEED)
         await self.admin.set_num_queues(1, 1)
         queue = await self.admin.create_queue_pair(1, 16)
         fuzzer = SqeFuzzer(rng, Arena.alloc(self.tb), self.config)
