@@ -144,35 +144,42 @@ end
 /*
  * Segment FIFO
  */
-localparam SEG_BITS = 1 + REQ_W + 8 + 62 + 11 + (DRAM_AW - 2);
 wire take_seg;
-wire seg_full;
 wire seg_head_valid;
 wire seg_empty = !seg_head_valid;
-wire [SEG_BITS-1:0] seg_head;
-wire [SEG_W:0] unused_seg_count;
-assign seg_ready = !seg_full && !drop;
+wire h_end;
+wire [REQ_W-1:0] h_req;
+wire [7:0] h_code;
+wire [63:2] h_addr;
+wire [10:0] h_dwords;
+wire [DRAM_AW-1:2] h_dram;
 
-sync_fifo #(
-    .WIDTH(SEG_BITS),
+nvme_dma_seg_fifo #(
+    .REQ_W(REQ_W),
+    .DRAM_AW(DRAM_AW),
     .DEPTH(SEG_DEPTH)
 )
 seg_fifo_inst (
     .clk(clk),
     .rst(rst),
-    .flush(drop),
-    .push(seg_valid && seg_ready),
-    .push_data({seg_end, seg_req, seg_code, seg_addr, seg_dwords, seg_dram}),
-    .full(seg_full),
-    .pop(take_seg),
-    .head_data(seg_head),
-    .valid(seg_head_valid),
-    .count(unused_seg_count)
+    .drop(drop),
+    .seg_valid(seg_valid),
+    .seg_ready(seg_ready),
+    .seg_end(seg_end),
+    .seg_req(seg_req),
+    .seg_code(seg_code),
+    .seg_addr(seg_addr),
+    .seg_dwords(seg_dwords),
+    .seg_dram(seg_dram),
+    .head_valid(seg_head_valid),
+    .head_pop(take_seg),
+    .head_end(h_end),
+    .head_req(h_req),
+    .head_code(h_code),
+    .head_addr(h_addr),
+    .head_dwords(h_dwords),
+    .head_dram(h_dram)
 );
-
-wire h_end = seg_head[SEG_BITS-1];
-wire [REQ_W-1:0] h_req = seg_head[SEG_BITS-2 -: REQ_W];
-wire [7:0] h_code = seg_head[SEG_BITS-2-REQ_W -: 8];
 
 /*
  * Splitter: the segment being cut into reads
@@ -381,7 +388,7 @@ always @(posedge clk) begin
         if (!h_end) begin
             cur_valid_reg <= 1'b1;
             cur_req_reg <= h_req;
-            {cur_addr_reg, cur_left_reg, cur_dram_reg} <= seg_head[62 + 11 + DRAM_AW - 3:0];
+            {cur_addr_reg, cur_left_reg, cur_dram_reg} <= {h_addr, h_dwords, h_dram};
         end
     end
 

@@ -40,12 +40,10 @@ module nvme_sq_arbiter #
     input  wire [15:0]              grant_count
 );
 
-initial begin
-    // Queue 0 is the admin queue; NVMe allows at most 65535 I/O queues
-    if (QUEUE_COUNT < 2 || QUEUE_COUNT > 65536 || (1 << QID_W) < QUEUE_COUNT) begin
-        $error("Error: QUEUE_COUNT must be between 2 and 65536 and fit in QID_W bits (instance %m)");
-        $finish;
-    end
+// the round-robin pointers hold a queue id
+initial if (QUEUE_COUNT < 2 || (1 << QID_W) < QUEUE_COUNT) begin
+    $error("Error: the arbiter needs the admin queue and an I/O queue, ids of QID_W bits (instance %m)");
+    $finish;
 end
 
 localparam [1:0]
