@@ -4,8 +4,8 @@
 
 /*
  * The index of the lowest set bit of a vector, and whether any is set: how
- * the command table picks a free slot and the requesters a free read tag.
- * Combinational.
+ * the command table picks a free slot and the tag pool (nvme_tag_pool) a
+ * free read tag and the timed-out tag it reports. Combinational.
  */
 module lowest_set_bit #
 (

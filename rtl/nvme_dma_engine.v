@@ -186,10 +186,6 @@ initial begin
         $error("Error: tags end at 31 without extended tags (instance %m)");
         $finish;
     end
-    if (TIMEOUT_TICKS < 2 || TIMEOUT_TICKS > 15) begin
-        $error("Error: TIMEOUT_TICKS must be between 2 and 15 (instance %m)");
-        $finish;
-    end
 end
 
 wire tick;

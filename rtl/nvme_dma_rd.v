@@ -14,10 +14,11 @@
  * boundary and, across tags, in any order: each goes to DRAM at the
  * request's DRAM address plus its offset in the request (from the lower
  * address field), realigned from its PCIe lane to its DRAM lane, so no
- * reorder buffer is needed. A tag is freed by the completion that ends its
- * request. An unsuccessful or poisoned completion, or none within the
- * timeout, fails the request with Data Transfer Error and writes nothing;
- * a timed-out tag stays out of use until the controller reset.
+ * reorder buffer is needed. The tags are an nvme_tag_pool: a tag is freed
+ * by the completion that ends its request. An unsuccessful or poisoned
+ * completion, or none within the timeout, fails the request with Data
+ * Transfer Error and writes nothing; a timed-out tag stays out of use until
+ * the controller reset (forget).
  */
 module nvme_dma_rd #
 (
@@ -200,26 +201,18 @@ assign rd_req_addr = rd_addr_reg;
 assign rd_req_dwords = rd_dwords_reg;
 assign rd_req_tag = TAG_BASE + {{(8-TAG_W){1'b0}}, rd_tag_reg};
 
-// tags
-reg [TAGS-1:0] tag_busy_reg;
-reg [TAGS-1:0] tag_dead_reg;
+// tags: what each read is for; the tags themselves are the pool's (below)
 reg [DRAM_AW-1:2] tag_dram [0:TAGS-1];
 reg [11:2] tag_host_lo [0:TAGS-1];
 reg [REQ_W-1:0] tag_req [0:TAGS-1];
-reg [3:0] tag_age [0:TAGS-1];
 
+localparam [TAGS-1:0] TAG_ONE = 1;
 wire [TAG_W-1:0] free_tag;
 wire tag_free;
-lowest_set_bit #(
-    .WIDTH(TAGS),
-    .INDEX_W(TAG_W)
-)
-free_tag_inst (
-    .bits(~tag_busy_reg),
-    .index(free_tag),
-    .valid(tag_free)
-);
-integer t;
+wire [TAGS-1:0] tag_live;
+wire tag_any_live;
+wire timeout_valid;
+wire [TAG_W-1:0] timeout_tag;
 
 // read size: to the next MRRS boundary of the host address and the next DRAM 4 KiB boundary
 wire [10:0] mrrs_dw = max_read_request > 3'd5 ? 11'd1024 : 11'd32 << max_read_request;
@@ -242,7 +235,7 @@ wire [10:0] rc_dwords = s_axis_rc_dwords;
 wire [7:0] rc_tag = s_axis_rc_tag;
 wire [7:0] rc_tag_rel = rc_tag - TAG_BASE;
 wire [TAG_W-1:0] rc_idx = rc_tag_rel[TAG_W-1:0];
-wire rc_known = rc_tag >= TAG_BASE && {24'd0, rc_tag_rel} < TAGS && tag_busy_reg[rc_idx] && !tag_dead_reg[rc_idx];
+wire rc_known = rc_tag >= TAG_BASE && {24'd0, rc_tag_rel} < TAGS && tag_live[rc_idx];
 wire rc_ok = rc_known && !rc_failed;
 wire [DRAM_AW-1:2] rc_dram = tag_dram[rc_idx] + {{(DRAM_AW-12){1'b0}}, rc_lower_addr[11:2] - tag_host_lo[rc_idx]};
 wire [11:0] rc_span = {9'd0, rc_dram[4:2]} + {1'b0, rc_dwords} - 12'd1;
@@ -294,7 +287,8 @@ wire fd_end = rc_in_frame_reg ? rc_end_reg : rc_completed || rc_failed;
 wire fd_err = rc_in_frame_reg ? rc_err_reg : rc_failed;
 wire fd_known = rc_in_frame_reg ? rc_known_reg : rc_known;
 wire [TAG_W-1:0] fd_idx = rc_in_frame_reg ? rc_idx_reg : rc_idx;
-wire rc_event = rc_frame_done && fd_known && fd_end;
+// the frame ends its read (a tag that timed out during the frame has already failed its request)
+wire rc_event = rc_frame_done && fd_known && fd_end && tag_live[fd_idx];
 
 dword_realign #(
     .LANES(8),
@@ -342,10 +336,34 @@ wire aw_hs = m_axi_awvalid && m_axi_awready;
 wire b_hs = m_axi_bvalid;
 wire [AXI_ID_W-1:0] unused_bid = m_axi_bid;
 
-// timeouts, one tag looked at per cycle, when no completion reports
-reg [TAG_W-1:0] scan_reg;
-wire timeout = tag_busy_reg[scan_reg] && !tag_dead_reg[scan_reg] && tag_age[scan_reg] >= TIMEOUT_TICKS[3:0]
-               && !rc_event;
+// Tags and their completion timeout; a timeout is taken when no completion reports (they share the pending port)
+wire timeout = timeout_valid && !rc_event;
+wire [TAGS-1:0] tag_busy;
+wire [TAGS-1:0] tag_dead;
+wire [2*TAGS-1:0] unused_tags = {tag_busy, tag_dead};
+
+nvme_tag_pool #(
+    .TAGS(TAGS),
+    .TAG_W(TAG_W),
+    .TIMEOUT_TICKS(TIMEOUT_TICKS)
+)
+tag_pool_inst (
+    .clk(clk),
+    .rst(rst),
+    .clear(forget),
+    .tick(tick),
+    .free_tag(free_tag),
+    .free_valid(tag_free),
+    .alloc(issue),
+    .retire(rc_event ? TAG_ONE << fd_idx : {TAGS{1'b0}}),
+    .timeout_valid(timeout_valid),
+    .timeout_tag(timeout_tag),
+    .timeout_ready(!rc_event),
+    .busy(tag_busy),
+    .dead(tag_dead),
+    .live(tag_live),
+    .any_live(tag_any_live)
+);
 
 nvme_dma_pending #(
     .REQS(1 << REQ_W),
@@ -360,14 +378,14 @@ pending_inst (
     .inc1(rc_hs && rc_first && rc_first_pass),
     .inc1_req(tag_req[rc_idx]),
     .dec0(rc_event || timeout),
-    .dec0_req(rc_event ? tag_req[fd_idx] : tag_req[scan_reg]),
+    .dec0_req(rc_event ? tag_req[fd_idx] : tag_req[timeout_tag]),
     .dec1(b_hs),
     .dec1_req(b_req_mem[b_rd_reg[BURST_W-1:0]]),
     .end_valid(end_pass),
     .end_req(h_req),
     .end_code(h_code),
     .err_valid((rc_event && fd_err) || timeout || (b_hs && m_axi_bresp != 2'b00)),
-    .err_req(rc_event && fd_err ? tag_req[fd_idx] : timeout ? tag_req[scan_reg] : b_req_mem[b_rd_reg[BURST_W-1:0]]),
+    .err_req(rc_event && fd_err ? tag_req[fd_idx] : timeout ? tag_req[timeout_tag] : b_req_mem[b_rd_reg[BURST_W-1:0]]),
     .err_code(b_hs && m_axi_bresp != 2'b00 && !(rc_event && fd_err) && !timeout ? SC_INTERNAL_ERROR : SC_DATA_TRANSFER_ERROR),
     .done_valid(done_valid),
     .done_ready(done_ready),
@@ -376,8 +394,7 @@ pending_inst (
     .idle(counts_idle)
 );
 
-wire [TAGS-1:0] live_tags = tag_busy_reg & ~tag_dead_reg;
-assign timer_armed = live_tags != 0;
+assign timer_armed = tag_any_live;
 
 assign idle = counts_idle && seg_empty && !cur_valid_reg && !rd_valid_reg && aw_empty
               && b_wr_reg == b_rd_reg && !rc_in_frame_reg && !m_axi_wvalid;
@@ -401,11 +418,9 @@ always @(posedge clk) begin
         rd_addr_reg <= cur_addr_reg;
         rd_dwords_reg <= cut;
         rd_tag_reg <= free_tag;
-        tag_busy_reg[free_tag] <= 1'b1;
         tag_dram[free_tag] <= cur_dram_reg;
         tag_host_lo[free_tag] <= cur_addr_reg[11:2];
         tag_req[free_tag] <= cur_req_reg;
-        tag_age[free_tag] <= 4'd0;
         cur_addr_reg <= cur_addr_reg + {51'd0, cut};
         cur_dram_reg <= cur_dram_reg + {{(DRAM_AW-13){1'b0}}, cut};
         cur_left_reg <= cur_left_reg - cut;
@@ -431,9 +446,6 @@ always @(posedge clk) begin
             end
         end
     end
-    if (rc_event) begin
-        tag_busy_reg[fd_idx] <= 1'b0;
-    end
 
     // write bursts
     if (aw_hs) begin
@@ -445,38 +457,18 @@ always @(posedge clk) begin
         b_rd_reg <= b_rd_reg + 1;
     end
 
-    // completion timeout: the scan turns only while reads are outstanding, so idle time leaves no trace
-    if (timer_armed) begin
-        scan_reg <= scan_reg == TAGS[TAG_W-1:0] - 1 ? 0 : scan_reg + 1;
-    end
-    for (t = 0; t < TAGS; t = t + 1) begin
-        if (tick && tag_busy_reg[t] && tag_age[t] != 4'hf && !(issue && free_tag == t[TAG_W-1:0])) begin
-            tag_age[t] <= tag_age[t] + 4'd1;
-        end
-    end
-    if (timeout) begin
-        tag_dead_reg[scan_reg] <= 1'b1;
-    end
-
     if (drop) begin
         cur_valid_reg <= 1'b0;
-    end
-    if (forget) begin
-        tag_busy_reg <= tag_busy_reg & ~tag_dead_reg;
-        tag_dead_reg <= 0;
     end
 
     if (rst) begin
         cur_valid_reg <= 1'b0;
         rd_valid_reg <= 1'b0;
-        tag_busy_reg <= 0;
-        tag_dead_reg <= 0;
         rc_in_frame_reg <= 1'b0;
         aw_wr_reg <= 3'd0;
         aw_rd_reg <= 3'd0;
         b_wr_reg <= 0;
         b_rd_reg <= 0;
-        scan_reg <= 0;
     end
 end
 

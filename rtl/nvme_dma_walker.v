@@ -29,10 +29,10 @@
  * read, is Data SGL Length Invalid. Descriptors are read up to 8 at a time.
  * This is the walk models/prp.py defines.
  *
- * Pointer reads use a small pool of tags, one read at a time. An
- * unsuccessful or poisoned completion, or none within the timeout, ends the
- * walk with Data Transfer Error; a timed-out tag stays out of use until
- * the controller reset.
+ * Pointer reads use a small pool of tags (an nvme_tag_pool), one read at a
+ * time. An unsuccessful or poisoned completion, or none within the timeout,
+ * ends the walk with Data Transfer Error; a timed-out tag stays out of use
+ * until the controller reset.
  */
 module nvme_dma_walker #
 (
@@ -237,10 +237,7 @@ reg [31:0] pbuf [0:31];
 reg [63:0] ptr_addr_reg;
 reg [5:0] ptr_dwords_reg;
 reg [TAG_W-1:0] ptr_tag_reg;
-reg ptr_pending_reg;
 reg ptr_failed_reg;
-reg [TAGS-1:0] tag_dead_reg;
-reg [3:0] age_reg;
 
 // segment output
 reg [63:2] out_addr_reg;
@@ -266,21 +263,50 @@ assign seg_addr = out_addr_reg;
 assign seg_dwords = out_dwords_reg;
 assign seg_dram = out_dram_reg;
 
-assign idle = state_reg == ST_IDLE && !ptr_pending_reg;
-assign timer_armed = ptr_pending_reg;
-
-// lowest live tag
+/*
+ * Pointer-read tags and their completion timeout. One read is outstanding
+ * at a time and none is while a walk picks the next tag (pointer_read), so
+ * the pool's free tag is still ptr_tag_reg when the request is taken and
+ * the tag becomes busy.
+ */
+localparam [TAGS-1:0] TAG_ONE = 1;
 wire [TAG_W-1:0] free_tag;
 wire tag_left;
-lowest_set_bit #(
-    .WIDTH(TAGS),
-    .INDEX_W(TAG_W)
+wire [TAGS-1:0] tag_retire;
+wire timeout_valid;
+wire [TAG_W-1:0] timeout_tag;
+wire [TAGS-1:0] tag_busy;
+wire [TAGS-1:0] tag_dead;
+wire [TAGS-1:0] tag_live;
+// the pointer read in flight: its tag is live
+wire ptr_pending;
+wire [TAG_W+3*TAGS-1:0] unused_tags = {timeout_tag, tag_busy, tag_dead, tag_live};
+
+nvme_tag_pool #(
+    .TAGS(TAGS),
+    .TAG_W(TAG_W),
+    .TIMEOUT_TICKS(TIMEOUT_TICKS)
 )
-free_tag_inst (
-    .bits(~tag_dead_reg),
-    .index(free_tag),
-    .valid(tag_left)
+tag_pool_inst (
+    .clk(clk),
+    .rst(rst),
+    .clear(clear),
+    .tick(tick),
+    .free_tag(free_tag),
+    .free_valid(tag_left),
+    .alloc(state_reg == ST_PTR_REQ && ptr_req_ready),
+    .retire(tag_retire),
+    .timeout_valid(timeout_valid),
+    .timeout_tag(timeout_tag),
+    .timeout_ready(1'b1),
+    .busy(tag_busy),
+    .dead(tag_dead),
+    .live(tag_live),
+    .any_live(ptr_pending)
 );
+
+assign idle = state_reg == ST_IDLE && !ptr_pending;
+assign timer_armed = ptr_pending;
 
 /*
  * Completions of pointer reads
@@ -296,7 +322,10 @@ wire rc_failed = s_axis_rc_failed;
 wire rc_completed = s_axis_rc_completed;
 wire [7:0] rc_tag = s_axis_rc_tag;
 wire [10:0] unused_rc_dwords = s_axis_rc_dwords;
-wire rc_ours = ptr_pending_reg && rc_tag == ptr_req_tag;
+wire rc_ours = ptr_pending && rc_tag == ptr_req_tag;
+// the completion that ends the read frees its tag
+assign tag_retire = rc_hs && !rc_in_frame_reg && rc_ours && (rc_completed || rc_failed)
+                    ? TAG_ONE << ptr_tag_reg : {TAGS{1'b0}};
 // lane 3 of the first beat is the dword at the completion's lower address
 wire [9:0] rc_first_idx = rc_lower_addr[11:2] - ptr_addr_reg[11:2];
 wire [5:0] rc_first_base = rc_first_idx[5:0] - 6'd3;
@@ -314,13 +343,8 @@ always @(posedge clk) begin
         if (!rc_in_frame_reg) begin
             rc_take_reg <= rc_ours && !rc_failed && !ptr_failed_reg;
             rc_base_reg <= rc_first_base + 6'd8;
-            if (rc_ours) begin
-                if (rc_failed) begin
-                    ptr_failed_reg <= 1'b1;
-                end
-                if (rc_completed || rc_failed) begin
-                    ptr_pending_reg <= 1'b0;
-                end
+            if (rc_ours && rc_failed) begin
+                ptr_failed_reg <= 1'b1;
             end
             for (l = 3; l < 8; l = l + 1) begin
                 if (rc_ours && !rc_failed && s_axis_rc_tkeep[l]
@@ -338,33 +362,19 @@ always @(posedge clk) begin
         end
     end
 
-    // completion timeout: the tag dies, the walk fails
-    if (!ptr_pending_reg) begin
-        age_reg <= 4'd0;
-    end else if (tick) begin
-        age_reg <= age_reg + 4'd1;
-        if (age_reg + 4'd1 == TIMEOUT_TICKS[3:0]) begin
-            tag_dead_reg[ptr_tag_reg] <= 1'b1;
-            ptr_pending_reg <= 1'b0;
-            ptr_failed_reg <= 1'b1;
-        end
+    // completion timeout (the tag pool's): the tag dies, the walk fails
+    if (timeout_valid) begin
+        ptr_failed_reg <= 1'b1;
     end
 
     if (state_reg == ST_PTR_REQ && ptr_req_ready) begin
-        ptr_pending_reg <= 1'b1;
         ptr_failed_reg <= 1'b0;
     end
 
     if (rst) begin
         rc_in_frame_reg <= 1'b0;
         rc_take_reg <= 1'b0;
-        ptr_pending_reg <= 1'b0;
         ptr_failed_reg <= 1'b0;
-        tag_dead_reg <= 0;
-        age_reg <= 4'd0;
-    end else if (clear) begin
-        // timed-out tags come back with the controller reset
-        tag_dead_reg <= 0;
     end
 end
 
@@ -690,7 +700,7 @@ always @(posedge clk) begin
             end
         end
         ST_PTR_WAIT: begin
-            if (!ptr_pending_reg) begin
+            if (!ptr_pending) begin
                 if (ptr_failed_reg) begin
                     fail(SC_DATA_TRANSFER_ERROR);
                 end else begin
@@ -721,7 +731,7 @@ always @(posedge clk) begin
         end
         ST_DRAIN: begin
             // an cleared walk waits for its pointer read before the next one
-            if (!ptr_pending_reg) begin
+            if (!ptr_pending) begin
                 state_reg <= ST_IDLE;
             end
         end

@@ -15,9 +15,10 @@
  * the slots by byte offset, and the commands are queued once the read's
  * last completion arrives. An unsuccessful or poisoned completion, or none
  * within the completion timeout, makes fetch_error a fatal controller
- * status. A timed-out tag stays out of use until the controller reset, so
- * a late completion can never be taken for a new read, and no longer keeps
- * the engine from reporting idle (the reset must be able to finish).
+ * status. The read tags and the timeout are an nvme_tag_pool: a timed-out
+ * tag stays out of use until the controller reset, so a late completion can
+ * never be taken for a new read, and no longer keeps the engine from
+ * reporting idle (the reset must be able to finish).
  */
 module nvme_sq_fetch #
 (
@@ -115,10 +116,6 @@ localparam TAG_W = $clog2(FETCH_TAGS);
 localparam ENT_W = $clog2(MAX_FETCH);
 
 initial begin
-    if (TIMEOUT_TICKS < 2 || TIMEOUT_TICKS > 15) begin
-        $error("Error: TIMEOUT_TICKS must be between 2 and 15 (instance %m)");
-        $finish;
-    end
     if (MAX_FETCH > 64 || (1 << ENT_W) != MAX_FETCH || (1 << TAG_W) != FETCH_TAGS) begin
         $error("Error: MAX_FETCH and FETCH_TAGS must be powers of two, MAX_FETCH <= 64 (instance %m)");
         $finish;
@@ -138,17 +135,28 @@ reg [ENT_W:0] f_count_reg;
 reg [ENT_W:0] f_alloc_idx_reg;
 reg [63:2] f_addr_reg;
 
-reg [FETCH_TAGS-1:0] tag_busy_reg;
 reg [QID_W-1:0] tag_qid [0:FETCH_TAGS-1];
 reg [ENT_W:0] tag_count [0:FETCH_TAGS-1];
 reg [11:0] tag_offset [0:FETCH_TAGS-1];
 reg [SLOT_W-1:0] tag_slot [0:FETCH_TAGS*MAX_FETCH-1];
 reg [FETCH_TAGS-1:0] tag_err_reg;
-reg [FETCH_TAGS-1:0] tag_dead_reg;
-reg [3:0] tag_age [0:FETCH_TAGS-1];
-wire tick;
 reg [QUEUE_COUNT-1:0] in_flight_reg;
-integer t;
+
+// Read tags and their completion timeout
+localparam [FETCH_TAGS-1:0] TAG_ONE = 1;
+wire tick;
+wire [TAG_W-1:0] free_tag;
+wire tag_free;
+wire [FETCH_TAGS-1:0] tag_retire;
+wire timeout_valid;
+wire [TAG_W-1:0] timeout_tag;
+wire [FETCH_TAGS-1:0] tag_busy;
+wire [FETCH_TAGS-1:0] tag_dead;
+wire [FETCH_TAGS-1:0] tag_live;
+wire tag_any_live;
+wire can_start;
+// the pool reports timeouts by tag; the fetch only needs to know one happened
+wire [TAG_W+FETCH_TAGS-1:0] unused_tags = {timeout_tag, tag_dead};
 
 timebase_pulse #(
     .PERIOD(TIMEOUT_TICK_CYCLES)
@@ -156,21 +164,31 @@ timebase_pulse #(
 timeout_tick_inst (
     .clk(clk),
     .rst(rst),
-    .enable((tag_busy_reg & ~tag_dead_reg) != 0),
+    .enable(tag_any_live),
     .pulse(tick)
 );
 
-// Free tag
-wire [TAG_W-1:0] free_tag;
-wire unused_tag_free;
-lowest_set_bit #(
-    .WIDTH(FETCH_TAGS),
-    .INDEX_W(TAG_W)
+nvme_tag_pool #(
+    .TAGS(FETCH_TAGS),
+    .TAG_W(TAG_W),
+    .TIMEOUT_TICKS(TIMEOUT_TICKS)
 )
-free_tag_inst (
-    .bits(~tag_busy_reg),
-    .index(free_tag),
-    .valid(unused_tag_free)
+tag_pool_inst (
+    .clk(clk),
+    .rst(rst),
+    .clear(clear),
+    .tick(tick),
+    .free_tag(free_tag),
+    .free_valid(tag_free),
+    .alloc(can_start),
+    .retire(tag_retire),
+    .timeout_valid(timeout_valid),
+    .timeout_tag(timeout_tag),
+    .timeout_ready(1'b1),
+    .busy(tag_busy),
+    .dead(tag_dead),
+    .live(tag_live),
+    .any_live(tag_any_live)
 );
 
 // Entries to fetch from the granted SQ
@@ -186,7 +204,7 @@ wire [15:0] by_burst = arb_burst == 3'd7 ? 16'hffff : 16'd1 << arb_burst;
 wire [15:0] fetch_count = min16(min16(min16(pending, to_wrap), min16(to_4k, by_mrrs)),
                                 min16(min16(by_burst, MAX_FETCH[15:0]), {{(15-SLOT_W){1'b0}}, free_count}));
 
-wire can_start = f_state_reg == F_IDLE && enable && grant_valid && !(&tag_busy_reg) && free_count != 0;
+assign can_start = f_state_reg == F_IDLE && enable && grant_valid && tag_free && free_count != 0;
 
 assign grant_ack = can_start;
 assign grant_count = fetch_count;
@@ -239,7 +257,12 @@ assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
 wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
 /* verilator lint_on UNUSEDSIGNAL */
 
-assign idle = f_state_reg == F_IDLE && (tag_busy_reg & ~tag_dead_reg) == 0 && r_state_reg == R_DESC;
+assign idle = f_state_reg == F_IDLE && !tag_any_live && r_state_reg == R_DESC;
+
+// a read's tag is freed once its commands are queued (or dropped), and a read not yet issued by the controller reset
+wire push_done = r_state_reg == R_PUSH && (tag_err_reg[r_tag_reg] || clear || r_push_idx_reg + 1 == tag_count[r_tag_reg]);
+assign tag_retire = (push_done ? TAG_ONE << r_tag_reg : {FETCH_TAGS{1'b0}})
+                    | (clear && f_state_reg != F_IDLE ? TAG_ONE << f_tag_reg : {FETCH_TAGS{1'b0}});
 assign quiet = idle && !can_start;
 
 always @(posedge clk) begin
@@ -254,7 +277,6 @@ always @(posedge clk) begin
                 f_count_reg <= fetch_count[ENT_W:0];
                 f_alloc_idx_reg <= 0;
                 f_addr_reg <= {sq_base, 10'd0} + {42'd0, sq_head, 4'd0};
-                tag_busy_reg[free_tag] <= 1'b1;
                 tag_err_reg[free_tag] <= 1'b0;
                 tag_qid[free_tag] <= grant_qid;
                 tag_count[free_tag] <= fetch_count[ENT_W:0];
@@ -307,8 +329,7 @@ always @(posedge clk) begin
                     default: begin
                         r_tag_reg <= in_dw[TAG_W-1:0];
                         r_desc_dw_reg <= 2'd0;
-                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_busy_reg[in_dw[TAG_W-1:0]] ||
-                                tag_dead_reg[in_dw[TAG_W-1:0]]) begin
+                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_live[in_dw[TAG_W-1:0]]) begin
                             fetch_error <= 1'b1;
                             tag_err_reg[in_dw[TAG_W-1:0]] <= 1'b1;
                             r_state_reg <= in_dw_last ? (r_completed_reg ? R_PUSH : R_DESC) : R_DROP;
@@ -350,8 +371,7 @@ always @(posedge clk) begin
         end
         R_PUSH: begin
             // queue the read's commands in order; an errored read queues none
-            if (tag_err_reg[r_tag_reg] || clear || r_push_idx_reg + 1 == tag_count[r_tag_reg]) begin
-                tag_busy_reg[r_tag_reg] <= 1'b0;
+            if (push_done) begin
                 in_flight_reg[tag_qid[r_tag_reg]] <= 1'b0;
                 r_state_reg <= R_DESC;
             end
@@ -360,32 +380,18 @@ always @(posedge clk) begin
         default: r_state_reg <= R_DESC;
     endcase
 
-    // Completion timeout
-    for (t = 0; t < FETCH_TAGS; t = t + 1) begin
-        if (!tag_busy_reg[t] || tag_dead_reg[t]) begin
-            tag_age[t] <= 4'd0;
-        end else if (tick) begin
-            tag_age[t] <= tag_age[t] + 4'd1;
-            if (tag_age[t] + 4'd1 == TIMEOUT_TICKS[3:0]) begin
-                tag_dead_reg[t] <= 1'b1;
-                fetch_error <= 1'b1;
-            end
-        end
+    // Completion timeout (the tag pool's): the tag is dead, the controller fatal
+    if (timeout_valid) begin
+        fetch_error <= 1'b1;
     end
 
-    // Controller reset: a read not yet issued is dropped; completions of
-    // issued reads are still taken in, and discarded; timed-out tags return
+    // Controller reset: a read not yet issued is dropped (its tag retired);
+    // completions of issued reads are still taken in, and discarded;
+    // timed-out tags return to the pool
     if (clear) begin
-        for (t = 0; t < FETCH_TAGS; t = t + 1) begin
-            if (tag_dead_reg[t]) begin
-                tag_busy_reg[t] <= 1'b0;
-            end
-        end
-        tag_dead_reg <= 0;
-        tag_err_reg <= tag_busy_reg;
+        tag_err_reg <= tag_busy;
         in_flight_reg <= 0;
         if (f_state_reg != F_IDLE) begin
-            tag_busy_reg[f_tag_reg] <= 1'b0;
             f_state_reg <= F_IDLE;
         end
     end
@@ -396,9 +402,7 @@ always @(posedge clk) begin
         r_desc_dw_reg <= 2'd0;
         in_keep_reg <= 0;
         in_last_reg <= 1'b0;
-        tag_busy_reg <= 0;
         tag_err_reg <= 0;
-        tag_dead_reg <= 0;
         in_flight_reg <= 0;
         fetch_error <= 1'b0;
         sqe_wr_en <= 1'b0;
