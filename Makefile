@@ -1,19 +1,31 @@
 # nvme-cosim: `make sim` runs the main job, `make test` the regression.
 # The first target run creates .venv and installs everything (tools/setup.sh).
 
+comma   := ,
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.setup-done
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export OBJCACHE := $(if $(shell command -v ccache),ccache,)
 
+# Variables (`make help` lists them with the test modules)
 TEST     ?= demo
 TESTCASE ?=
 WAVES    ?= 0
 SEED     ?=
 SIM      ?= verilator
+PARAMS   ?=
 # pytest workers for the regression: one simulator process each, one shared build
 JOBS     ?= $(shell nproc)
+
+# cocotb reads WAVES itself and fails on anything but a number; say it here in one line instead
+ifneq ($(filter-out 0 1,$(WAVES))$(if $(WAVES),,empty),)
+$(error WAVES takes 0 or 1, not '$(WAVES)')
+endif
+ifneq ($(filter-out verilator icarus,$(SIM)),)
+$(error SIM takes verilator or icarus, not '$(SIM)')
+endif
+SIM_MODULES := $(sort $(basename $(notdir $(wildcard tests/sim/[!_]*.py))))
 
 TOP      := nvme_ctrl
 RTL      := $(sort $(wildcard rtl/*.v))
@@ -23,13 +35,28 @@ RTL      := $(sort $(wildcard rtl/*.v))
 all: sim
 
 help:
-	@echo "make sim [TEST=<module>] [TESTCASE=<name>] [WAVES=1] [SEED=<n>]  run a module of tests/sim (default: demo)"
-	@echo "make test     lint, synthesis and the whole regression (JUnit XML in build/results/)"
-	@echo "make nightly [SEED=<n>]  100,000 fuzzed SQEs with a new seed (printed; SEED=<n> replays)"
-	@echo "make waves TEST=<module>   open the last waveform of that module"
-	@echo "make coverage   functional coverage merged over the runs so far, with its holes"
-	@echo "make regs     regenerate the register views from contract/ (the other targets do it first)"
-	@echo "make lint | synth | bench | clean"
+	@echo "Targets:"
+	@echo "  make sim        run one module of tests/sim (default: demo, the main job); logs in build/runs/<module>/"
+	@echo "  make test       lint, synthesizability check, unit tests and the whole simulation regression"
+	@echo "                  (JUnit with one testcase per cocotb test: build/results/junit.xml)"
+	@echo "  make unit       the pure-Python model and firmware tests alone (seconds, no simulator)"
+	@echo "  make nightly    NIGHTLY_SQES fuzzed SQEs with a new seed (printed; SEED=<n> replays)"
+	@echo "  make waves      open the last waveform of TEST in GTKWave"
+	@echo "  make coverage   functional coverage merged over the runs so far, with its holes"
+	@echo "  make regs       regenerate the register views from contract/ (the other targets do it first)"
+	@echo "  make lint | synth | bench | clean | distclean"
+	@echo "Variables:"
+	@echo "  TEST=<module>       module of tests/sim for sim and waves (default: demo)"
+	@echo "  TESTCASE=<name>     run only this test of the module"
+	@echo "  SEED=<n>            random seed (sim: a new one each run; nightly: replays a night)"
+	@echo "  WAVES=0|1           1: also write build/waves/<module>.fst (a build with tracing)"
+	@echo "  SIM=verilator|icarus  simulator for sim"
+	@echo "  PARAMS=N=V[,N=V]    top-level parameters other than contract/params.py's, e.g. AXIS_PCIE_DATA_WIDTH=128"
+	@echo "  JOBS=<n>            pytest workers for test (default: the number of cores, $(JOBS))"
+	@echo "  NIGHTLY_SQES=<n>    fuzzed SQEs for nightly (default: $(NIGHTLY_SQES))"
+	@echo "  NVME_COSIM_SEED=<n> (environment) the regression's seed instead of the fixed one"
+	@echo "Test modules (tests/sim): "
+	@echo "$(SIM_MODULES)" | fold -s -w 100 | sed 's/^/  /'
 
 $(STAMP): requirements.txt tools/setup.sh
 	bash tools/setup.sh
@@ -48,10 +75,11 @@ $(REGS_STAMP): $(STAMP) $(wildcard contract/*.rdl) contract/params.py tools/regm
 regs: $(REGS_STAMP)
 
 sim: $(REGS_STAMP)
-	$(PYTHON) -m tb.run --test $(TEST) --sim $(SIM) \
+	@$(PYTHON) -m tb.run --test $(TEST) --sim $(SIM) \
 		$(if $(TESTCASE),--testcase $(TESTCASE)) \
 		$(if $(filter 1,$(WAVES)),--waves) \
-		$(if $(SEED),--seed $(SEED))
+		$(if $(SEED),--seed $(SEED)) \
+		$(foreach p,$(subst $(comma), ,$(PARAMS)),--param $(p))
 
 # The regression: lint, a synthesizability check (Yosys elaborates and checks
 # the design in seconds; the full mapping with its counts is `make synth`, which
@@ -72,12 +100,17 @@ nightly: $(REGS_STAMP)
 unit: $(REGS_STAMP)
 	$(PYTHON) -m pytest -q tests/unit
 
+# pytest sees one test per module run; tools/results.py expands its JUnit to one testcase per
+# cocotb test and, when something failed, ends with each failing test's seed, log and rerun command.
 .PHONY: unit-and-sim coverage
 unit-and-sim: $(REGS_STAMP)
 	@mkdir -p build/results
-	rm -rf build/coverage
-	$(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal --junitxml=build/results/junit.xml
-	@$(PYTHON) tools/coverage_report.py
+	@rm -rf build/coverage build/runs
+	@status=0; $(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal --junitxml=build/results/pytest.xml || status=$$?; \
+	$(PYTHON) tools/results.py expand build/results/pytest.xml --out build/results/junit.xml; \
+	$(PYTHON) tools/coverage_report.py; \
+	if [ $$status -ne 0 ]; then $(PYTHON) tools/results.py failures build/results/junit.xml; fi; \
+	exit $$status
 
 coverage: $(STAMP)
 	@$(PYTHON) tools/coverage_report.py

@@ -25,6 +25,6 @@ def run_bench_module(module: str, build: SimBuild | None = None) -> dict | None:
     result = (build or SimBuild()).run(module, module_dir=ROOT / "bench" / "sim",
                                        extra_env={"BENCH_OUT": str(out)})
     if not result.passed:
-        print(f"{module}: simulation failed, see {result.results_xml}")
+        print(f"{module}: simulation failed, see {result.log}")
         return None
     return json.loads(out.read_text())

@@ -10,6 +10,8 @@ access types cannot say written on top.
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 
 from pyuvm import uvm_predict_e, uvm_reg, uvm_reg_field
@@ -138,6 +140,10 @@ class RegisterModel:
 
     def __init__(self, params: ControllerParams | None = None) -> None:
         self.params = params or ControllerParams()
+        # pyuvm warns on every predict through an unlocked map and on every read of a volatile
+        # field's mirror; both are how this model works (CSTS is masked out of the checks), so
+        # only its errors are shown
+        logging.getLogger("RegModel").setLevel(logging.ERROR)
         self.block = Bar0Block()
         # not locked: the generated map has no endianness, which locking needs for address
         # translation, and nothing here goes through the map
@@ -159,6 +165,28 @@ class RegisterModel:
     def dwords(self) -> list[tuple[str, int]]:
         """(register name, dword offset) of every dword of the controller registers, in address order."""
         return sorted(((reg.get_name(), offset) for offset, (reg, _) in self._dwords.items()), key=lambda r: r[1])
+
+    def describe(self, offset: int, got: int, expected: int, length: int = 4) -> str:
+        """A read mismatch in the specification's words: the register, and each field that differs.
+
+        ``got`` and ``expected`` are the little-endian values of ``length`` bytes read at ``offset``.
+        """
+        dword = offset & ~3
+        if dword not in self._dwords:
+            return f"offset {offset:#06x} (no register)"
+        reg, shift = self._dwords[dword]
+        name = reg.get_name() + (f"[{shift + 31}:{shift}]" if reg.get_n_bytes() > 4 else "")
+        lsb = shift + 8 * (offset & 3)
+        differing = []
+        for f in reg.get_fields():
+            low, width = f.get_lsb_pos() - lsb, f.get_n_bits()
+            if low + width <= 0 or low >= 8 * length:
+                continue
+            field_mask = ((1 << width) - 1 << low if low >= 0 else (1 << (width + low)) - 1) & ((1 << 8 * length) - 1)
+            if (got ^ expected) & field_mask:
+                g, e = ((v & field_mask) >> max(low, 0) for v in (got, expected))
+                differing.append(f"{f.get_name()} got {g:#x}, expected {e:#x}")
+        return f"{name} ({offset:#06x})" + (": " + "; ".join(differing) if differing else "")
 
     def controller_reset(self) -> None:
         """CC.EN 1->0: everything but AQA, ASQ, ACQ and CC returns to its reset value."""

@@ -31,6 +31,9 @@ from tb.nvme_queues import NvmeAdmin
 from tb.iommu_seam import IommuConfig
 from tb.pcie_tb import CLOCK_GATE, LinkConfig, PcieTb
 from tb.stream_pacing import random_pauses
+from tb import cocotb_overrides
+
+cocotb_overrides.install()
 
 
 class NvmeBaseTest(uvm_test):

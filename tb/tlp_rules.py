@@ -65,7 +65,8 @@ class TlpRuleChecker:
 
     def _violation(self, message: str) -> None:
         self.violations.append(message)
-        self.log.error("TLP rule violation: %s", message)
+        # a warning: the scoreboard's check_phase assertion is what fails the test
+        self.log.warning("TLP rule violation: %s", message)
 
     def request(self, tlp: Tlp, time_ns: int) -> None:
         self.requests += 1
