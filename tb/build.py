@@ -28,7 +28,7 @@ from cocotb_tools.runner import get_results, get_runner
 
 from contract.params import DesignParams
 from tb import sim_top
-from tb.results import SIM_LOG, ProgressTail, RunInfo, TestOutcome, relative, split_log
+from tb.results import SIM_LOG, ProgressTail, RunInfo, Outcome, relative, split_log
 from tb.sim_top import SIM_TOP, write_sim_top
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +190,7 @@ class SimBuild:
         seed: int | None = None,
         extra_env: dict[str, str] | None = None,
         module_dir: Path = TESTS_DIR,
-        progress: Callable[[TestOutcome], None] | None = None,
+        progress: Callable[[Outcome], None] | None = None,
     ) -> "SimResult":
         """Run one cocotb module (from tests/sim unless ``module_dir`` says otherwise).
 

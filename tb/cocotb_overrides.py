@@ -28,12 +28,13 @@ for _package, _pinned in PINNED.items():
 _HEX_FROM = 10
 
 
-def _hex_compare(op: str, left: object, right: object) -> list[str] | None:
+def _hex_compare(op: str, left: object, right: object) -> str | None:
     """pytest's comparison explanation hook: ints in hex (None: pytest's own explanation)."""
     ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (left, right))
     if not ints or max(abs(left), abs(right)) < _HEX_FROM:  # type: ignore[arg-type]
         return None
-    return [f"{left:#x} {op} {right:#x}"]
+    # the rewritten assert %-formats the explanation, as for pytest's own hook
+    return f"{left:#x} {op} {right:#x}"
 
 
 class _ExpectedFailureQuiet(logging.Filter):

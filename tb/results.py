@@ -42,7 +42,7 @@ _SKIP = re.compile(r"cocotb\.regression\s+skipping (\S+)\.(\w+)")
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class Outcome:
     """One cocotb test's result as the terminal shows it."""
 
     module: str
@@ -120,7 +120,7 @@ class ProgressTail(threading.Thread):
 
     POLL_S = 0.2
 
-    def __init__(self, log: Path, report: Callable[[TestOutcome], None]) -> None:
+    def __init__(self, log: Path, report: Callable[[Outcome], None]) -> None:
         super().__init__(daemon=True)
         self.log = log
         self.report = report
@@ -158,10 +158,10 @@ class ProgressTail(threading.Thread):
             self._start = (sim_ns, time.monotonic())
         elif end := _END.search(line):
             status = "PASS" if end.group(3) == "passed" else "FAIL"
-            self.report(TestOutcome(end.group(1), end.group(2), status, sim_ns - self._start[0],
+            self.report(Outcome(end.group(1), end.group(2), status, sim_ns - self._start[0],
                                     time.monotonic() - self._start[1]))
         elif skip := _SKIP.search(line):
-            self.report(TestOutcome(skip.group(1), skip.group(2), "SKIP", 0.0, 0.0))
+            self.report(Outcome(skip.group(1), skip.group(2), "SKIP", 0.0, 0.0))
 
 
 def split_log(run_dir: Path) -> list[Path]:
@@ -204,9 +204,12 @@ def _problem(testcase: ET.Element) -> ET.Element | None:
 
 
 def _message(problem: ET.Element) -> str:
+    """The exception's type and the first line of its message (an assertion's own text)."""
     text = problem.get("message") or (problem.text or "")
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    kind = problem.get("type")
+    first = lines[0] if lines else ""
+    return f"{kind}: {first}" if kind else first
 
 
 def cocotb_testcases(results_xml: Path) -> list[ET.Element]:

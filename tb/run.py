@@ -12,11 +12,12 @@ reruns exactly it with waves.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from tb.build import TESTS_DIR, BuildError, SimBuild, sim_modules
-from tb.results import TestOutcome, module_failures, relative
+from tb.results import Outcome, module_failures, relative
 
 
 def _parameter(text: str) -> tuple[str, int]:
@@ -29,7 +30,14 @@ def _parameter(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"{text!r}: the value is not an integer") from None
 
 
-def _progress(outcome: TestOutcome) -> None:
+def last_error(log: Path) -> str:
+    """The last exception line of a log (why a module could not start), or a pointer to the log."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    errors = [line.strip() for line in lines if re.match(r"^\w*(Error|Exception)\b.*:", line.strip())]
+    return errors[-1] if errors else "the end of the log says why"
+
+
+def _progress(outcome: Outcome) -> None:
     print(outcome.line(), flush=True)
 
 
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None, tests_dir: Path = TESTS_DIR) -> int:
                         help="a top-level parameter other than contract/params.py's default (a build of its own)")
     args = parser.parse_args(argv)
 
+    tests_dir = tests_dir.resolve()
     modules = sim_modules(tests_dir)
     if args.test not in modules:
         parser.error(f"no module {args.test!r} in {relative(tests_dir)}; have: {', '.join(modules)}")
@@ -63,7 +72,7 @@ def main(argv: list[str] | None = None, tests_dir: Path = TESTS_DIR) -> int:
     print(f"{args.test}: {result.total - result.failed} passed, {result.failed} failed "
           f"(seed {result.seed}, log {relative(result.log)})")
     if result.total == 0:
-        print(f"{args.test}: no test ran; the end of {relative(result.log)} says why", file=sys.stderr)
+        print(f"{args.test}: no test ran: {last_error(result.log)}\n  log: {relative(result.log)}", file=sys.stderr)
     for failure in module_failures(result.results_xml) if result.results_xml.exists() else []:
         print("\n".join(failure.lines()))
     return 0 if result.passed else 1

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import pytest
 
 from tb.build import SimBuild, SimResult, sim_modules
-from tb.results import RESULTS_PROPERTY, TestOutcome, module_failures, relative
+from tb.results import RESULTS_PROPERTY, Outcome, module_failures, relative
 
 REGRESSION_SEED = int(os.environ.get("NVME_COSIM_SEED", "20261121"))
 # the pytest property that carries a module run's per-test lines to the terminal (tests/conftest.py)
@@ -33,7 +33,7 @@ def run_module(record_property: Callable[[str, object], None]) -> RunModule:
     """Runs a module with the regression seed and records what the report and the terminal need."""
 
     def run(build: SimBuild, module: str, testcase: str | None = None) -> SimResult:
-        outcomes: list[TestOutcome] = []
+        outcomes: list[Outcome] = []
         result = build.run(module, testcase=testcase, seed=REGRESSION_SEED, progress=outcomes.append)
         record_property(RESULTS_PROPERTY, relative(result.results_xml))
         record_property(OUTCOMES_PROPERTY, "\n".join(o.line() for o in outcomes))
