@@ -47,7 +47,7 @@ class Outcome:
 
     module: str
     test: str
-    status: str  # PASS, FAIL or SKIP
+    status: str  # PASS, FAIL, SKIP, or INT (stopped by Ctrl-C)
     sim_ns: float
     wall_s: float
 
@@ -126,6 +126,8 @@ class ProgressTail(threading.Thread):
         self.report = report
         self._finish = threading.Event()
         self._start: tuple[float, float] = (0.0, time.monotonic())
+        self._current = ""
+        self._interrupted = False
 
     def stop(self) -> None:
         """Read what is left and end the thread."""
@@ -154,10 +156,14 @@ class ProgressTail(threading.Thread):
     def _line(self, line: str) -> None:
         sim = _SIM_TIME.match(line)
         sim_ns = float(sim.group(1)) if sim else self._start[0]
-        if _START.search(line):
+        if start := _START.search(line):
             self._start = (sim_ns, time.monotonic())
-        elif end := _END.search(line):
-            status = "PASS" if end.group(3) == "passed" else "FAIL"
+            self._current = start.group(2)
+        elif line.startswith("KeyboardInterrupt"):
+            self._interrupted = True
+        elif (end := _END.search(line)) and end.group(2) == self._current:
+            # (cocotb also marks the tests an interrupted run never started as failed: not shown)
+            status = "PASS" if end.group(3) == "passed" else "INT" if self._interrupted else "FAIL"
             self.report(Outcome(end.group(1), end.group(2), status, sim_ns - self._start[0],
                                     time.monotonic() - self._start[1]))
         elif skip := _SKIP.search(line):

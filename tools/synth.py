@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -51,6 +53,28 @@ def parse_stat(log: str) -> dict[str, int]:
     return cells
 
 
+# "21.43. Executing ABC pass (technology mapping using ABC)." : a stage of synth_xilinx
+STAGE = re.compile(r"^\d+\.\d+\. Executing (\S+) pass")
+
+
+def run_yosys(script: str, log: Path, stages: bool) -> int:
+    """Run Yosys with its whole log in ``log``; with ``stages``, print each stage as it starts (the
+    mapping takes minutes). On failure, print Yosys's ERROR lines and where the log is."""
+    start = time.monotonic()
+    with subprocess.Popen(["yosys", "-l", str(log), "-p", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        errors = []
+        for line in proc.stdout:
+            if stages and (stage := STAGE.match(line)):
+                print(f"synth: {time.monotonic() - start:6.0f} s  {stage.group(1)}", flush=True)
+            if line.startswith("ERROR"):
+                errors.append(line.rstrip())
+    if proc.returncode != 0:
+        print("\n".join(errors + [f"synth: yosys failed, see {log}"]), file=sys.stderr)
+    return proc.returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--top", required=True)
@@ -59,14 +83,16 @@ def main() -> int:
     parser.add_argument("sources", nargs="+")
     args = parser.parse_args()
 
+    if shutil.which("yosys") is None:
+        print("synth: yosys is not installed: `apt-get install yosys` (tools/setup.sh does it as root)",
+              file=sys.stderr)
+        return 1
     if args.check:
         return check(args.top, args.out, args.sources)
     script = f"read_verilog {INCLUDES} {' '.join(args.sources)}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
-    proc = subprocess.run(["yosys", "-q", "-l", str(args.out / "yosys.log"), "-p", script],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        return proc.returncode
+    status = run_yosys(script, args.out / "yosys.log", stages=True)
+    if status != 0:
+        return status
     counts = categorize(parse_stat((args.out / "yosys.log").read_text()))
     if counts["LUT"] == 0 or counts["FF"] == 0:
         sys.stderr.write("synth: no LUTs or flip-flops in the netlist; see yosys.log\n")
@@ -79,11 +105,8 @@ def main() -> int:
 def check(top: str, out: Path, sources: list[str]) -> int:
     script = (f"read_verilog {INCLUDES} {' '.join(sources)}; hierarchy -check -top {top}; proc; flatten; opt -fast; "
               "setattr -unset init; check -assert")
-    proc = subprocess.run(["yosys", "-q", "-l", str(out / "yosys-check.log"), "-p", script],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr + f"synth check failed: see {out / 'yosys-check.log'}\n")
-        return proc.returncode
+    if run_yosys(script, out / "yosys-check.log", stages=False) != 0:
+        return 1
     print(f"synth check ({top}): elaborates, no conflicts or undriven logic (full mapping: make synth)")
     return 0
 

@@ -111,3 +111,16 @@ def test_shards_merge(run_dir: Path, tmp_path: Path) -> None:
     results.merge_junit(shards, merged)
     root = ET.parse(merged).getroot()
     assert root.get("tests") == "6" and root.get("failures") == "2"
+
+
+def test_interrupted_run_shows_the_stopped_test_only(tmp_path: Path) -> None:
+    log = tmp_path / results.SIM_LOG
+    log.write_text(LOG.replace("  3510.50ns INFO     cocotb.regression                  regs.Second failed\n",
+                               "KeyboardInterrupt\n"
+                               "  3510.50ns WARNING  cocotb.regression                  regs.Second failed\n"
+                               "  3510.50ns WARNING  cocotb.regression                  regs.Third failed\n"))
+    seen: list[Outcome] = []
+    tail = ProgressTail(log, seen.append)
+    tail.start()
+    tail.stop()
+    assert [(o.test, o.status) for o in seen] == [("First", "PASS"), ("Second", "INT")]
