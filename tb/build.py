@@ -167,17 +167,21 @@ class SimBuild:
         seed: int | None = None,
         extra_env: dict[str, str] | None = None,
         module_dir: Path = TESTS_DIR,
+        run_name: str | None = None,
     ) -> "SimResult":
         """Run one cocotb module (from tests/sim unless ``module_dir`` says otherwise).
 
-        Waves, when built in, go to build/waves/<module>.fst.
+        Waves, when built in, go to build/waves/<run_name>.fst. ``run_name`` (the module's name unless
+        given) also names the run directory: two runs of one module on one build that may go on at
+        once, in the regression's workers, each need their own.
         """
         directory = self.ensure_built()
-        test_dir = BUILD_ROOT / "runs" / f"{module}{self.variant}"
+        name = run_name or module
+        test_dir = BUILD_ROOT / "runs" / f"{name}{self.variant}"
         test_dir.mkdir(parents=True, exist_ok=True)
         results = test_dir / "results.xml"
         results.unlink(missing_ok=True)
-        wave_file = BUILD_ROOT / "waves" / f"{module}.fst"
+        wave_file = BUILD_ROOT / "waves" / f"{name}.fst"
         test_args: list[str] = []
         if self.waves:
             wave_file.parent.mkdir(parents=True, exist_ok=True)
