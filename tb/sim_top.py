@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 
 SIM_TOP = "nvme_ctrl_sim"
+# the design's instance name in it: waveforms hold the design under SIM_TOP.DESIGN_INSTANCE
+DESIGN_INSTANCE = "design_inst"
 DRAM_PREFIX = "m_axi_dram_"
 # the DRAM model's inputs a test drives (tb/device_dram.py)
 DRAM_TEST_PORTS = """\
@@ -87,7 +89,7 @@ wire unused_dram_attrs = &{{1'b0, {unused}}};
 {design} #(
 {params}
 )
-design_inst (
+{DESIGN_INSTANCE} (
     .quiescent(design_quiescent),
     .*
 );

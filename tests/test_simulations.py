@@ -14,12 +14,17 @@ outcome lines that tests/conftest.py prints as the regression goes.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tb.build import SimBuild, SimResult, sim_modules
 from tb.results import RESULTS_PROPERTY, Outcome, module_failures, relative
+from tb.waves.fst_vars import read_vars
+from tb.waves.gtkw import generate
+from tb.waves.view import VIEW, paths
 
 REGRESSION_SEED = int(os.environ.get("NVME_COSIM_SEED", "20261121"))
 # the pytest property that carries a module run's per-test lines to the terminal (tests/conftest.py)
@@ -80,11 +85,36 @@ def test_narrow_streams(run_module: RunModule, width: int) -> None:
     assert_passed(run_module(build, "bar_access"), f"bar_access at {width} bits")
 
 
-def test_waves_written(run_module: RunModule) -> None:
-    """WAVES=1 writes an FST that holds the design's signals."""
+# a save file's trace line: the variable's path, then its bit range if it is a vector
+_TRACE = re.compile(r"(?P<path>.+?)(?:\[(?P<msb>-?\d+):(?P<lsb>-?\d+)\])?")
+
+
+def saved_widths(save_file: Path) -> dict[str, int]:
+    """Each trace of a GTKWave save file: its path and the width its bit range gives (1 without one)."""
+    widths = {}
+    for line in save_file.read_text().splitlines():
+        # the other lines are settings ([...]), comments ([*]), flags (@...), group markers (-...)
+        if not line or line[0] in "[*@-":
+            continue
+        trace = _TRACE.fullmatch(line)
+        assert trace is not None, f"{save_file.name}: unreadable trace line {line!r}"
+        msb, lsb = trace["msb"], trace["lsb"]
+        widths[trace["path"]] = abs(int(msb) - int(lsb)) + 1 if msb is not None else 1
+    return widths
+
+
+def test_waves_written(run_module: RunModule, tmp_path: Path) -> None:
+    """WAVES=1 writes an FST, and every signal of the saved view (tb/waves/view.py) is in it at the
+    width the generated save file gives."""
     result = run_module(SimBuild(waves=True), "regs", testcase="RegResetValues")
     assert_passed(result, "regs with waves")
     assert result.wave_file is not None and result.wave_file.exists(), "no FST written"
-    data = result.wave_file.read_bytes()
-    # An FST file opens with a header block (type 0) and names its signals
-    assert len(data) > 1000 and data[0] == 0, f"{result.wave_file} is not an FST file"
+    save_file = tmp_path / "view.gtkw"
+    generate(result.wave_file, save_file)  # raises ViewError, naming them, on signals the FST lacks
+    saved = saved_widths(save_file)
+    wave_vars = read_vars(result.wave_file)
+    view = [path for group in VIEW for path in paths(group)]
+    assert list(saved) == view, "the save file's traces are not the view's signals, in its order"
+    wrong = {path: (saved[path], wave_vars[path].width) for path in view
+             if saved[path] != wave_vars[path].width}
+    assert not wrong, f"width in the save file, width in the FST: {wrong}"

@@ -1,6 +1,10 @@
-"""`make waves TEST=<module>`: open the module's last FST in GTKWave with the saved view.
+"""`make waves TEST=<module>`: open the module's last FST in GTKWave on the view of tb/waves/view.py.
 
-Without a display, print the file and the command to run where there is one.
+The save file is generated here, next to the FST and from it
+(build/waves/<module>.gtkw), so that its bit ranges are the waveform's own;
+a signal of the view that the FST lacks stops this with its name instead of
+vanishing from GTKWave's window. Without a display, print the files and the
+command to run where there is one.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAVE_FILE = ROOT / "tb" / "waves" / "nvme_ctrl.gtkw"
+sys.path.insert(0, str(ROOT))
+
+from tb.waves.gtkw import ViewError, generate  # noqa: E402
 
 
 def main() -> int:
@@ -25,9 +31,15 @@ def main() -> int:
     if not wave.exists():
         print(f"no waveform for {args.test}: run `make sim TEST={args.test} WAVES=1` first", file=sys.stderr)
         return 1
-    command = ["gtkwave", str(wave), str(SAVE_FILE)]
+    save_file = wave.with_suffix(".gtkw")
+    try:
+        generate(wave, save_file)
+    except ViewError as error:
+        print(f"{wave.name}: {error}", file=sys.stderr)
+        return 1
+    command = ["gtkwave", str(wave), str(save_file)]
     if not os.environ.get("DISPLAY"):
-        print(f"waveform: {wave}\nsaved view: {SAVE_FILE}\nno display here; open it with:\n  {' '.join(command)}")
+        print(f"waveform: {wave}\nsaved view: {save_file}\nno display here; open it with:\n  {' '.join(command)}")
         return 0
     if shutil.which("gtkwave") is None:
         print("gtkwave is not installed: apt-get install gtkwave", file=sys.stderr)
