@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv
 # liblz4-dev and zlib1g-dev: FST tracing; ccache: fast Verilator rebuilds;
-# yosys: `make synth`.
-DEB_PACKAGES=(liblz4-dev zlib1g-dev ccache yosys)
+# yosys: `make synth`; iverilog: the regression's Icarus runs (a CI runner has none).
+DEB_PACKAGES=(liblz4-dev zlib1g-dev ccache yosys iverilog)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
