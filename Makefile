@@ -100,14 +100,20 @@ nightly: $(REGS_STAMP)
 unit: $(REGS_STAMP)
 	$(PYTHON) -m pytest -q tests/unit
 
-# pytest sees one test per module run; tools/results.py expands its JUnit to one testcase per
-# cocotb test and, when something failed, ends with each failing test's seed, log and rerun command.
+# The unit tests first (seconds; a broken model stops here), then the simulation-level tests
+# (tests/ but tests/unit, as tools/durations.py's SIM_ARGS and the CI shards have them) on every
+# core. pytest sees one test per module run; tools/results.py expands the JUnit to one testcase
+# per cocotb test and, when something failed, ends with each failing test's seed, log and rerun
+# command.
 .PHONY: unit-and-sim coverage
 unit-and-sim: $(REGS_STAMP)
 	@mkdir -p build/results
-	@rm -rf build/coverage build/runs
-	@status=0; $(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal --junitxml=build/results/pytest.xml || status=$$?; \
-	$(PYTHON) tools/results.py expand build/results/pytest.xml --out build/results/junit.xml; \
+	@rm -rf build/coverage build/runs build/results/*.xml
+	@status=0; \
+	$(PYTHON) -m pytest -q tests/unit --junitxml=build/results/unit.xml || status=$$?; \
+	if [ $$status -eq 0 ]; then $(PYTHON) -m pytest -q -n $(JOBS) --dist worksteal tests --ignore=tests/unit \
+		--junitxml=build/results/pytest.xml || status=$$?; fi; \
+	$(PYTHON) tools/results.py expand build/results/*.xml --out build/results/junit.xml; \
 	$(PYTHON) tools/coverage_report.py; \
 	if [ $$status -ne 0 ]; then $(PYTHON) tools/results.py failures build/results/junit.xml; fi; \
 	exit $$status

@@ -278,8 +278,8 @@ def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
     return suite
 
 
-def expand_junit(pytest_xml: Path, out: Path) -> None:
-    """The regression's JUnit with one testcase per cocotb test.
+def expand_junit(pytest_xmls: Iterable[Path], out: Path) -> None:
+    """The regression's JUnit (from one or more pytest runs) with one testcase per cocotb test.
 
     pytest sees one test per module run; each such testcase names its
     results.xml (RESULTS_PROPERTY), whose testcases replace it. A module
@@ -288,7 +288,7 @@ def expand_junit(pytest_xml: Path, out: Path) -> None:
     """
     kept: list[ET.Element] = []
     suites: list[ET.Element] = []
-    for case in ET.parse(pytest_xml).getroot().iter("testcase"):
+    for case in junit_testcases(pytest_xmls):
         results = _properties(case).get(RESULTS_PROPERTY)
         path = ROOT / results if results else None
         if path is None or not path.exists():

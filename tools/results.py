@@ -1,6 +1,6 @@
 """The regression's JUnit and its failures, for `make test` and CI.
 
-    python tools/results.py expand build/results/pytest.xml --out build/results/junit.xml
+    python tools/results.py expand build/results/unit.xml build/results/pytest.xml --out build/results/junit.xml
     python tools/results.py merge --out junit.xml shard-1/junit.xml shard-2/junit.xml ...
     python tools/results.py failures build/results/junit.xml
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     expand = commands.add_parser("expand", help="one testcase per cocotb test")
-    expand.add_argument("pytest_xml", type=Path)
+    expand.add_argument("pytest_xmls", type=Path, nargs="+")
     expand.add_argument("--out", type=Path, required=True)
     merge = commands.add_parser("merge", help="join JUnit files")
     merge.add_argument("inputs", type=Path, nargs="+")
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "expand":
-        expand_junit(args.pytest_xml, args.out)
+        expand_junit(args.pytest_xmls, args.out)
     elif args.command == "merge":
         merge_junit(args.inputs, args.out)
     else:

@@ -86,7 +86,7 @@ def _pytest_xml(path: Path, run_dir: Path, crashed: bool = False) -> Path:
 
 def test_junit_expands_to_one_testcase_per_cocotb_test(run_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "junit.xml"
-    results.expand_junit(_pytest_xml(tmp_path / "pytest.xml", run_dir), out)
+    results.expand_junit([_pytest_xml(tmp_path / "pytest.xml", run_dir)], out)
     root = ET.parse(out).getroot()
     names = [c.get("name") for c in root.iter("testcase")]
     assert names == ["test_model", "First", "Second"]
@@ -97,7 +97,7 @@ def test_a_crashed_module_stays_failed(run_dir: Path, tmp_path: Path) -> None:
     (run_dir / "results.xml").write_text(COCOTB_XML.replace('<failure message="assert 0x1 == 0x2&#10;more" '
                                                             'type="AssertionError" />', ""))
     out = tmp_path / "junit.xml"
-    results.expand_junit(_pytest_xml(tmp_path / "pytest.xml", run_dir, crashed=True), out)
+    results.expand_junit([_pytest_xml(tmp_path / "pytest.xml", run_dir, crashed=True)], out)
     failed = results.failures(results.junit_testcases([out]))
     assert [f.name for f in failed] == ["tests.test_simulations.test_module[regs]"]
 
@@ -106,7 +106,7 @@ def test_shards_merge(run_dir: Path, tmp_path: Path) -> None:
     shards = []
     for k in range(2):
         shards.append(tmp_path / f"shard{k}.xml")
-        results.expand_junit(_pytest_xml(tmp_path / f"pytest{k}.xml", run_dir), shards[-1])
+        results.expand_junit([_pytest_xml(tmp_path / f"pytest{k}.xml", run_dir)], shards[-1])
     merged = tmp_path / "merged.xml"
     results.merge_junit(shards, merged)
     root = ET.parse(merged).getroot()
