@@ -219,6 +219,7 @@ class SimBuild:
             if path not in sys.path:
                 sys.path.insert(0, path)
         tail = ProgressTail(log, progress) if progress is not None else None
+        interrupted = False
         if tail is not None:
             tail.start()
         try:
@@ -242,9 +243,12 @@ class SimBuild:
             # the runner exits on a failing test, and raises when the simulator dies; the results
             # file (or its absence) and the log say which
             pass
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             if tail is not None:
-                tail.stop()
+                tail.stop(interrupted)
             split_log(test_dir)
         total, failed = get_results(results) if results.exists() else (0, 0)
         return SimResult(module, total, failed, results, log, seed, wave_file if self.waves else None)

@@ -126,13 +126,18 @@ class ProgressTail(threading.Thread):
         self.report = report
         self._finish = threading.Event()
         self._start: tuple[float, float] = (0.0, time.monotonic())
+        self.module = ""
+        # the test that started and has not ended
         self._current = ""
         self._interrupted = False
 
-    def stop(self) -> None:
-        """Read what is left and end the thread."""
+    def stop(self, interrupted: bool = False) -> None:
+        """Read what is left and end the thread; after Ctrl-C, report the test that was running as
+        stopped (the simulator may die before it can log it)."""
         self._finish.set()
         self.join()
+        if interrupted and self._current:
+            self.report(Outcome(self.module, self._current, "INT", 0.0, time.monotonic() - self._start[1]))
 
     def run(self) -> None:
         while not self.log.exists() and not self._finish.wait(self.POLL_S):
@@ -158,12 +163,13 @@ class ProgressTail(threading.Thread):
         sim_ns = float(sim.group(1)) if sim else self._start[0]
         if start := _START.search(line):
             self._start = (sim_ns, time.monotonic())
-            self._current = start.group(2)
+            self.module, self._current = start.group(1), start.group(2)
         elif line.startswith("KeyboardInterrupt"):
             self._interrupted = True
         elif (end := _END.search(line)) and end.group(2) == self._current:
             # (cocotb also marks the tests an interrupted run never started as failed: not shown)
             status = "PASS" if end.group(3) == "passed" else "INT" if self._interrupted else "FAIL"
+            self._current = ""
             self.report(Outcome(end.group(1), end.group(2), status, sim_ns - self._start[0],
                                     time.monotonic() - self._start[1]))
         elif skip := _SKIP.search(line):

@@ -41,7 +41,7 @@ def _progress(outcome: Outcome) -> None:
     print(outcome.line(), flush=True)
 
 
-def main(argv: list[str] | None = None, tests_dir: Path = TESTS_DIR) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test", default="demo", help="module in tests/sim (default: demo, the main job)")
     parser.add_argument("--testcase", default=None, help="run only this test of the module")
@@ -50,9 +50,11 @@ def main(argv: list[str] | None = None, tests_dir: Path = TESTS_DIR) -> int:
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
     parser.add_argument("--param", type=_parameter, action="append", default=[], metavar="NAME=VALUE",
                         help="a top-level parameter other than contract/params.py's default (a build of its own)")
+    parser.add_argument("--tests-dir", type=Path, default=TESTS_DIR,
+                        help="directory of the cocotb module (default: tests/sim)")
     args = parser.parse_args(argv)
 
-    tests_dir = tests_dir.resolve()
+    tests_dir = args.tests_dir.resolve()
     modules = sim_modules(tests_dir)
     if args.test not in modules:
         parser.error(f"no module {args.test!r} in {relative(tests_dir)}; have: {', '.join(modules)}")

@@ -7,7 +7,12 @@ purpose, and on a copy of the RTL with a syntax error.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +25,8 @@ SELFTEST_DIR = Path(__file__).resolve().parent / "selftest"
 
 
 def test_failure_ends_with_name_seed_log_and_rerun(capsys: pytest.CaptureFixture[str]) -> None:
-    status = tb_run.main(["--test", "deliberate_failure", "--seed", str(REGRESSION_SEED)], tests_dir=SELFTEST_DIR)
+    status = tb_run.main(["--test", "deliberate_failure", "--seed", str(REGRESSION_SEED),
+                          "--tests-dir", str(SELFTEST_DIR)])
     out = capsys.readouterr().out
     assert status == 1
     last = out.strip().splitlines()[-4:]
@@ -51,3 +57,44 @@ def test_rtl_syntax_error_without_traceback(tmp_path: Path, monkeypatch: pytest.
     assert status == 1
     assert "Traceback" not in captured.out + captured.err
     assert "%Error" in captured.err and "nvme_ctrl.v" in captured.err, captured.err
+
+
+def test_passing_expect_fail_prints_no_error() -> None:
+    """The scoreboard self-test (it must fail, and does) reads as a pass, not as an error."""
+    status = tb_run.main(["--test", "regs", "--testcase", "RegScoreboardSeesCorruption",
+                          "--seed", str(REGRESSION_SEED)])
+    assert status == 0
+    log = (tb_build.ROOT / "build" / "runs" / "regs" / "RegScoreboardSeesCorruption.log").read_text()
+    assert "failed as expected" in log
+    assert " ERROR " not in log and "Traceback" not in log, log
+
+
+def test_ctrl_c_stops_cleanly() -> None:
+    """Ctrl-C (SIGINT to the whole foreground group, as a terminal sends it) ends the run with one
+    line, marks the test it stopped, and leaves no simulator behind."""
+    command = [sys.executable, "-m", "tb.run", "--test", "long_running", "--seed", "1", "--tests-dir", str(SELFTEST_DIR)]
+    with subprocess.Popen(command, cwd=tb_build.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()  # the quick test's progress line: the endless one runs now
+        assert "quick" in first and "PASS" in first, first
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    assert "endless" in out and "INT" in out, out
+    assert err.strip().splitlines()[-1].startswith("long_running: interrupted"), err
+    assert _group_gone(proc.pid), "a process of the interrupted run is still alive"
+
+
+def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
+    """Whether no process of the group is left within ``within_s`` (a killed simulator takes a moment
+    to be reaped once its parent has gone)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
