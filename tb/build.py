@@ -218,7 +218,7 @@ class SimBuild:
         for path in (str(module_dir), str(ROOT)):
             if path not in sys.path:
                 sys.path.insert(0, path)
-        tail = ProgressTail(log, progress) if progress is not None else None
+        tail = ProgressTail(log, progress, test_dir.name) if progress is not None else None
         interrupted = False
         if tail is not None:
             tail.start()

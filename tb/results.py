@@ -120,10 +120,12 @@ class ProgressTail(threading.Thread):
 
     POLL_S = 0.2
 
-    def __init__(self, log: Path, report: Callable[[Outcome], None]) -> None:
+    def __init__(self, log: Path, report: Callable[[Outcome], None], label: str | None = None) -> None:
+        """``label`` names the run in the lines (the run directory: regs@icarus), else the module."""
         super().__init__(daemon=True)
         self.log = log
         self.report = report
+        self.label = label
         self._finish = threading.Event()
         self._start: tuple[float, float] = (0.0, time.monotonic())
         self.module = ""
@@ -163,17 +165,17 @@ class ProgressTail(threading.Thread):
         sim_ns = float(sim.group(1)) if sim else self._start[0]
         if start := _START.search(line):
             self._start = (sim_ns, time.monotonic())
-            self.module, self._current = start.group(1), start.group(2)
+            self.module, self._current = self.label or start.group(1), start.group(2)
         elif line.startswith("KeyboardInterrupt"):
             self._interrupted = True
         elif (end := _END.search(line)) and end.group(2) == self._current:
             # (cocotb also marks the tests an interrupted run never started as failed: not shown)
             status = "PASS" if end.group(3) == "passed" else "INT" if self._interrupted else "FAIL"
             self._current = ""
-            self.report(Outcome(end.group(1), end.group(2), status, sim_ns - self._start[0],
+            self.report(Outcome(self.module, end.group(2), status, sim_ns - self._start[0],
                                     time.monotonic() - self._start[1]))
         elif skip := _SKIP.search(line):
-            self.report(Outcome(skip.group(1), skip.group(2), "SKIP", 0.0, 0.0))
+            self.report(Outcome(self.label or skip.group(1), skip.group(2), "SKIP", 0.0, 0.0))
 
 
 def split_log(run_dir: Path) -> list[Path]:
