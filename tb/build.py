@@ -161,7 +161,7 @@ class SimBuild:
             build_args += [str(p) for p in tb_hdl_sources() if p.suffix == ".cpp"]
         log = self.directory.parent / f"{self.directory.name}.log"
         print(f"build: {self.simulator} model {self.directory.name} (log: {relative(log)})", flush=True)
-        with _tool_environment(self.simulator), _build_environment():
+        with _environment({**_tool_environment(self.simulator), **_build_environment()}):
             runner = get_runner(self.simulator)
             try:
                 runner.build(
@@ -223,7 +223,7 @@ class SimBuild:
         if tail is not None:
             tail.start()
         try:
-            with _tool_environment(self.simulator):
+            with _environment(_tool_environment(self.simulator)):
                 get_runner(self.simulator).test(
                     test_module=module,
                     hdl_toplevel=self.toplevel,
@@ -272,7 +272,25 @@ class SimResult:
 
 
 @contextmanager
-def _build_environment() -> Iterator[None]:
+def _environment(changes: dict[str, str | None]) -> Iterator[None]:
+    """os.environ with these keys set (None: removed) while the block runs, as it was afterwards."""
+    saved = {key: os.environ.get(key) for key in changes}
+    try:
+        _set_environment(changes)
+        yield
+    finally:
+        _set_environment(saved)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _build_environment() -> dict[str, str | None]:
     """Environment for the model's C++ build.
 
     ccache (when present) makes rebuilds of an unchanged model cheap. The
@@ -281,20 +299,10 @@ def _build_environment() -> Iterator[None]:
     given through MAKEFLAGS overrides the makefile's own assignment, and so
     do the optimisation levels.
     """
-    saved = {key: os.environ.get(key) for key in ("OBJCACHE", "MAKEFLAGS")}
-    if shutil.which("ccache"):
-        os.environ["OBJCACHE"] = "ccache"
     # -O2 instead of verilated.mk's -Os: the model runs 1.5x faster for a longer C++ compile
-    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include",
-                                                     "OPT_FAST=-O2", "OPT_GLOBAL=-O2"]))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    makeflags = " ".join(filter(None, [os.environ.get("MAKEFLAGS"), "CFG_CXXFLAGS_PCH_I=-include",
+                                       "OPT_FAST=-O2", "OPT_GLOBAL=-O2"]))
+    return {"MAKEFLAGS": makeflags, "OBJCACHE": "ccache" if shutil.which("ccache") else os.environ.get("OBJCACHE")}
 
 
 def venv_bin() -> Path:
@@ -325,22 +333,11 @@ def _tool_version(simulator: str) -> str:
     return str(exe) + (out.stdout.splitlines()[0] if out.stdout else "")
 
 
-@contextmanager
-def _tool_environment(simulator: str) -> Iterator[None]:
+def _tool_environment(simulator: str) -> dict[str, str | None]:
     """The environment cocotb's runner sees: the simulator's directory first on PATH (the runner looks
     tools up there), and no WAVES or GUI, which the runner would read over our own arguments."""
-    saved = {key: os.environ.get(key) for key in ("PATH", "WAVES", "GUI")}
-    os.environ["PATH"] = os.pathsep.join([str(simulator_executable(simulator).parent), saved["PATH"] or ""])
-    os.environ.pop("WAVES", None)
-    os.environ.pop("GUI", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    path = os.pathsep.join([str(simulator_executable(simulator).parent), os.environ.get("PATH", "")])
+    return {"PATH": path, "WAVES": None, "GUI": None}
 
 
 def build_errors(log: Path, limit: int = 20) -> str:

@@ -25,7 +25,7 @@ def test_missing_verilator_said_plainly(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_runner_sees_neither_waves_nor_gui(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAVES", "yes")
-    with build._tool_environment("verilator"):
+    with build._environment(build._tool_environment("verilator")):
         assert "WAVES" not in os.environ
         assert os.environ["PATH"].split(os.pathsep)[0] == str(build.venv_bin())
     assert os.environ["WAVES"] == "yes"
