@@ -85,3 +85,28 @@ class EveryInvalidDoorbell(QueueTest):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class EveryInvalidDoorbellWithBackPressure(EveryInvalidDoorbell):
     pacing_seed = 51
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class InvalidWritesCounted(QueueTest):
+    """DB_ERR keeps the first invalid write and counts every one until the firmware clears it,
+    saturating at 255: with the firmware stalled, bursts of 3 and of 300 invalid writes are each
+    one logged error with that count."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(2, 2)
+        queue = await self.admin.create_queue_pair(1, DEPTH)
+        stride = self.driver.cap.doorbell_stride
+        for writes, counted in ((3, 3), (300, 255)):
+            logged = len(self.firmware.async_events)
+            self.firmware.pause()
+            await Timer(SETTLE_NS, "ns")  # the pass under way ends; the loop then waits for resume()
+            for n in range(writes):
+                await self.regs.writel(sq_tail_doorbell(2 + n % 3, stride), 1)
+            await Timer(SETTLE_NS, "ns")  # the posted writes reach the controller while the firmware waits
+            self.firmware.resume()
+            await Timer(SETTLE_NS, "ns")
+            assert len(self.firmware.async_events) == logged + 1, f"{writes} invalid writes: not one error logged"
+            event = self.firmware.async_events[-1]
+            assert (event.qid, event.kind, event.count) == (2, DoorbellErrorKind.NO_SUCH_QUEUE, counted), event
+        await stream_commands(queue, DEPTH, batch=5)  # and the queue that exists works on
