@@ -32,6 +32,10 @@ class Cns(IntEnum):
     CONTROLLER = 0x01
     ACTIVE_NAMESPACES = 0x02
     NS_DESCRIPTORS = 0x03
+    ALLOCATED_NAMESPACES = 0x10    # allocated NSIDs, attached or not (namespace management)
+    ALLOCATED_NAMESPACE = 0x11     # Identify Namespace of an allocated NSID
+    NS_CONTROLLERS = 0x12          # controllers the namespace is attached to
+    CONTROLLERS = 0x13             # every controller of the NVM subsystem
 
 
 class Oncs(IntFlag):
@@ -61,6 +65,7 @@ DLFEAT_READ_ZEROES = 0b001    # a read of a deallocated block returns all zeroes
 VWC_PRESENT = 1 << 0
 VWC_FLUSH_BROADCAST = 0b11 << 1   # Flush with NSID FFFFFFFFh supported
 OAES_NAMESPACE_ATTRIBUTE = 1 << 8
+OACS_NS_MANAGEMENT = 1 << 3   # Namespace Management and Namespace Attachment supported
 LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
 SGLS_SUPPORTED = 0b10         # SGLs supported, with dword alignment and granularity of data blocks
 FRMW_SLOT1_READ_ONLY = 1 << 0
@@ -106,6 +111,7 @@ class IdentifyController(_Packed):
     fr: str
     mdts: int          # max transfer 2^MDTS minimum memory pages; 0 = no limit
     ver: int = VERSION_1_4
+    cmic: int = 0
     cntlid: int = 0
     oaes: int = 0
     cntrltype: int = 1   # I/O controller
@@ -118,6 +124,8 @@ class IdentifyController(_Packed):
     npss: int = 0        # zero-based: power states (PS0 only)
     wctemp: int = 343    # Kelvin
     cctemp: int = 353
+    tnvmcap: int = 0     # bytes of NVM capacity, all of it allocatable (low 64 of the 128 bits)
+    unvmcap: int = 0     # bytes not allocated to a namespace
     sqes: int = 0x66     # SQ entries of exactly 64 bytes
     cqes: int = 0x44     # CQ entries of exactly 16 bytes
     nn: int = 0
@@ -126,9 +134,11 @@ class IdentifyController(_Packed):
     sgls: int = 0
 
     LAYOUT = (("vid", 0, "H"), ("ssvid", 2, "H"), ("sn", 4, "20s"), ("mn", 24, "40s"), ("fr", 64, "8s"),
-              ("mdts", 77, "B"), ("cntlid", 78, "H"), ("ver", 80, "I"), ("oaes", 92, "I"), ("cntrltype", 111, "B"),
+              ("cmic", 76, "B"), ("mdts", 77, "B"), ("cntlid", 78, "H"), ("ver", 80, "I"), ("oaes", 92, "I"),
+              ("cntrltype", 111, "B"),
               ("oacs", 256, "H"), ("acl", 258, "B"), ("aerl", 259, "B"), ("frmw", 260, "B"), ("lpa", 261, "B"),
-              ("elpe", 262, "B"), ("npss", 263, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"), ("sqes", 512, "B"),
+              ("elpe", 262, "B"), ("npss", 263, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"),
+              ("tnvmcap", 280, "Q"), ("unvmcap", 296, "Q"), ("sqes", 512, "B"),
               ("cqes", 513, "B"), ("nn", 516, "I"), ("oncs", 520, "H"), ("vwc", 525, "B"), ("sgls", 536, "I"))
 
     @classmethod
@@ -176,12 +186,14 @@ class IdentifyNamespace(_Packed):
     flbas: int
     lbaf: tuple[LbaFormat, ...] = LBA_FORMATS
     nsfeat: int = 0
+    dps: int = 0
+    nmic: int = 0
     dlfeat: int = 0
     nguid: bytes = bytes(16)
     eui64: bytes = bytes(8)
 
     LAYOUT = (("nsze", 0, "Q"), ("ncap", 8, "Q"), ("nuse", 16, "Q"), ("nsfeat", 24, "B"), ("flbas", 26, "B"),
-              ("dlfeat", 33, "B"), ("nguid", 104, "16s"), ("eui64", 120, "8s"))
+              ("dps", 29, "B"), ("nmic", 30, "B"), ("dlfeat", 33, "B"), ("nguid", 104, "16s"), ("eui64", 120, "8s"))
     NLBAF_OFFSET = 25
 
     def pack(self) -> bytes:
@@ -200,9 +212,13 @@ class IdentifyNamespace(_Packed):
         return cls(lbaf=lbaf, **values)
 
     @property
+    def format_index(self) -> int:
+        """The LBA format in use: FLBAS [3:0], with [6:5] as its high bits (NVMe 2.0)."""
+        return self.flbas & 0xF | (self.flbas >> 5 & 0x3) << 4
+
+    @property
     def lba_size(self) -> int:
-        """Bytes per LBA of the format in use (FLBAS [3:0])."""
-        return self.lbaf[self.flbas & 0xF].lba_size
+        return self.lbaf[self.format_index].lba_size
 
 
 # Namespace lists and identification descriptors
@@ -216,6 +232,26 @@ def namespace_list(nsids: list[int], after: int) -> bytes:
 def parse_namespace_list(raw: bytes) -> list[int]:
     ids = struct.unpack(f"<{NS_LIST_MAX}I", raw)
     return list(ids[:ids.index(0)] if 0 in ids else ids)
+
+
+CONTROLLER_LIST_MAX = IDENTIFY_SIZE // 2 - 1
+
+
+def controller_list(ids: list[int]) -> bytes:
+    """Controller List (figure 134 of 1.4): the number of identifiers, then the identifiers, ascending.
+
+    Identify CNS 12h and 13h return it for the identifiers at or above CDW10.CNTID; the host sends one
+    with Namespace Attachment, where its order is the host's.
+    """
+    chosen = ids[:CONTROLLER_LIST_MAX]
+    return struct.pack(f"<H{len(chosen)}H", len(chosen), *chosen).ljust(IDENTIFY_SIZE, b"\0")
+
+
+def parse_controller_list(raw: bytes) -> list[int]:
+    """The identifiers of a Controller List; a count beyond what 4 KiB holds is read as the 2047 that fit."""
+    (count,) = struct.unpack_from("<H", raw)
+    count = min(count, CONTROLLER_LIST_MAX)
+    return list(struct.unpack_from(f"<{count}H", raw, 2))
 
 
 def ns_descriptors(ids: dict[NidType, bytes]) -> bytes:
@@ -242,11 +278,17 @@ def parse_ns_descriptors(raw: bytes) -> dict[NidType, bytes]:
 
 @dataclass(frozen=True)
 class NamespaceConfig:
-    """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs."""
+    """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs.
+
+    ``generation`` counts the namespaces created with this NSID before: it
+    goes into the EUI-64 and NGUID, which must never be reused for a new
+    namespace (those configured at power-on are generation 0).
+    """
 
     nsid: int
     lba_size: int
     nlbas: int
+    generation: int = 0
 
     def __post_init__(self) -> None:
         if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
@@ -258,11 +300,16 @@ class NamespaceConfig:
 
     @property
     def eui64(self) -> bytes:
-        return (0x6E76_6D65_0000_0000 | self.nsid).to_bytes(8, "big")   # "nvme" then the NSID
+        # "nvme", the generation, the NSID
+        return (0x6E76_6D65_0000_0000 | self.generation << 16 | self.nsid).to_bytes(8, "big")
 
     @property
     def nguid(self) -> bytes:
-        return b"nvme-cosim-" + self.nsid.to_bytes(5, "big")
+        return b"nvme-cosim-" + (self.generation << 32 | self.nsid).to_bytes(5, "big")
+
+    @property
+    def size(self) -> int:
+        return self.nlbas * self.lba_size
 
     def identify(self) -> IdentifyNamespace:
         """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
@@ -273,15 +320,31 @@ class NamespaceConfig:
         return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid})
 
 
+def common_namespace_fields() -> IdentifyNamespace:
+    """Identify Namespace for NSID FFFFFFFFh with namespace management: what every namespace shares
+    (the LBA formats, DLFEAT), sizes zero."""
+    return IdentifyNamespace(nsze=0, ncap=0, nuse=0, flbas=0, dlfeat=DLFEAT_READ_ZEROES)
+
+
 def _default_namespaces() -> tuple[NamespaceConfig, ...]:
     return (NamespaceConfig(1, 512, 1 << 21), NamespaceConfig(2, 4096, 1 << 18))   # 1 GiB each
 
 
 @dataclass(frozen=True)
 class ControllerConfig:
-    """What the virtual controller is: identity, limits, namespaces. Firmware and model share it."""
+    """What the virtual controller is: identity, limits, namespaces. Firmware and model share it.
+
+    ``namespaces`` are those allocated and attached at power-on; Namespace
+    Management changes the set from there, up to ``max_namespaces`` (NN),
+    inside ``nvm_capacity`` bytes allocated in ``allocation_unit`` steps.
+    The subsystem has one controller, ``cntlid``.
+    """
 
     namespaces: tuple[NamespaceConfig, ...] = field(default_factory=_default_namespaces)
+    max_namespaces: int = 8
+    nvm_capacity: int = 4 << 30
+    allocation_unit: int = 1 << 20
+    cntlid: int = 0
     mdts: int = 5              # 128 KiB at 4 KiB CAP.MPSMIN
     min_page_size: int = 4096
     pci: PciIdentity = PciIdentity()
@@ -295,19 +358,38 @@ class ControllerConfig:
 
     def __post_init__(self) -> None:
         nsids = [ns.nsid for ns in self.namespaces]
-        if sorted(nsids) != list(range(1, len(nsids) + 1)):
-            raise ValueError(f"namespace ids {nsids}: expected 1..{len(nsids)}, all active")
+        if len(set(nsids)) != len(nsids) or not all(1 <= n <= self.max_namespaces for n in nsids):
+            raise ValueError(f"namespace ids {nsids}: expected distinct ids in 1..{self.max_namespaces} (NN)")
+        if self.nvm_capacity % self.allocation_unit:
+            raise ValueError(f"NVM capacity {self.nvm_capacity} is not whole allocation units of "
+                             f"{self.allocation_unit} bytes")
+        if sum(self.units(ns.size) for ns in self.namespaces) * self.allocation_unit > self.nvm_capacity:
+            raise ValueError(f"the namespaces need more than the {self.nvm_capacity} bytes of NVM capacity")
 
     @property
     def max_transfer(self) -> int | None:
         return self.identify().max_transfer(self.min_page_size)
 
-    def namespace(self, nsid: int) -> NamespaceConfig | None:
-        """The active namespace ``nsid``, or None (NSID 0, FFFFFFFFh or beyond NN)."""
-        return self.namespaces[nsid - 1] if 1 <= nsid <= len(self.namespaces) else None
+    def units(self, size: int) -> int:
+        """Allocation units a namespace of ``size`` bytes takes."""
+        return -(-size // self.allocation_unit)
 
-    def identify(self) -> IdentifyController:
+    def valid_nsid(self, nsid: int) -> bool:
+        """1..NN: a namespace may exist there (active or not); anything else is an invalid NSID."""
+        return 1 <= nsid <= self.max_namespaces
+
+    def namespace(self, nsid: int) -> NamespaceConfig | None:
+        """The namespace ``nsid`` configured at power-on, or None."""
+        return next((ns for ns in self.namespaces if ns.nsid == nsid), None)
+
+    def identify(self, unallocated: int | None = None) -> IdentifyController:
+        """Identify Controller; ``unallocated`` bytes (UNVMCAP) as namespace management left them,
+        by default as at power-on."""
+        if unallocated is None:
+            unallocated = self.nvm_capacity - sum(self.units(ns.size) for ns in self.namespaces) * self.allocation_unit
         return IdentifyController(vid=self.pci.vendor_id, ssvid=self.pci.subsystem_vendor_id, sn=self.sn,
-                                  mn=self.mn, fr=self.fr, mdts=self.mdts,
-                                  oaes=OAES_NAMESPACE_ATTRIBUTE, nn=len(self.namespaces), oncs=int(self.oncs),
-                                  vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST, sgls=SGLS_SUPPORTED if self.sgl else 0)
+                                  mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
+                                  oaes=OAES_NAMESPACE_ATTRIBUTE, oacs=OACS_NS_MANAGEMENT, nn=self.max_namespaces,
+                                  oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
+                                  sgls=SGLS_SUPPORTED if self.sgl else 0, tnvmcap=self.nvm_capacity,
+                                  unvmcap=unallocated)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from models.identify import NSID_BROADCAST
+from enum import IntEnum
+
+from models.identify import LBA_FORMATS, NSID_BROADCAST, IdentifyNamespace
 from models.nvme_spec import AdminOpcode, NvmOpcode, SubmissionEntry
 
 # Command fields (NVM command set section 6, admin commands section 5)
@@ -112,8 +114,8 @@ def dsm_cmd(nsid: int, ranges: int, prp1: int = 0, prp2: int = 0, deallocate: bo
                            cdw11=DSM_ATTR_DEALLOCATE if deallocate else 0)
 
 
-def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns)
+def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns | cntid << 16)
 
 
 def get_log_page_cmd(lid: int, length: int, offset: int = 0, rae: bool = False, nsid: int = NSID_BROADCAST,
@@ -131,3 +133,49 @@ def abort_cmd(sqid: int, cid: int) -> SubmissionEntry:
 
 def async_event_request_cmd() -> SubmissionEntry:
     return SubmissionEntry(AdminOpcode.ASYNC_EVENT_REQUEST)
+
+
+# Namespace Management (0Dh) and Namespace Attachment (15h), sections 5.20 and 5.19 of 1.4
+
+class NsManagementSel(IntEnum):
+    CREATE = 0
+    DELETE = 1
+
+
+class NsAttachmentSel(IntEnum):
+    ATTACH = 0
+    DETACH = 1
+
+
+NS_DATA_SIZE = 4096   # the host-specified Identify Namespace fields, or a Controller List
+
+
+def sel_of(sqe: SubmissionEntry) -> int:
+    return sqe.cdw10 & 0xF
+
+
+def csi_of(sqe: SubmissionEntry) -> int:
+    """Namespace Management CDW11 [31:24]: the command set of the namespace to create (0: NVM)."""
+    return sqe.cdw11 >> 24
+
+
+def ns_create_cmd(prp1: int = 0, prp2: int = 0, csi: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.NS_MANAGEMENT, prp1=prp1, prp2=prp2, cdw10=NsManagementSel.CREATE,
+                           cdw11=csi << 24)
+
+
+def ns_delete_cmd(nsid: int) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.NS_MANAGEMENT, nsid=nsid, cdw10=NsManagementSel.DELETE)
+
+
+def ns_attachment_cmd(nsid: int, detach: bool = False, prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.NS_ATTACHMENT, nsid=nsid, prp1=prp1, prp2=prp2,
+                           cdw10=NsAttachmentSel.DETACH if detach else NsAttachmentSel.ATTACH)
+
+
+def ns_create_data(nlbas: int, lba_size: int, ncap: int | None = None, dps: int = 0, nmic: int = 0) -> bytes:
+    """The data of a create: the host-specified fields of Identify Namespace (NSZE, NCAP, FLBAS, DPS,
+    NMIC); NCAP defaults to NSZE (fully provisioned)."""
+    flbas = [f.lba_size for f in LBA_FORMATS].index(lba_size)
+    return IdentifyNamespace(nsze=nlbas, ncap=nlbas if ncap is None else ncap, nuse=0, flbas=flbas, dps=dps,
+                             nmic=nmic).pack()

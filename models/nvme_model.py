@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig, namespace_list
+from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig
+from models.namespace_model import NamespaceInventory
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
                               FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
                               StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
@@ -107,6 +108,7 @@ class NvmeModel:
         self.config = config
         self.io_queue_pairs = io_queue_pairs
         self.mqes = mqes
+        self.namespaces = NamespaceInventory(config)   # persists across controller resets, as data does
         self.shadows = {ns.nsid: _Shadow(ns) for ns in config.namespaces}
         self.host_reads = self.host_writes = self.read_bytes = self.written_bytes = 0
         self.errors: list[bytes] = []
@@ -148,13 +150,13 @@ class NvmeModel:
         if sqe.fuse or sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
             return fail(GenericStatus.INVALID_FIELD)
         if sqe.opcode == NvmOpcode.FLUSH:
-            ok = sqe.nsid == NSID_BROADCAST or self.config.namespace(sqe.nsid) is not None
-            return Prediction(SUCCESS) if ok else fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+            ok = sqe.nsid == NSID_BROADCAST or self.namespaces.active(sqe.nsid) is not None
+            return Prediction(SUCCESS if ok else self.namespaces.inactive_status(sqe.nsid))
         if sqe.opcode not in handlers:
             return fail(GenericStatus.INVALID_OPCODE)
-        shadow = self.shadows.get(sqe.nsid)
-        if shadow is None:
-            return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        if self.namespaces.active(sqe.nsid) is None:
+            return Prediction(self.namespaces.inactive_status(sqe.nsid))
+        shadow = self.shadows[sqe.nsid]
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
@@ -258,13 +260,30 @@ class NvmeModel:
 
     # admin commands
 
-    def admin(self, sqe: SubmissionEntry) -> Prediction | None:
-        """Predict an admin command; None (HELD) for an AER that waits for an event."""
+    def admin_data_length(self, sqe: SubmissionEntry) -> int:
+        """Bytes of host data an admin command reads (Namespace Management create, Namespace Attachment)."""
+        if sqe.fuse or sqe.psdt != PSDT_PRP or sqe.opcode not in (AdminOpcode.NS_MANAGEMENT,
+                                                                   AdminOpcode.NS_ATTACHMENT):
+            return 0
+        return self.namespaces.data_length(sqe)
+
+    def admin(self, sqe: SubmissionEntry, data: bytes = b"",
+              pointer_error: DataPointerError | None = None) -> Prediction | None:
+        """Predict an admin command; None (HELD) for an AER that waits for an event.
+
+        ``data``: the host data ``admin_data_length`` names, as the host's buffer
+        holds it; ``pointer_error``: why that buffer cannot be read, which fails
+        the command with nothing changed.
+        """
+        if pointer_error is not None and self.admin_data_length(sqe):
+            return fail(pointer_error.code)
         handlers = {AdminOpcode.CREATE_IO_CQ: self._create_cq, AdminOpcode.CREATE_IO_SQ: self._create_sq,
                     AdminOpcode.DELETE_IO_SQ: self._delete_sq, AdminOpcode.DELETE_IO_CQ: self._delete_cq,
                     AdminOpcode.IDENTIFY: self._identify, AdminOpcode.SET_FEATURES: self._set_features,
                     AdminOpcode.GET_FEATURES: self._get_features, AdminOpcode.GET_LOG_PAGE: self._get_log_page,
-                    AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort}
+                    AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort,
+                    AdminOpcode.NS_MANAGEMENT: lambda sqe: self._namespace_command(sqe, data),
+                    AdminOpcode.NS_ATTACHMENT: lambda sqe: self._namespace_command(sqe, data)}
         if self.config.ocssd_geometry is not None:
             handlers[AdminOpcode.OCSSD_GEOMETRY] = lambda sqe: Prediction(SUCCESS, data=self.config.ocssd_geometry)
         if sqe.fuse or sqe.psdt != PSDT_PRP:
@@ -324,18 +343,26 @@ class NvmeModel:
 
     def _identify(self, sqe: SubmissionEntry) -> Prediction:
         cns = sqe.cdw10 & 0xFF
-        ns = self.config.namespace(sqe.nsid)
         if cns == Cns.CONTROLLER:
-            return Prediction(SUCCESS, data=self.config.identify().pack())
-        if cns == Cns.ACTIVE_NAMESPACES:
-            if sqe.nsid >= NSID_BROADCAST - 1:
-                return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
-            return Prediction(SUCCESS, data=namespace_list([n.nsid for n in self.config.namespaces], sqe.nsid))
-        if cns in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS):
-            if ns is None:
-                return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
-            return Prediction(SUCCESS, data=ns.identify().pack() if cns == Cns.NAMESPACE else ns.descriptors())
-        return fail(GenericStatus.INVALID_FIELD)
+            unallocated = self.namespaces.free_units * self.config.allocation_unit
+            return Prediction(SUCCESS, data=self.config.identify(unallocated).pack())
+        if cns not in (Cns.NAMESPACE, Cns.ACTIVE_NAMESPACES, Cns.NS_DESCRIPTORS, Cns.ALLOCATED_NAMESPACES,
+                       Cns.ALLOCATED_NAMESPACE, Cns.NS_CONTROLLERS, Cns.CONTROLLERS):
+            return fail(GenericStatus.INVALID_FIELD)
+        status, data = self.namespaces.identify(sqe)
+        return Prediction(status, data=data)
+
+    def _namespace_command(self, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        """Namespace Management / Attachment: a created namespace reads zeroes, a deleted one's data is
+        gone, and a change to a namespace attached here is a Namespace Attribute Changed event."""
+        change = self.namespaces.execute(sqe, data)
+        for nsid in change.deleted:
+            del self.shadows[nsid]
+        if change.created is not None:
+            self.shadows[change.created.nsid] = _Shadow(change.created)
+        if change.changed:
+            self.namespace_changed(list(change.changed))
+        return Prediction(change.status, dw0=change.dw0)
 
     # features
 

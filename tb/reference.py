@@ -18,9 +18,11 @@ mapped is predicted to fail with Data Transfer Error and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyuvm import ConfigDB, uvm_subscriber
 
-from models.identify import ControllerConfig
+from models.identify import ControllerConfig, NamespaceConfig
 from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.completion_check import Expected
@@ -31,6 +33,7 @@ from tb.device_dram import NoHostMemory
 from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096
+ActiveNamespace = Callable[[int], NamespaceConfig | None]
 DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT)
 DATA_OUT = (NvmOpcode.READ,)
 
@@ -42,34 +45,40 @@ def pointer_segments(sqe: SubmissionEntry, length: int, peek: ReadBytes) -> list
     return prp_segments(sqe.prp1, sqe.prp2, length, PAGE, lambda addr: int.from_bytes(peek(addr, 8), "little"))
 
 
-def transfer_length(sqe: SubmissionEntry, config: ControllerConfig) -> int | None:
+def transfer_length(sqe: SubmissionEntry, active: ActiveNamespace) -> int | None:
     """Bytes an I/O command moves through its data pointer, or None when it moves none.
 
-    None for a command without data, and for one whose namespace does not
-    exist: no LBA size gives its length, and the model fails it with Invalid
-    Namespace or Format before any data would move, so its pointer is not
-    walked at all.
+    None for a command without data, and for one whose namespace is not
+    active (``active`` gives the namespace, or None): no LBA size gives its
+    length, and the model fails it before any data would move, so its
+    pointer is not walked at all.
     """
     if sqe.opcode not in DATA_IN + DATA_OUT:
         return None
-    ns = config.namespace(sqe.nsid)
+    ns = active(sqe.nsid)
     return None if ns is None else data_length(sqe, ns.lba_size)
 
 
-def host_data(sqe: SubmissionEntry, config: ControllerConfig,
+def host_data(sqe: SubmissionEntry, active: ActiveNamespace,
               peek: ReadBytes) -> tuple[bytes, DataPointerError | None]:
-    """What the command's buffer holds now (empty unless it sends data), or why its pointer is invalid.
+    """What an I/O command's buffer holds now (empty unless it sends data), or why its pointer is invalid."""
+    length = transfer_length(sqe, active)
+    if length is None:
+        return b"", None
+    return buffer_data(sqe, length, peek, sends=sqe.opcode in DATA_IN)
+
+
+def buffer_data(sqe: SubmissionEntry, length: int, peek: ReadBytes,
+                sends: bool = True) -> tuple[bytes, DataPointerError | None]:
+    """The ``length`` bytes the command's pointer describes (empty unless ``sends``), or why it is invalid.
 
     Only the host's faults are predictions here: an invalid PRP or SGL, or
     host memory where nothing answers. Any other exception is a bug of the
     test bench or the models and propagates.
     """
-    length = transfer_length(sqe, config)
-    if length is None:
-        return b"", None
     try:
         segments = pointer_segments(sqe, length, peek)
-        if sqe.opcode not in DATA_IN:
+        if not sends:
             return b"", None
         return b"".join(peek(seg.addr, seg.length) for seg in segments), None
     except DataPointerError as err:
@@ -94,11 +103,13 @@ class NvmeReference(uvm_subscriber):
         if isinstance(event, SqeSubmitted):
             key = (event.sqid, event.sqe.cid)
             if event.sqid == ADMIN_QID:
-                prediction = self._with_pointer(event.sqe, self.model.admin(event.sqe))
+                length = self.model.admin_data_length(event.sqe)
+                data, pointer_error = buffer_data(event.sqe, length, self.peek) if length else (b"", None)
+                prediction = self._with_pointer(event.sqe, self.model.admin(event.sqe, data, pointer_error))
                 if event.sqe.opcode == AdminOpcode.ABORT:
                     self.aborts.abort_submitted(event.sqe)
             else:
-                data, pointer_error = host_data(event.sqe, self.config, self.peek)
+                data, pointer_error = host_data(event.sqe, self.model.namespaces.active, self.peek)
                 prediction = self.model.io(event.sqe, data, pointer_error)
             if prediction is not None:
                 self.predictions[key] = prediction

@@ -15,7 +15,10 @@ from firmware.admin import AdminState, HardwareAction
 from firmware.mailbox import CommandSlot, DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
 from firmware.nvme.io import HostCounters, failure
-from models.identify import NSID_BROADCAST, Cns, ControllerConfig, namespace_list
+from firmware.nvme.namespaces import Extent, NamespaceTable
+from firmware.nvme.ns_admin import NamespaceCommands
+from models.identify import (IDENTIFY_SIZE, NSID_BROADCAST, Cns, ControllerConfig, common_namespace_fields,
+                             controller_list, namespace_list)
 from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
 from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
@@ -43,12 +46,16 @@ class AdminOutcome:
     actions: tuple[HardwareAction, ...] = ()
     held: bool = False          # an AER: its slot stays open until an event
     due: tuple[tuple[CommandSlot, int], ...] = ()
+    freed: tuple[Extent, ...] = ()   # back-end byte ranges to trim before completing
 
 
 class AdminCommands:
-    def __init__(self, config: ControllerConfig, queues: AdminState, counters: HostCounters) -> None:
+    def __init__(self, config: ControllerConfig, queues: AdminState, counters: HostCounters,
+                 namespaces: NamespaceTable) -> None:
         self.config = config
         self.ident = config.identify()
+        self.namespaces = namespaces
+        self.ns_commands = NamespaceCommands(config, namespaces)
         self.queues = queues
         self.counters = counters
         self.events = AsyncEvents(self.ident.aerl + 1)
@@ -66,7 +73,18 @@ class AdminCommands:
                 FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp, FeatureId.POWER_MANAGEMENT: 0,
                 FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
 
-    def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> AdminOutcome:
+    def data_length(self, sqe: SubmissionEntry) -> int:
+        """Bytes of host data ``execute`` needs for this command (fetched by the loop first); 0: none."""
+        if sqe.opcode in (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT):
+            return self.ns_commands.data_length(sqe)
+        return 0
+
+    def execute(self, slot: CommandSlot, sqe: SubmissionEntry, data: bytes = b"") -> AdminOutcome:
+        """``data``: the host data ``data_length`` asked for."""
+        if sqe.opcode in (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT):
+            result = self.ns_commands.execute(sqe, data)
+            due = self.namespace_changed(list(result.changed)) if result.changed else []
+            return AdminOutcome(result.status, result.dw0, due=tuple(due), freed=result.freed)
         if sqe.opcode == AdminOpcode.IDENTIFY:
             return self._identify(sqe)
         if sqe.opcode == AdminOpcode.GET_LOG_PAGE:
@@ -97,19 +115,33 @@ class AdminCommands:
     # commands
 
     def _identify(self, sqe: SubmissionEntry) -> AdminOutcome:
-        cns = sqe.cdw10 & 0xFF
-        ns = self.config.namespace(sqe.nsid)
+        """Active means attached to this controller; an inactive NSID in 1..NN gets a zeroed structure
+        (CNS 00h, 11h) or Invalid Field (03h), one outside it Invalid Namespace or Format."""
+        cns, cntid, nsid = sqe.cdw10 & 0xFF, sqe.cdw10 >> 16, sqe.nsid
+        table, me = self.namespaces, self.config.cntlid
         if cns == Cns.CONTROLLER:
-            return AdminOutcome(SUCCESS, data=self.ident.pack())
-        if cns == Cns.ACTIVE_NAMESPACES:
-            if sqe.nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
+            return AdminOutcome(SUCCESS, data=self.config.identify(table.unallocated_bytes()).pack())
+        if cns == Cns.CONTROLLERS:
+            return AdminOutcome(SUCCESS, data=controller_list([me] if me >= cntid else []))
+        if cns in (Cns.ACTIVE_NAMESPACES, Cns.ALLOCATED_NAMESPACES):
+            if nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
                 return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
-            return AdminOutcome(SUCCESS, data=namespace_list([n.nsid for n in self.config.namespaces], sqe.nsid))
-        if cns not in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS):
+            ids = table.active_ids(me) if cns == Cns.ACTIVE_NAMESPACES else table.allocated_ids()
+            return AdminOutcome(SUCCESS, data=namespace_list(ids, nsid))
+        if cns not in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS, Cns.ALLOCATED_NAMESPACE, Cns.NS_CONTROLLERS):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
-        if ns is None:
+        if cns == Cns.NAMESPACE and nsid == NSID_BROADCAST:
+            return AdminOutcome(SUCCESS, data=common_namespace_fields().pack())
+        if not self.config.valid_nsid(nsid):
             return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
-        return AdminOutcome(SUCCESS, data=ns.identify().pack() if cns == Cns.NAMESPACE else ns.descriptors())
+        if cns == Cns.NS_CONTROLLERS:
+            return AdminOutcome(SUCCESS, data=controller_list(sorted(c for c in table.controllers(nsid) if c >= cntid)))
+        ns = table.allocated(nsid) if cns == Cns.ALLOCATED_NAMESPACE else table.active(nsid, me)
+        if ns is None:
+            if cns == Cns.NS_DESCRIPTORS:
+                return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+            return AdminOutcome(SUCCESS, data=bytes(IDENTIFY_SIZE))
+        return AdminOutcome(SUCCESS, data=ns.descriptors() if cns == Cns.NS_DESCRIPTORS else ns.identify().pack())
 
     def _too_hot(self) -> bool:
         return COMPOSITE_TEMPERATURE > self.features[FeatureId.TEMPERATURE_THRESHOLD]

@@ -1,14 +1,16 @@
 """NVM command set I/O commands: decode, validate, move data through DRAM and the DMA engine, drive the back end.
 
 Read: back end -> DRAM -> DMA to the host. Write: DMA from the host -> DRAM
--> back end. Every namespace is a contiguous run of back-end pages, so an
-LBA smaller than a page (512 B) is a read-modify-write of the page; a
-deallocation trims whole pages and zero-fills partial ones, which reads
-back as the zeroes Identify Namespace advertises (DLFEAT).
+-> back end. A namespace's bytes live in its extents of back-end pages
+(firmware.nvme.namespaces), so an LBA smaller than a page (512 B) is a
+read-modify-write of the page; a deallocation trims whole pages and
+zero-fills partial ones, which reads back as the zeroes Identify Namespace
+advertises (DLFEAT).
 
 Checks, in this order (the reference model's order): CDW0's FUSE and PSDT
 (``cdw0_status``, for admin commands too, before anything else), Invalid
-Opcode, Invalid Namespace or Format, Invalid Field (MDTS), LBA Out of
+Opcode, the namespace (an invalid NSID: Invalid Namespace or Format; one in
+1..NN not attached here: Invalid Field), Invalid Field (MDTS), LBA Out of
 Range; then the DMA engine's status, then Compare Failure. The back end's
 own errors carry their status (``models.backend.BackendError``).
 
@@ -27,6 +29,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from firmware.mailbox import CommandSlot
+from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from models.backend import Backend, BackendError
 from models.identify import NSID_BROADCAST, ControllerConfig, NamespaceConfig
@@ -87,23 +90,23 @@ class IoCommands:
     """Executes I/O commands of one controller; ``slot_buffer(slot)`` is the slot's DRAM staging buffer."""
 
     def __init__(self, config: ControllerConfig, backend: Backend, dram: DeviceDram, dma: DmaPort,
-                 slot_buffer: Callable[[CommandSlot], int], auto_complete_reads: bool = False) -> None:
+                 slot_buffer: Callable[[CommandSlot], int], namespaces: NamespaceTable,
+                 auto_complete_reads: bool = False) -> None:
         self.config = config
         self.backend = backend
         self.dram = dram
         self.dma = dma
         self.slot_buffer = slot_buffer
+        self.namespaces = namespaces
         self.auto_complete_reads = auto_complete_reads
         self.write_through = False
         self.counters = HostCounters()
-        self._base: dict[int, int] = {}   # NSID -> byte offset in the back end
-        offset = 0
-        for ns in config.namespaces:
-            self._base[ns.nsid] = offset
-            offset += -(-ns.nlbas * ns.lba_size // backend.page_size) * backend.page_size
-        if offset > backend.capacity_pages * backend.page_size:
-            raise ValueError(f"namespaces need {offset} bytes; the back end holds "
+        if config.nvm_capacity > backend.capacity_pages * backend.page_size:
+            raise ValueError(f"NVM capacity {config.nvm_capacity} bytes; the back end holds "
                              f"{backend.capacity_pages * backend.page_size}")
+        if config.allocation_unit % backend.page_size:
+            raise ValueError(f"allocation unit {config.allocation_unit} is not whole back-end pages "
+                             f"of {backend.page_size} bytes")
         self._handlers: dict[int, Callable[[CommandSlot, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
             NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare}
 
@@ -119,9 +122,9 @@ class IoCommands:
         known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT}
         if sqe.opcode not in known:
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
-        ns = self.config.namespace(sqe.nsid)
+        ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
         if ns is None:
-            return IoOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+            return IoOutcome(self._inactive(sqe.nsid))
         if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return IoOutcome(await self._dsm(slot, ns, dsm_ranges(sqe), bool(sqe.cdw11 & DSM_ATTR_DEALLOCATE)))
         slba, nlb = rw_fields(sqe)
@@ -131,25 +134,45 @@ class IoCommands:
         if slba + nlb > ns.nlbas:
             return IoOutcome(failure(GenericStatus.LBA_OUT_OF_RANGE))
         if sqe.opcode == NvmOpcode.WRITE_ZEROES:
-            await self._zero(self._byte(ns, slba), self._byte(ns, slba + nlb))
+            await self._zero_blocks(ns, slba, nlb)
             return IoOutcome(SUCCESS)
         return await self._handlers[sqe.opcode](slot, ns, slba, nlb)
 
-    def _byte(self, ns: NamespaceConfig, lba: int) -> int:
-        return self._base[ns.nsid] + lba * ns.lba_size
+    def _inactive(self, nsid: int) -> Status:
+        """An NSID in 1..NN with no namespace attached here is inactive: Invalid Field; any other is
+        invalid: Invalid Namespace or Format."""
+        return failure(GenericStatus.INVALID_FIELD if self.config.valid_nsid(nsid)
+                       else GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+
+    def _pieces(self, ns: NamespaceConfig, slba: int, nlb: int) -> list[tuple[int, int]]:
+        """Back-end (offset, length) ranges holding blocks slba..slba+nlb-1."""
+        return self.namespaces.pieces(ns.nsid, slba * ns.lba_size, nlb * ns.lba_size)
+
+    async def _load_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> bytes:
+        return b"".join([await self._load(start, length) for start, length in self._pieces(ns, slba, nlb)])
+
+    async def _store_blocks(self, ns: NamespaceConfig, slba: int, data: bytes) -> None:
+        done = 0
+        for start, length in self._pieces(ns, slba, len(data) // ns.lba_size):
+            await self._store(start, data[done:done + length])
+            done += length
+
+    async def _zero_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> None:
+        for start, length in self._pieces(ns, slba, nlb):
+            await self.zero(start, start + length)
 
     # commands
 
     async def _flush(self, nsid: int) -> Status:
-        if nsid != NSID_BROADCAST and self.config.namespace(nsid) is None:
-            return failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        if nsid != NSID_BROADCAST and self.namespaces.active(nsid, self.config.cntlid) is None:
+            return self._inactive(nsid)
         await wait_until(self.backend.flush(now_ns()))
         return SUCCESS
 
     async def _read(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         length = nlb * ns.lba_size
         buf = self.slot_buffer(slot)
-        await self.dram.write(buf, await self._load(self._byte(ns, slba), length))
+        await self.dram.write(buf, await self._load_blocks(ns, slba, nlb))
         result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, length, buf, length,
                                          auto_complete=self.auto_complete_reads)
         if result.ok:
@@ -157,33 +180,33 @@ class IoCommands:
             self.counters.read_bytes += length
         return IoOutcome(result.status, posted=result.auto_completed)
 
-    async def _from_host(self, slot: CommandSlot, length: int) -> bytes | Status:
+    async def from_host(self, slot: CommandSlot, length: int) -> bytes | Status:
         """The command's data, fetched into the slot's buffer; the DMA status if that failed."""
         buf = self.slot_buffer(slot)
         result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, length, buf, length)
         return await self.dram.read(buf, length) if result.ok else result.status
 
     async def _write(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
-        data = await self._from_host(slot, nlb * ns.lba_size)
+        data = await self.from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
-        await self._store(self._byte(ns, slba), data)
+        await self._store_blocks(ns, slba, data)
         self.counters.writes += 1
         self.counters.written_bytes += len(data)
         return IoOutcome(SUCCESS)
 
     async def _compare(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
-        data = await self._from_host(slot, nlb * ns.lba_size)
+        data = await self.from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
-        if await self._load(self._byte(ns, slba), len(data)) != data:
+        if await self._load_blocks(ns, slba, nlb) != data:
             return IoOutcome(failure(MediaStatus.COMPARE_FAILURE))
         self.counters.reads += 1
         self.counters.read_bytes += len(data)
         return IoOutcome(SUCCESS)
 
     async def _dsm(self, slot: CommandSlot, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
-        data = await self._from_host(slot, count * DSM_RANGE_SIZE)
+        data = await self.from_host(slot, count * DSM_RANGE_SIZE)
         if isinstance(data, Status):
             return data
         ranges = DsmRange.unpack_all(data)
@@ -191,7 +214,7 @@ class IoCommands:
             return failure(GenericStatus.LBA_OUT_OF_RANGE)
         if deallocate:
             for r in ranges:
-                await self._zero(self._byte(ns, r.slba), self._byte(ns, r.slba + r.nlb))
+                await self._zero_blocks(ns, r.slba, r.nlb)
         return SUCCESS
 
     # back-end bytes
@@ -225,8 +248,8 @@ class IoCommands:
         done = self.backend.write(first, data, issue)
         await wait_until(self.backend.flush(done) if self.write_through else done)
 
-    async def _zero(self, start: int, end: int) -> None:
-        """Deallocate whole pages, zero-fill the partial pages at either end."""
+    async def zero(self, start: int, end: int) -> None:
+        """Back-end bytes [start, end): deallocate whole pages, zero-fill the partial pages at either end."""
         if start == end:
             return   # a DSM range of no blocks
         ps = self.backend.page_size

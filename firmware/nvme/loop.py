@@ -38,6 +38,7 @@ from firmware.mailbox import CommandSlot, Mailbox, MailboxTimeout
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
 from firmware.nvme.io import IoCommands, cdw0_status, now_ns, wait_until
+from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
@@ -73,7 +74,9 @@ class NvmeFirmware(MinimalFirmware):
         self.dma = dma
         self.dram = dram
         self.soc = Soc(soc or SocConfig())
-        self.io = IoCommands(self.config, backend, dram, dma, self.slot_buffer, auto_complete_reads)
+        self.namespaces = NamespaceTable(self.config)
+        self.io = IoCommands(self.config, backend, dram, dma, self.slot_buffer, self.namespaces,
+                             auto_complete_reads)
         self.commands: AdminCommands | None = None
         self.aborted = 0
         self._queued: dict[tuple[int, int], Command] = {}
@@ -92,7 +95,7 @@ class NvmeFirmware(MinimalFirmware):
     async def init(self) -> None:
         await super().init()
         assert self.admin is not None
-        self.commands = AdminCommands(self.config, self.admin, self.io.counters)
+        self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces)
 
     # events
 
@@ -209,11 +212,20 @@ class NvmeFirmware(MinimalFirmware):
             return
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:
             await self._drain(sqe.cdw10 & 0xFFFF)
-        outcome = self.commands.execute(command.slot, sqe)
+        data = b""
+        if length := self.commands.data_length(sqe):
+            fetched = await self.io.from_host(command.slot, length)
+            if isinstance(fetched, Status):
+                await self._finish(command, fetched)
+                return
+            data = fetched
+        outcome = self.commands.execute(command.slot, sqe, data)
         self._update_write_through()
         status = outcome.status
         if outcome.data is not None:
             status = await self._to_host(command.slot, outcome.data)
+        for start, length in outcome.freed:
+            await self.io.zero(start, start + length)
         for action in outcome.actions:
             if isinstance(action, DeleteSq):
                 await self._flush_deferred_of_sq(action.qid)

@@ -45,7 +45,8 @@ SEED = 5
 PAIRS = 4       # FakeMailbox's FwParams
 PAGE = 4096
 SLOTS = 64
-CONFIG = ControllerConfig(namespaces=(NamespaceConfig(1, 512, 4096), NamespaceConfig(2, 4096, 512)))
+CONFIG = ControllerConfig(namespaces=(NamespaceConfig(1, 512, 4096), NamespaceConfig(2, 4096, 512)),
+                          nvm_capacity=4 << 20)   # the bench's back end: 1024 pages of 4 KiB
 
 
 class Kernel:
@@ -197,7 +198,7 @@ def pattern(length: int, seed: int) -> bytes:
 
 def random_io(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
     """A random command, the data the host sends, the bytes it expects back."""
-    nsid = rng.choice([1, 2, 2, 3])
+    nsid = rng.choice([1, 2, 2, 2, 3, CONFIG.max_namespaces + 1])   # 3: inactive; NN + 1: invalid
     lba = 512 if nsid == 1 else 4096
     nlbas = 4096 if nsid == 1 else 512
     nlb = rng.choice([1, 2, 3, 8]) if rng.random() < 0.95 else 129 if nsid == 1 else 33   # 33 4K > MDTS
@@ -214,7 +215,7 @@ def random_io(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
     if kind == "dsm":
         ranges = [DsmRange(rng.randrange(nlbas), rng.choice([1, 5])) for _ in range(2)]
         return dsm_cmd(nsid, 2), b"".join(r.pack() for r in ranges), 0
-    return flush_cmd(rng.choice([1, 3, 0xFFFF_FFFF])), b"", 0
+    return flush_cmd(rng.choice([1, 3, CONFIG.max_namespaces + 1, 0xFFFF_FFFF])), b"", 0
 
 
 def test_random_io_matches_the_model(bench: Bench) -> None:
@@ -229,7 +230,8 @@ def test_random_io_matches_the_model(bench: Bench) -> None:
         if expected.data is not None:
             assert bench.host_data(slot) == expected.data, f"command {i}"
     statuses = {s.sc for _, s, _ in bench.mb.posted}
-    assert {0x00, 0x02, 0x0B, 0x80}.issubset(statuses)   # success, MDTS, namespace, LBA range all exercised
+    # success, MDTS or an inactive namespace, an invalid namespace, LBA range: all exercised
+    assert {0x00, 0x02, 0x0B, 0x80}.issubset(statuses)
 
 
 def test_partial_page_writes_keep_their_neighbours(bench: Bench) -> None:

@@ -24,7 +24,11 @@ def test_controller_fields_sit_at_the_spec_offsets(config: ControllerConfig) -> 
     assert struct.unpack_from("<I", raw, 80)[0] == 0x10400  # VER
     assert raw[259] == 3                                    # AERL
     assert (raw[512], raw[513]) == (0x66, 0x44)             # SQES, CQES
-    assert struct.unpack_from("<I", raw, 516)[0] == 2       # NN
+    assert struct.unpack_from("<I", raw, 516)[0] == config.max_namespaces   # NN
+    assert struct.unpack_from("<H", raw, 256)[0] & 1 << 3   # OACS: namespace management
+    assert struct.unpack_from("<QQ", raw, 280) == (config.nvm_capacity, 0)           # TNVMCAP
+    assert struct.unpack_from("<QQ", raw, 296) == (config.nvm_capacity - (2 << 30), 0)   # UNVMCAP
+    assert raw[76] == 0 and struct.unpack_from("<H", raw, 78)[0] == config.cntlid      # CMIC, CNTLID
     oncs = struct.unpack_from("<H", raw, 520)[0]
     assert oncs == Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
     assert raw[525] & 1                                     # VWC present
@@ -71,9 +75,17 @@ def test_unsupported_lba_size_is_refused() -> None:
         NamespaceConfig(1, 1024, 10)
 
 
-def test_namespace_ids_must_be_one_to_nn() -> None:
+@pytest.mark.parametrize("namespaces", [(NamespaceConfig(0, 512, 10),), (NamespaceConfig(9, 512, 10),),
+                                        (NamespaceConfig(1, 512, 10), NamespaceConfig(1, 4096, 10)),
+                                        (NamespaceConfig(1, 4096, 1 << 20), NamespaceConfig(2, 512, 1))])
+def test_namespaces_must_be_distinct_within_nn_and_capacity(namespaces: tuple[NamespaceConfig, ...]) -> None:
     with pytest.raises(ValueError):
-        ControllerConfig(namespaces=(NamespaceConfig(2, 512, 10),))
+        ControllerConfig(namespaces=namespaces, nvm_capacity=4 << 30)
+
+
+def test_namespace_ids_may_leave_gaps() -> None:
+    config = ControllerConfig(namespaces=(NamespaceConfig(3, 512, 10),))
+    assert config.namespace(3) is not None and config.namespace(1) is None
 
 
 def test_namespace_lookup(config: ControllerConfig) -> None:

@@ -18,6 +18,7 @@ from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, Featu
 
 PAIRS = 4
 NS512, NS4K = 1, 2
+NN = ControllerConfig().max_namespaces
 
 
 @pytest.fixture
@@ -61,9 +62,15 @@ def test_lba_out_of_range(model: NvmeModel, nsid: int) -> None:
     assert failed(model.io(write_zeroes_cmd(nsid, last + 1, 1)), GenericStatus.LBA_OUT_OF_RANGE)
 
 
-@pytest.mark.parametrize("nsid", [0, 3, NSID_BROADCAST])
+@pytest.mark.parametrize("nsid", [0, NN + 1, NSID_BROADCAST])
 def test_invalid_namespace(model: NvmeModel, nsid: int) -> None:
     assert failed(model.io(read_cmd(nsid, 0, 1)), GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+
+
+@pytest.mark.parametrize("nsid", [3, NN])
+def test_inactive_namespace_is_invalid_field(model: NvmeModel, nsid: int) -> None:
+    assert failed(model.io(read_cmd(nsid, 0, 1)), GenericStatus.INVALID_FIELD)
+    assert failed(model.io(flush_cmd(nsid)), GenericStatus.INVALID_FIELD)
 
 
 @pytest.mark.parametrize("nsid, blocks", [(NS512, 256), (NS4K, 32)])
@@ -107,7 +114,7 @@ def test_compare(model: NvmeModel) -> None:
     assert mismatch.status.sct == StatusCodeType.MEDIA_DATA_INTEGRITY
 
 
-@pytest.mark.parametrize("nsid, ok", [(NS512, True), (NSID_BROADCAST, True), (0, False), (3, False)])
+@pytest.mark.parametrize("nsid, ok", [(NS512, True), (NSID_BROADCAST, True), (0, False), (NN + 1, False)])
 def test_flush(model: NvmeModel, nsid: int, ok: bool) -> None:
     prediction = model.io(flush_cmd(nsid))
     assert prediction.status == SUCCESS if ok else failed(prediction, GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
@@ -158,13 +165,14 @@ def test_identify(model: NvmeModel) -> None:
     assert model.admin(identify_cmd(3, NS512)).data == model.config.namespace(NS512).descriptors()
 
 
-@pytest.mark.parametrize("cns, nsid", [(0, 0), (0, 3), (0, NSID_BROADCAST), (3, 0), (2, NSID_BROADCAST),
-                                       (2, NSID_BROADCAST - 1)])
+@pytest.mark.parametrize("cns, nsid", [(0, 0), (0, NN + 1), (3, 0), (3, NSID_BROADCAST), (2, NSID_BROADCAST),
+                                       (2, NSID_BROADCAST - 1), (0x10, NSID_BROADCAST), (0x11, NN + 1),
+                                       (0x12, 0)])
 def test_identify_invalid_namespace(model: NvmeModel, cns: int, nsid: int) -> None:
     assert failed(model.admin(identify_cmd(cns, nsid)), GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
 
 
-@pytest.mark.parametrize("cns", [0x04, 0x10, 0x13, 0xFF])
+@pytest.mark.parametrize("cns", [0x04, 0x14, 0x15, 0xFF])
 def test_reserved_cns_is_invalid_field(model: NvmeModel, cns: int) -> None:
     assert failed(model.admin(identify_cmd(cns, 1)), GenericStatus.INVALID_FIELD)
 

@@ -31,9 +31,9 @@ def untouched(addr: int, length: int) -> bytes:
 
 
 def test_transfer_length_of_data_commands() -> None:
-    assert transfer_length(read_cmd(NS.nsid, 0, 8), CONFIG) == 8 * NS.lba_size
-    assert transfer_length(write_cmd(2, 0, 3), CONFIG) == 3 * CONFIG.namespaces[1].lba_size
-    assert transfer_length(dsm_cmd(NS.nsid, 4), CONFIG) == 4 * DSM_RANGE_SIZE
+    assert transfer_length(read_cmd(NS.nsid, 0, 8), CONFIG.namespace) == 8 * NS.lba_size
+    assert transfer_length(write_cmd(2, 0, 3), CONFIG.namespace) == 3 * CONFIG.namespaces[1].lba_size
+    assert transfer_length(dsm_cmd(NS.nsid, 4), CONFIG.namespace) == 4 * DSM_RANGE_SIZE
 
 
 @pytest.mark.parametrize("sqe", [flush_cmd(NS.nsid), read_cmd(0, 0, 1), write_cmd(NSID_BROADCAST, 0, 1),
@@ -41,28 +41,28 @@ def test_transfer_length_of_data_commands() -> None:
                                  dsm_cmd(len(CONFIG.namespaces) + 1, 1)],
                          ids=["flush", "read-nsid-0", "write-broadcast", "write-inactive", "dsm-inactive"])
 def test_commands_that_move_no_data_are_not_walked(sqe: SubmissionEntry) -> None:
-    assert transfer_length(sqe, CONFIG) is None
-    assert host_data(sqe, CONFIG, untouched) == (b"", None)
+    assert transfer_length(sqe, CONFIG.namespace) is None
+    assert host_data(sqe, CONFIG.namespace, untouched) == (b"", None)
 
 
 def test_write_data_comes_from_the_buffer() -> None:
     mem = HostMemory()
     data = bytes(range(256)) * 2
     mem.write(BUFFER, data)
-    assert host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG, mem.read) == (data, None)
+    assert host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG.namespace, mem.read) == (data, None)
 
 
 def test_read_walks_its_pointer_but_takes_no_data() -> None:
-    assert host_data(read_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG, HostMemory().read) == (b"", None)
+    assert host_data(read_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG.namespace, HostMemory().read) == (b"", None)
 
 
 def test_invalid_prp_predicts_its_status() -> None:
-    data, error = host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER + 2), CONFIG, HostMemory().read)
+    data, error = host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER + 2), CONFIG.namespace, HostMemory().read)
     assert data == b"" and error is not None and error.code == GenericStatus.PRP_OFFSET_INVALID
 
 
 def test_unmapped_host_memory_predicts_data_transfer_error() -> None:
-    data, error = host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG, no_memory)
+    data, error = host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG.namespace, no_memory)
     assert data == b"" and error is not None and error.code == GenericStatus.DATA_TRANSFER_ERROR
 
 
@@ -72,4 +72,4 @@ def test_a_bug_on_the_way_is_not_taken_for_no_data(bug: type[Exception]) -> None
         raise bug("broken host memory model")
 
     with pytest.raises(bug):
-        host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG, broken)
+        host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG.namespace, broken)
