@@ -228,12 +228,17 @@ class Status:
         """Same SCT and SC: what a scoreboard compares; CRD, M and DNR are retry hints."""
         return (self.sct, self.sc) == (other.sct, other.sc)
 
-    def __str__(self) -> str:
+    @property
+    def name(self) -> str:
+        """The code's name, e.g. NAMESPACE_NOT_ATTACHED; "SC 0x.." when this project names none."""
         enum = _CODES_OF.get(self.sct)
         try:
-            name = enum(self.sc).name if enum else f"SC {self.sc:#04x}"
+            return enum(self.sc).name if enum else f"SC {self.sc:#04x}"
         except ValueError:
-            name = f"SC {self.sc:#04x}"
+            return f"SC {self.sc:#04x}"
+
+    def __str__(self) -> str:
+        name = self.name
         flags = "".join(f" {f}" for f, on in (("DNR", self.dnr), ("M", self.m)) if on)
         return f"{name} (SCT {self.sct}, SC {self.sc:#04x}{flags})"
 

@@ -213,10 +213,13 @@ class CommandSetTest(QueueTest):
         return lambda sqid, cid: self.forced.get((sqid, cid)) or self.env.reference.expected_status(sqid, cid)
 
     def controller_config(self) -> ControllerConfig:
-        # an open-channel back end reports its geometry through the controller
+        # the NVM capacity is the back end's, in whole allocation units; an open-channel back end reports
+        # its geometry through the controller
         self.backend = make_backend(self.backend_kind, **self.backend_config)
         geometry = getattr(self.backend, "geometry_page", None)
-        return ControllerConfig(ocssd_geometry=geometry() if geometry else None)
+        unit = ControllerConfig.allocation_unit
+        capacity = self.backend.capacity_pages * self.backend.page_size // unit * unit
+        return ControllerConfig(nvm_capacity=capacity, ocssd_geometry=geometry() if geometry else None)
 
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)

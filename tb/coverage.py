@@ -20,7 +20,14 @@ from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
 
 ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.DELETE_IO_SQ,
-                                    AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES)]
+                                    AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
+                                    AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)]
+NS_COMMANDS = (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)
+# every status Namespace Management and Attachment complete with here (Namespace Is Private needs a
+# second controller)
+NS_STATUSES = ["SUCCESS", "INVALID_FIELD", "INVALID_NAMESPACE_OR_FORMAT", "INVALID_FORMAT",
+               "NAMESPACE_INSUFFICIENT_CAPACITY", "NAMESPACE_ID_UNAVAILABLE", "NAMESPACE_ALREADY_ATTACHED",
+               "NAMESPACE_NOT_ATTACHED", "THIN_PROVISIONING_NOT_SUPPORTED", "CONTROLLER_LIST_INVALID"]
 STATUS_KINDS = ["success", "generic error", "command specific"]
 SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
 VECTOR_CLASSES = ["admin", "io"]
@@ -44,6 +51,14 @@ def size_class(entries: int) -> str:
 @CoverCross("nvme.admin.opcode_x_status", items=["nvme.admin.opcode", "nvme.admin.status"])
 def sample_admin(opcode: int, kind: str) -> None:
     """An admin command completed with a status of that kind."""
+
+
+@CoverPoint("nvme.ns.opcode", xf=lambda opcode, name: opcode, bins=[int(op) for op in NS_COMMANDS],
+            bins_labels=[op.name for op in NS_COMMANDS])
+@CoverPoint("nvme.ns.status", xf=lambda opcode, name: name, bins=NS_STATUSES)
+@CoverCross("nvme.ns.opcode_x_status", items=["nvme.ns.opcode", "nvme.ns.status"])
+def sample_namespace(opcode: int, name: str) -> None:
+    """A Namespace Management or Attachment command completed with that status."""
 
 
 @CoverPoint("nvme.cq.wrap", xf=lambda size: size, bins=SIZE_CLASSES)
@@ -82,6 +97,8 @@ class QueueCoverage(uvm_subscriber):
                 opcode = self.pending_admin.pop(event.cqe.cid, None)
                 if opcode is not None:
                     sample_admin(opcode, status_kind(event.cqe))
+                if opcode in NS_COMMANDS:
+                    sample_namespace(opcode, event.cqe.status.name)
             else:
                 sample_io(status_kind(event.cqe))
             if event.cqe.phase == 0 and event.cqid in self.cq_sizes:

@@ -142,8 +142,10 @@ class SqeFuzzer:
     # fields
 
     def _nsid(self) -> int:
-        n = len(self.config.namespaces)
-        return self.rng.choice((1, 1, 2, 2, 0, n + 1, NSID_BROADCAST, NSID_BROADCAST - 1, _dword(self.rng)))
+        """Mostly the power-on namespaces; else invalid (0, beyond NN, FFFFFFFEh...) or inactive ones."""
+        nn = self.config.max_namespaces
+        return self.rng.choice((1, 1, 2, 2, 0, nn + 1, self.rng.randint(3, nn), NSID_BROADCAST, NSID_BROADCAST - 1,
+                                _dword(self.rng)))
 
     def _slba(self) -> int:
         rng = self.rng

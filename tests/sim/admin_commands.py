@@ -67,25 +67,32 @@ class AdminCommandTest(CommandSetTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class IdentifyEveryCns(AdminCommandTest):
-    """CNS 0 (namespace), 1 (controller), 2 (active list), 3 (descriptors) for valid and invalid NSIDs;
-    reserved CNS values are Invalid Field."""
+    """CNS 0 (namespace), 1 (controller), 2 (active list), 3 (descriptors), 10h-13h (allocated namespaces,
+    controller lists) for valid, inactive and invalid NSIDs; reserved CNS values are Invalid Field."""
 
     async def body(self) -> None:
-        good = [(Cns.CONTROLLER, 0)] + [(cns, nsid) for cns in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS) for nsid in (1, 2)]
-        good += [(Cns.ACTIVE_NAMESPACES, nsid) for nsid in (0, 1, 2)]
+        nn = self.config.max_namespaces
+        good = [(Cns.CONTROLLER, 0), (Cns.CONTROLLERS, 0), (Cns.NAMESPACE, NSID_BROADCAST)]
+        good += [(cns, nsid) for cns in (Cns.NAMESPACE, Cns.NS_DESCRIPTORS, Cns.ALLOCATED_NAMESPACE,
+                                         Cns.NS_CONTROLLERS) for nsid in (1, 2)]
+        good += [(cns, nsid) for cns in (Cns.ACTIVE_NAMESPACES, Cns.ALLOCATED_NAMESPACES) for nsid in (0, 1, 2)]
+        # an inactive NSID (1..NN, nothing allocated there): zeroes, or an empty controller list
+        good += [(cns, nn) for cns in (Cns.NAMESPACE, Cns.ALLOCATED_NAMESPACE, Cns.NS_CONTROLLERS)]
         for cns, nsid in good:
             cqe = await self.admin_with_data(identify_cmd(cns, nsid))
             assert cqe.status.is_success, f"Identify CNS {cns} NSID {nsid}: {cqe.status}"
         invalid_ns = GenericStatus.INVALID_NAMESPACE_OR_FORMAT
         await self.expect_failures({
             "CNS 0 NSID 0": (identify_cmd(Cns.NAMESPACE, 0), invalid_ns),
-            "CNS 0 NSID beyond NN": (identify_cmd(Cns.NAMESPACE, 3), invalid_ns),
-            "CNS 0 broadcast NSID without namespace management": (identify_cmd(Cns.NAMESPACE, NSID_BROADCAST),
-                                                                  invalid_ns),
+            "CNS 0 NSID beyond NN": (identify_cmd(Cns.NAMESPACE, nn + 1), invalid_ns),
             "CNS 2 NSID FFFFFFFEh": (identify_cmd(Cns.ACTIVE_NAMESPACES, NSID_BROADCAST - 1), invalid_ns),
-            "CNS 3 NSID beyond NN": (identify_cmd(Cns.NS_DESCRIPTORS, 9), invalid_ns),
+            "CNS 3 NSID beyond NN": (identify_cmd(Cns.NS_DESCRIPTORS, nn + 1), invalid_ns),
+            "CNS 3 inactive NSID": (identify_cmd(Cns.NS_DESCRIPTORS, nn), GenericStatus.INVALID_FIELD),
+            "CNS 10h NSID FFFFFFFFh": (identify_cmd(Cns.ALLOCATED_NAMESPACES, NSID_BROADCAST), invalid_ns),
+            "CNS 11h NSID FFFFFFFFh": (identify_cmd(Cns.ALLOCATED_NAMESPACE, NSID_BROADCAST), invalid_ns),
+            "CNS 12h NSID 0": (identify_cmd(Cns.NS_CONTROLLERS, 0), invalid_ns),
             "reserved CNS 04h": (identify_cmd(0x04, 1), GenericStatus.INVALID_FIELD),
-            "CNS 10h (namespace management, not supported)": (identify_cmd(0x10, 1), GenericStatus.INVALID_FIELD),
+            "CNS 14h (no secondary controllers)": (identify_cmd(0x14, 0), GenericStatus.INVALID_FIELD),
             "reserved CNS FFh": (identify_cmd(0xFF, 0), GenericStatus.INVALID_FIELD),
         })
         self.assert_checked(reads=len(good))
@@ -280,7 +287,8 @@ class AbortQueuedCommand(AdminCommandTest):
 ADMIN_SUPPORTED = {int(op) for op in (AdminOpcode.DELETE_IO_SQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.GET_LOG_PAGE,
                                       AdminOpcode.DELETE_IO_CQ, AdminOpcode.CREATE_IO_CQ, AdminOpcode.IDENTIFY,
                                       AdminOpcode.ABORT, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
-                                      AdminOpcode.ASYNC_EVENT_REQUEST)}
+                                      AdminOpcode.ASYNC_EVENT_REQUEST, AdminOpcode.NS_MANAGEMENT,
+                                      AdminOpcode.NS_ATTACHMENT)}
 NVM_SUPPORTED = {int(NvmOpcode.FLUSH), int(NvmOpcode.WRITE), int(NvmOpcode.READ), int(NvmOpcode.COMPARE),
                  int(NvmOpcode.WRITE_ZEROES), int(NvmOpcode.DATASET_MANAGEMENT)}
 

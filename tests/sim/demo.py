@@ -17,7 +17,7 @@ import cocotb
 import pyuvm
 from cocotb.utils import get_sim_time
 
-from models.identify import Cns, IdentifyController, IdentifyNamespace
+from models.identify import Cns, IdentifyController, IdentifyNamespace, parse_namespace_list
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_regs import decode_version
 from tb.base_test import PAGE, CommandSetTest
@@ -36,8 +36,8 @@ class Demo(CommandSetTest):
     async def body(self) -> None:
         wall_start = time.perf_counter()
         ctrl = IdentifyController.unpack(await self.identify(Cns.CONTROLLER))
-        namespaces = [IdentifyNamespace.unpack(await self.identify(Cns.NAMESPACE, nsid))
-                      for nsid in range(1, ctrl.nn + 1)]
+        nsids = parse_namespace_list(await self.identify(Cns.ACTIVE_NAMESPACES))
+        namespaces = [IdentifyNamespace.unpack(await self.identify(Cns.NAMESPACE, nsid)) for nsid in nsids]
         granted = await self.admin.set_num_queues(PAIRS, PAIRS)
         queues = [await self.admin.create_queue_pair(qid, 32) for qid in range(1, PAIRS + 1)]
         io_start = get_sim_time("ns")
@@ -52,8 +52,8 @@ class Demo(CommandSetTest):
         smart = self.backend.smart()
         assert cap is not None
         commands = 2 * PAIRS * TRANSFERS_PER_QUEUE
-        ns_text = ", ".join(f"ns{i + 1} {ns.nsze * ns.lba_size / 2**20:.0f} MiB in {ns.lba_size} B LBAs"
-                            for i, ns in enumerate(namespaces))
+        ns_text = ", ".join(f"ns{nsid} {ns.nsze * ns.lba_size / 2**20:.0f} MiB in {ns.lba_size} B LBAs"
+                            for nsid, ns in zip(nsids, namespaces))
         lines = [
             "nvme-cosim: controller bring-up and I/O",
             f"  link        Gen{dev.pcie_generation} x{dev.pcie_link_width} ({GT_PER_S[dev.pcie_generation]} GT/s "

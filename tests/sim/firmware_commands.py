@@ -26,7 +26,7 @@ class IdentifyThroughTheQueues(CommandSetTest):
     async def body(self) -> None:
         config = ControllerConfig()
         ctrl = IdentifyController.unpack(await self.identify(Cns.CONTROLLER))
-        assert ctrl.mn.strip() == config.mn and ctrl.nn == len(config.namespaces), ctrl
+        assert ctrl.mn.strip() == config.mn and ctrl.nn == config.max_namespaces, ctrl
         assert parse_namespace_list(await self.identify(Cns.ACTIVE_NAMESPACES)) == [1, 2]
         sizes = [IdentifyNamespace.unpack(await self.identify(Cns.NAMESPACE, nsid)).lba_size for nsid in (1, 2)]
         assert sizes == [512, 4096], sizes
