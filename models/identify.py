@@ -49,6 +49,7 @@ class Oncs(IntFlag):
     RESERVATIONS = 1 << 5
     TIMESTAMP = 1 << 6
     VERIFY = 1 << 7
+    COPY = 1 << 8
 
 
 class NidType(IntEnum):
@@ -66,7 +67,12 @@ VWC_PRESENT = 1 << 0
 VWC_FLUSH_BROADCAST = 0b11 << 1   # Flush with NSID FFFFFFFFh supported
 OAES_NAMESPACE_ATTRIBUTE = 1 << 8
 OACS_NS_MANAGEMENT = 1 << 3   # Namespace Management and Namespace Attachment supported
+LPA_COMMAND_EFFECTS = 1 << 1  # the Commands Supported and Effects log
 LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
+OCFS_FORMAT_0 = 1 << 0        # Copy source range descriptor format 0
+# Copy limits of every namespace: up to 128 source ranges, each and all together up to 128 KiB
+COPY_MAX_RANGES = 128
+COPY_MAX_BYTES = 128 << 10
 SGLS_SUPPORTED = 0b10         # SGLs supported, with dword alignment and granularity of data blocks
 FRMW_SLOT1_READ_ONLY = 1 << 0
 
@@ -119,7 +125,7 @@ class IdentifyController(_Packed):
     acl: int = 3         # zero-based: concurrent Abort commands
     aerl: int = 3        # zero-based: outstanding Asynchronous Event Requests
     frmw: int = FRMW_SLOT1_READ_ONLY | 1 << 1   # one slot, read-only
-    lpa: int = LPA_EXTENDED_DATA
+    lpa: int = LPA_EXTENDED_DATA | LPA_COMMAND_EFFECTS
     elpe: int = 15       # zero-based: Error Information log entries
     npss: int = 0        # zero-based: power states (PS0 only)
     wctemp: int = 343    # Kelvin
@@ -131,6 +137,7 @@ class IdentifyController(_Packed):
     nn: int = 0
     oncs: int = 0
     vwc: int = 0
+    ocfs: int = 0
     sgls: int = 0
 
     LAYOUT = (("vid", 0, "H"), ("ssvid", 2, "H"), ("sn", 4, "20s"), ("mn", 24, "40s"), ("fr", 64, "8s"),
@@ -139,7 +146,8 @@ class IdentifyController(_Packed):
               ("oacs", 256, "H"), ("acl", 258, "B"), ("aerl", 259, "B"), ("frmw", 260, "B"), ("lpa", 261, "B"),
               ("elpe", 262, "B"), ("npss", 263, "B"), ("wctemp", 266, "H"), ("cctemp", 268, "H"),
               ("tnvmcap", 280, "Q"), ("unvmcap", 296, "Q"), ("sqes", 512, "B"),
-              ("cqes", 513, "B"), ("nn", 516, "I"), ("oncs", 520, "H"), ("vwc", 525, "B"), ("sgls", 536, "I"))
+              ("cqes", 513, "B"), ("nn", 516, "I"), ("oncs", 520, "H"), ("vwc", 525, "B"), ("ocfs", 534, "H"),
+              ("sgls", 536, "I"))
 
     @classmethod
     def unpack(cls, raw: bytes) -> IdentifyController:
@@ -189,11 +197,15 @@ class IdentifyNamespace(_Packed):
     dps: int = 0
     nmic: int = 0
     dlfeat: int = 0
+    mssrl: int = 0       # Copy: blocks per source range
+    mcl: int = 0         # Copy: blocks in all
+    msrc: int = 0        # Copy: source ranges, zero-based
     nguid: bytes = bytes(16)
     eui64: bytes = bytes(8)
 
     LAYOUT = (("nsze", 0, "Q"), ("ncap", 8, "Q"), ("nuse", 16, "Q"), ("nsfeat", 24, "B"), ("flbas", 26, "B"),
-              ("dps", 29, "B"), ("nmic", 30, "B"), ("dlfeat", 33, "B"), ("nguid", 104, "16s"), ("eui64", 120, "8s"))
+              ("dps", 29, "B"), ("nmic", 30, "B"), ("dlfeat", 33, "B"), ("mssrl", 74, "H"), ("mcl", 76, "I"),
+              ("msrc", 80, "B"), ("nguid", 104, "16s"), ("eui64", 120, "8s"))
     NLBAF_OFFSET = 25
 
     def pack(self) -> bytes:
@@ -311,10 +323,16 @@ class NamespaceConfig:
     def size(self) -> int:
         return self.nlbas * self.lba_size
 
+    @property
+    def copy_blocks(self) -> int:
+        """MSSRL and MCL: the blocks of COPY_MAX_BYTES."""
+        return COPY_MAX_BYTES // self.lba_size
+
     def identify(self) -> IdentifyNamespace:
         """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
         return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
-                                 dlfeat=DLFEAT_READ_ZEROES, nguid=self.nguid, eui64=self.eui64)
+                                 dlfeat=DLFEAT_READ_ZEROES, mssrl=self.copy_blocks, mcl=self.copy_blocks,
+                                 msrc=COPY_MAX_RANGES - 1, nguid=self.nguid, eui64=self.eui64)
 
     def descriptors(self) -> bytes:
         return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid})
@@ -352,7 +370,8 @@ class ControllerConfig:
     mn: str = "nvme-cosim virtual NVMe controller"
     fr: str = "0.1"
     sgl: bool = True
-    oncs: Oncs = Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+    oncs: Oncs = (Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT | Oncs.VERIFY
+                  | Oncs.COPY)
     # Open-Channel SSD 2.0 Geometry (admin opcode E2h) when the back end is open-channel
     ocssd_geometry: bytes | None = None
 
@@ -391,5 +410,6 @@ class ControllerConfig:
                                   mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
                                   oaes=OAES_NAMESPACE_ATTRIBUTE, oacs=OACS_NS_MANAGEMENT, nn=self.max_namespaces,
                                   oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
+                                  ocfs=OCFS_FORMAT_0 if Oncs.COPY in self.oncs else 0,
                                   sgls=SGLS_SUPPORTED if self.sgl else 0, tnvmcap=self.nvm_capacity,
                                   unvmcap=unallocated)

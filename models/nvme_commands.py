@@ -54,6 +54,41 @@ def dsm_ranges(sqe: SubmissionEntry) -> int:
     return (sqe.cdw10 & 0xFF) + 1
 
 
+COPY_RANGE_SIZE = 32
+COPY_FORMAT_0 = 0     # the only source range format offered (Identify OCFS bit 0)
+
+
+@dataclass(frozen=True)
+class CopyRange:
+    """A Copy source range, descriptor format 0: SLBA at byte 8, NLB zero-based at byte 16 (kept here as a
+    count); the end-to-end protection fields after it are not offered (DPS 0) and stay zero."""
+
+    slba: int
+    nlb: int
+
+    _FORMAT = struct.Struct("<8xQH14x")
+
+    def pack(self) -> bytes:
+        return self._FORMAT.pack(self.slba, self.nlb - 1)
+
+    @classmethod
+    def unpack_all(cls, data: bytes) -> list[CopyRange]:
+        return [cls(slba, nlb + 1) for slba, nlb in cls._FORMAT.iter_unpack(data)]
+
+
+@dataclass(frozen=True)
+class CopyFields:
+    """Copy: CDW10-11 SDLBA, CDW12 NR [7:0] zero-based (kept as a count) and Descriptor Format [11:8]."""
+
+    sdlba: int
+    ranges: int
+    desfmt: int
+
+    @classmethod
+    def decode(cls, sqe: SubmissionEntry) -> CopyFields:
+        return cls(sdlba=sqe.cdw10 | sqe.cdw11 << 32, ranges=(sqe.cdw12 & 0xFF) + 1, desfmt=sqe.cdw12 >> 8 & 0xF)
+
+
 @dataclass(frozen=True)
 class LogRequest:
     """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords) and the byte offset."""
@@ -77,6 +112,8 @@ def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
         return rw_fields(sqe)[1] * lba_size
     if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
         return dsm_ranges(sqe) * DSM_RANGE_SIZE
+    if sqe.opcode == NvmOpcode.COPY:
+        return CopyFields.decode(sqe).ranges * COPY_RANGE_SIZE
     raise ValueError(f"opcode {sqe.opcode:#04x} is not an NVM data command")
 
 
@@ -112,6 +149,16 @@ def flush_cmd(nsid: int) -> SubmissionEntry:
 def dsm_cmd(nsid: int, ranges: int, prp1: int = 0, prp2: int = 0, deallocate: bool = True) -> SubmissionEntry:
     return SubmissionEntry(NvmOpcode.DATASET_MANAGEMENT, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=ranges - 1,
                            cdw11=DSM_ATTR_DEALLOCATE if deallocate else 0)
+
+
+def verify_cmd(nsid: int, slba: int, nlb: int) -> SubmissionEntry:
+    return _rw(NvmOpcode.VERIFY, nsid, slba, nlb, 0, 0)
+
+
+def copy_cmd(nsid: int, sdlba: int, ranges: int, prp1: int = 0, prp2: int = 0, desfmt: int = 0) -> SubmissionEntry:
+    """Copy ``ranges`` source ranges (their descriptors at PRP1/PRP2) to ``sdlba``."""
+    return SubmissionEntry(NvmOpcode.COPY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=sdlba & 0xFFFF_FFFF,
+                           cdw11=sdlba >> 32, cdw12=(ranges - 1) & 0xFF | desfmt << 8)
 
 
 def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0) -> SubmissionEntry:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 
-from models.identify import namespace_list
+from models.identify import ControllerConfig, namespace_list
 from models.nvme_commands import LogRequest
+from models.nvme_spec import AdminOpcode, NvmOpcode
 
 # Log pages (section 5.14.1)
 
@@ -20,6 +21,7 @@ class LogId(IntEnum):
     SMART_HEALTH = 0x02
     FIRMWARE_SLOT = 0x03
     CHANGED_NAMESPACES = 0x04
+    COMMANDS_SUPPORTED = 0x05
 
 
 ERROR_ENTRY_SIZE = 64
@@ -78,6 +80,50 @@ def error_log(entries: list[bytes], capacity: int) -> bytes:
 
 def changed_ns_log(nsids: list[int]) -> bytes:
     return namespace_list(nsids, 0)
+
+
+class Effect(IntFlag):
+    """A Commands Supported and Effects entry (figure 210 of 1.4)."""
+
+    CSUPP = 1 << 0    # supported
+    LBCC = 1 << 1     # may change logical block content
+    NCC = 1 << 2      # may change namespace capabilities
+    NIC = 1 << 3      # may change the namespace inventory
+    CCC = 1 << 4      # may change controller capabilities
+
+
+COMMAND_EFFECTS_LOG_SIZE = 4096
+_ADMIN_EFFECTS = {op: Effect.CSUPP for op in (
+    AdminOpcode.DELETE_IO_SQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.GET_LOG_PAGE, AdminOpcode.DELETE_IO_CQ,
+    AdminOpcode.CREATE_IO_CQ, AdminOpcode.IDENTIFY, AdminOpcode.ABORT, AdminOpcode.SET_FEATURES,
+    AdminOpcode.GET_FEATURES, AdminOpcode.ASYNC_EVENT_REQUEST)} | {
+    AdminOpcode.NS_MANAGEMENT: Effect.CSUPP | Effect.NIC, AdminOpcode.NS_ATTACHMENT: Effect.CSUPP | Effect.NIC}
+_IO_EFFECTS = {NvmOpcode.FLUSH: Effect.CSUPP, NvmOpcode.READ: Effect.CSUPP, NvmOpcode.COMPARE: Effect.CSUPP,
+               NvmOpcode.VERIFY: Effect.CSUPP} | {op: Effect.CSUPP | Effect.LBCC for op in (
+    NvmOpcode.WRITE, NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
+
+
+def command_effects(config: ControllerConfig) -> tuple[dict[int, Effect], dict[int, Effect]]:
+    """(admin, I/O) opcode -> effects of every command this controller supports: the device's list, which
+    the firmware implements and a host can check each opcode against."""
+    admin = dict(_ADMIN_EFFECTS)
+    if config.ocssd_geometry is not None:
+        admin[AdminOpcode.OCSSD_GEOMETRY] = Effect.CSUPP
+    return admin, dict(_IO_EFFECTS)
+
+
+def command_effects_log(config: ControllerConfig) -> bytes:
+    """Commands Supported and Effects (LID 05h): 256 admin then 256 I/O dwords, by opcode; 2 KiB reserved."""
+    admin, io = command_effects(config)
+    words = struct.pack("<512I", *(admin.get(op, 0) for op in range(256)), *(io.get(op, 0) for op in range(256)))
+    return words.ljust(COMMAND_EFFECTS_LOG_SIZE, b"\0")
+
+
+def parse_command_effects(raw: bytes) -> tuple[dict[int, Effect], dict[int, Effect]]:
+    """(admin, I/O) opcode -> effects of the opcodes a Commands Supported and Effects log marks."""
+    words = struct.unpack_from("<512I", raw)
+    return ({op: Effect(w) for op, w in enumerate(words[:256]) if w},
+            {op: Effect(w) for op, w in enumerate(words[256:]) if w})
 
 
 def log_slice(log: bytes, request: LogRequest) -> bytes:

@@ -15,10 +15,12 @@ spec leaves a choice, both follow the choice documented here:
   reserved), and so is a PSDT the command may not use (admin commands:
   PRPs only; I/O commands: PRPs, or SGLs where Identify SGLS says so; 11b
   is reserved).
-* Check order of an I/O command after that: Invalid Opcode, Invalid
-  Namespace or Format, Invalid Field (MDTS), LBA Out of Range, then data
-  (Compare Failure). Data pointer errors come from the DMA engine and are
-  not predicted here.
+* Check order of an I/O command after that: Invalid Opcode, the namespace
+  (Invalid Namespace or Format for an invalid NSID, Invalid Field for an
+  inactive one), Invalid Field (MDTS, Verify included), LBA Out of Range,
+  then data (Compare Failure). Copy: Descriptor Format, the number of
+  ranges, [the ranges arrive], each range's and the total length (Command
+  Size Limit Exceeded), the destination's then the sources' LBA range.
 * Host statistics (SMART) count successful commands only: Read and Compare
   as reads, Write as writes (5.14.1.2).
 * A Get Log Page longer than the log returns zeroes after it (the spec says
@@ -34,18 +36,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.identify import NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig
+from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig
 from models.namespace_model import NamespaceInventory
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
                               FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
                               StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
-from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, DsmRange, ERROR_RECOVERY_DULBE,
-                                  FEATURE_SAVE, LogRequest, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, dsm_ranges,
-                                  rw_fields)
+from models.nvme_commands import (COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, ERROR_RECOVERY_DULBE,
+                                  FEATURE_SAVE, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, CopyFields, CopyRange,
+                                  DsmRange, LogRequest, dsm_ranges, rw_fields)
 from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
                               CRITICAL_WARNING_TEMPERATURE, EVENT_LOGS, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
-                              TEMPERATURE_THRESHOLD, changed_ns_log, data_units, error_entry, error_log,
+                              TEMPERATURE_THRESHOLD, changed_ns_log, command_effects_log, data_units, error_entry,
+                              error_log,
                               event_enabled, firmware_slot_log, log_slice, smart_log)
 from models.prp import DataPointerError
 
@@ -146,7 +149,8 @@ class NvmeModel:
         whose ranges never arrive.
         """
         handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
-                    NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm}
+                    NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm,
+                    NvmOpcode.VERIFY: self._verify, NvmOpcode.COPY: self._copy}
         if sqe.fuse or sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
             return fail(GenericStatus.INVALID_FIELD)
         if sqe.opcode == NvmOpcode.FLUSH:
@@ -161,6 +165,8 @@ class NvmeModel:
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return fail(pointer_error.code)   # the ranges never arrive
+        if pointer_error is not None and sqe.opcode == NvmOpcode.COPY:
+            return self._copy_fields_check(CopyFields.decode(sqe)) or fail(pointer_error.code)
         return handlers[sqe.opcode](shadow, sqe, data)
 
     def _check_rw(self, shadow: _Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
@@ -202,6 +208,35 @@ class NvmeModel:
         if failed := self._check_rw(shadow, sqe, moves_data=False):
             return failed
         shadow.deallocate(*rw_fields(sqe))   # zeroes and deallocated blocks read alike
+        return Prediction(SUCCESS)
+
+    def _verify(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        """No data moves, but MDTS bounds it as a Read; an nvm back end has no media errors to report."""
+        return self._check_rw(shadow, sqe) or Prediction(SUCCESS)
+
+    @staticmethod
+    def _copy_fields_check(fields: CopyFields) -> Prediction | None:
+        """What the controller checks before it reads the source ranges."""
+        if fields.desfmt != 0:
+            return fail(GenericStatus.INVALID_FIELD)         # OCFS offers format 0 only
+        if fields.ranges > COPY_MAX_RANGES:
+            return fail(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
+        return None
+
+    def _copy(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+        """Copy of the source ranges, in order, to SDLBA: all read before any is written."""
+        fields = CopyFields.decode(sqe)
+        if failed := self._copy_fields_check(fields):
+            return failed
+        self._expect_length(data, fields.ranges * COPY_RANGE_SIZE)
+        ranges = CopyRange.unpack_all(data)
+        limit = shadow.ns.identify().mssrl
+        if max(r.nlb for r in ranges) > limit or sum(r.nlb for r in ranges) > shadow.ns.identify().mcl:
+            return fail(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
+        if not shadow.in_range(fields.sdlba, sum(r.nlb for r in ranges)) or not all(
+                shadow.in_range(r.slba, r.nlb) for r in ranges):
+            return fail(GenericStatus.LBA_OUT_OF_RANGE)
+        shadow.write(fields.sdlba, b"".join(shadow.read(r.slba, r.nlb) for r in ranges))
         return Prediction(SUCCESS)
 
     def _dsm(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
@@ -444,7 +479,8 @@ class NvmeModel:
         logs = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, ident.elpe + 1),
                 LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                 LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
-                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces)}
+                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces),
+                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config)}
         if request.lid not in logs:
             return fail(CommandSpecificStatus.INVALID_LOG_PAGE)
         log = logs[LogId(request.lid)]()

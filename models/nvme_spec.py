@@ -53,6 +53,7 @@ class NvmOpcode(IntEnum):
     WRITE_ZEROES = 0x08
     DATASET_MANAGEMENT = 0x09
     VERIFY = 0x0C
+    COPY = 0x19
 
 
 class FeatureId(IntEnum):
@@ -152,6 +153,7 @@ class CommandSpecificStatus(IntEnum):
     CONFLICTING_ATTRIBUTES = 0x80
     INVALID_PROTECTION_INFORMATION = 0x81
     WRITE_TO_READ_ONLY_RANGE = 0x82
+    COMMAND_SIZE_LIMIT_EXCEEDED = 0x83    # Copy beyond MSRC, MSSRL or MCL
     # NVM Express Zoned Namespace Command Set Specification 1.0: its command specific status values
     ZONE_BOUNDARY_ERROR = 0xB8
     ZONE_IS_FULL = 0xB9

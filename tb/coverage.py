@@ -9,12 +9,13 @@ lists the bins never hit. Coverage reports; it does not fail a test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from pyuvm import uvm_subscriber
 
-from models.nvme_spec import AdminOpcode, CompletionEntry, GenericStatus, StatusCodeType
+from models.nvme_spec import AdminOpcode, CompletionEntry, GenericStatus, NvmOpcode, StatusCodeType
 from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 
 COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
@@ -22,13 +23,20 @@ COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
 ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.DELETE_IO_SQ,
                                     AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
                                     AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)]
-NS_COMMANDS = (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)
-# every status Namespace Management and Attachment complete with here (Namespace Is Private needs a
-# second controller)
-NS_STATUSES = ["SUCCESS", "INVALID_FIELD", "INVALID_NAMESPACE_OR_FORMAT", "INVALID_FORMAT",
-               "NAMESPACE_INSUFFICIENT_CAPACITY", "NAMESPACE_ID_UNAVAILABLE", "NAMESPACE_ALREADY_ATTACHED",
-               "NAMESPACE_NOT_ATTACHED", "THIN_PROVISIONING_NOT_SUPPORTED", "CONTROLLER_LIST_INVALID"]
 STATUS_KINDS = ["success", "generic error", "command specific"]
+# the statuses each of these commands completes with here, each a bin of the command's own cover point
+# (Namespace Is Private needs a second controller)
+_NAMESPACE_STATUSES = ["SUCCESS", "INVALID_FIELD", "INVALID_NAMESPACE_OR_FORMAT"]
+COMMAND_STATUSES: dict[tuple[bool, int], list[str]] = {
+    (True, AdminOpcode.NS_MANAGEMENT): _NAMESPACE_STATUSES + [
+        "INVALID_FORMAT", "NAMESPACE_INSUFFICIENT_CAPACITY", "NAMESPACE_ID_UNAVAILABLE",
+        "THIN_PROVISIONING_NOT_SUPPORTED"],
+    (True, AdminOpcode.NS_ATTACHMENT): _NAMESPACE_STATUSES + [
+        "NAMESPACE_ALREADY_ATTACHED", "NAMESPACE_NOT_ATTACHED", "CONTROLLER_LIST_INVALID"],
+    (False, NvmOpcode.VERIFY): _NAMESPACE_STATUSES + ["LBA_OUT_OF_RANGE"],
+    (False, NvmOpcode.COPY): _NAMESPACE_STATUSES + ["COMMAND_SIZE_LIMIT_EXCEEDED", "LBA_OUT_OF_RANGE",
+                                                    "PRP_OFFSET_INVALID"],
+}
 SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
 VECTOR_CLASSES = ["admin", "io"]
 
@@ -53,12 +61,17 @@ def sample_admin(opcode: int, kind: str) -> None:
     """An admin command completed with a status of that kind."""
 
 
-@CoverPoint("nvme.ns.opcode", xf=lambda opcode, name: opcode, bins=[int(op) for op in NS_COMMANDS],
-            bins_labels=[op.name for op in NS_COMMANDS])
-@CoverPoint("nvme.ns.status", xf=lambda opcode, name: name, bins=NS_STATUSES)
-@CoverCross("nvme.ns.opcode_x_status", items=["nvme.ns.opcode", "nvme.ns.status"])
-def sample_namespace(opcode: int, name: str) -> None:
-    """A Namespace Management or Attachment command completed with that status."""
+def _status_point(admin: bool, opcode: int, bins: list[str]) -> Callable[[str], None]:
+    name = (AdminOpcode if admin else NvmOpcode)(opcode).name.lower()
+
+    @CoverPoint(f"nvme.{name}.status", xf=lambda status: status, bins=bins)
+    def sample(status: str) -> None:
+        """The command completed with that status (its name)."""
+
+    return sample
+
+
+STATUS_POINTS = {key: _status_point(*key, bins) for key, bins in COMMAND_STATUSES.items()}
 
 
 @CoverPoint("nvme.cq.wrap", xf=lambda size: size, bins=SIZE_CLASSES)
@@ -82,6 +95,7 @@ class QueueCoverage(uvm_subscriber):
 
     def build_phase(self) -> None:
         self.pending_admin: dict[int, int] = {}
+        self.pending_io: dict[tuple[int, int], int] = {}    # commands with a status cover point
         self.cq_sizes: dict[int, int] = {}
         self.masked: set[int] = set()
         self.pended: set[int] = set()
@@ -92,15 +106,19 @@ class QueueCoverage(uvm_subscriber):
                 self.pending_admin[event.sqe.cid] = event.sqe.opcode
                 if event.sqe.opcode == AdminOpcode.CREATE_IO_CQ:
                     self.cq_sizes[event.sqe.cdw10 & 0xFFFF] = (event.sqe.cdw10 >> 16) + 1
+            elif (False, event.sqe.opcode) in STATUS_POINTS:
+                self.pending_io[(event.sqid, event.sqe.cid)] = event.sqe.opcode
         elif isinstance(event, CqeReaped):
             if event.cqid == ADMIN_QID:
                 opcode = self.pending_admin.pop(event.cqe.cid, None)
                 if opcode is not None:
                     sample_admin(opcode, status_kind(event.cqe))
-                if opcode in NS_COMMANDS:
-                    sample_namespace(opcode, event.cqe.status.name)
+                point = STATUS_POINTS.get((True, opcode))
             else:
                 sample_io(status_kind(event.cqe))
+                point = STATUS_POINTS.get((False, self.pending_io.pop((event.cqe.sq_id, event.cqe.cid), None)))
+            if point is not None:
+                point(event.cqe.status.name)
             if event.cqe.phase == 0 and event.cqid in self.cq_sizes:
                 sample_wrap(size_class(self.cq_sizes[event.cqid]))
 

@@ -31,7 +31,7 @@ import struct
 from dataclasses import dataclass
 
 from models.identify import NSID_BROADCAST, ControllerConfig
-from models.nvme_commands import DsmRange
+from models.nvme_commands import COPY_RANGE_SIZE, DsmRange
 from models.nvme_logs import LogId
 from models.nvme_spec import AdminOpcode, FeatureId, NvmOpcode, SubmissionEntry
 from models.prp import SGL_DESCRIPTOR_SIZE, SglType
@@ -206,6 +206,12 @@ class SqeFuzzer:
             cdws[0] = rng.choice((0, rng.randrange(4), rng.randrange(MAX_DSM_RANGES), _dword(rng)))
             cdws[1] = rng.choice((1 << 2, 1 << 2, 0, _dword(rng)))   # mostly Deallocate
             length = ((cdws[0] & 0xFF) + 1) * 16
+        elif opcode == NvmOpcode.COPY:
+            # NR mostly within MSRC, now and then a reserved Descriptor Format; the ranges are what the
+            # arena holds where PRP1 points
+            cdws[2] = rng.choice((0, rng.randrange(4), rng.randrange(256))) | (
+                rng.randrange(16) << 8 if rng.random() < 0.1 else 0)
+            length = ((cdws[2] & 0xFF) + 1) * COPY_RANGE_SIZE
         self._data_pointer_fields(fields, length)
         return SubmissionEntry(**fields, **dict(zip(("cdw10", "cdw11", "cdw12", "cdw13", "cdw14", "cdw15"), cdws)))
 

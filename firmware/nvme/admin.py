@@ -22,7 +22,8 @@ from models.identify import (IDENTIFY_SIZE, NSID_BROADCAST, Cns, ControllerConfi
 from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
 from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
-                              LogId, SmartCounters, changed_ns_log, data_units, error_entry, error_log,
+                              LogId, SmartCounters, changed_ns_log, command_effects_log, data_units, error_entry,
+                              error_log,
                               firmware_slot_log, log_slice, smart_log)
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               GetFeaturesSelect, Status, SubmissionEntry)
@@ -187,7 +188,8 @@ class AdminCommands:
         log = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, self.ident.elpe + 1),
                LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
-               LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed)}[LogId(request.lid)]()
+               LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed),
+               LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config)}[LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))

@@ -12,7 +12,12 @@ Checks, in this order (the reference model's order): CDW0's FUSE and PSDT
 Opcode, the namespace (an invalid NSID: Invalid Namespace or Format; one in
 1..NN not attached here: Invalid Field), Invalid Field (MDTS), LBA Out of
 Range; then the DMA engine's status, then Compare Failure. The back end's
-own errors carry their status (``models.backend.BackendError``).
+own errors carry their status (``models.backend.BackendError``). Verify is
+a Read that moves no data (MDTS still bounds it, as NVMe 2.0's Verify Size
+Limit may). Copy checks its Descriptor Format (Invalid Field) and range
+count (Command Size Limit Exceeded) before it fetches the ranges, then each
+range's and the total length, then the destination's and every source's
+LBA range.
 
 Writes are durable at completion (``write_through``) when the host has
 turned the volatile write cache off, and from a shutdown notification on.
@@ -32,10 +37,12 @@ from firmware.mailbox import CommandSlot
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from models.backend import Backend, BackendError
-from models.identify import NSID_BROADCAST, ControllerConfig, NamespaceConfig
-from models.nvme_commands import (DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP, PSDT_SGL, DsmRange,
+from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, ControllerConfig, NamespaceConfig
+from models.nvme_commands import (COPY_FORMAT_0, COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP,
+                                  PSDT_SGL, CopyFields, CopyRange, DsmRange,
                                   dsm_ranges, rw_fields)
-from models.nvme_spec import SUCCESS, GenericStatus, MediaStatus, NvmOpcode, Status, StatusCode, SubmissionEntry
+from models.nvme_spec import (SUCCESS, CommandSpecificStatus, GenericStatus, MediaStatus, NvmOpcode, Status,
+                              StatusCode, SubmissionEntry)
 
 
 def failure(code: StatusCode) -> Status:
@@ -108,7 +115,8 @@ class IoCommands:
             raise ValueError(f"allocation unit {config.allocation_unit} is not whole back-end pages "
                              f"of {backend.page_size} bytes")
         self._handlers: dict[int, Callable[[CommandSlot, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
-            NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare}
+            NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
+            NvmOpcode.VERIFY: self._verify}
 
     async def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         """Run one command to its status."""
@@ -119,7 +127,7 @@ class IoCommands:
             return IoOutcome(err.status)
 
     async def _dispatch(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
-        known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT}
+        known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
         if sqe.opcode not in known:
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
         ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
@@ -127,6 +135,8 @@ class IoCommands:
             return IoOutcome(self._inactive(sqe.nsid))
         if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return IoOutcome(await self._dsm(slot, ns, dsm_ranges(sqe), bool(sqe.cdw11 & DSM_ATTR_DEALLOCATE)))
+        if sqe.opcode == NvmOpcode.COPY:
+            return IoOutcome(await self._copy(slot, ns, CopyFields.decode(sqe)))
         slba, nlb = rw_fields(sqe)
         limit = self.config.max_transfer
         if sqe.opcode != NvmOpcode.WRITE_ZEROES and limit is not None and nlb * ns.lba_size > limit:
@@ -149,7 +159,7 @@ class IoCommands:
         return self.namespaces.pieces(ns.nsid, slba * ns.lba_size, nlb * ns.lba_size)
 
     async def _load_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> bytes:
-        return b"".join([await self._load(start, length) for start, length in self._pieces(ns, slba, nlb)])
+        return await self._load_spans(self._pieces(ns, slba, nlb))
 
     async def _store_blocks(self, ns: NamespaceConfig, slba: int, data: bytes) -> None:
         done = 0
@@ -205,6 +215,31 @@ class IoCommands:
         self.counters.read_bytes += len(data)
         return IoOutcome(SUCCESS)
 
+    async def _verify(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
+        """Read the blocks from the media and return nothing: the back end's read errors are the result."""
+        await self._load_blocks(ns, slba, nlb)
+        return IoOutcome(SUCCESS)
+
+    async def _copy(self, slot: CommandSlot, ns: NamespaceConfig, fields: CopyFields) -> Status:
+        """Copy (format 0): every source range is read before the destination is written, so sources that
+        overlap the destination copy what they held before the command."""
+        if fields.desfmt != COPY_FORMAT_0:
+            return failure(GenericStatus.INVALID_FIELD)
+        if fields.ranges > COPY_MAX_RANGES:
+            return failure(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
+        data = await self.from_host(slot, fields.ranges * COPY_RANGE_SIZE)
+        if isinstance(data, Status):
+            return data
+        ranges = CopyRange.unpack_all(data)
+        total = sum(r.nlb for r in ranges)
+        if any(r.nlb > ns.copy_blocks for r in ranges) or total > ns.copy_blocks:
+            return failure(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
+        if fields.sdlba + total > ns.nlbas or any(r.slba + r.nlb > ns.nlbas for r in ranges):
+            return failure(GenericStatus.LBA_OUT_OF_RANGE)
+        copied = await self._load_spans([span for r in ranges for span in self._pieces(ns, r.slba, r.nlb)])
+        await self._store_blocks(ns, fields.sdlba, copied)
+        return SUCCESS
+
     async def _dsm(self, slot: CommandSlot, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
         data = await self.from_host(slot, count * DSM_RANGE_SIZE)
         if isinstance(data, Status):
@@ -224,12 +259,19 @@ class IoCommands:
         ps = self.backend.page_size
         return start // ps, -(-end // ps) - start // ps
 
-    async def _load(self, start: int, length: int) -> bytes:
-        first, count = self._pages(start, start + length)
-        data, done = self.backend.read(first, count, now_ns())
+    async def _load_spans(self, spans: list[tuple[int, int]]) -> bytes:
+        """Back-end byte ranges (offset, length), concatenated; all issued at once, as the controller would
+        queue them, so the back end overlaps them as far as its parallelism allows."""
+        issue = now_ns()
+        done, parts = issue, []
+        for start, length in spans:
+            first, count = self._pages(start, start + length)
+            data, finished = self.backend.read(first, count, issue)
+            skip = start - first * self.backend.page_size
+            parts.append(data[skip:skip + length])
+            done = max(done, finished)
         await wait_until(done)
-        skip = start - first * self.backend.page_size
-        return data[skip:skip + length]
+        return b"".join(parts)
 
     async def _store(self, start: int, data: bytes) -> None:
         """Write bytes; the rest of partially covered pages is read first.

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
-from models.identify import ControllerConfig
+from models.identify import NSID_BROADCAST, ControllerConfig
 from models.nvme_commands import ABORT_NOT_ABORTED
 from models.nvme_spec import SUCCESS, AdminOpcode, FeatureId, GenericStatus, Status, SubmissionEntry
 
@@ -81,6 +82,7 @@ class NvmeFirmware(MinimalFirmware):
         self.aborted = 0
         self._queued: dict[tuple[int, int], Command] = {}
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
+        self._ns_active: Counter[int] = Counter()   # I/O tasks per NSID not yet finished
         self._admin_tail: Task | None = None
         self._generation = 0
         self._shutting_down = False
@@ -133,11 +135,15 @@ class NvmeFirmware(MinimalFirmware):
 
     async def wait_idle(self, what: str = "waiting for the firmware to be idle") -> None:
         """Until no command task of any generation runs (bounded by the mailbox timeout)."""
+        await self._wait_for(lambda: not sum(self._active.values()),
+                             lambda: f"{what}: {dict(+self._active)} commands per SQ still running")
+
+    async def _wait_for(self, done: Callable[[], bool], still: Callable[[], str]) -> None:
+        """Poll until ``done``; past the mailbox timeout, fail with what ``still`` says is running."""
         deadline = get_sim_time("ns") + self.mailbox.timeout_ns
-        while sum(self._active.values()):
+        while not done():
             if get_sim_time("ns") >= deadline:
-                raise MailboxTimeout(f"{what}: {dict(+self._active)} commands per SQ still running "
-                                     f"after {self.mailbox.timeout_ns} ns")
+                raise MailboxTimeout(f"{still()} after {self.mailbox.timeout_ns} ns")
             await Timer(self.retry_ns, "ns")
 
     def _update_write_through(self) -> None:
@@ -170,6 +176,8 @@ class NvmeFirmware(MinimalFirmware):
         command = Command(slot, sqid, sqe, self._generation)
         self._queued[(sqid, sqe.cid)] = command
         self._active[sqid] += 1
+        if not admin:
+            self._ns_active[sqe.nsid] += 1
         task = start_soon(self._run(command, when, self._admin_tail if admin else None))
         if admin:
             self._admin_tail = task
@@ -199,6 +207,8 @@ class NvmeFirmware(MinimalFirmware):
             await self._finish(command, Status.of(GenericStatus.INTERNAL_ERROR))
         finally:
             self._active[command.sqid] -= 1
+            if command.sqid != ADMIN_QID:
+                self._ns_active[command.sqe.nsid] -= 1
 
     async def _finish(self, command: Command, status: Status, dw0: int = 0) -> None:
         if command.generation == self._generation:
@@ -212,6 +222,8 @@ class NvmeFirmware(MinimalFirmware):
             return
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:
             await self._drain(sqe.cdw10 & 0xFFFF)
+        if sqe.opcode in (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT):
+            await self._drain_namespaces(sqe)
         data = b""
         if length := self.commands.data_length(sqe):
             fetched = await self.io.from_host(command.slot, length)
@@ -256,9 +268,12 @@ class NvmeFirmware(MinimalFirmware):
 
     async def _drain(self, sqid: int) -> None:
         """Delete I/O SQ completes after the SQ's commands have: wait (bounded) for their tasks."""
-        deadline = get_sim_time("ns") + self.mailbox.timeout_ns
-        while self._active[sqid]:
-            if get_sim_time("ns") >= deadline:
-                raise MailboxTimeout(f"Delete I/O SQ {sqid}: {self._active[sqid]} commands still running "
-                                     f"after {self.mailbox.timeout_ns} ns")
-            await Timer(self.retry_ns, "ns")
+        await self._wait_for(lambda: not self._active[sqid],
+                             lambda: f"Delete I/O SQ {sqid}: {self._active[sqid]} commands still running")
+
+    async def _drain_namespaces(self, sqe: SubmissionEntry) -> None:
+        """A namespace is deleted or detached once the I/O commands already running on it have finished, so
+        none reads or writes units a later namespace may be given."""
+        nsids = set(self._ns_active) if sqe.nsid == NSID_BROADCAST else {sqe.nsid}
+        await self._wait_for(lambda: not any(self._ns_active[n] for n in nsids),
+                             lambda: f"namespace change: {dict(+self._ns_active)} I/O commands per NSID running")

@@ -22,7 +22,7 @@ from models.identify import NSID_BROADCAST, Cns, Oncs
 from models.nvme_commands import (ABORT_NOT_ABORTED, abort_cmd, async_event_request_cmd, flush_cmd,
                                   get_log_page_cmd, identify_cmd, read_cmd, write_cmd)
 from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, CRITICAL_WARNING_TEMPERATURE, SMART_LOG_SIZE, LogId,
-                              temperature_threshold_dword)
+                              parse_command_effects, temperature_threshold_dword)
 from models.nvme_spec import (AdminOpcode, CommandSpecificStatus, CompletionEntry, FeatureId, GenericStatus,
                               GetFeaturesSelect, NvmOpcode, Status, StatusCode, SubmissionEntry,
                               arbitration_dword, coalescing_dword, create_io_cq, get_features, num_queues_dword,
@@ -174,9 +174,10 @@ class FeaturesWithEverySelect(AdminCommandTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class LogPages(AdminCommandTest):
-    """Error Information, SMART / Health (after I/O, so its counters move), Firmware Slot and Changed
-    Namespace List, whole and in windows, NUMD beyond the log (zeroes after it); errors: offset beyond
-    the log or not dword aligned, unknown LID, per-namespace SMART, longer than MDTS."""
+    """Error Information, SMART / Health (after I/O, so its counters move), Firmware Slot, Changed
+    Namespace List and Commands Supported and Effects, whole and in windows, NUMD beyond the log (zeroes
+    after it); errors: offset beyond the log or not dword aligned, unknown LID, per-namespace SMART,
+    longer than MDTS."""
 
     async def body(self) -> None:
         await self.admin.set_num_queues(1, 1)
@@ -189,6 +190,7 @@ class LogPages(AdminCommandTest):
                  get_log_page_cmd(LogId.SMART_HEALTH, 64, offset=64), get_log_page_cmd(LogId.SMART_HEALTH, 4096),
                  get_log_page_cmd(LogId.SMART_HEALTH, 16, nsid=0), get_log_page_cmd(LogId.FIRMWARE_SLOT, 512),
                  get_log_page_cmd(LogId.FIRMWARE_SLOT, 8, offset=8), get_log_page_cmd(LogId.CHANGED_NAMESPACES, 4096),
+                 get_log_page_cmd(LogId.COMMANDS_SUPPORTED, 4096, offset=1024),
                  get_log_page_cmd(LogId.SMART_HEALTH, 4, offset=SMART_LOG_SIZE)]   # at the very end: zeroes
         for sqe in reads:
             cqe = await self.admin_with_data(sqe)
@@ -198,7 +200,7 @@ class LogPages(AdminCommandTest):
         await self.expect_failures({
             "offset beyond the log": (get_log_page_cmd(LogId.SMART_HEALTH, 4, offset=SMART_LOG_SIZE + 4), invalid),
             "offset not dword aligned": (get_log_page_cmd(LogId.FIRMWARE_SLOT, 8, offset=2), invalid),
-            "unknown LID 05h": (get_log_page_cmd(0x05, 64), CommandSpecificStatus.INVALID_LOG_PAGE),
+            "unknown LID 06h (self-test)": (get_log_page_cmd(0x06, 64), CommandSpecificStatus.INVALID_LOG_PAGE),
             "vendor LID C0h": (get_log_page_cmd(0xC0, 64), CommandSpecificStatus.INVALID_LOG_PAGE),
             "SMART for one namespace (LPA bit 0 clear)": (get_log_page_cmd(LogId.SMART_HEALTH, 512, nsid=1), invalid),
             "longer than MDTS": (get_log_page_cmd(LogId.ERROR_INFORMATION, (self.config.max_transfer or 0) + 4096),
@@ -290,16 +292,24 @@ ADMIN_SUPPORTED = {int(op) for op in (AdminOpcode.DELETE_IO_SQ, AdminOpcode.CREA
                                       AdminOpcode.ASYNC_EVENT_REQUEST, AdminOpcode.NS_MANAGEMENT,
                                       AdminOpcode.NS_ATTACHMENT)}
 NVM_SUPPORTED = {int(NvmOpcode.FLUSH), int(NvmOpcode.WRITE), int(NvmOpcode.READ), int(NvmOpcode.COMPARE),
-                 int(NvmOpcode.WRITE_ZEROES), int(NvmOpcode.DATASET_MANAGEMENT)}
+                 int(NvmOpcode.WRITE_ZEROES), int(NvmOpcode.DATASET_MANAGEMENT), int(NvmOpcode.VERIFY),
+                 int(NvmOpcode.COPY)}
 
 
 @pyuvm.test(timeout_time=50, timeout_unit="ms")
 class IllegalOpcodes(AdminCommandTest):
     """tnvme illegalAdminCmds and illegalNVMCmds: every admin and NVM opcode the controller does not
-    support (OACS 0; ONCS Compare, DSM, Write Zeroes) completes with Invalid Opcode, many in flight."""
+    support (OACS namespace management; ONCS Compare, DSM, Write Zeroes, Verify, Copy) completes with
+    Invalid Opcode, many in flight; the Commands Supported and Effects log marks exactly the others."""
 
     async def body(self) -> None:
-        assert not self.config.oncs & ~(Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT)
+        assert not self.config.oncs & ~(Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+                                        | Oncs.VERIFY | Oncs.COPY)
+        cqe = await self.admin_with_data(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, 4096))
+        assert cqe.status.is_success, cqe.status
+        admin, nvm = parse_command_effects(bytes(await self.tb.rc.mem_address_space.read(self.buffer.addr, 4096)))
+        assert (set(admin), set(nvm)) == (ADMIN_SUPPORTED, NVM_SUPPORTED), (
+            f"the effects log marks admin {sorted(admin)}, I/O {sorted(nvm)}")
         await self.admin.set_num_queues(1, 1)
         queue = await self.admin.create_queue_pair(1, 64)
         admin_cqes = await run_all(self.admin.queue, [SubmissionEntry(op) for op in range(256)

@@ -29,16 +29,17 @@ from firmware.nvme.loop import NvmeFirmware
 from firmware.nvme.ports import DmaDirection, DmaResult
 from firmware.soc import Soc, SocConfig, command_kind
 from models.backend import NvmBackend
-from models.identify import ControllerConfig, NamespaceConfig
-from models.nvme_commands import (DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, dsm_cmd,
-                                  flush_cmd, get_log_page_cmd, identify_cmd, read_cmd, write_cmd,
+from models.identify import ControllerConfig, NamespaceConfig, controller_list
+from models.nvme_commands import (CopyRange, DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, copy_cmd,
+                                  dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, ns_attachment_cmd,
+                                  ns_create_cmd, ns_create_data, ns_delete_cmd, read_cmd, verify_cmd, write_cmd,
                                   write_zeroes_cmd)
 from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER,
                               NAMESPACE_ATTRIBUTE_CHANGED, LogId, temperature_threshold_dword)
 from models.nvme_model import NvmeModel
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
-                              GetFeaturesSelect, Status, SubmissionEntry, create_io_cq, create_io_sq, get_features,
-                              set_features)
+                              GetFeaturesSelect, NvmOpcode, Status, SubmissionEntry, create_io_cq, create_io_sq,
+                              get_features, set_features)
 from models.prp import DataPointerError, prp_segments, sgl1_of, sgl_segments
 
 SEED = 5
@@ -203,7 +204,7 @@ def random_io(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
     nlbas = 4096 if nsid == 1 else 512
     nlb = rng.choice([1, 2, 3, 8]) if rng.random() < 0.95 else 129 if nsid == 1 else 33   # 33 4K > MDTS
     slba = rng.randrange(nlbas - nlb + 1) if rng.random() < 0.9 else nlbas - 1
-    kind = rng.choice(["read", "write", "write", "compare", "zeroes", "dsm", "flush"])
+    kind = rng.choice(["read", "write", "write", "compare", "zeroes", "dsm", "flush", "verify", "copy"])
     if kind == "read":
         return read_cmd(nsid, slba, nlb), b"", nlb * lba
     if kind == "write":
@@ -215,12 +216,18 @@ def random_io(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
     if kind == "dsm":
         ranges = [DsmRange(rng.randrange(nlbas), rng.choice([1, 5])) for _ in range(2)]
         return dsm_cmd(nsid, 2), b"".join(r.pack() for r in ranges), 0
+    if kind == "verify":
+        return verify_cmd(nsid, slba, nlb), b"", 0
+    if kind == "copy":   # sources may overlap each other and the destination
+        ranges = [CopyRange(rng.randrange(nlbas - 8), rng.choice([1, 2, 8])) for _ in range(rng.randint(1, 3))]
+        return copy_cmd(nsid, slba, len(ranges)), b"".join(r.pack() for r in ranges), 0
     return flush_cmd(rng.choice([1, 3, CONFIG.max_namespaces + 1, 0xFFFF_FFFF])), b"", 0
 
 
 def test_random_io_matches_the_model(bench: Bench) -> None:
     rng = random.Random(SEED)
-    for i in range(150):
+    succeeded = set()
+    for i in range(200):
         sqe, data, length = random_io(rng, i)
         slot = bench.submit(1, sqe, data, length)
         bench.step()
@@ -229,9 +236,12 @@ def test_random_io_matches_the_model(bench: Bench) -> None:
         assert status == expected.status, f"command {i}: {sqe}"
         if expected.data is not None:
             assert bench.host_data(slot) == expected.data, f"command {i}"
+        if status.is_success:
+            succeeded.add(sqe.opcode)
     statuses = {s.sc for _, s, _ in bench.mb.posted}
     # success, MDTS or an inactive namespace, an invalid namespace, LBA range: all exercised
     assert {0x00, 0x02, 0x0B, 0x80}.issubset(statuses)
+    assert {NvmOpcode.COPY, NvmOpcode.VERIFY, NvmOpcode.WRITE, NvmOpcode.READ} <= succeeded, succeeded
 
 
 def test_partial_page_writes_keep_their_neighbours(bench: Bench) -> None:
@@ -428,6 +438,25 @@ def test_abort_of_a_command_waiting_for_a_core(monkeypatch: pytest.MonkeyPatch) 
     assert b.completion(abort) == (SUCCESS, 0) and b.completion(missing) == (SUCCESS, 1)
     assert [b.completion(r)[0] for r in reads[:2]] == [SUCCESS, SUCCESS]
     assert b.fw.aborted == 1 and b.fw.io.counters.reads == 2
+
+
+def test_namespace_delete_waits_for_its_running_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write still running when its namespace is deleted completes first, and a namespace created in the
+    freed units afterwards reads zeroes: the write never lands there."""
+    b = Bench(monkeypatch, soc=SocConfig(cycles={"write": 1000}))
+    b.io_queue()
+    write = b.submit(1, write_cmd(2, 0, 4), pattern(4 * 4096, 1))
+    delete = b.submit(0, ns_delete_cmd(2))
+    b.step()
+    assert [s for s, _, _ in b.mb.posted] == [write, delete]
+    assert b.completion(write)[0] == SUCCESS and b.completion(delete)[0] == SUCCESS
+    create = b.submit(0, ns_create_cmd(), ns_create_data(512, 4096))
+    attach = b.submit(0, ns_attachment_cmd(2), controller_list([CONFIG.cntlid]))
+    b.step()
+    assert b.completion(create) == (SUCCESS, 2) and b.completion(attach)[0] == SUCCESS
+    read = b.submit(1, read_cmd(2, 0, 4), length=4 * 4096)
+    b.step()
+    assert b.completion(read)[0] == SUCCESS and b.host_data(read) == bytes(4 * 4096)
 
 
 def test_delete_sq_waits_for_its_running_commands(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,10 @@ def test_controller_fields_sit_at_the_spec_offsets(config: ControllerConfig) -> 
     assert struct.unpack_from("<QQ", raw, 296) == (config.nvm_capacity - (2 << 30), 0)   # UNVMCAP
     assert raw[76] == 0 and struct.unpack_from("<H", raw, 78)[0] == config.cntlid      # CMIC, CNTLID
     oncs = struct.unpack_from("<H", raw, 520)[0]
-    assert oncs == Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
+    assert oncs == (Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT | Oncs.VERIFY
+                    | Oncs.COPY)
+    assert struct.unpack_from("<H", raw, 534)[0] == 1      # OCFS: Copy format 0
+    assert raw[261] & 0b110 == 0b110                        # LPA: effects log, extended data
     assert raw[525] & 1                                     # VWC present
     assert struct.unpack_from("<I", raw, 536)[0] & 0x3 == 2  # SGLS: dword granularity
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 
 from models.identify import NSID_BROADCAST, ControllerConfig, IdentifyNamespace, parse_namespace_list
-from models.nvme_commands import (DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, data_length,
-                                  dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, read_cmd, write_cmd,
-                                  write_zeroes_cmd)
+from models.nvme_commands import (CopyRange, DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, copy_cmd,
+                                  data_length, dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, read_cmd,
+                                  verify_cmd, write_cmd, write_zeroes_cmd)
 from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, CRITICAL_WARNING_TEMPERATURE,
                               INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED,
-                              SMART_LOG_SIZE, TEMPERATURE_THRESHOLD, LogId, temperature_threshold_dword)
+                              SMART_LOG_SIZE, TEMPERATURE_THRESHOLD, Effect, LogId, parse_command_effects,
+                              temperature_threshold_dword)
 from models.nvme_model import HELD, NvmeModel, Prediction
+from models.prp import DataPointerError
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
-                              GetFeaturesSelect, MediaStatus, Status, StatusCode, StatusCodeType, SubmissionEntry,
+                              GetFeaturesSelect, MediaStatus, NvmOpcode, Status, StatusCode, StatusCodeType,
+                              SubmissionEntry,
                               create_io_cq, create_io_sq, delete_io_cq, get_features, set_features, set_num_queues)
 
 PAIRS = 4
@@ -120,7 +123,7 @@ def test_flush(model: NvmeModel, nsid: int, ok: bool) -> None:
     assert prediction.status == SUCCESS if ok else failed(prediction, GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
 
 
-@pytest.mark.parametrize("opcode", [0x04, 0x0C, 0x7F, 0x99])   # Write Uncorrectable, Verify: not in ONCS
+@pytest.mark.parametrize("opcode", [0x04, 0x0D, 0x7F, 0x99])   # Write Uncorrectable: not in ONCS
 def test_unknown_io_opcodes(model: NvmeModel, opcode: int) -> None:
     assert failed(model.io(SubmissionEntry(opcode, nsid=1)), GenericStatus.INVALID_OPCODE)
 
@@ -130,6 +133,56 @@ def test_reserved_psdt_and_sgl_when_unsupported(model: NvmeModel) -> None:
     assert model.io(SubmissionEntry(0x02, psdt=1, nsid=1)).status == SUCCESS
     no_sgl = NvmeModel(ControllerConfig(sgl=False), PAIRS, 255)
     assert failed(no_sgl.io(SubmissionEntry(0x02, psdt=1, nsid=1)), GenericStatus.INVALID_FIELD)
+
+
+def test_verify_moves_nothing_and_is_bounded_like_a_read(model: NvmeModel) -> None:
+    assert model.io(verify_cmd(NS4K, 0, 32)) == Prediction(SUCCESS)
+    assert failed(model.io(verify_cmd(NS4K, 0, 33)), GenericStatus.INVALID_FIELD)          # above MDTS
+    last = model.config.namespace(NS4K).nlbas
+    assert failed(model.io(verify_cmd(NS4K, last - 1, 2)), GenericStatus.LBA_OUT_OF_RANGE)
+
+
+def copy_ranges(*ranges: tuple[int, int]) -> bytes:
+    return b"".join(CopyRange(slba, nlb).pack() for slba, nlb in ranges)
+
+
+def test_copy_reads_every_source_before_writing(model: NvmeModel) -> None:
+    model.io(write_cmd(NS512, 0, 4), pattern(2048))
+    # the second source overlaps the destination: it is copied as it was before the command
+    assert model.io(copy_cmd(NS512, 2, 2), copy_ranges((0, 2), (2, 2))) == Prediction(SUCCESS)
+    assert model.io(read_cmd(NS512, 0, 6)).data == pattern(2048)[:1024] + pattern(2048)[:1024] + pattern(2048)[1024:]
+
+
+@pytest.mark.parametrize("sqe, ranges, code", [
+    (copy_cmd(NS4K, 0, 1, desfmt=1), [(0, 1)], GenericStatus.INVALID_FIELD),
+    (copy_cmd(NS4K, 0, 129), [(0, 1)] * 129, CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED),   # MSRC
+    (copy_cmd(NS4K, 0, 1), [(0, 33)], CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED),           # MSSRL
+    (copy_cmd(NS4K, 0, 2), [(0, 20), (40, 20)], CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED),  # MCL
+    (copy_cmd(NS4K, (1 << 18) - 1, 1), [(0, 2)], GenericStatus.LBA_OUT_OF_RANGE),                   # destination
+    (copy_cmd(NS4K, 0, 1), [((1 << 18) - 1, 2)], GenericStatus.LBA_OUT_OF_RANGE),                   # source
+])
+def test_copy_errors_change_nothing(model: NvmeModel, sqe: SubmissionEntry, ranges: list[tuple[int, int]],
+                                    code: StatusCode) -> None:
+    model.io(write_cmd(NS4K, 0, 1), pattern(4096))
+    assert failed(model.io(sqe, copy_ranges(*ranges)), code)
+    assert model.io(read_cmd(NS4K, 0, 2)).data == pattern(4096) + bytes(4096)
+
+
+def test_copy_pointer_error_comes_after_the_command_fields(model: NvmeModel) -> None:
+    bad = DataPointerError(GenericStatus.PRP_OFFSET_INVALID, "test")
+    assert failed(model.io(copy_cmd(NS4K, 0, 1, desfmt=1), b"", bad), GenericStatus.INVALID_FIELD)
+    assert failed(model.io(copy_cmd(NS4K, 0, 1), b"", bad), GenericStatus.PRP_OFFSET_INVALID)
+
+
+def test_effects_log_marks_every_supported_opcode(model: NvmeModel) -> None:
+    admin, io = parse_command_effects(model.admin(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, 4096)).data)
+    assert io[NvmOpcode.COPY] == Effect.CSUPP | Effect.LBCC and io[NvmOpcode.VERIFY] == Effect.CSUPP
+    assert admin[AdminOpcode.NS_ATTACHMENT] & Effect.NIC and AdminOpcode.FORMAT_NVM not in admin
+    sends = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)
+    for opcode in range(256):   # the log and the model agree on what is an Invalid Opcode
+        sqe = SubmissionEntry(opcode, nsid=NS512)
+        prediction = model.io(sqe, bytes(data_length(sqe, 512)) if opcode in sends else b"")
+        assert failed(prediction, GenericStatus.INVALID_OPCODE) == (opcode not in io), hex(opcode)
 
 
 def test_host_buffer_length_is_checked(model: NvmeModel) -> None:
@@ -268,7 +321,7 @@ def test_log_offset(model: NvmeModel) -> None:
 
 
 def test_log_errors(model: NvmeModel) -> None:
-    assert failed(model.admin(get_log_page_cmd(0x05, 512)), CommandSpecificStatus.INVALID_LOG_PAGE)
+    assert failed(model.admin(get_log_page_cmd(0x06, 512)), CommandSpecificStatus.INVALID_LOG_PAGE)   # self-test
     assert failed(model.admin(get_log_page_cmd(LogId.SMART_HEALTH, 512, nsid=1)), GenericStatus.INVALID_FIELD)
     assert failed(model.admin(get_log_page_cmd(LogId.SMART_HEALTH, 256 * 1024)), GenericStatus.INVALID_FIELD)
 

@@ -14,7 +14,8 @@ from models.identify import NSID_BROADCAST, ControllerConfig
 from models.nvme_commands import DSM_RANGE_SIZE, dsm_cmd, flush_cmd, read_cmd, write_cmd
 from models.nvme_spec import GenericStatus, SubmissionEntry
 from tb.device_dram import NoHostMemory
-from tb.reference import host_data, transfer_length
+from models.prp import Segment
+from tb.reference import host_data, landed, transfer_length
 from tests.unit.prp_host import HostMemory
 
 CONFIG = ControllerConfig()
@@ -73,3 +74,14 @@ def test_a_bug_on_the_way_is_not_taken_for_no_data(bug: type[Exception]) -> None
 
     with pytest.raises(bug):
         host_data(write_cmd(NS.nsid, 0, 1, prp1=BUFFER), CONFIG.namespace, broken)
+
+
+def test_landed_without_aliasing_is_the_transfer() -> None:
+    segments = [Segment(0x2000, 4), Segment(0x1000, 2)]
+    assert landed(segments, b"abcdef") == (segments, b"abcdef")
+
+
+def test_landed_where_segments_alias_the_later_write_wins() -> None:
+    # a PRP list naming one page twice: the second write lands over the first
+    runs, expected = landed([Segment(0x1000, 4), Segment(0x3000, 2), Segment(0x1002, 4)], b"abcdefWXYZ")
+    assert runs == [Segment(0x1000, 6), Segment(0x3000, 2)] and expected == b"abWXYZef"
