@@ -4,7 +4,9 @@ Commands in flight together touch disjoint LBAs (``LbaLocks``): the
 reference model predicts in submission order, the firmware runs commands
 in parallel, and only disjoint commands make the two orders agree. Within
 that rule the mix is free: Read, Write, Write Zeroes, DSM deallocate,
-Compare (matching and not), Flush (one namespace or all), and bad commands
+Compare (matching and not), Verify, Copy (inside one claimed range: sources
+in its first half, in one or two pieces in either order, to its second
+half), Flush (one namespace or all), and bad commands
 (LBA out of range, invalid namespace, unsupported opcode, reserved PSDT).
 Transfers of 1 to 8 pages use PRP1 alone, PRP2 as a page and PRP2 as a
 list. Checking is the scoreboards'; ``RandomIo`` returns what ran.
@@ -18,16 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from models.identify import NSID_BROADCAST, NamespaceConfig
-from models.nvme_commands import (DsmRange, compare_cmd, dsm_cmd, flush_cmd, read_cmd, write_cmd,
-                                  write_zeroes_cmd)
+from models.nvme_commands import (COPY_RANGE_SIZE, CopyRange, DsmRange, compare_cmd, copy_cmd, dsm_cmd, flush_cmd,
+                                  read_cmd, verify_cmd, write_cmd, write_zeroes_cmd)
 from models.nvme_spec import NvmOpcode, SubmissionEntry
 from tb.command_sequences import PAGE, HostBuffer, Queue
 from tb.pcie_tb import PcieTb
 
 MAX_PAGES = 8
 # relative weights of the kinds of command
-MIX = {"read": 30, "write": 30, "write_zeroes": 8, "dsm": 6, "compare": 8, "flush": 6, "bad": 12}
-UNSUPPORTED_NVM_OPCODES = (NvmOpcode.WRITE_UNCORRECTABLE, NvmOpcode.VERIFY, 0x7E, 0x81)
+MIX = {"read": 30, "write": 30, "write_zeroes": 8, "dsm": 6, "compare": 8, "verify": 4, "copy": 6, "flush": 6,
+       "bad": 12}
+UNSUPPORTED_NVM_OPCODES = (NvmOpcode.WRITE_UNCORRECTABLE, 0x0D, 0x7E, 0x81)   # 0Dh: Reservation Register
 
 
 class LbaLocks:
@@ -116,6 +119,16 @@ class RandomIo:
             sqe = compare_cmd(ns.nsid, slba, nlb, *buf.prps(length))
         elif kind == "write_zeroes":
             sqe = write_zeroes_cmd(ns.nsid, slba, nlb)
+        elif kind == "verify":
+            sqe = verify_cmd(ns.nsid, slba, nlb)
+        elif kind == "copy":
+            half = max(1, nlb // 2)
+            cut = self.rng.randint(0, half)
+            pieces = [CopyRange(s, n) for s, n in ((slba, cut), (slba + cut, half - cut)) if n]
+            if self.rng.random() < 0.5:
+                pieces.reverse()
+            await mem.write(buf.addr, b"".join(r.pack() for r in pieces))
+            sqe = copy_cmd(ns.nsid, slba + nlb - half, len(pieces), *buf.prps(COPY_RANGE_SIZE * len(pieces)))
         else:
             cuts = sorted(self.rng.sample(range(1, nlb), min(nlb - 1, self.rng.randint(0, 2))))
             bounds = [0, *cuts, nlb]

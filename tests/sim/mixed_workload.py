@@ -53,7 +53,7 @@ class RandomMixedWorkload(CommandSetTest):
         self.logger.info("outcomes: %s", dict(sorted(io.outcomes.items())))
         await self.read_back_windows(sqs[0], windows)
         kinds = {kind for kind, _ in io.outcomes}
-        assert kinds >= {"read", "write", "write_zeroes", "dsm", "compare", "flush", "bad"}, kinds
+        assert kinds >= {"read", "write", "write_zeroes", "dsm", "compare", "verify", "copy", "flush", "bad"}, kinds
         assert any(status != "success" for kind, status in io.outcomes if kind == "bad"), io.outcomes
         assert self.env.data_scoreboard.reads_checked > len(sqs), "the data scoreboard checked too few reads"
         assert not self.firmware.internal_errors, self.firmware.internal_errors

@@ -3,22 +3,25 @@
 A namespace's life (create, attach, I/O, detach, delete, a new one at the
 same NSID reading zeroes), a namespace spread over the holes a delete left,
 every status the two commands complete with here, the Namespace Attribute
-Changed event with the Changed Namespace List, and namespaces that outlive
-a controller reset. The completion scoreboard checks every status and the
-data scoreboard every read and returned structure against the reference
-model (models.namespace_model); each test adds what is specific to it.
+Changed event with the Changed Namespace List, namespaces that outlive a
+controller reset, and seeded random churn of all of it between I/O. The
+completion scoreboard checks every status and the data scoreboard every
+read and returned structure against the reference model
+(models.namespace_model); each test adds what is specific to it.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pyuvm
 
 from models.identify import (NSID_BROADCAST, Cns, IdentifyController, IdentifyNamespace, controller_list,
                              parse_controller_list, parse_namespace_list)
-from models.nvme_commands import (async_event_request_cmd, get_log_page_cmd, ns_attachment_cmd, ns_create_cmd,
-                                  ns_create_data, ns_delete_cmd, read_cmd)
+from models.nvme_commands import (CopyRange, async_event_request_cmd, copy_cmd, get_log_page_cmd, ns_attachment_cmd,
+                                  ns_create_cmd, ns_create_data, ns_delete_cmd, read_cmd, write_cmd)
+from models.namespace_model import NamespaceInventory
 from models.nvme_logs import AEC_NAMESPACE_ATTRIBUTE, LogId
 from models.nvme_spec import (CommandSpecificStatus, CompletionEntry, FeatureId, GenericStatus, Status, StatusCode,
                               SubmissionEntry)
@@ -28,6 +31,7 @@ from tb.nvme_queues import NvmeQueue
 
 TIMEOUT_MS = 20
 MIB = 1 << 20
+CHURN_STEPS = 40
 
 
 class NamespaceTest(CommandSetTest):
@@ -229,3 +233,70 @@ class NamespacesOutliveReset(NamespaceTest):
         (cqe,) = await run_all(self.queue, [read_cmd(nsid, 7, 8, *self.rbuf.prps(len(data)))])
         assert cqe.status.is_success and await self.host_bytes(len(data)) == data, "data lost over a reset"
         self.assert_checked(reads=2)
+
+
+@pyuvm.test(timeout_time=100, timeout_unit="ms")
+class RandomNamespaceChurn(NamespaceTest):
+    """Seeded random namespace management between batches of I/O: creates of random sizes and LBA
+    formats, deletes (now and then all at once), attaches and detaches, some of them wrong on purpose;
+    after each, writes, then reads and copies, on random NSIDs in 0..NN+1, active or not. The
+    scoreboards check every status and every read against the model."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))   # cocotb seeds `random` per test from SEED
+        inventory = self.env.reference.model.namespaces
+        outcomes: dict[str, int] = {}
+        for _ in range(CHURN_STEPS):
+            what, cqe = await self.random_change(rng, inventory)
+            outcome = f"{what}: {'success' if cqe.status.is_success else cqe.status.name}"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            await self.random_io(rng, inventory)
+        self.logger.info("namespace changes: %s", dict(sorted(outcomes.items())))
+        for what in ("create", "delete", "attach", "detach"):
+            assert f"{what}: success" in outcomes, f"no {what} succeeded: {outcomes}"
+        assert len(outcomes) > 6, f"too few different outcomes: {outcomes}"
+        self.assert_checked(reads=CHURN_STEPS // 2)
+
+    async def random_change(self, rng: random.Random, inventory: NamespaceInventory) -> tuple[str, CompletionEntry]:
+        """One namespace command, mostly one that should succeed (the model's inventory says which)."""
+        nn = self.config.max_namespaces
+        allocated = sorted(inventory.allocated)
+        attached = sorted(inventory.attached)
+        detached = [n for n in allocated if n not in attached]
+        any_nsid = rng.randint(1, nn + 1)
+        what = rng.choices(["create", "delete", "attach", "detach"], weights=[4, 2, 3, 2])[0]
+        if what == "create":
+            lba_size = rng.choice([512, 4096])
+            nlbas = rng.choice([rng.randint(1, 64), rng.randint(1, 16 * MIB // lba_size), 0])
+            return what, await self.send(ns_create_cmd(), ns_create_data(nlbas, lba_size))
+        if what == "delete":
+            nsid = rng.choice(allocated) if allocated and rng.random() < 0.85 else any_nsid
+            if rng.random() < 0.05:
+                nsid = NSID_BROADCAST
+            return what, await self.send(ns_delete_cmd(nsid))
+        pool = detached if what == "attach" else attached
+        nsid = rng.choice(pool) if pool and rng.random() < 0.85 else any_nsid
+        return what, await self.attach(nsid, detach=what == "detach")
+
+    async def random_io(self, rng: random.Random, inventory: NamespaceInventory) -> None:
+        """Writes to up to two active namespaces and one random NSID, then reads and a copy of what they wrote
+        (each batch on distinct NSIDs, so its commands touch disjoint blocks)."""
+        active = rng.sample(sorted(inventory.attached), min(2, len(inventory.attached)))
+        other = rng.choice([n for n in range(0, self.config.max_namespaces + 2) if n not in active])
+        targets = []
+        for nsid in [*active, other]:
+            ns = inventory.allocated.get(nsid)
+            lba_size, nlbas = (ns.lba_size, ns.nlbas) if ns else (512, 8)
+            nlb = min(nlbas, PAGE // lba_size)
+            targets.append((nsid, rng.randrange(nlbas - nlb + 1), nlb, lba_size))
+        writes = []
+        for i, (nsid, slba, nlb, lba_size) in enumerate(targets):
+            await self.tb.rc.mem_address_space.write(self.wbuf.addr + i * PAGE, rng.randbytes(nlb * lba_size))
+            writes.append(write_cmd(nsid, slba, nlb, self.wbuf.addr + i * PAGE))
+        await run_all(self.queue, writes)
+        reads = [read_cmd(nsid, slba, nlb, self.rbuf.addr + i * PAGE)
+                 for i, (nsid, slba, nlb, _) in enumerate(targets)]
+        await run_all(self.queue, reads)
+        nsid, slba, nlb, _ = targets[0]
+        await self.tb.rc.mem_address_space.write(self.data.addr, CopyRange(slba, nlb).pack())
+        await run_all(self.queue, [copy_cmd(nsid, slba, 1, self.data.addr)])   # onto itself
