@@ -226,6 +226,10 @@ class Status:
     def is_success(self) -> bool:
         return self.sct == StatusCodeType.GENERIC and self.sc == GenericStatus.SUCCESS
 
+    def has(self, code: StatusCode) -> bool:
+        """This status carries ``code`` (its SCT and SC), whatever its retry hints."""
+        return self.same_code(Status.of(code))
+
     def same_code(self, other: Status) -> bool:
         """Same SCT and SC: what a scoreboard compares; CRD, M and DNR are retry hints."""
         return (self.sct, self.sc) == (other.sct, other.sc)

@@ -239,6 +239,13 @@ class CommandSetTest(QueueTest):
         await self.tb.rc.mem_address_space.write(plist, entries)
         return buf, buf, plist
 
+    def assert_checked(self, reads: int = 0, dw0s: int = 0) -> None:
+        """The data scoreboard really compared: at least ``reads`` data transfers and ``dw0s`` DW0 values."""
+        data = self.env.data_scoreboard
+        assert data.reads_checked >= reads and data.dw0_checked >= dw0s, (
+            f"data scoreboard checked {data.reads_checked} data transfers and {data.dw0_checked} DW0s, "
+            f"expected at least {reads} and {dw0s}")
+
     async def identify(self, cns: int, nsid: int = 0) -> bytes:
         buf, prp1, prp2 = await self.prp_buffer(1)
         await self.admin.execute(identify_cmd(cns, nsid, prp1, prp2))

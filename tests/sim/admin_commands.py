@@ -58,12 +58,6 @@ class AdminCommandTest(CommandSetTest):
             cqe = await self.admin_with_data(sqe)
             assert has_code(cqe, code), f"{what}: {cqe.status}, expected {code.name}"
 
-    def assert_checked(self, reads: int = 0, dw0s: int = 0) -> None:
-        data = self.env.data_scoreboard
-        assert data.reads_checked >= reads and data.dw0_checked >= dw0s, (
-            f"data scoreboard checked {data.reads_checked} data transfers and {data.dw0_checked} DW0s, "
-            f"expected at least {reads} and {dw0s}")
-
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class IdentifyEveryCns(AdminCommandTest):

@@ -58,14 +58,6 @@ class CopyTest(CommandSetTest):
         prp2 = self.ranges.addr + PAGE if crosses else 0
         return await self.run(copy_cmd(nsid, sdlba, len(ranges), self.ranges.addr + offset, prp2, **fields))
 
-    def assert_checked(self, reads: int) -> None:
-        checked = self.env.data_scoreboard.reads_checked
-        assert checked >= reads, f"data scoreboard checked {checked} reads, expected at least {reads}"
-
-
-def has_code(status: Status, code: StatusCode) -> bool:
-    return status.same_code(Status.of(code))
-
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class CopyRangesInOrder(CopyTest):
@@ -109,15 +101,15 @@ class CopyAndVerifyErrors(CopyTest):
         }
         for what, (ranges, fields, code) in cases.items():
             status = await self.copy(NS4K, 64, ranges, **fields)
-            assert has_code(status, code), f"{what}: {status}, expected {code.name}"
+            assert status.has(code), f"{what}: {status}, expected {code.name}"
         status = await self.copy(NS4K, last, [(0, 2)])
-        assert has_code(status, GenericStatus.LBA_OUT_OF_RANGE), f"destination past the end: {status}"
+        assert status.has(GenericStatus.LBA_OUT_OF_RANGE), f"destination past the end: {status}"
         status = await self.run(copy_cmd(NS4K, 64, COPY_MAX_RANGES + 1, self.ranges.addr, self.ranges.addr + PAGE))
-        assert has_code(status, CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED), f"MSRC + 2 ranges: {status}"
+        assert status.has(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED), f"MSRC + 2 ranges: {status}"
         status = await self.run(copy_cmd(NS4K, 64, 1, self.ranges.addr + 2))
-        assert has_code(status, GenericStatus.PRP_OFFSET_INVALID), f"ranges at a misaligned PRP1: {status}"
+        assert status.has(GenericStatus.PRP_OFFSET_INVALID), f"ranges at a misaligned PRP1: {status}"
         status = await self.run(copy_cmd(3, 64, 1, self.ranges.addr))
-        assert has_code(status, GenericStatus.INVALID_FIELD), f"inactive namespace: {status}"
+        assert status.has(GenericStatus.INVALID_FIELD), f"inactive namespace: {status}"
         assert await self.read(NS4K, 64, 1, 4096) == bytes(4096), "a failed Copy wrote its destination"
 
         assert (await self.run(verify_cmd(NS4K, 0, 32))).is_success
@@ -126,5 +118,5 @@ class CopyAndVerifyErrors(CopyTest):
                                 ("past the end", verify_cmd(NS4K, last, 2), GenericStatus.LBA_OUT_OF_RANGE),
                                 ("NSID 0", verify_cmd(0, 0, 1), GenericStatus.INVALID_NAMESPACE_OR_FORMAT)):
             status = await self.run(sqe)
-            assert has_code(status, code), f"Verify {what}: {status}, expected {code.name}"
+            assert status.has(code), f"Verify {what}: {status}, expected {code.name}"
         self.assert_checked(reads=1)

@@ -66,14 +66,6 @@ class NamespaceTest(CommandSetTest):
     async def host_bytes(self, length: int) -> bytes:
         return bytes(await self.tb.rc.mem_address_space.read(self.rbuf.addr, length))
 
-    def assert_checked(self, reads: int) -> None:
-        checked = self.env.data_scoreboard.reads_checked
-        assert checked >= reads, f"data scoreboard checked {checked} data transfers, expected at least {reads}"
-
-
-def has_code(status: Status, code: StatusCode) -> bool:
-    return status.same_code(Status.of(code))
-
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class NamespaceLifeCycle(NamespaceTest):
@@ -88,7 +80,7 @@ class NamespaceLifeCycle(NamespaceTest):
         assert before - after == 4 * MIB, f"UNVMCAP {before:#x} -> {after:#x}, 4 MiB allocated"
         assert parse_namespace_list(await self.identify(Cns.ALLOCATED_NAMESPACES)) == [1, 2, 3]
         assert parse_namespace_list(await self.identify(Cns.ACTIVE_NAMESPACES)) == [1, 2]
-        assert has_code(await self.read_status(nsid), GenericStatus.INVALID_FIELD), "I/O before the attach"
+        assert (await self.read_status(nsid)).has(GenericStatus.INVALID_FIELD), "I/O before the attach"
 
         assert (await self.attach(nsid)).status.is_success
         old = IdentifyNamespace.unpack(await self.identify(Cns.NAMESPACE, nsid))
@@ -98,13 +90,13 @@ class NamespaceLifeCycle(NamespaceTest):
         await write_and_read_back(self.tb, self.queue, nsid, 1000, data, 4096, self.wbuf, self.rbuf)
 
         assert (await self.attach(nsid, detach=True)).status.is_success
-        assert has_code(await self.read_status(nsid), GenericStatus.INVALID_FIELD), "I/O after the detach"
+        assert (await self.read_status(nsid)).has(GenericStatus.INVALID_FIELD), "I/O after the detach"
         assert (await self.attach(nsid)).status.is_success
         (cqe,) = await run_all(self.queue, [read_cmd(nsid, 1000, 4, *self.rbuf.prps(len(data)))])
         assert cqe.status.is_success and await self.host_bytes(len(data)) == data, "data lost over a detach"
 
         assert (await self.send(ns_delete_cmd(nsid))).status.is_success
-        assert has_code(await self.read_status(nsid), GenericStatus.INVALID_FIELD), "I/O after the delete"
+        assert (await self.read_status(nsid)).has(GenericStatus.INVALID_FIELD), "I/O after the delete"
         assert await self.create(8192, 512) == nsid                        # the same 4 MiB, in 512 B LBAs
         assert (await self.attach(nsid)).status.is_success
         new = IdentifyNamespace.unpack(await self.identify(Cns.NAMESPACE, nsid))
@@ -178,14 +170,14 @@ class NamespaceCommandErrors(NamespaceTest):
         }
         for what, (sqe, data, code) in cases.items():
             cqe = await self.send(sqe, data)
-            assert has_code(cqe.status, code), f"{what}: {cqe.status}, expected {code.name}"
+            assert cqe.status.has(code), f"{what}: {cqe.status}, expected {code.name}"
 
         for nsid in range(3, nn + 1):
             assert await self.create(8, 512) == nsid
         cqe = await self.send(ns_create_cmd(), ns_create_data(8, 512))
-        assert has_code(cqe.status, CommandSpecificStatus.NAMESPACE_ID_UNAVAILABLE), cqe.status
+        assert cqe.status.has(CommandSpecificStatus.NAMESPACE_ID_UNAVAILABLE), cqe.status
         cqe = await self.send(ns_attachment_cmd(3, detach=True), controller_list(me))
-        assert has_code(cqe.status, CommandSpecificStatus.NAMESPACE_NOT_ATTACHED), cqe.status
+        assert cqe.status.has(CommandSpecificStatus.NAMESPACE_NOT_ATTACHED), cqe.status
 
         misaligned = replace(ns_create_cmd(), prp1=self.data.addr + 2)
         cqe = await self.admin.execute(misaligned, expect=None)

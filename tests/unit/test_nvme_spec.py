@@ -192,3 +192,9 @@ def test_builders_refuse_fields_that_do_not_fit() -> None:
         create_io_sq(qid=1, qsize=1, prp1=0, cqid=1, qprio=4)
     with pytest.raises(ValueError):
         set_interrupt_coalescing(thr=256, time_100us=0)
+
+
+def test_has_compares_the_code_not_the_retry_hints() -> None:
+    status = Status.of(CommandSpecificStatus.INVALID_QUEUE_DELETION, dnr=True)
+    assert status.has(CommandSpecificStatus.INVALID_QUEUE_DELETION)
+    assert not status.has(GenericStatus.INVALID_FIELD) and not status.has(CommandSpecificStatus.INVALID_QUEUE_SIZE)
