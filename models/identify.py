@@ -66,6 +66,8 @@ DLFEAT_READ_ZEROES = 0b001    # a read of a deallocated block returns all zeroes
 VWC_PRESENT = 1 << 0
 VWC_FLUSH_BROADCAST = 0b11 << 1   # Flush with NSID FFFFFFFFh supported
 OAES_NAMESPACE_ATTRIBUTE = 1 << 8
+CMIC_MULTI_CONTROLLER = 1 << 1   # the NVM subsystem may contain two or more controllers
+NMIC_SHARED = 1 << 0             # the namespace may be attached to two or more controllers
 OACS_NS_MANAGEMENT = 1 << 3   # Namespace Management and Namespace Attachment supported
 LPA_COMMAND_EFFECTS = 1 << 1  # the Commands Supported and Effects log
 LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
@@ -301,6 +303,7 @@ class NamespaceConfig:
     lba_size: int
     nlbas: int
     generation: int = 0
+    shared: bool = False     # NMIC bit 0: may be attached to several controllers at once
 
     def __post_init__(self) -> None:
         if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
@@ -331,7 +334,7 @@ class NamespaceConfig:
     def identify(self) -> IdentifyNamespace:
         """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
         return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
-                                 dlfeat=DLFEAT_READ_ZEROES, mssrl=self.copy_blocks, mcl=self.copy_blocks,
+                                 nmic=NMIC_SHARED if self.shared else 0, dlfeat=DLFEAT_READ_ZEROES, mssrl=self.copy_blocks, mcl=self.copy_blocks,
                                  msrc=COPY_MAX_RANGES - 1, nguid=self.nguid, eui64=self.eui64)
 
     def descriptors(self) -> bytes:
@@ -352,10 +355,14 @@ def _default_namespaces() -> tuple[NamespaceConfig, ...]:
 class ControllerConfig:
     """What the virtual controller is: identity, limits, namespaces. Firmware and model share it.
 
-    ``namespaces`` are those allocated and attached at power-on; Namespace
-    Management changes the set from there, up to ``max_namespaces`` (NN),
-    inside ``nvm_capacity`` bytes allocated in ``allocation_unit`` steps.
-    The subsystem has one controller, ``cntlid``.
+    ``namespaces`` are those allocated at power-on, each attached to the
+    subsystem's first controller (and, if shared, to all of them);
+    Namespace Management changes the set from there, up to
+    ``max_namespaces`` (NN), inside ``nvm_capacity`` bytes allocated in
+    ``allocation_unit`` steps. ``controllers`` are the CNTLIDs of the NVM
+    subsystem's controllers, this one (``cntlid``) among them; every
+    controller of a subsystem is described with the same values but its own
+    ``cntlid``.
     """
 
     namespaces: tuple[NamespaceConfig, ...] = field(default_factory=_default_namespaces)
@@ -363,6 +370,7 @@ class ControllerConfig:
     nvm_capacity: int = 4 << 30
     allocation_unit: int = 1 << 20
     cntlid: int = 0
+    controllers: tuple[int, ...] = (0,)
     mdts: int = 5              # 128 KiB at 4 KiB CAP.MPSMIN
     min_page_size: int = 4096
     pci: PciIdentity = PciIdentity()
@@ -376,6 +384,8 @@ class ControllerConfig:
     ocssd_geometry: bytes | None = None
 
     def __post_init__(self) -> None:
+        if self.cntlid not in self.controllers or len(set(self.controllers)) != len(self.controllers):
+            raise ValueError(f"CNTLID {self.cntlid} among distinct controllers {self.controllers}, expected")
         nsids = [ns.nsid for ns in self.namespaces]
         if len(set(nsids)) != len(nsids) or not all(1 <= n <= self.max_namespaces for n in nsids):
             raise ValueError(f"namespace ids {nsids}: expected distinct ids in 1..{self.max_namespaces} (NN)")
@@ -393,6 +403,11 @@ class ControllerConfig:
         """Allocation units a namespace of ``size`` bytes takes."""
         return -(-size // self.allocation_unit)
 
+    @property
+    def multi_controller(self) -> bool:
+        """CMIC bit 1: a namespace may be shared (NMIC bit 0) only in such a subsystem."""
+        return len(self.controllers) > 1
+
     def valid_nsid(self, nsid: int) -> bool:
         """1..NN: a namespace may exist there (active or not); anything else is an invalid NSID."""
         return 1 <= nsid <= self.max_namespaces
@@ -408,6 +423,7 @@ class ControllerConfig:
             unallocated = self.nvm_capacity - sum(self.units(ns.size) for ns in self.namespaces) * self.allocation_unit
         return IdentifyController(vid=self.pci.vendor_id, ssvid=self.pci.subsystem_vendor_id, sn=self.sn,
                                   mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
+                                  cmic=CMIC_MULTI_CONTROLLER if self.multi_controller else 0,
                                   oaes=OAES_NAMESPACE_ATTRIBUTE, oacs=OACS_NS_MANAGEMENT, nn=self.max_namespaces,
                                   oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
                                   ocfs=OCFS_FORMAT_0 if Oncs.COPY in self.oncs else 0,

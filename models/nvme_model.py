@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig
-from models.namespace_model import NamespaceInventory
+from models.namespace_model import NamespaceInventory, Shadow
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
                               FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
                               StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
@@ -77,42 +77,18 @@ def fail(code: StatusCode) -> Prediction:
     return Prediction(Status.of(code, dnr=True))
 
 
-class _Shadow:
-    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT)."""
-
-    def __init__(self, ns: NamespaceConfig) -> None:
-        self.ns = ns
-        self._blocks: dict[int, bytes] = {}
-
-    def read(self, slba: int, nlb: int) -> bytes:
-        zero = bytes(self.ns.lba_size)
-        return b"".join(self._blocks.get(lba, zero) for lba in range(slba, slba + nlb))
-
-    def write(self, slba: int, data: bytes) -> None:
-        size = self.ns.lba_size
-        for i in range(len(data) // size):
-            self._blocks[slba + i] = data[i * size:(i + 1) * size]
-
-    def deallocate(self, slba: int, nlb: int) -> None:
-        # a range may span the namespace (DSM takes 32-bit lengths): visit the fewer of the two
-        lbas = range(slba, slba + nlb) if nlb <= len(self._blocks) else [
-            lba for lba in self._blocks if slba <= lba < slba + nlb]
-        for lba in lbas:
-            self._blocks.pop(lba, None)
-
-    def in_range(self, slba: int, nlb: int) -> bool:
-        return slba + nlb <= self.ns.nlbas
-
-
 class NvmeModel:
     """Predicts every admin and I/O command of one controller built from ``config``."""
 
-    def __init__(self, config: ControllerConfig, io_queue_pairs: int, mqes: int) -> None:
+    def __init__(self, config: ControllerConfig, io_queue_pairs: int, mqes: int,
+                 namespaces: NamespaceInventory | None = None) -> None:
         self.config = config
         self.io_queue_pairs = io_queue_pairs
         self.mqes = mqes
-        self.namespaces = NamespaceInventory(config)   # persists across controller resets, as data does
-        self.shadows = {ns.nsid: _Shadow(ns) for ns in config.namespaces}
+        # the subsystem's namespaces and their contents: shared with the models of its other controllers,
+        # and kept over a controller reset
+        self.namespaces = namespaces if namespaces is not None else NamespaceInventory(config)
+        self.namespaces.listen(config.cntlid, self.namespace_changed)
         self.host_reads = self.host_writes = self.read_bytes = self.written_bytes = 0
         self.errors: list[bytes] = []
         self.async_completions: list[int] = []   # DW0 of AERs completed by events, in order
@@ -154,13 +130,13 @@ class NvmeModel:
         if sqe.fuse or sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
             return fail(GenericStatus.INVALID_FIELD)
         if sqe.opcode == NvmOpcode.FLUSH:
-            ok = sqe.nsid == NSID_BROADCAST or self.namespaces.active(sqe.nsid) is not None
+            ok = sqe.nsid == NSID_BROADCAST or self.active_namespace(sqe.nsid) is not None
             return Prediction(SUCCESS if ok else self.namespaces.inactive_status(sqe.nsid))
         if sqe.opcode not in handlers:
             return fail(GenericStatus.INVALID_OPCODE)
-        if self.namespaces.active(sqe.nsid) is None:
+        if self.active_namespace(sqe.nsid) is None:
             return Prediction(self.namespaces.inactive_status(sqe.nsid))
-        shadow = self.shadows[sqe.nsid]
+        shadow = self.namespaces.shadows[sqe.nsid]
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
@@ -169,7 +145,7 @@ class NvmeModel:
             return self._copy_fields_check(CopyFields.decode(sqe)) or fail(pointer_error.code)
         return handlers[sqe.opcode](shadow, sqe, data)
 
-    def _check_rw(self, shadow: _Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
+    def _check_rw(self, shadow: Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
         slba, nlb = rw_fields(sqe)
         limit = self.config.max_transfer
         if moves_data and limit is not None and nlb * shadow.ns.lba_size > limit:
@@ -178,14 +154,14 @@ class NvmeModel:
             return fail(GenericStatus.LBA_OUT_OF_RANGE)
         return None
 
-    def _read(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _read(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         if failed := self._check_rw(shadow, sqe):
             return failed
         out = shadow.read(*rw_fields(sqe))
         self._count(reads=1, read_bytes=len(out))
         return Prediction(SUCCESS, data=out)
 
-    def _write(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _write(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         if failed := self._check_rw(shadow, sqe):
             return failed
         slba, nlb = rw_fields(sqe)
@@ -194,7 +170,7 @@ class NvmeModel:
         self._count(writes=1, written_bytes=len(data))
         return Prediction(SUCCESS)
 
-    def _compare(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _compare(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         if failed := self._check_rw(shadow, sqe):
             return failed
         slba, nlb = rw_fields(sqe)
@@ -204,13 +180,13 @@ class NvmeModel:
         self._count(reads=1, read_bytes=len(data))
         return Prediction(SUCCESS)
 
-    def _write_zeroes(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _write_zeroes(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         if failed := self._check_rw(shadow, sqe, moves_data=False):
             return failed
         shadow.deallocate(*rw_fields(sqe))   # zeroes and deallocated blocks read alike
         return Prediction(SUCCESS)
 
-    def _verify(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _verify(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         """No data moves, but MDTS bounds it as a Read; an nvm back end has no media errors to report."""
         return self._check_rw(shadow, sqe) or Prediction(SUCCESS)
 
@@ -223,7 +199,7 @@ class NvmeModel:
             return fail(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
         return None
 
-    def _copy(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _copy(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         """Copy of the source ranges, in order, to SDLBA: all read before any is written."""
         fields = CopyFields.decode(sqe)
         if failed := self._copy_fields_check(fields):
@@ -239,7 +215,7 @@ class NvmeModel:
         shadow.write(fields.sdlba, b"".join(shadow.read(r.slba, r.nlb) for r in ranges))
         return Prediction(SUCCESS)
 
-    def _dsm(self, shadow: _Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
+    def _dsm(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes) -> Prediction:
         self._expect_length(data, dsm_ranges(sqe) * DSM_RANGE_SIZE)
         ranges = DsmRange.unpack_all(data)
         if not all(shadow.in_range(r.slba, r.nlb) for r in ranges):
@@ -260,9 +236,13 @@ class NvmeModel:
         self.read_bytes += read_bytes
         self.written_bytes += written_bytes
 
+    def active_namespace(self, nsid: int) -> NamespaceConfig | None:
+        """The namespace if it is attached to this controller."""
+        return self.namespaces.active(nsid, self.config.cntlid)
+
     def read_shadow(self, nsid: int, slba: int, nlb: int) -> bytes:
         """What a read of these blocks must return now: for the data scoreboard."""
-        return self.shadows[nsid].read(slba, nlb)
+        return self.namespaces.shadows[nsid].read(slba, nlb)
 
     # asynchronous events
 
@@ -384,20 +364,14 @@ class NvmeModel:
         if cns not in (Cns.NAMESPACE, Cns.ACTIVE_NAMESPACES, Cns.NS_DESCRIPTORS, Cns.ALLOCATED_NAMESPACES,
                        Cns.ALLOCATED_NAMESPACE, Cns.NS_CONTROLLERS, Cns.CONTROLLERS):
             return fail(GenericStatus.INVALID_FIELD)
-        status, data = self.namespaces.identify(sqe)
+        status, data = self.namespaces.identify(sqe, self.config.cntlid)
         return Prediction(status, data=data)
 
     def _namespace_command(self, sqe: SubmissionEntry, data: bytes) -> Prediction:
-        """Namespace Management / Attachment: a created namespace reads zeroes, a deleted one's data is
-        gone, and a change to a namespace attached here is a Namespace Attribute Changed event."""
-        change = self.namespaces.execute(sqe, data)
-        for nsid in change.deleted:
-            del self.shadows[nsid]
-        if change.created is not None:
-            self.shadows[change.created.nsid] = _Shadow(change.created)
-        if change.changed:
-            self.namespace_changed(list(change.changed))
-        return Prediction(change.status, dw0=change.dw0)
+        """Namespace Management / Attachment: a change to a namespace attached to a controller is a
+        Namespace Attribute Changed event there (the inventory tells each controller's model)."""
+        status, dw0 = self.namespaces.execute(sqe, data, self.config.cntlid)
+        return Prediction(status, dw0=dw0)
 
     # features
 

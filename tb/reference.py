@@ -133,7 +133,7 @@ class NvmeReference(uvm_subscriber):
                 if event.sqe.opcode == AdminOpcode.ABORT:
                     self.aborts.abort_submitted(event.sqe)
             else:
-                data, pointer_error = host_data(event.sqe, self.model.namespaces.active, self.peek)
+                data, pointer_error = host_data(event.sqe, self.model.active_namespace, self.peek)
                 prediction = self.model.io(event.sqe, data, pointer_error)
             if prediction is not None:
                 self.predictions[key] = prediction

@@ -9,13 +9,13 @@ the loop's, since only the loop knows which commands wait for a core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from firmware.admin import AdminState, HardwareAction
 from firmware.mailbox import CommandSlot, DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
 from firmware.nvme.io import HostCounters, failure
-from firmware.nvme.namespaces import Extent, NamespaceTable
+from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
 from firmware.nvme.ns_admin import NamespaceCommands
 from models.identify import (IDENTIFY_SIZE, NSID_BROADCAST, Cns, ControllerConfig, common_namespace_fields,
                              controller_list, namespace_list)
@@ -48,6 +48,7 @@ class AdminOutcome:
     held: bool = False          # an AER: its slot stays open until an event
     due: tuple[tuple[CommandSlot, int], ...] = ()
     freed: tuple[Extent, ...] = ()   # back-end byte ranges to trim before completing
+    notify: Changes = field(default_factory=dict)   # other controllers' namespace changes, to tell them
 
 
 class AdminCommands:
@@ -84,8 +85,10 @@ class AdminCommands:
         """``data``: the host data ``data_length`` asked for."""
         if sqe.opcode in (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT):
             result = self.ns_commands.execute(sqe, data)
-            due = self.namespace_changed(list(result.changed)) if result.changed else []
-            return AdminOutcome(result.status, result.dw0, due=tuple(due), freed=result.freed)
+            mine = result.changed.get(self.config.cntlid)
+            due = self.namespace_changed(list(mine)) if mine else []
+            others = {c: nsids for c, nsids in result.changed.items() if c != self.config.cntlid}
+            return AdminOutcome(result.status, result.dw0, due=tuple(due), freed=result.freed, notify=others)
         if sqe.opcode == AdminOpcode.IDENTIFY:
             return self._identify(sqe)
         if sqe.opcode == AdminOpcode.GET_LOG_PAGE:
@@ -123,7 +126,7 @@ class AdminCommands:
         if cns == Cns.CONTROLLER:
             return AdminOutcome(SUCCESS, data=self.config.identify(table.unallocated_bytes()).pack())
         if cns == Cns.CONTROLLERS:
-            return AdminOutcome(SUCCESS, data=controller_list([me] if me >= cntid else []))
+            return AdminOutcome(SUCCESS, data=controller_list(sorted(c for c in self.config.controllers if c >= cntid)))
         if cns in (Cns.ACTIVE_NAMESPACES, Cns.ALLOCATED_NAMESPACES):
             if nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
                 return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))

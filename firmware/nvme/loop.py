@@ -65,7 +65,8 @@ class NvmeFirmware(MinimalFirmware):
 
     def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
                  config: ControllerConfig | None = None, soc: SocConfig | None = None, dram_base: int = 0,
-                 auto_complete_reads: bool = False, **kwargs: Any) -> None:
+                 auto_complete_reads: bool = False, namespaces: NamespaceTable | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(mailbox, cost_ns=0, **kwargs)   # the SoC model charges the cost instead
         self.config = config or ControllerConfig()
         if self.config.max_transfer is None:
@@ -75,7 +76,9 @@ class NvmeFirmware(MinimalFirmware):
         self.dma = dma
         self.dram = dram
         self.soc = Soc(soc or SocConfig())
-        self.namespaces = NamespaceTable(self.config)
+        # the NVM subsystem's namespaces: shared with the other controllers' firmware, if there are any
+        self.namespaces = namespaces if namespaces is not None else NamespaceTable(self.config)
+        self.namespaces.listen(self.config.cntlid, self.notify_namespace_change)
         self.io = IoCommands(self.config, backend, dram, dma, self.slot_buffer, self.namespaces,
                              auto_complete_reads)
         self.commands: AdminCommands | None = None
@@ -160,7 +163,8 @@ class NvmeFirmware(MinimalFirmware):
             await self._post_due(self.commands.doorbell_error(err))
 
     async def notify_namespace_change(self, nsids: list[int]) -> None:
-        """A vendor-side change to these namespaces: the Changed Namespace List and a Notice event."""
+        """A change to these namespaces made elsewhere (another controller's command, or a vendor action):
+        the Changed Namespace List and a Notice event."""
         assert self.commands is not None
         await self._post_due(self.commands.namespace_changed(nsids))
 
@@ -243,6 +247,7 @@ class NvmeFirmware(MinimalFirmware):
                 await self._flush_deferred_of_sq(action.qid)
             await self._apply(action)
         await self._post_due(outcome.due)
+        await self.namespaces.notify(outcome.notify)
         if not outcome.held:
             await self._finish(command, status, outcome.dw0)
 

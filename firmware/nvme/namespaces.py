@@ -1,11 +1,16 @@
 """The NVM subsystem's namespaces as the firmware keeps them: allocated, attached, and where each lives.
 
+One table serves the whole NVM subsystem: every controller's firmware
+shares it, and each registers how it is told of a change to a namespace
+attached to it (``listen``, ``notify``).
+
 Namespace Management allocates whole allocation units of the back end's
 bytes as extents, runs of consecutive units taken lowest address first, so
 a namespace created after a delete may span the holes the delete left; I/O
 maps a namespace's bytes through its extents (``pieces``). The namespaces
 configured at power-on are allocated first, in NSID order, so each is one
-extent. Attachment is kept per controller ID.
+extent, attached to the subsystem's first controller, or to all of them
+when shared. Attachment is kept per controller ID.
 
 Decisions and bookkeeping only, no simulated time: the admin commands
 (firmware.nvme.ns_admin) check the statuses, the loop trims what a delete
@@ -15,11 +20,14 @@ frees, IoCommands moves the data.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from models.identify import ControllerConfig, NamespaceConfig
 
 Extent = tuple[int, int]   # (first, count): allocation units, or (offset, length): back-end bytes
+Changes = dict[int, tuple[int, ...]]   # CNTLID -> NSIDs whose attachment to it changed
+Listener = Callable[[list[int]], Awaitable[None]]
 
 
 @dataclass
@@ -38,8 +46,20 @@ class NamespaceTable:
         self._free: list[Extent] = [(0, config.nvm_capacity // self.unit)]
         self._allocated: dict[int, Allocated] = {}
         self._generations: Counter[int] = Counter()   # namespaces created so far, per NSID
+        self._listeners: dict[int, Listener] = {}
         for ns in sorted(config.namespaces, key=lambda n: n.nsid):
-            self._allocate(ns).controllers.add(config.cntlid)
+            self._allocate(ns).controllers.update(config.controllers if ns.shared else config.controllers[:1])
+
+    # the controllers
+
+    def listen(self, cntlid: int, listener: Listener) -> None:
+        """``listener(nsids)`` is how controller ``cntlid`` learns that these namespaces changed for it."""
+        self._listeners[cntlid] = listener
+
+    async def notify(self, changes: Changes) -> None:
+        for cntlid, nsids in changes.items():
+            if cntlid in self._listeners:
+                await self._listeners[cntlid](list(nsids))
 
     # lookups
 
@@ -74,11 +94,11 @@ class NamespaceTable:
 
     # changes
 
-    def create(self, nlbas: int, lba_size: int) -> NamespaceConfig:
+    def create(self, nlbas: int, lba_size: int, shared: bool = False) -> NamespaceConfig:
         """Allocate a new namespace at the lowest free NSID; the caller checked there is one, and room."""
         nsid = self.free_nsid()
         assert nsid is not None
-        ns = NamespaceConfig(nsid, lba_size, nlbas, generation=self._generations[nsid])
+        ns = NamespaceConfig(nsid, lba_size, nlbas, generation=self._generations[nsid], shared=shared)
         self._allocate(ns)
         return ns
 

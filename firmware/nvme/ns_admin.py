@@ -10,28 +10,33 @@ Checks, in this order (the reference model's order, models.nvme_model):
   unallocated one: Invalid Field;
 * then ``data_length`` asks for the data (4 KiB) and the loop fetches it;
 * create: an LBA format not offered is Invalid Format; NSZE 0, NCAP above
-  NSZE, protection information or a shared namespace (one controller: CMIC
-  clear) is Invalid Field; NCAP below NSZE is Thin Provisioning Not
-  Supported; no free NSID is Namespace Identifier Unavailable; too few free
-  allocation units is Namespace Insufficient Capacity;
+  NSZE, protection information, or NMIC other than 0 (or 1, a shared
+  namespace, in a subsystem of several controllers: CMIC bit 1) is Invalid
+  Field; NCAP below NSZE is Thin Provisioning Not Supported; no free NSID is
+  Namespace Identifier Unavailable; too few free allocation units is
+  Namespace Insufficient Capacity;
 * attachment: a list that is empty, repeats an identifier or names a
   controller the subsystem lacks is Controller List Invalid; then Namespace
   Already Attached / Namespace Not Attached if any listed controller is
-  already in the asked state, and nothing changes.
+  already in the asked state; then, for an attach of a private namespace to
+  more than one controller or to another while it is attached, Namespace Is
+  Private. A failed command changes nothing.
 
-A change to a namespace attached to this controller before or after reports
-Namespace Attribute Changed to it (as QEMU does; Linux also rescans on the
-command's effects). A deleted namespace's blocks are trimmed before the
-command completes, so a namespace created there later reads zeroes.
+Every controller whose attachment a command changed (a delete: every
+controller the namespace was attached to) gets Namespace Attribute Changed,
+the controller that processed it included (as QEMU does; Linux also rescans
+on the command's effects). A deleted namespace's blocks are trimmed before
+the command completes, so a namespace created there later reads zeroes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from firmware.nvme.io import failure
-from firmware.nvme.namespaces import Extent, NamespaceTable
-from models.identify import LBA_FORMATS, NSID_BROADCAST, ControllerConfig, IdentifyNamespace, parse_controller_list
+from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
+from models.identify import (LBA_FORMATS, NMIC_SHARED, NSID_BROADCAST, ControllerConfig, IdentifyNamespace,
+                             parse_controller_list)
 from models.nvme_commands import NS_DATA_SIZE, NsAttachmentSel, NsManagementSel, csi_of, sel_of
 from models.nvme_spec import SUCCESS, AdminOpcode, CommandSpecificStatus, GenericStatus, Status, SubmissionEntry
 
@@ -42,7 +47,7 @@ CSI_NVM = 0
 class NsOutcome:
     status: Status
     dw0: int = 0
-    changed: tuple[int, ...] = ()     # NSIDs whose attachment to this controller changed
+    changed: Changes = field(default_factory=dict)   # per controller, the NSIDs whose attachment changed
     freed: tuple[Extent, ...] = ()    # back-end byte ranges a delete released, to trim
 
 
@@ -91,7 +96,8 @@ class NamespaceCommands:
         asked = IdentifyNamespace.unpack(data)
         if asked.format_index >= len(LBA_FORMATS):
             return NsOutcome(failure(CommandSpecificStatus.INVALID_FORMAT))
-        if asked.nsze == 0 or asked.ncap > asked.nsze or asked.dps or asked.nmic:
+        shareable = NMIC_SHARED if self.config.multi_controller else 0
+        if asked.nsze == 0 or asked.ncap > asked.nsze or asked.dps or asked.nmic & ~shareable:
             return NsOutcome(failure(GenericStatus.INVALID_FIELD))
         if asked.ncap < asked.nsze:
             return NsOutcome(failure(CommandSpecificStatus.THIN_PROVISIONING_NOT_SUPPORTED))
@@ -100,22 +106,30 @@ class NamespaceCommands:
         lba_size = LBA_FORMATS[asked.format_index].lba_size
         if self.config.units(asked.nsze * lba_size) > self.table.free_units():
             return NsOutcome(failure(CommandSpecificStatus.NAMESPACE_INSUFFICIENT_CAPACITY))
-        return NsOutcome(SUCCESS, dw0=self.table.create(asked.nsze, lba_size).nsid)
+        ns = self.table.create(asked.nsze, lba_size, shared=bool(asked.nmic & NMIC_SHARED))
+        return NsOutcome(SUCCESS, dw0=ns.nsid)
 
     def _delete(self, nsid: int) -> NsOutcome:
         nsids = self.table.allocated_ids() if nsid == NSID_BROADCAST else [nsid]
-        mine = tuple(n for n in nsids if self.config.cntlid in self.table.controllers(n))
+        changed: dict[int, list[int]] = {}
+        for n in nsids:
+            for cntlid in sorted(self.table.controllers(n)):
+                changed.setdefault(cntlid, []).append(n)
         freed = tuple(extent for n in nsids for extent in self.table.delete(n))
-        return NsOutcome(SUCCESS, changed=mine, freed=freed)
+        return NsOutcome(SUCCESS, changed={c: tuple(n) for c, n in changed.items()}, freed=freed)
 
     def _attachment(self, sqe: SubmissionEntry, data: bytes) -> NsOutcome:
         ids = parse_controller_list(data)
-        if not ids or len(set(ids)) != len(ids) or any(i != self.config.cntlid for i in ids):
+        if not ids or len(set(ids)) != len(ids) or not set(ids) <= set(self.config.controllers):
             return NsOutcome(failure(CommandSpecificStatus.CONTROLLER_LIST_INVALID))
         attached = self.table.controllers(sqe.nsid)
         if sel_of(sqe) == NsAttachmentSel.ATTACH:
             if attached & set(ids):
                 return NsOutcome(failure(CommandSpecificStatus.NAMESPACE_ALREADY_ATTACHED))
+            ns = self.table.allocated(sqe.nsid)
+            assert ns is not None
+            if not ns.shared and (len(ids) > 1 or attached):
+                return NsOutcome(failure(CommandSpecificStatus.NAMESPACE_IS_PRIVATE))
             for cntlid in ids:
                 self.table.attach(sqe.nsid, cntlid)
         else:
@@ -123,4 +137,4 @@ class NamespaceCommands:
                 return NsOutcome(failure(CommandSpecificStatus.NAMESPACE_NOT_ATTACHED))
             for cntlid in ids:
                 self.table.detach(sqe.nsid, cntlid)
-        return NsOutcome(SUCCESS, changed=(sqe.nsid,) if self.config.cntlid in ids else ())
+        return NsOutcome(SUCCESS, changed={cntlid: (sqe.nsid,) for cntlid in sorted(ids)})

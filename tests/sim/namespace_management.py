@@ -253,7 +253,7 @@ class RandomNamespaceChurn(NamespaceTest):
         """One namespace command, mostly one that should succeed (the model's inventory says which)."""
         nn = self.config.max_namespaces
         allocated = sorted(inventory.allocated)
-        attached = sorted(inventory.attached)
+        attached = inventory.active_ids(self.me)
         detached = [n for n in allocated if n not in attached]
         any_nsid = rng.randint(1, nn + 1)
         what = rng.choices(["create", "delete", "attach", "detach"], weights=[4, 2, 3, 2])[0]
@@ -273,7 +273,8 @@ class RandomNamespaceChurn(NamespaceTest):
     async def random_io(self, rng: random.Random, inventory: NamespaceInventory) -> None:
         """Writes to up to two active namespaces and one random NSID, then reads and a copy of what they wrote
         (each batch on distinct NSIDs, so its commands touch disjoint blocks)."""
-        active = rng.sample(sorted(inventory.attached), min(2, len(inventory.attached)))
+        attached = inventory.active_ids(self.me)
+        active = rng.sample(attached, min(2, len(attached)))
         other = rng.choice([n for n in range(0, self.config.max_namespaces + 2) if n not in active])
         targets = []
         for nsid in [*active, other]:

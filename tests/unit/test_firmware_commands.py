@@ -26,6 +26,7 @@ import firmware.nvme.io as fio
 import firmware.nvme.loop as floop
 from firmware.mailbox import DoorbellError, DoorbellErrorKind, IrqBit
 from firmware.nvme.loop import NvmeFirmware
+from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DmaDirection, DmaResult
 from firmware.soc import Soc, SocConfig, command_kind
 from models.backend import NvmBackend
@@ -126,7 +127,8 @@ class FakeDma:
 class Bench:
     """The firmware on its fakes, a host that places data behind PRPs, and the reference model."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, soc: SocConfig | None = None, **kwargs: Any) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, soc: SocConfig | None = None,
+                 config: ControllerConfig = CONFIG, **kwargs: Any) -> None:
         self.kernel = Kernel()
         for module in (fm, fio, floop):
             monkeypatch.setattr(module, "get_sim_time", self.kernel.get_sim_time)
@@ -138,10 +140,10 @@ class Bench:
         self.alloc = PageAllocator(self.rng, PAGE)
         self.sqes: dict[int, SubmissionEntry] = {}
         self.layouts: dict[int, PrpLayout] = {}
-        self.dma = FakeDma(self.host, FakeDram(SLOTS * CONFIG.max_transfer), self.mb, self.sqes)
+        self.dma = FakeDma(self.host, FakeDram(SLOTS * config.max_transfer), self.mb, self.sqes)
         backend = NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
-        self.fw = NvmeFirmware(self.mb, backend, self.dma.dram, self.dma, CONFIG, soc, **kwargs)  # type: ignore
-        self.model = NvmeModel(CONFIG, PAIRS, mqes=255)
+        self.fw = NvmeFirmware(self.mb, backend, self.dma.dram, self.dma, config, soc, **kwargs)  # type: ignore
+        self.model = NvmeModel(config, PAIRS, mqes=255)
         self.run(self.fw.init())
 
     def run(self, *coroutines: Awaitable[Any]) -> None:
@@ -457,6 +459,25 @@ def test_namespace_delete_waits_for_its_running_commands(monkeypatch: pytest.Mon
     read = b.submit(1, read_cmd(2, 0, 4), length=4 * 4096)
     b.step()
     assert b.completion(read)[0] == SUCCESS and b.host_data(read) == bytes(4 * 4096)
+
+
+def test_a_namespace_change_for_another_controller_is_told_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Controller 0 attaches a namespace to controller 1 of the subsystem: 1 hears of it, 0 logs nothing."""
+    config = replace(CONFIG, controllers=(0, 1), namespaces=CONFIG.namespaces[:1])   # room for one more
+    table = NamespaceTable(config)
+    told: list[list[int]] = []
+
+    async def controller_1(nsids: list[int]) -> None:
+        told.append(nsids)
+
+    table.listen(1, controller_1)
+    b = Bench(monkeypatch, config=config, namespaces=table)
+    create = b.submit(0, ns_create_cmd(), ns_create_data(8, 512))
+    b.step()
+    attach = b.submit(0, ns_attachment_cmd(2), controller_list([1]))
+    b.step()
+    assert b.completion(create) == (SUCCESS, 2) and b.completion(attach)[0] == SUCCESS
+    assert told == [[2]] and b.fw.commands is not None and b.fw.commands.changed == []
 
 
 def test_delete_sq_waits_for_its_running_commands(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,8 @@ import pytest
 
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ns_admin import NamespaceCommands
+from dataclasses import replace
+
 from models.identify import (IDENTIFY_SIZE, NSID_BROADCAST, Cns, ControllerConfig, IdentifyNamespace,
                              NamespaceConfig, controller_list, parse_controller_list, parse_namespace_list)
 from models.namespace_model import NamespaceInventory
@@ -67,21 +69,31 @@ def test_generation_changes_the_unique_identifiers() -> None:
 
 
 class Both:
-    """The firmware's commands and the model's inventory, fed the same commands."""
+    """The firmware's commands and the model's inventory of one subsystem, fed the same commands as
+    controller ``cntlid`` processes them; the changes each reports per controller are compared too."""
 
-    def __init__(self) -> None:
-        self.table = NamespaceTable(CONFIG)
-        self.firmware = NamespaceCommands(CONFIG, self.table)
-        self.model = NamespaceInventory(CONFIG)
+    def __init__(self, config: ControllerConfig = CONFIG) -> None:
+        self.config = config
+        self.table = NamespaceTable(config)
+        self.model = NamespaceInventory(config)
+        self.told: list[tuple[int, tuple[int, ...]]] = []
+        for cntlid in config.controllers:
+            self.model.listen(cntlid, lambda nsids, c=cntlid: self.told.append((c, tuple(nsids))))
 
-    def run(self, sqe: SubmissionEntry, data: bytes = b"") -> tuple[Status, int]:
-        length = self.firmware.data_length(sqe)
+    def run(self, sqe: SubmissionEntry, data: bytes = b"", cntlid: int | None = None) -> tuple[Status, int]:
+        config = replace(self.config, cntlid=self.config.controllers[0] if cntlid is None else cntlid)
+        firmware = NamespaceCommands(config, self.table)
+        length = firmware.data_length(sqe)
         assert length == self.model.data_length(sqe), sqe
         data = data.ljust(length, b"\0") if length else b""
-        fw, model = self.firmware.execute(sqe, data), self.model.execute(sqe, data)
-        assert (fw.status, fw.dw0, fw.changed) == (model.status, model.dw0, model.changed), sqe
+        self.told.clear()
+        fw = firmware.execute(sqe, data)
+        status, dw0 = self.model.execute(sqe, data, config.cntlid)
+        assert (fw.status, fw.dw0) == (status, dw0), sqe
+        assert sorted(fw.changed.items()) == self.told, sqe
         assert self.table.allocated_ids() == sorted(self.model.allocated)
-        assert self.table.active_ids(CONFIG.cntlid) == sorted(self.model.attached)
+        for c in self.config.controllers:
+            assert self.table.active_ids(c) == self.model.active_ids(c)
         assert self.table.free_units() == self.model.free_units
         return fw.status, fw.dw0
 
@@ -140,16 +152,17 @@ def test_not_attached_and_no_free_id(both: Both) -> None:
 
 
 def test_sqe_checks_come_before_the_data(both: Both) -> None:
-    assert both.firmware.data_length(ns_delete_cmd(1)) == 0
-    assert both.firmware.data_length(ns_attachment_cmd(4)) == 0          # unallocated: fails without data
-    assert both.firmware.data_length(ns_attachment_cmd(1)) == NS_DATA_SIZE
-    assert both.firmware.data_length(ns_create_cmd()) == NS_DATA_SIZE
+    firmware = NamespaceCommands(CONFIG, both.table)
+    assert firmware.data_length(ns_delete_cmd(1)) == 0
+    assert firmware.data_length(ns_attachment_cmd(4)) == 0               # unallocated: fails without data
+    assert firmware.data_length(ns_attachment_cmd(1)) == NS_DATA_SIZE
+    assert firmware.data_length(ns_create_cmd()) == NS_DATA_SIZE
 
 
-def test_only_changes_to_this_controllers_namespaces_are_reported(both: Both) -> None:
+def test_a_delete_reports_only_the_attached_namespaces(both: Both) -> None:
     both.run(*create(8))                                                 # 3: allocated, not attached
-    fw = both.firmware.execute(ns_delete_cmd(NSID_BROADCAST), b"")
-    assert fw.changed == (1, 2) and len(fw.freed) == 3
+    assert both.run(ns_delete_cmd(NSID_BROADCAST))[0] == SUCCESS
+    assert both.told == [(CONFIG.cntlid, (1, 2))]
 
 
 # Identify through the model
@@ -161,7 +174,7 @@ def test_only_changes_to_this_controllers_namespaces_are_reported(both: Both) ->
     (Cns.NS_CONTROLLERS, 1, 0, ME), (Cns.NS_CONTROLLERS, 3, 0, [])])
 def test_lists(both: Both, cns: int, nsid: int, cntid: int, expected: list[int]) -> None:
     both.run(*create(8))
-    status, data = both.model.identify(identify_cmd(cns, nsid, cntid=cntid))
+    status, data = both.model.identify(identify_cmd(cns, nsid, cntid=cntid), CONFIG.cntlid)
     assert status == SUCCESS and data is not None
     parse = parse_controller_list if cns in (Cns.CONTROLLERS, Cns.NS_CONTROLLERS) else parse_namespace_list
     assert parse(data) == expected
@@ -169,8 +182,57 @@ def test_lists(both: Both, cns: int, nsid: int, cntid: int, expected: list[int])
 
 def test_identify_of_allocated_and_inactive(both: Both) -> None:
     both.run(*create(8, 512))
-    assert IdentifyNamespace.unpack(both.model.identify(identify_cmd(Cns.ALLOCATED_NAMESPACE, 3))[1]).nsze == 8
-    assert both.model.identify(identify_cmd(Cns.NAMESPACE, 3))[1] == bytes(IDENTIFY_SIZE)   # not attached
-    assert both.model.identify(identify_cmd(Cns.NS_DESCRIPTORS, 3))[0] == failed(GenericStatus.INVALID_FIELD)
-    common = IdentifyNamespace.unpack(both.model.identify(identify_cmd(Cns.NAMESPACE, NSID_BROADCAST))[1])
+    def identify(cns: int, nsid: int) -> tuple[Status, bytes | None]:
+        return both.model.identify(identify_cmd(cns, nsid), CONFIG.cntlid)
+
+    assert IdentifyNamespace.unpack(identify(Cns.ALLOCATED_NAMESPACE, 3)[1]).nsze == 8
+    assert identify(Cns.NAMESPACE, 3)[1] == bytes(IDENTIFY_SIZE)                     # not attached
+    assert identify(Cns.NS_DESCRIPTORS, 3)[0] == failed(GenericStatus.INVALID_FIELD)
+    common = IdentifyNamespace.unpack(identify(Cns.NAMESPACE, NSID_BROADCAST)[1])
     assert common.nsze == 0 and len(common.lbaf) == 2
+
+
+# a subsystem of two controllers
+
+
+TWO = replace(CONFIG, controllers=(0, 1), namespaces=(NamespaceConfig(1, 512, 4096),
+                                                      NamespaceConfig(2, 4096, 256, shared=True)))
+
+
+@pytest.fixture
+def two() -> Both:
+    return Both(TWO)
+
+
+def test_power_on_namespaces_attach_to_the_first_controller_or_all_when_shared(two: Both) -> None:
+    assert (two.table.active_ids(0), two.table.active_ids(1)) == ([1, 2], [2])
+    assert TWO.identify().cmic and NamespaceConfig(2, 4096, 256, shared=True).identify().nmic == 1
+
+
+def test_a_private_namespace_attaches_to_one_controller(two: Both) -> None:
+    is_private = failed(CommandSpecificStatus.NAMESPACE_IS_PRIVATE)
+    assert two.run(ns_attachment_cmd(1), controller_list([1]))[0] == is_private        # attached to 0
+    nsid = two.run(*create(8))[1]
+    assert two.run(ns_attachment_cmd(nsid), controller_list([0, 1]))[0] == is_private
+    assert two.run(ns_attachment_cmd(nsid), controller_list([1]), cntlid=0)[0] == SUCCESS
+    assert two.told == [(1, (nsid,))]                 # the controller attached is told, not the one asking
+    assert two.table.active_ids(1) == [2, nsid] and two.table.active_ids(0) == [1, 2]
+
+
+def test_a_shared_namespace_attaches_to_all(two: Both) -> None:
+    nsid = two.run(ns_create_cmd(), ns_create_data(8, 512, nmic=1))[1]
+    assert two.run(ns_attachment_cmd(nsid), controller_list([0, 1]))[0] == SUCCESS
+    assert two.told == [(0, (nsid,)), (1, (nsid,))]
+    assert two.run(ns_attachment_cmd(nsid, detach=True), controller_list([1]))[0] == SUCCESS
+    assert two.told == [(1, (nsid,))] and two.table.controllers(nsid) == {0}
+    assert two.run(ns_delete_cmd(2), cntlid=1)[0] == SUCCESS
+    assert two.told == [(0, (2,)), (1, (2,))]         # every controller it was attached to
+
+
+def test_controller_lists_name_the_subsystems_controllers(two: Both) -> None:
+    assert two.run(ns_attachment_cmd(1, detach=True), controller_list([2]))[0] == failed(
+        CommandSpecificStatus.CONTROLLER_LIST_INVALID)
+    assert parse_controller_list(two.model.identify(identify_cmd(Cns.CONTROLLERS), 1)[1]) == [0, 1]
+    assert parse_controller_list(two.model.identify(identify_cmd(Cns.CONTROLLERS, cntid=1), 0)[1]) == [1]
+    assert parse_controller_list(two.model.identify(identify_cmd(Cns.NS_CONTROLLERS, 2), 0)[1]) == [0, 1]
+    assert parse_namespace_list(two.model.identify(identify_cmd(Cns.ACTIVE_NAMESPACES), 1)[1]) == [2]
