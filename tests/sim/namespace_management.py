@@ -231,43 +231,49 @@ class NamespacesOutliveReset(NamespaceTest):
 class RandomNamespaceChurn(NamespaceTest):
     """Seeded random namespace management between batches of I/O: creates of random sizes and LBA
     formats, deletes (now and then all at once), attaches and detaches, some of them wrong on purpose;
-    after each, writes, then reads and copies, on random NSIDs in 0..NN+1, active or not. The
-    scoreboards check every status and every read against the model."""
+    after each, writes, then reads and copies, on random NSIDs in 0..NN+1, active or not. It opens with
+    one namespace's whole life (create, attach, detach, delete) and a create with a wrong field, so
+    each kind has succeeded once and one has failed. The scoreboards check every status and every read
+    against the model."""
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))   # cocotb seeds `random` per test from SEED
         inventory = self.env.reference.model.namespaces
         outcomes: dict[str, int] = {}
-        for _ in range(CHURN_STEPS):
-            what, cqe = await self.random_change(rng, inventory)
+        opening = [("create", False), ("attach", False), ("detach", False), ("delete", False), ("create", True)]
+        for step in range(CHURN_STEPS):
+            what, wrong = opening[step] if step < len(opening) else (None, rng.random() < 0.15)
+            what, cqe = await self.random_change(rng, inventory, what, wrong)
             outcome = f"{what}: {'success' if cqe.status.is_success else cqe.status.name}"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             await self.random_io(rng, inventory)
         self.logger.info("namespace changes: %s", dict(sorted(outcomes.items())))
-        for what in ("create", "delete", "attach", "detach"):
+        for what in ("create", "attach", "detach", "delete"):
             assert f"{what}: success" in outcomes, f"no {what} succeeded: {outcomes}"
-        assert len(outcomes) > 6, f"too few different outcomes: {outcomes}"
-        self.assert_checked(reads=CHURN_STEPS // 2)
+        assert "create: INVALID_FIELD" in outcomes, f"the wrong create did not fail: {outcomes}"
+        self.assert_checked(reads=4)   # at least the opening's: two active namespaces read after each of 2 steps
 
-    async def random_change(self, rng: random.Random, inventory: NamespaceInventory) -> tuple[str, CompletionEntry]:
-        """One namespace command, mostly one that should succeed (the model's inventory says which)."""
+    async def random_change(self, rng: random.Random, inventory: NamespaceInventory, what: str | None,
+                            wrong: bool) -> tuple[str, CompletionEntry]:
+        """One namespace command of kind ``what`` (random if None): unless ``wrong``, one the model's
+        inventory says should succeed; a wrong one names any NSID, or creates with a field not offered."""
         nn = self.config.max_namespaces
         allocated = sorted(inventory.allocated)
         attached = inventory.active_ids(self.me)
         detached = [n for n in allocated if n not in attached]
         any_nsid = rng.randint(1, nn + 1)
-        what = rng.choices(["create", "delete", "attach", "detach"], weights=[4, 2, 3, 2])[0]
+        what = what or rng.choices(["create", "delete", "attach", "detach"], weights=[4, 2, 3, 2])[0]
         if what == "create":
-            lba_size = rng.choice([512, 4096])
-            nlbas = rng.choice([rng.randint(1, 64), rng.randint(1, 16 * MIB // lba_size), 0])
-            return what, await self.send(ns_create_cmd(), ns_create_data(nlbas, lba_size))
+            nlbas = rng.choice([rng.randint(1, 64), rng.randint(1, 4096)])
+            fields = rng.choice([{"nmic": 1}, {"dps": 1}]) if wrong else {}   # one controller, no PI
+            return what, await self.send(ns_create_cmd(), ns_create_data(nlbas, rng.choice([512, 4096]), **fields))
         if what == "delete":
-            nsid = rng.choice(allocated) if allocated and rng.random() < 0.85 else any_nsid
+            nsid = rng.choice(allocated) if allocated and not wrong else any_nsid
             if rng.random() < 0.05:
                 nsid = NSID_BROADCAST
             return what, await self.send(ns_delete_cmd(nsid))
         pool = detached if what == "attach" else attached
-        nsid = rng.choice(pool) if pool and rng.random() < 0.85 else any_nsid
+        nsid = rng.choice(pool) if pool and not wrong else any_nsid
         return what, await self.attach(nsid, detach=what == "detach")
 
     async def random_io(self, rng: random.Random, inventory: NamespaceInventory) -> None:
