@@ -94,7 +94,7 @@ class DataScoreboardSeesWrongData(CorruptedModel):
     """The model's shadow of LBA 10 is zeroed behind the controller's back: the read must mismatch."""
 
     def corrupt(self) -> None:
-        self.env.reference.model.shadows[2].write(10, bytes(PAGE))
+        self.env.reference.model.namespaces.shadows[2].write(10, bytes(PAGE))
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms", expect_fail=True)

@@ -207,6 +207,6 @@ class InterruptionsUnderLoad(CommandSetTest):
                     f"allowed: {sorted(allowed)}")
                 ledger.settle((nsid, lba), found)
                 self.found_written += found != 0
-                model.shadows[nsid].write(lba, data)
+                model.namespaces.shadows[nsid].write(lba, data)
                 checked += 1
         return checked
