@@ -334,8 +334,9 @@ class NamespaceConfig:
     def identify(self) -> IdentifyNamespace:
         """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
         return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
-                                 nmic=NMIC_SHARED if self.shared else 0, dlfeat=DLFEAT_READ_ZEROES, mssrl=self.copy_blocks, mcl=self.copy_blocks,
-                                 msrc=COPY_MAX_RANGES - 1, nguid=self.nguid, eui64=self.eui64)
+                                 nmic=NMIC_SHARED if self.shared else 0, dlfeat=DLFEAT_READ_ZEROES,
+                                 mssrl=self.copy_blocks, mcl=self.copy_blocks, msrc=COPY_MAX_RANGES - 1,
+                                 nguid=self.nguid, eui64=self.eui64)
 
     def descriptors(self) -> bytes:
         return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid})
