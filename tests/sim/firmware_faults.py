@@ -4,7 +4,9 @@ device DRAM that answers with errors.
 A stalled firmware leaves commands waiting at the head of the command
 FIFO; the hardware watchdog (FW_WATCHDOG, armed by the firmware) then sets
 CSTS.CFS within its bound, and the controller stops fetching and moving
-data. A controller reset clears it and the controller serves again. An
+data. A controller reset clears it and the controller serves again. A
+firmware that is slow but takes each command within the bound is never
+declared dead. An
 exception inside one command's execution gives that command Internal
 Error, and the controller goes on serving the others. DRAM that answers a
 DMA burst with SLVERR fails that command with Internal Error too.
@@ -28,6 +30,7 @@ from tb.sequences import io_command
 
 TIMEOUT_MS = 10
 WATCHDOG_US = 40
+SLOW_COMMANDS = 6      # together they wait several times the watchdog's bound
 POLL_NS = 1_000
 QUIET_NS = 20_000
 INTERNAL_ERROR = Status.of(GenericStatus.INTERNAL_ERROR)
@@ -70,6 +73,30 @@ class WatchdogCatchesStalledFirmware(QueueTest):
         self.firmware.resume()
         await self.bring_up()
         await self.admin.execute(get_features(FeatureId.NUMBER_OF_QUEUES))
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class WatchdogBoundIsPerCommand(QueueTest):
+    """Command after command waits at the head of the FIFO for three quarters of the watchdog's bound
+    before the firmware takes it: the bound is per command (the count restarts at every pop), so however
+    long the run, CSTS.CFS never rises and the firmware is never declared dead."""
+
+    watchdog_us = WATCHDOG_US
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 16)
+        wait_ns = WATCHDOG_US * 1000 * 3 // 4
+        for n in range(1, SLOW_COMMANDS + 1):
+            self.firmware.pause()
+            cids = await queue.submit_many([io_command()])
+            await Timer(wait_ns, "ns")
+            self.firmware.resume()
+            await queue.wait_for(cids)
+            csts = await self.regs.readl(NVME_REG_CSTS)
+            assert not csts & NVME_CSTS_CFS, (
+                f"CSTS.CFS after {n} commands that each waited {wait_ns} ns, under the {WATCHDOG_US} us bound")
+        assert not (await self.firmware.mailbox.ctrl_status()).firmware_dead
 
 
 class FaultyBackend(NvmBackend):
