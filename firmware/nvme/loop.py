@@ -6,7 +6,10 @@ taken: the SoC cost model (``firmware.soc``) gives it a core and an end
 time, and it runs as its own task, so I/O commands overlap each other, the
 back end and the DMA engine as they do on a multi-core SoC. Admin commands
 run one after another in arrival order (each task awaits the previous one),
-because queue creation and deletion depend on order.
+because queue creation and deletion depend on order. Delete I/O SQ waits
+for the SQ's running commands, and Namespace Management and Attachment for
+the running I/O on the namespaces they name, so no command outlives its
+queue or touches units a deleted namespace gave back.
 
 A command waiting for a core is *queued*: an Abort naming it (SQ id, CID)
 completes it with Command Abort Requested before it runs. A controller reset
