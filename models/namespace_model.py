@@ -144,7 +144,7 @@ class NamespaceInventory:
     def _create(self, asked: IdentifyNamespace) -> tuple[Status, int]:
         if asked.format_index >= len(LBA_FORMATS):
             return _fail(CommandSpecificStatus.INVALID_FORMAT), 0
-        shareable = NMIC_SHARED if len(self.config.controllers) > 1 else 0
+        shareable = NMIC_SHARED if self.config.multi_controller else 0
         if not asked.nsze or asked.ncap > asked.nsze or asked.dps or asked.nmic & ~shareable:
             return _fail(GenericStatus.INVALID_FIELD), 0
         if asked.ncap != asked.nsze:
