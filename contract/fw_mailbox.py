@@ -28,6 +28,9 @@ class FW_CTRL_STATUS(Register):
     FW_DEAD = Field(5, 1)
     EPOCH = Field(8, 8)  # Reset epoch: advances on every controller reset.
     CMD_COUNT = Field(16, 8)  # Commands waiting in the command FIFO.
+    # CC.CSS as the host enabled the controller with: 000b the NVM command set only, 110b every I/O
+    # command set.
+    CSS = Field(24, 3)
 
 
 class FW_IRQ_STATUS(Register):

@@ -21,7 +21,9 @@ class CAP(Register):
     TO = Field(24, 8)  # Timeout, in 500 ms units: the worst-case time to RDY.
     DSTRD = Field(32, 4)  # Doorbell Stride: 4 << DSTRD bytes.
     NSSRS = Field(36, 1)  # NVM Subsystem Reset Supported.
-    CSS = Field(37, 8)  # Command Sets Supported: bit 0 the NVM command set.
+    # Command Sets Supported: bit 0 the NVM command set, bit 6 one or more I/O command sets (the NVM and
+    # Zoned Namespace sets, listed by Identify CNS 1Ch).
+    CSS = Field(37, 8)
     BPS = Field(45, 1)  # Boot Partition Support.
     MPSMIN = Field(48, 4)  # Memory Page Size Minimum: 4 KiB << MPSMIN.
     MPSMAX = Field(52, 4)  # Memory Page Size Maximum: 4 KiB << MPSMAX.
@@ -60,7 +62,9 @@ class CC(Register):
     RESET_VALUE = 0x0
     # Enable: 0 -> 1 checks the configuration and brings the controller up; 1 -> 0 resets it.
     EN = Field(0, 1)
-    CSS = Field(4, 3)  # I/O Command Set Selected: 000b the NVM command set.
+    # I/O Command Set Selected: 000b the NVM command set only, 110b every I/O command set the I/O Command
+    # Set Profile feature selects; any other value fails the enable (CSTS.CFS).
+    CSS = Field(4, 3)
     MPS = Field(7, 4)  # Memory Page Size: 4 KiB << MPS.
     # Arbitration Mechanism Selected: 000b round robin, 001b weighted round robin with urgent priority
     # class.

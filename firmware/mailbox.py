@@ -119,6 +119,7 @@ class CtrlStatus:
     firmware_dead: bool     # the watchdog fired: CSTS.CFS until the controller reset
     epoch: int
     fifo_count: int
+    css: int = 0            # CC.CSS at the enable: models.nvme_regs.CC_CSS_NVM or CC_CSS_ALL_IO
 
     @classmethod
     def decode(cls, raw: int) -> CtrlStatus:
@@ -126,7 +127,7 @@ class CtrlStatus:
         return cls(enabled=bool(f.ENABLED.get(raw)), reset_in_progress=bool(f.RESETTING.get(raw)),
                    shutdown_requested=bool(f.SHUTDOWN_REQ.get(raw)), shutdown_abrupt=bool(f.ABRUPT.get(raw)),
                    shutdown_complete=bool(f.SHUTDOWN_DONE.get(raw)), firmware_dead=bool(f.FW_DEAD.get(raw)),
-                   epoch=f.EPOCH.get(raw), fifo_count=f.CMD_COUNT.get(raw))
+                   epoch=f.EPOCH.get(raw), fifo_count=f.CMD_COUNT.get(raw), css=f.CSS.get(raw))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ NVME_REG_ASQ = bar0.ASQ.OFFSET
 NVME_REG_ACQ = bar0.ACQ.OFFSET
 NVME_REG_DBS = bar0.DOORBELL.OFFSET
 
+# CAP.CSS bits and CC.CSS values (NVMe 2.0 figures 36 and 41)
+CAP_CSS_NVM = 1 << 0           # the NVM command set
+CAP_CSS_IO_SETS = 1 << 6       # one or more I/O command sets, listed by Identify CNS 1Ch
+CC_CSS_NVM = 0b000             # the NVM command set only
+CC_CSS_ALL_IO = 0b110          # every I/O command set the I/O Command Set Profile feature selects
+
 NVME_CC_ENABLE = bar0.CC.EN.bit
 NVME_CC_CSS_SHIFT = bar0.CC.CSS.lsb
 NVME_CC_MPS_SHIFT = bar0.CC.MPS.lsb
@@ -88,7 +94,8 @@ class Cap:
 
     def summary(self) -> str:
         page = lambda mps: f"{4 << mps} KiB"  # noqa: E731
-        sets = "NVM" if self.css & 1 else "none"
+        sets = "+".join(name for bit, name in ((CAP_CSS_NVM, "NVM"), (CAP_CSS_IO_SETS, "I/O sets"))
+                        if self.css & bit) or "none"
         return (f"MQES {self.mqes + 1} entries, CQR {int(self.cqr)}, AMS {self.ams:#04b}, "
                 f"TO {self.timeout_ms} ms, DSTRD {self.doorbell_stride} B, NSSRS {int(self.nssrs)}, "
                 f"CSS {sets}, MPS {page(self.mpsmin)}..{page(self.mpsmax)}")
@@ -115,7 +122,7 @@ class ControllerParams:
 
     def cap(self) -> Cap:
         d = self.design
-        return Cap(mqes=d.MQES, cqr=True, ams=d.AMS, to=d.TIMEOUT, dstrd=d.DSTRD, nssrs=False, css=1, bps=False,
+        return Cap(mqes=d.MQES, cqr=True, ams=d.AMS, to=d.TIMEOUT, dstrd=d.DSTRD, nssrs=False, css=CAP_CSS_NVM | CAP_CSS_IO_SETS, bps=False,
                    mpsmin=d.MPSMIN, mpsmax=d.MPSMAX, pmrs=False, cmbs=False)
 
 

@@ -225,6 +225,7 @@ end
 // Controller state
 wire ctrl_enabled;
 wire ctrl_resetting;
+wire [2:0] cc_css;   // the I/O command sets the host selected, for the firmware
 wire ctrl_reset;
 wire admin_create;
 wire shutdown_requested;
@@ -496,6 +497,7 @@ regs_inst (
     .ctrl_resetting(ctrl_resetting),
     .ctrl_reset(ctrl_reset),
     .admin_create(admin_create),
+    .cc_css(cc_css),
     .shutdown_requested(shutdown_requested),
     .shutdown_abrupt(shutdown_abrupt),
     .shutdown_complete(shutdown_complete),
@@ -878,6 +880,7 @@ mailbox_inst (
     .fw_dma_irq(fw_dma_irq),
     .ctrl_enabled(ctrl_enabled),
     .ctrl_resetting(ctrl_resetting),
+    .cc_css(cc_css),
     .ctrl_reset(ctrl_reset),
     .shutdown_requested(shutdown_requested),
     .shutdown_abrupt(shutdown_abrupt),

@@ -67,6 +67,7 @@ module nvme_ctrl_regs #
     output wire                  fatal,
     output wire [3:0]            cc_mps,
     output wire [2:0]            cc_ams,
+    output wire [2:0]            cc_css,
     output wire [3:0]            cc_iosqes,
     output wire [3:0]            cc_iocqes,
     output wire [11:0]           aqa_asqs,
@@ -94,6 +95,8 @@ module nvme_ctrl_regs #
 localparam QID_W = $clog2(QUEUE_COUNT);
 localparam [3:0] MPSMIN = NVME_CAP_MPSMIN_VALUE;
 localparam [2:0] AMS = {1'b0, NVME_CAP_AMS_VALUE};
+// CC.CSS values: the NVM command set only, or every I/O command set CAP.CSS bit 6 offers
+localparam [2:0] CSS_NVM = 3'b000, CSS_ALL_IO = 3'b110;
 
 initial begin
     if (ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
@@ -200,6 +203,7 @@ assign shutdown_complete = shst_reg == SHST_COMPLETE;
 assign fatal = fatal_reg;
 assign cc_mps = cc_mps_reg;
 assign cc_ams = cc_ams_reg;
+assign cc_css = cc_css_reg;
 assign cc_iosqes = cc_iosqes_reg;
 assign cc_iocqes = cc_iocqes_reg;
 assign aqa_asqs = asqs_reg;
@@ -245,7 +249,7 @@ wire [63:0] page_mask = (64'd4096 << cc_mps_reg) - 1;
 // MPSMIN may be zero, which makes its comparison constant
 /* verilator lint_off UNSIGNED */
 wire config_valid = cc_mps_reg >= MPSMIN && cc_mps_reg <= MPSMAX &&
-                    cc_css_reg == 3'b000 &&
+                    (cc_css_reg == CSS_NVM || (cc_css_reg == CSS_ALL_IO && NVME_CAP_CSS_VALUE[6])) &&
                     (cc_ams_reg == 3'b000 || (cc_ams_reg == 3'b001 && AMS[0]) ||
                      (cc_ams_reg == 3'b111 && AMS[1])) &&
                     asqs_reg != 0 && acqs_reg != 0 &&

@@ -77,6 +77,7 @@ module nvme_fw_mailbox #
      */
     input  wire                     ctrl_enabled,
     input  wire                     ctrl_resetting,
+    input  wire [2:0]               cc_css,
     input  wire                     ctrl_reset,
     input  wire                     shutdown_requested,
     input  wire                     shutdown_abrupt,
@@ -278,6 +279,7 @@ wire [31:0] ctrl_status_word = place({31'd0, ctrl_enabled}, FW_CTRL_STATUS_ENABL
     | place({31'd0, shutdown_complete}, FW_CTRL_STATUS_SHUTDOWN_DONE)
     | place({31'd0, fw_dead_reg}, FW_CTRL_STATUS_FW_DEAD)
     | place({24'd0, epoch_reg}, FW_CTRL_STATUS_EPOCH)
+    | place({29'd0, cc_css}, FW_CTRL_STATUS_CSS)
     | place({{(31-SLOT_W){1'b0}}, cmd_count}, FW_CTRL_STATUS_CMD_COUNT);
 wire [31:0] params_word = place(SLOTS, FW_PARAMS_CMD_SLOTS) | place(QUEUE_COUNT - 1, FW_PARAMS_IO_QUEUES)
     | place({16'd0, MQES}, FW_PARAMS_MQES);

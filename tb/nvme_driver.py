@@ -16,6 +16,9 @@ from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
 
 from models.nvme_regs import (
+    CAP_CSS_IO_SETS,
+    CC_CSS_ALL_IO,
+    CC_CSS_NVM,
     NVME_CC_AMS_SHIFT,
     NVME_CC_CSS_SHIFT,
     NVME_CC_ENABLE,
@@ -142,8 +145,10 @@ class NvmeDriver:
         return self.acq[1]
 
     def default_config(self) -> int:
-        """CC as Linux's nvme_enable_ctrl builds it: NVM set, RR, 64/16-byte entries."""
-        return ((0 << NVME_CC_CSS_SHIFT) | ((self.page_shift - 12) << NVME_CC_MPS_SHIFT)
+        """CC as Linux's nvme_enable_ctrl builds it: every I/O command set where CAP.CSS offers them (else
+        the NVM set), RR, 64/16-byte entries."""
+        css = CC_CSS_ALL_IO if self.cap is not None and self.cap.css & CAP_CSS_IO_SETS else CC_CSS_NVM
+        return ((css << NVME_CC_CSS_SHIFT) | ((self.page_shift - 12) << NVME_CC_MPS_SHIFT)
                 | (0 << NVME_CC_AMS_SHIFT) | (6 << NVME_CC_IOSQES_SHIFT) | (4 << NVME_CC_IOCQES_SHIFT))
 
     async def nvme_enable_ctrl(self, config: int | None = None) -> int:

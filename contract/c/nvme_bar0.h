@@ -39,7 +39,7 @@ extern "C" {
 #define NVME_BAR0__CAP__CSS_bm 0x1fe000000000
 #define NVME_BAR0__CAP__CSS_bp 37
 #define NVME_BAR0__CAP__CSS_bw 8
-#define NVME_BAR0__CAP__CSS_reset 0x1
+#define NVME_BAR0__CAP__CSS_reset 0x41
 #define NVME_BAR0__CAP__BPS_bm 0x200000000000
 #define NVME_BAR0__CAP__BPS_bp 45
 #define NVME_BAR0__CAP__BPS_bw 1

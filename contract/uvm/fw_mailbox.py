@@ -62,6 +62,7 @@ class nvme_fw_mailbox__FW_CTRL_STATUS(uvm_reg):
         self.FW_DEAD = uvm_reg_field("FW_DEAD")
         self.EPOCH = uvm_reg_field("EPOCH")
         self.CMD_COUNT = uvm_reg_field("CMD_COUNT")
+        self.CSS = uvm_reg_field("CSS")
 
     def build(self) -> None:
         self.ENABLED.configure(self, 1, 0, "RO", True, 0x0, False, True, False)
@@ -72,6 +73,7 @@ class nvme_fw_mailbox__FW_CTRL_STATUS(uvm_reg):
         self.FW_DEAD.configure(self, 1, 5, "RO", True, 0x0, False, True, False)
         self.EPOCH.configure(self, 8, 8, "RO", True, 0x0, False, True, False)
         self.CMD_COUNT.configure(self, 8, 16, "RO", True, 0x0, False, True, False)
+        self.CSS.configure(self, 3, 24, "RO", True, 0x0, False, True, False)
 
 
 # Reg - nvme_fw_mailbox::irq_bits_desc_08ffadd3_name_ce6cf037

@@ -63,7 +63,7 @@ class nvme_bar0__CAP(uvm_reg):
         self.TO.configure(self, 8, 24, "RO", False, 0x1, True, True, False)
         self.DSTRD.configure(self, 4, 32, "RO", False, 0x0, True, True, False)
         self.NSSRS.configure(self, 1, 36, "RO", False, 0x0, True, True, False)
-        self.CSS.configure(self, 8, 37, "RO", False, 0x1, True, True, False)
+        self.CSS.configure(self, 8, 37, "RO", False, 0x41, True, True, False)
         self.BPS.configure(self, 1, 45, "RO", False, 0x0, True, True, False)
         self.MPSMIN.configure(self, 4, 48, "RO", False, 0x0, True, True, False)
         self.MPSMAX.configure(self, 4, 52, "RO", False, 0x2, True, True, False)

@@ -27,6 +27,8 @@ localparam integer FW_CTRL_STATUS_EPOCH = 8;
 localparam integer FW_CTRL_STATUS_EPOCH_W = 8;
 localparam integer FW_CTRL_STATUS_CMD_COUNT = 16;
 localparam integer FW_CTRL_STATUS_CMD_COUNT_W = 8;
+localparam integer FW_CTRL_STATUS_CSS = 24;
+localparam integer FW_CTRL_STATUS_CSS_W = 3;
 // FW_IRQ_STATUS: Interrupt status
 localparam [15:0] FW_IRQ_STATUS = 16'h0008;
 localparam [31:0] FW_IRQ_STATUS_WMASK = 32'h1E;

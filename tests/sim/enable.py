@@ -11,7 +11,10 @@ from __future__ import annotations
 import pyuvm
 from cocotb.triggers import Timer
 
+from contract import nvme_bar0 as bar0
 from models.nvme_regs import (
+    CC_CSS_ALL_IO,
+    CC_CSS_NVM,
     NVME_CC_AMS_SHIFT,
     NVME_CC_CSS_SHIFT,
     NVME_CC_ENABLE,
@@ -91,16 +94,17 @@ class ShutdownWaitsForFirmware(EnableTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_US, timeout_unit="us")
 class InvalidConfigRejected(EnableTest):
-    """Unsupported MPS, CSS and AMS each set CFS; a valid config then enables."""
+    """Unsupported MPS, AMS and every CSS but 000b and 110b (CAP.CSS bit 7 clear: no admin-only 111b) each set
+    CFS; a valid config then enables."""
 
     async def stimulus(self) -> None:
         base = self.driver.default_config()
         cap = self.driver.cap
         assert cap is not None
         bad_mps = base | (cap.mpsmax + 1) << NVME_CC_MPS_SHIFT
-        bad_css = base | 0b001 << NVME_CC_CSS_SHIFT
+        bad_css = [bar0.CC.CSS.replace(base, css) for css in range(8) if css not in (CC_CSS_NVM, CC_CSS_ALL_IO)]
         bad_ams = base | (0b111 if cap.ams & 2 == 0 else 0b010) << NVME_CC_AMS_SHIFT
-        for config in (bad_mps, bad_css, bad_ams):
+        for config in (bad_mps, *bad_css, bad_ams):
             await self.expect_config_rejected(config)
         await self.driver.nvme_enable_ctrl(base)
 

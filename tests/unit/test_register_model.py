@@ -14,7 +14,7 @@ def test_reset_values_follow_the_build_parameters() -> None:
     lo, _ = model.read_dword(NVME_REG_CAP)
     hi, _ = model.read_dword(NVME_REG_CAP + 4)
     cap = Cap.decode(hi << 32 | lo)
-    assert (cap.mqes, cap.dstrd, cap.cqr, cap.css, cap.mpsmax) == (255, 1, True, 1, 2)
+    assert (cap.mqes, cap.dstrd, cap.cqr, cap.css, cap.mpsmax) == (255, 1, True, 0x41, 2)
     assert model.read_dword(NVME_REG_VS) == (0x0001_0400, 0xFFFF_FFFF)
 
 
