@@ -18,6 +18,7 @@ from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
 from models.pci_identity import PciIdentity
+from models.zoned import Csi, ZoneGeometry
 
 IDENTIFY_SIZE = 4096
 NSID_BROADCAST = 0xFFFF_FFFF
@@ -36,6 +37,10 @@ class Cns(IntEnum):
     ALLOCATED_NAMESPACE = 0x11     # Identify Namespace of an allocated NSID
     NS_CONTROLLERS = 0x12          # controllers the namespace is attached to
     CONTROLLERS = 0x13             # every controller of the NVM subsystem
+    IO_NAMESPACE = 0x05            # the I/O command set specific Identify Namespace (CDW11.CSI)
+    IO_CONTROLLER = 0x06           # the I/O command set specific Identify Controller (CDW11.CSI)
+    IO_ACTIVE_NAMESPACES = 0x07    # active NSIDs of one I/O command set (CDW11.CSI)
+    IO_COMMAND_SETS = 0x1C         # the I/O Command Set combinations offered
 
 
 class Oncs(IntFlag):
@@ -58,9 +63,10 @@ class NidType(IntEnum):
     EUI64 = 1
     NGUID = 2
     UUID = 3
+    CSI = 4     # the namespace's command set (NVMe 2.0)
 
 
-NID_LENGTHS = {NidType.EUI64: 8, NidType.NGUID: 16, NidType.UUID: 16}
+NID_LENGTHS = {NidType.EUI64: 8, NidType.NGUID: 16, NidType.UUID: 16, NidType.CSI: 1}
 
 DLFEAT_READ_ZEROES = 0b001    # a read of a deallocated block returns all zeroes
 VWC_PRESENT = 1 << 0
@@ -292,7 +298,8 @@ def parse_ns_descriptors(raw: bytes) -> dict[NidType, bytes]:
 
 @dataclass(frozen=True)
 class NamespaceConfig:
-    """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs.
+    """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs; ``zones`` makes it a zoned
+    namespace (CSI 02h).
 
     ``generation`` counts the namespaces created with this NSID before: it
     goes into the EUI-64 and NGUID, which must never be reused for a new
@@ -304,10 +311,17 @@ class NamespaceConfig:
     nlbas: int
     generation: int = 0
     shared: bool = False     # NMIC bit 0: may be attached to several controllers at once
+    zones: ZoneGeometry | None = None
 
     def __post_init__(self) -> None:
         if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
             raise ValueError(f"LBA size {self.lba_size}: the formats are {[f.lba_size for f in LBA_FORMATS]}")
+        if self.zones is not None and self.nlbas % self.zones.size:
+            raise ValueError(f"a zoned namespace of {self.nlbas} LBAs is not whole zones of {self.zones.size}")
+
+    @property
+    def csi(self) -> Csi:
+        return Csi.ZONED if self.zones is not None else Csi.NVM
 
     @property
     def flbas(self) -> int:
@@ -332,14 +346,17 @@ class NamespaceConfig:
         return COPY_MAX_BYTES // self.lba_size
 
     def identify(self) -> IdentifyNamespace:
-        """No thin provisioning: capacity and utilization are the size; deallocated blocks read zeroes."""
+        """No thin provisioning: capacity and utilization are the size; deallocated and unwritten blocks read
+        zeroes. A zoned namespace takes no Copy: its Copy limits are zero."""
+        copy = self.copy_blocks if self.zones is None else 0
         return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
                                  nmic=NMIC_SHARED if self.shared else 0, dlfeat=DLFEAT_READ_ZEROES,
-                                 mssrl=self.copy_blocks, mcl=self.copy_blocks, msrc=COPY_MAX_RANGES - 1,
+                                 mssrl=copy, mcl=copy, msrc=COPY_MAX_RANGES - 1 if copy else 0,
                                  nguid=self.nguid, eui64=self.eui64)
 
     def descriptors(self) -> bytes:
-        return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid})
+        return ns_descriptors({NidType.EUI64: self.eui64, NidType.NGUID: self.nguid,
+                               NidType.CSI: bytes([self.csi])})
 
 
 def common_namespace_fields() -> IdentifyNamespace:
@@ -373,6 +390,7 @@ class ControllerConfig:
     cntlid: int = 0
     controllers: tuple[int, ...] = (0,)
     mdts: int = 5              # 128 KiB at 4 KiB CAP.MPSMIN
+    zasl: int = 4              # Zone Append Size Limit: 64 KiB at 4 KiB CAP.MPSMIN, below MDTS
     min_page_size: int = 4096
     pci: PciIdentity = PciIdentity()
     sn: str = "NVMECOSIM0001"
@@ -390,6 +408,8 @@ class ControllerConfig:
         nsids = [ns.nsid for ns in self.namespaces]
         if len(set(nsids)) != len(nsids) or not all(1 <= n <= self.max_namespaces for n in nsids):
             raise ValueError(f"namespace ids {nsids}: expected distinct ids in 1..{self.max_namespaces} (NN)")
+        if self.zasl < 1 or self.zasl > self.mdts > 0:
+            raise ValueError(f"ZASL {self.zasl} must be at least 1 and at most MDTS {self.mdts} (0: unlimited)")
         if self.nvm_capacity % self.allocation_unit:
             raise ValueError(f"NVM capacity {self.nvm_capacity} is not whole allocation units of "
                              f"{self.allocation_unit} bytes")
@@ -399,6 +419,11 @@ class ControllerConfig:
     @property
     def max_transfer(self) -> int | None:
         return self.identify().max_transfer(self.min_page_size)
+
+    @property
+    def max_append(self) -> int:
+        """Bytes a Zone Append may carry (ZASL)."""
+        return self.min_page_size << self.zasl
 
     def units(self, size: int) -> int:
         """Allocation units a namespace of ``size`` bytes takes."""

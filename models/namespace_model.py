@@ -19,6 +19,7 @@ from models.identify import (IDENTIFY_SIZE, LBA_FORMATS, NMIC_SHARED, NSID_BROAD
                              IdentifyNamespace, NamespaceConfig, common_namespace_fields, controller_list,
                              namespace_list, parse_controller_list)
 from models.nvme_commands import NS_DATA_SIZE, NsAttachmentSel, NsManagementSel, csi_of, sel_of
+from models.zone_model import ZoneTracker
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, GenericStatus, Status, StatusCode,
                               SubmissionEntry)
 
@@ -28,11 +29,13 @@ def _fail(code: StatusCode) -> Status:
 
 
 class Shadow:
-    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT)."""
+    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT); and
+    the zones of a zoned namespace."""
 
     def __init__(self, ns: NamespaceConfig) -> None:
         self.ns = ns
         self._blocks: dict[int, bytes] = {}
+        self.zones = ZoneTracker(ns.zones, ns.nlbas) if ns.zones is not None else None
 
     def read(self, slba: int, nlb: int) -> bytes:
         zero = bytes(self.ns.lba_size)

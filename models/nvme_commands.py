@@ -13,6 +13,7 @@ from enum import IntEnum
 
 from models.identify import LBA_FORMATS, NSID_BROADCAST, IdentifyNamespace
 from models.nvme_spec import AdminOpcode, NvmOpcode, SubmissionEntry
+from models.zoned import ZnsOpcode, ZoneReceiveFields
 
 # Command fields (NVM command set section 6, admin commands section 5)
 
@@ -91,27 +92,31 @@ class CopyFields:
 
 @dataclass(frozen=True)
 class LogRequest:
-    """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords) and the byte offset."""
+    """Get Log Page fields: LID, RAE, the length in bytes (NUMDU:NUMDL dwords), the byte offset and the
+    command set the log is of (CSI, CDW14 [31:24])."""
 
     lid: int
     rae: bool
     length: int
     offset: int
+    csi: int = 0
 
     @classmethod
     def decode(cls, sqe: SubmissionEntry) -> LogRequest:
         numd = (sqe.cdw10 >> 16 | (sqe.cdw11 & 0xFFFF) << 16) + 1
         return cls(lid=sqe.cdw10 & 0xFF, rae=bool(sqe.cdw10 >> 15 & 1), length=4 * numd,
-                   offset=sqe.cdw12 | sqe.cdw13 << 32)
+                   offset=sqe.cdw12 | sqe.cdw13 << 32, csi=sqe.cdw14 >> 24)
 
 
 def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
     """Bytes the command moves through PRP1/PRP2 (0 for none); ``lba_size`` of its namespace for NVM commands."""
-    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
+    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, ZnsOpcode.ZONE_APPEND):
         assert lba_size is not None, "an LBA-addressed transfer needs its namespace's LBA size"
         return rw_fields(sqe)[1] * lba_size
     if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
         return dsm_ranges(sqe) * DSM_RANGE_SIZE
+    if sqe.opcode == ZnsOpcode.ZONE_MGMT_RECV:
+        return ZoneReceiveFields.decode(sqe).length
     if sqe.opcode == NvmOpcode.COPY:
         return CopyFields.decode(sqe).ranges * COPY_RANGE_SIZE
     raise ValueError(f"opcode {sqe.opcode:#04x} is not an NVM data command")

@@ -13,6 +13,7 @@ from enum import IntEnum, IntFlag
 from models.identify import ControllerConfig, namespace_list
 from models.nvme_commands import LogRequest
 from models.nvme_spec import AdminOpcode, NvmOpcode
+from models.zoned import Csi, ZnsOpcode
 
 # Log pages (section 5.14.1)
 
@@ -101,20 +102,32 @@ _ADMIN_EFFECTS = {op: Effect.CSUPP for op in (
 _IO_EFFECTS = {NvmOpcode.FLUSH: Effect.CSUPP, NvmOpcode.READ: Effect.CSUPP, NvmOpcode.COMPARE: Effect.CSUPP,
                NvmOpcode.VERIFY: Effect.CSUPP} | {op: Effect.CSUPP | Effect.LBCC for op in (
     NvmOpcode.WRITE, NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
+# a zoned namespace takes the NVM commands but Dataset Management and Copy, and the zone commands
+_IO_EFFECTS_BY_CSI = {
+    Csi.NVM: _IO_EFFECTS,
+    Csi.ZONED: {op: e for op, e in _IO_EFFECTS.items() if op not in (NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
+    | {ZnsOpcode.ZONE_MGMT_SEND: Effect.CSUPP | Effect.LBCC, ZnsOpcode.ZONE_APPEND: Effect.CSUPP | Effect.LBCC,
+       ZnsOpcode.ZONE_MGMT_RECV: Effect.CSUPP}}
 
 
-def command_effects(config: ControllerConfig) -> tuple[dict[int, Effect], dict[int, Effect]]:
-    """(admin, I/O) opcode -> effects of every command this controller supports: the device's list, which
-    the firmware implements and a host can check each opcode against."""
+def command_effects(config: ControllerConfig, csi: Csi = Csi.NVM) -> tuple[dict[int, Effect], dict[int, Effect]]:
+    """(admin, I/O) opcode -> effects of every command this controller supports, the I/O commands those of
+    the command set ``csi``: the device's list, which the firmware implements and a host can check each
+    opcode against."""
     admin = dict(_ADMIN_EFFECTS)
     if config.ocssd_geometry is not None:
         admin[AdminOpcode.OCSSD_GEOMETRY] = Effect.CSUPP
-    return admin, dict(_IO_EFFECTS)
+    return admin, dict(_IO_EFFECTS_BY_CSI[csi])
 
 
-def command_effects_log(config: ControllerConfig) -> bytes:
+def effects_csi(csi: int) -> Csi | None:
+    """The command set a Commands Supported and Effects request names, if this controller offers it."""
+    return Csi(csi) if csi in _IO_EFFECTS_BY_CSI else None
+
+
+def command_effects_log(config: ControllerConfig, csi: Csi = Csi.NVM) -> bytes:
     """Commands Supported and Effects (LID 05h): 256 admin then 256 I/O dwords, by opcode; 2 KiB reserved."""
-    admin, io = command_effects(config)
+    admin, io = command_effects(config, csi)
     words = struct.pack("<512I", *(admin.get(op, 0) for op in range(256)), *(io.get(op, 0) for op in range(256)))
     return words.ljust(COMMAND_EFFECTS_LOG_SIZE, b"\0")
 

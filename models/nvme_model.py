@@ -34,23 +34,28 @@ spec leaves a choice, both follow the choice documented here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig
+from models.identify import (COPY_MAX_RANGES, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig,
+                             namespace_list)
 from models.namespace_model import NamespaceInventory, Shadow
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
                               FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
-                              StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
+                              StatusCode, SubmissionEntry, CompletionEntry, CC_CSS_ALL_IO, num_queues_dword, qsize_qid)
 from models.nvme_commands import (COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, ERROR_RECOVERY_DULBE,
                                   FEATURE_SAVE, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, CopyFields, CopyRange,
                                   DsmRange, LogRequest, dsm_ranges, rw_fields)
 from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
                               CRITICAL_WARNING_TEMPERATURE, EVENT_LOGS, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
-                              TEMPERATURE_THRESHOLD, changed_ns_log, command_effects_log, data_units, error_entry,
+                              TEMPERATURE_THRESHOLD, changed_ns_log, command_effects, command_effects_log, effects_csi, data_units, error_entry,
                               error_log,
                               event_enabled, firmware_slot_log, log_slice, smart_log)
 from models.prp import DataPointerError
+from models.zoned import (IDENTIFY_SIZE, IOCS_COMBINATION, REPORT_HEADER_SIZE, SELECT_ALL, ZRA_REPORT_ZONES, Csi,
+                          ReportFilter, ZnsOpcode, ZoneAction, ZoneReceiveFields, ZoneSendFields, ZoneState,
+                          appended_lba, zns_identify_controller, zns_identify_namespace, zone_report)
 
 
 # The model
@@ -58,19 +63,33 @@ from models.prp import DataPointerError
 # the bits kept of features stored as given
 _KEPT_BITS = {FeatureId.INTERRUPT_COALESCING: 0xFFFF, FeatureId.VOLATILE_WRITE_CACHE: 0x1,
               FeatureId.ASYNC_EVENT_CONFIG: 0x1FF, FeatureId.POWER_MANAGEMENT: 0xFF, FeatureId.ERROR_RECOVERY: 0xFFFF,
-              FeatureId.WRITE_ATOMICITY: 0x1}
+              FeatureId.WRITE_ATOMICITY: 0x1, FeatureId.IO_COMMAND_SET_PROFILE: 0x1FF}
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """What a command completes with. ``data`` is what it returns to the host; ``dw0`` None is not predicted."""
+    """What a command completes with. ``data`` is what it returns to the host; ``dw0`` None is not predicted.
+
+    ``landed``: for a command whose effect the completion decides (Zone Append: the LBA the controller
+    chose), called with the successful CQE to check it and apply the effect.
+    """
 
     status: Status
     dw0: int | None = 0
     data: bytes | None = None
+    landed: Callable[[CompletionEntry], None] | None = None
 
 
 HELD = None   # an Asynchronous Event Request completes later, with an event
+
+
+@dataclass
+class AppendWindow:
+    """The Zone Appends in flight to one zone: the write pointer before the first, the blocks landed since."""
+
+    floor: int
+    pending: int = 0
+    taken: set[int] = field(default_factory=set)
 
 
 def fail(code: StatusCode) -> Prediction:
@@ -93,10 +112,21 @@ class NvmeModel:
         self.errors: list[bytes] = []
         self.async_completions: list[int] = []   # DW0 of AERs completed by events, in order
         self.changed_namespaces: list[int] = []
+        self.css = CC_CSS_ALL_IO          # CC.CSS the controller is enabled with (``enabled``)
+        self._appends: dict[tuple[int, int], AppendWindow] = {}   # (NSID, zone) -> Zone Appends in flight
         self.reset()
 
+    def enabled(self, css: int) -> None:
+        """The host enables the controller with CC.CSS ``css``."""
+        self.css = css
+
     def reset(self) -> None:
-        """Controller reset: queues gone, features back to defaults, outstanding AERs dropped. Data stays."""
+        """Controller reset: queues gone, features back to defaults, outstanding AERs dropped, opened zones
+        closed (commands in flight are gone: so are their Zone Appends). Data stays."""
+        self._appends.clear()
+        for shadow in self.namespaces.shadows.values():
+            if shadow.zones is not None:
+                shadow.zones.controller_reset()
         self.sqs: dict[int, int] = {}           # SQ id -> CQ id
         self.cqs: set[int] = set()
         self.features = self._defaults()
@@ -112,38 +142,50 @@ class NvmeModel:
                 FeatureId.ASYNC_EVENT_CONFIG: 0,
                 FeatureId.TEMPERATURE_THRESHOLD: self.config.identify().wctemp,
                 # mandatory, with nothing to change here: PS0 only, no time-limited recovery, atomicity as is
-                FeatureId.POWER_MANAGEMENT: 0, FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
+                FeatureId.POWER_MANAGEMENT: 0, FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0,
+                FeatureId.IO_COMMAND_SET_PROFILE: 0}   # combination 0 of Identify CNS 1Ch, the only one
 
     # I/O commands
 
     def io(self, sqe: SubmissionEntry, data: bytes = b"", pointer_error: DataPointerError | None = None) -> Prediction:
-        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare and DSM.
+        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare, DSM, Copy and
+        Zone Append.
 
         ``pointer_error``: the command's PRPs or SGL are invalid (models.prp); a
-        Read, Write or Compare that passes its other checks fails with it and
-        changes nothing, as the data never moves; so does a Dataset Management,
-        whose ranges never arrive.
+        command that passes its other checks fails with it and changes
+        nothing, as the data never moves; so does a Dataset Management or a
+        Copy, whose ranges never arrive.
         """
-        handlers = {NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
-                    NvmOpcode.WRITE_ZEROES: self._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: self._dsm,
-                    NvmOpcode.VERIFY: self._verify, NvmOpcode.COPY: self._copy}
         if sqe.fuse or sqe.psdt > (PSDT_SGL if self.config.sgl else PSDT_PRP):
             return fail(GenericStatus.INVALID_FIELD)
         if sqe.opcode == NvmOpcode.FLUSH:
             ok = sqe.nsid == NSID_BROADCAST or self.active_namespace(sqe.nsid) is not None
             return Prediction(SUCCESS if ok else self.namespaces.inactive_status(sqe.nsid))
-        if sqe.opcode not in handlers:
+        if sqe.opcode not in _NVM_HANDLERS and sqe.opcode not in set(ZnsOpcode):
             return fail(GenericStatus.INVALID_OPCODE)
         if self.active_namespace(sqe.nsid) is None:
             return Prediction(self.namespaces.inactive_status(sqe.nsid))
         shadow = self.namespaces.shadows[sqe.nsid]
+        if sqe.opcode not in self._opcodes(shadow):
+            return fail(GenericStatus.INVALID_OPCODE)   # not a command of the namespace's enabled set
+        if shadow.zones is not None and sqe.opcode in _ZONED_HANDLERS:
+            return _ZONED_HANDLERS[sqe.opcode](self, shadow, sqe, data, pointer_error)
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return fail(pointer_error.code)   # the ranges never arrive
         if pointer_error is not None and sqe.opcode == NvmOpcode.COPY:
             return self._copy_fields_check(CopyFields.decode(sqe)) or fail(pointer_error.code)
-        return handlers[sqe.opcode](shadow, sqe, data)
+        return _NVM_HANDLERS[sqe.opcode](self, shadow, sqe, data)
+
+    def _opcodes(self, shadow: Shadow) -> set[int]:
+        """The I/O opcodes a namespace takes: its command set's, or the NVM set's where CC.CSS enabled only
+        that one (a zoned namespace then still keeps its zones' write rules, as QEMU's does)."""
+        csi = shadow.ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
+        opcodes = set(command_effects(self.config, csi)[1])
+        if shadow.zones is not None:
+            opcodes -= {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
+        return opcodes
 
     def _check_rw(self, shadow: Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
         slba, nlb = rw_fields(sqe)
@@ -235,6 +277,132 @@ class NvmeModel:
         self.host_writes += writes
         self.read_bytes += read_bytes
         self.written_bytes += written_bytes
+
+    # zoned namespaces: the zone checks come before the data moves, the open and active resources after
+
+    def _zoned_read(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                    pointer_error: DataPointerError | None) -> Prediction:
+        """Read, Compare and Verify: reads may cross zones (OZCS), but an Offline zone fails them."""
+        assert shadow.zones is not None
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        if shadow.zones.offline(*rw_fields(sqe)):
+            return fail(CommandSpecificStatus.ZONE_IS_OFFLINE)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        return _NVM_HANDLERS[sqe.opcode](self, shadow, sqe, data)
+
+    def _zoned_write(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                     pointer_error: DataPointerError | None) -> Prediction:
+        """Write and Write Zeroes, at the zone's write pointer and within its capacity."""
+        assert shadow.zones is not None
+        zeroes = sqe.opcode == NvmOpcode.WRITE_ZEROES
+        if failed := self._check_rw(shadow, sqe, moves_data=not zeroes):
+            return failed
+        slba, nlb = rw_fields(sqe)
+        if code := shadow.zones.write_status(slba, nlb):
+            return fail(code)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        if code := shadow.zones.write(slba, nlb):
+            return fail(code)
+        if zeroes:
+            shadow.deallocate(slba, nlb)
+            return Prediction(SUCCESS)
+        return self._write(shadow, sqe, data)
+
+    def _zone_append(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                     pointer_error: DataPointerError | None) -> Prediction:
+        """Zone Append: ZSLBA a zone's start, at most ZASL; the LBA it lands at is the controller's choice
+        among the appends in flight to the zone, so the completion is checked when it arrives."""
+        zones = shadow.zones
+        assert zones is not None
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        zslba, nlb = rw_fields(sqe)
+        if zslba % zones.geometry.size or nlb * shadow.ns.lba_size > self.config.max_append:
+            return fail(GenericStatus.INVALID_FIELD)
+        z = zones.zone_of(zslba)
+        first = zones.wp[z]
+        if code := zones.write_status(first, nlb):
+            return fail(code)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        if code := zones.write(first, nlb):
+            return fail(code)
+        self._expect_length(data, nlb * shadow.ns.lba_size)
+        self._count(writes=1, written_bytes=len(data))
+        window = self._appends.setdefault((shadow.ns.nsid, z), AppendWindow(first))
+        window.pending += 1
+        return Prediction(SUCCESS, dw0=None, landed=lambda cqe: self._append_landed(shadow, z, window, data, cqe))
+
+    def _append_landed(self, shadow: Shadow, z: int, window: AppendWindow, data: bytes,
+                       cqe: CompletionEntry) -> None:
+        """A Zone Append completed at the LBA its CQE names: inside the zone's appends still in flight, on
+        blocks no other append took; its data is there from now on."""
+        zones = shadow.zones
+        assert zones is not None
+        nlb = len(data) // shadow.ns.lba_size
+        lba = appended_lba(cqe.dw0, cqe.dw1)
+        blocks = set(range(lba, lba + nlb))
+        assert window.floor <= lba and lba + nlb <= zones.wp[z] and not blocks & window.taken, (
+            f"Zone Append to zone {zones.start(z):#x} landed at LBA {lba:#x}: the appends in flight may take "
+            f"{window.floor:#x}..{zones.wp[z] - 1:#x}, and {sorted(blocks & window.taken)[:4]} are taken")
+        window.taken |= blocks
+        window.pending -= 1
+        if not window.pending:
+            del self._appends[(shadow.ns.nsid, z)]
+        shadow.write(lba, data)
+
+    def _zone_send(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                   pointer_error: DataPointerError | None) -> Prediction:
+        """Zone Management Send: one zone (SLBA its start), or every zone the action applies to (Select
+        All), in zone order; the first failure ends it. A reset zone reads zeroes."""
+        zones = shadow.zones
+        assert zones is not None
+        fields = ZoneSendFields.decode(sqe)
+        if not fields.select_all:
+            if fields.slba >= shadow.ns.nlbas:
+                return fail(GenericStatus.LBA_OUT_OF_RANGE)
+            if fields.slba % zones.geometry.size:
+                return fail(GenericStatus.INVALID_FIELD)
+        if fields.action not in set(ZoneAction):
+            return fail(GenericStatus.INVALID_FIELD)     # no zone descriptor extensions (ZDES 0)
+        action = ZoneAction(fields.action)
+        targets = [z for z in range(zones.count) if zones.state[z] in SELECT_ALL[action]] \
+            if fields.select_all else [zones.zone_of(fields.slba)]
+        for z in targets:
+            emptied = action == ZoneAction.RESET and zones.state[z] != ZoneState.EMPTY
+            if code := zones.apply(action, z):
+                return fail(code)
+            if emptied:
+                shadow.deallocate(zones.start(z), zones.geometry.size)
+        return Prediction(SUCCESS)
+
+    def _zone_receive(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                      pointer_error: DataPointerError | None) -> Prediction:
+        """Report Zones from the zone holding SLBA, filtered by the reporting option."""
+        zones = shadow.zones
+        assert zones is not None
+        fields = ZoneReceiveFields.decode(sqe)
+        limit = self.config.max_transfer
+        if fields.slba >= shadow.ns.nlbas:
+            return fail(GenericStatus.LBA_OUT_OF_RANGE)
+        if fields.action != ZRA_REPORT_ZONES or fields.option not in set(ReportFilter) or \
+                fields.length < REPORT_HEADER_SIZE or (limit is not None and fields.length > limit):
+            return fail(GenericStatus.INVALID_FIELD)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        option = ReportFilter(fields.option)
+        matching = [zones.descriptor(z) for z in range(zones.zone_of(fields.slba), zones.count)
+                    if option.matches(zones.state[z])]
+        return Prediction(SUCCESS, data=zone_report(matching, fields.partial, fields.length))
+
+    def zone_failed(self, nsid: int, zslba: int, state: ZoneState) -> None:
+        """A media failure made a zone Read Only or Offline (the test bench's fault, told to the model)."""
+        zones = self.namespaces.shadows[nsid].zones
+        assert zones is not None, f"namespace {nsid} is not zoned"
+        zones.fail(zones.zone_of(zslba), state)
 
     def active_namespace(self, nsid: int) -> NamespaceConfig | None:
         """The namespace if it is attached to this controller."""
@@ -358,6 +526,8 @@ class NvmeModel:
 
     def _identify(self, sqe: SubmissionEntry) -> Prediction:
         cns = sqe.cdw10 & 0xFF
+        if cns in (Cns.IO_NAMESPACE, Cns.IO_CONTROLLER, Cns.IO_ACTIVE_NAMESPACES, Cns.IO_COMMAND_SETS):
+            return self._identify_io_set(cns, sqe.nsid, Csi(sqe.cdw11 >> 24) if sqe.cdw11 >> 24 in set(Csi) else None)
         if cns == Cns.CONTROLLER:
             unallocated = self.namespaces.free_units * self.config.allocation_unit
             return Prediction(SUCCESS, data=self.config.identify(unallocated).pack())
@@ -366,6 +536,33 @@ class NvmeModel:
             return fail(GenericStatus.INVALID_FIELD)
         status, data = self.namespaces.identify(sqe, self.config.cntlid)
         return Prediction(status, data=data)
+
+    def _identify_io_set(self, cns: int, nsid: int, csi: Csi | None) -> Prediction:
+        """The I/O command set specific structures (CNS 05h-07h, for CDW11.CSI NVM or Zoned) and the command
+        set combinations (1Ch). The NVM set's own structures hold nothing this controller reports: zeroes."""
+        offered = (Csi.NVM, Csi.ZONED)
+        if cns == Cns.IO_COMMAND_SETS:
+            return Prediction(SUCCESS, data=IOCS_COMBINATION.to_bytes(8, "little").ljust(IDENTIFY_SIZE, b"\0"))
+        if cns == Cns.IO_CONTROLLER:
+            if csi not in offered:
+                return fail(GenericStatus.INVALID_FIELD)
+            zoned = csi == Csi.ZONED
+            return Prediction(SUCCESS, data=zns_identify_controller(self.config.zasl) if zoned else bytes(IDENTIFY_SIZE))
+        if cns == Cns.IO_ACTIVE_NAMESPACES:
+            if nsid >= NSID_BROADCAST - 1:
+                return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+            if csi not in offered:
+                return fail(GenericStatus.INVALID_FIELD)
+            ids = [n for n in self.namespaces.active_ids(self.config.cntlid) if self.active_namespace(n).csi == csi]
+            return Prediction(SUCCESS, data=namespace_list(ids, nsid))
+        if not self.config.valid_nsid(nsid):
+            return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        ns = self.active_namespace(nsid)
+        if ns is None or csi == Csi.NVM:
+            return Prediction(SUCCESS, data=bytes(IDENTIFY_SIZE))
+        if csi != Csi.ZONED or ns.zones is None:
+            return fail(GenericStatus.INVALID_FIELD)
+        return Prediction(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
 
     def _namespace_command(self, sqe: SubmissionEntry, data: bytes) -> Prediction:
         """Namespace Management / Attachment: a change to a namespace attached to a controller is a
@@ -399,6 +596,8 @@ class NvmeModel:
             return fail(GenericStatus.INVALID_FIELD)        # no such power state
         elif fid == FeatureId.ERROR_RECOVERY and value & ERROR_RECOVERY_DULBE:
             return fail(GenericStatus.INVALID_FIELD)        # NSFEAT bit 2 clear: DULBE not supported
+        elif fid == FeatureId.IO_COMMAND_SET_PROFILE and value & _KEPT_BITS[FeatureId(fid)]:
+            return fail(CommandSpecificStatus.IO_COMMAND_SET_COMBINATION_REJECTED)   # one combination only
         if fid in _KEPT_BITS:
             value &= _KEPT_BITS[FeatureId(fid)]
         elif fid not in (FeatureId.ARBITRATION, FeatureId.NUMBER_OF_QUEUES):
@@ -454,9 +653,11 @@ class NvmeModel:
                 LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                 LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                 LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces),
-                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config)}
+                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_csi(request.csi))}
         if request.lid not in logs:
             return fail(CommandSpecificStatus.INVALID_LOG_PAGE)
+        if request.lid == LogId.COMMANDS_SUPPORTED and effects_csi(request.csi) is None:
+            return fail(GenericStatus.INVALID_FIELD)
         log = logs[LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
@@ -479,3 +680,16 @@ class NvmeModel:
         """Whether the target was still queued in the firmware depends on timing: DW0 is not predicted, and a
         target completed with Command Abort Requested is accepted when DW0 bit 0 is clear."""
         return Prediction(SUCCESS, dw0=None)
+
+
+_NVM_HANDLERS: dict[int, Callable[[NvmeModel, Shadow, SubmissionEntry, bytes], Prediction]] = {
+    NvmOpcode.READ: NvmeModel._read, NvmOpcode.WRITE: NvmeModel._write, NvmOpcode.COMPARE: NvmeModel._compare,
+    NvmOpcode.WRITE_ZEROES: NvmeModel._write_zeroes, NvmOpcode.DATASET_MANAGEMENT: NvmeModel._dsm,
+    NvmOpcode.VERIFY: NvmeModel._verify, NvmOpcode.COPY: NvmeModel._copy}
+# what differs on a zoned namespace
+_ZONED_HANDLERS: dict[int, Callable[[NvmeModel, Shadow, SubmissionEntry, bytes, DataPointerError | None],
+                                    Prediction]] = {
+    NvmOpcode.READ: NvmeModel._zoned_read, NvmOpcode.COMPARE: NvmeModel._zoned_read,
+    NvmOpcode.VERIFY: NvmeModel._zoned_read, NvmOpcode.WRITE: NvmeModel._zoned_write,
+    NvmOpcode.WRITE_ZEROES: NvmeModel._zoned_write, ZnsOpcode.ZONE_APPEND: NvmeModel._zone_append,
+    ZnsOpcode.ZONE_MGMT_SEND: NvmeModel._zone_send, ZnsOpcode.ZONE_MGMT_RECV: NvmeModel._zone_receive}

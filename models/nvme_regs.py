@@ -31,11 +31,9 @@ NVME_REG_ASQ = bar0.ASQ.OFFSET
 NVME_REG_ACQ = bar0.ACQ.OFFSET
 NVME_REG_DBS = bar0.DOORBELL.OFFSET
 
-# CAP.CSS bits and CC.CSS values (NVMe 2.0 figures 36 and 41)
+# CAP.CSS bits (NVMe 2.0 figure 36); the CC.CSS values are models.nvme_spec's
 CAP_CSS_NVM = 1 << 0           # the NVM command set
 CAP_CSS_IO_SETS = 1 << 6       # one or more I/O command sets, listed by Identify CNS 1Ch
-CC_CSS_NVM = 0b000             # the NVM command set only
-CC_CSS_ALL_IO = 0b110          # every I/O command set the I/O Command Set Profile feature selects
 
 NVME_CC_ENABLE = bar0.CC.EN.bit
 NVME_CC_CSS_SHIFT = bar0.CC.CSS.lsb

@@ -24,6 +24,11 @@ def _field(value: int, width: int, name: str) -> int:
     return value
 
 
+# CC.CSS values (NVMe 2.0 figure 41): which I/O command sets the host enables the controller with
+CC_CSS_NVM = 0b000             # the NVM command set only
+CC_CSS_ALL_IO = 0b110          # every I/O command set the I/O Command Set Profile feature selects
+
+
 class AdminOpcode(IntEnum):
     DELETE_IO_SQ = 0x00
     CREATE_IO_SQ = 0x01
@@ -72,6 +77,7 @@ class FeatureId(IntEnum):
     HOST_MEMORY_BUFFER = 0x0D
     TIMESTAMP = 0x0E
     KEEP_ALIVE_TIMER = 0x0F
+    IO_COMMAND_SET_PROFILE = 0x19
 
 
 class GetFeaturesSelect(IntEnum):
@@ -150,6 +156,7 @@ class CommandSpecificStatus(IntEnum):
     NAMESPACE_NOT_ATTACHED = 0x1A
     THIN_PROVISIONING_NOT_SUPPORTED = 0x1B
     CONTROLLER_LIST_INVALID = 0x1C
+    IO_COMMAND_SET_COMBINATION_REJECTED = 0x2B
     CONFLICTING_ATTRIBUTES = 0x80
     INVALID_PROTECTION_INFORMATION = 0x81
     WRITE_TO_READ_ONLY_RANGE = 0x82

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from cocotb.triggers import Timer
 from cocotb.utils import get_sim_time
 
+from models.nvme_spec import CC_CSS_ALL_IO, CC_CSS_NVM
 from models.nvme_regs import (
     CAP_CSS_IO_SETS,
-    CC_CSS_ALL_IO,
-    CC_CSS_NVM,
     NVME_CC_AMS_SHIFT,
     NVME_CC_CSS_SHIFT,
     NVME_CC_ENABLE,

@@ -27,6 +27,7 @@ from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.completion_check import Expected
 from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, NvmOpcode, Status, SubmissionEntry
+from models.zoned import ZnsOpcode
 from models.prp import DataPointerError, ReadBytes, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.aborts import AbortTracker
 from tb.device_dram import NoHostMemory
@@ -34,8 +35,8 @@ from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, Sq
 
 PAGE = 4096
 ActiveNamespace = Callable[[int], NamespaceConfig | None]
-DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)
-DATA_OUT = (NvmOpcode.READ,)
+DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, ZnsOpcode.ZONE_APPEND)
+DATA_OUT = (NvmOpcode.READ, ZnsOpcode.ZONE_MGMT_RECV)
 
 
 def pointer_segments(sqe: SubmissionEntry, length: int, peek: ReadBytes) -> list[Segment]:

@@ -8,10 +8,10 @@ from .ftl import ConvFtl
 from .nand import ErasedPageError, Nand, NandError, ProgramOrderError
 from .ocssd import OcssdBackend, Ppa, PpaFormat
 from .timing import NandTimingModel
-from .zns import ZnsBackend, ZoneAction, ZoneDescriptor, ZoneState
+from .zns import ZnsBackend
 
 __all__ = [
     "PRESETS", "Geometry", "NandTiming", "preset", "ConvFtl", "ErasedPageError", "Nand",
     "NandError", "ProgramOrderError", "OcssdBackend", "Ppa", "PpaFormat", "NandTimingModel",
-    "ZnsBackend", "ZoneAction", "ZoneDescriptor", "ZoneState",
+    "ZnsBackend",
 ]

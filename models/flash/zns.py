@@ -3,12 +3,18 @@
 Each zone is one superblock, so a zone's LBAs map straight onto its sectors
 (no mapping table, no GC) and sequential zone writes stripe over every LUN.
 The zone state machine follows the NVMe ZNS command set: Empty, Implicitly
-and Explicitly Opened, Closed, Full; open and active resources limited by
+and Explicitly Opened, Closed, Full, and Read Only and Offline, which only
+a media failure (``fail_zone``) leads to; open and active resources limited by
 ``max_open`` / ``max_active`` (None: no limit); an implicit open that would
-exceed ``max_open`` first closes the least recently opened implicitly
-opened zone, as QEMU's model does. Errors raise ``BackendError`` with the
-ZNS status (Zone Invalid Write, Zone Is Full, Zone Boundary Error, Too Many
-Active/Open Zones, Invalid Zone State Transition).
+exceed ``max_open`` first closes the implicitly opened zone opened longest
+ago, as QEMU's model does (an explicit open does not). A write checks the
+zone's state (Zone Is Full, Read Only, Offline), then the write pointer
+(Zone Invalid Write), then the zone capacity (Zone Boundary Error), then
+the resources (Too Many Active Zones, then Too Many Open Zones), in QEMU's
+order; an action not allowed from a state is Invalid Zone State
+Transition. Errors raise ``BackendError`` with that status. The write
+pointer of a Full zone is the end of its capacity; Read Only and Offline
+zones keep theirs.
 
 Sectors wait in a per-zone buffer until they fill a NAND page. The zone
 layout leaves no room to pad a partial page, so that buffer is modelled as
@@ -19,55 +25,28 @@ Deallocate is not supported (the firmware must not set ONCS DSM for zns).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import numpy as np
 
 from models.backend import Backend, BackendError, host_page_counters
 from models.nvme_spec import CommandSpecificStatus, GenericStatus
+from models.zoned import ACTIVE, OPENED, SELECT_ALL, ZoneAction, ZoneDescriptor, ZoneState
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia
 
 
-class ZoneState(enum.IntEnum):
-    """Zone states with their NVMe encodings (Report Zones ZS field)."""
-
-    EMPTY = 0x1
-    IMPLICIT_OPEN = 0x2
-    EXPLICIT_OPEN = 0x3
-    CLOSED = 0x4
-    FULL = 0xE
-
-
-class ZoneAction(enum.IntEnum):
-    """Zone Management Send actions with their NVMe encodings."""
-
-    CLOSE = 0x1
-    FINISH = 0x2
-    OPEN = 0x3
-    RESET = 0x4
-
-
-OPENED = (ZoneState.IMPLICIT_OPEN, ZoneState.EXPLICIT_OPEN)
-ACTIVE = (*OPENED, ZoneState.CLOSED)
-
-# Zones each action applies to when Select All is set.
-SELECT_ALL = {
-    ZoneAction.CLOSE: OPENED,
-    ZoneAction.FINISH: ACTIVE,
-    ZoneAction.OPEN: (ZoneState.CLOSED,),
-    ZoneAction.RESET: (*ACTIVE, ZoneState.FULL),
+# the states each action may start from (ZNS figure 27); the action is a no-op from its own end state
+_ALLOWED_FROM = {
+    ZoneAction.OPEN: (ZoneState.EMPTY, *ACTIVE),
+    ZoneAction.CLOSE: ACTIVE,
+    ZoneAction.FINISH: (ZoneState.EMPTY, *ACTIVE, ZoneState.FULL),
+    ZoneAction.RESET: (ZoneState.EMPTY, *ACTIVE, ZoneState.FULL),
+    ZoneAction.OFFLINE: (ZoneState.READ_ONLY, ZoneState.OFFLINE),
 }
-
-
-@dataclass(frozen=True)
-class ZoneDescriptor:
-    zslba: int
-    zcap: int
-    wp: int
-    state: ZoneState
+# a write to a zone in these states fails with this status
+_UNWRITABLE = {ZoneState.FULL: CommandSpecificStatus.ZONE_IS_FULL,
+               ZoneState.READ_ONLY: CommandSpecificStatus.ZONE_IS_READ_ONLY,
+               ZoneState.OFFLINE: CommandSpecificStatus.ZONE_IS_OFFLINE}
 
 
 class ZnsBackend(Backend):
@@ -105,6 +84,9 @@ class ZnsBackend(Backend):
         parts: list[bytes | None] = []
         sectors: list[int] = []
         done = now_ns
+        for z in {lba // self.zone_size for lba in range(lpn, lpn + count)}:
+            if self.state[z] == ZoneState.OFFLINE:
+                raise BackendError(CommandSpecificStatus.ZONE_IS_OFFLINE, f"read of offline zone {z}")
         for lba in range(lpn, lpn + count):
             z = lba // self.zone_size
             held = dict(self._partial[z])
@@ -126,9 +108,7 @@ class ZnsBackend(Backend):
         n = self._pages_of(data)
         self._check_range(lpn, n)
         z = lpn // self.zone_size
-        self._check_writable(z, n)
-        if lpn != self.wp[z]:
-            raise BackendError(CommandSpecificStatus.ZONE_INVALID_WRITE, f"write at {lpn}, write pointer {self.wp[z]}")
+        self._check_writable(z, lpn, n)
         return self._write_at_wp(z, data, n, now_ns)
 
     def trim(self, lpn: int, count: int, now_ns: int) -> int:
@@ -138,10 +118,13 @@ class ZnsBackend(Backend):
         return max(now_ns, self.media.timing.idle_since())
 
     def recover(self) -> None:
+        self.close_opened()
+
+    def close_opened(self) -> None:
+        """Opened zones become Closed: after a power loss, and on a controller reset (ZNS 2.1.1.3)."""
         for z in range(self.n_zones):
             if self.state[z] in OPENED:
-                self.state[z] = ZoneState.CLOSED
-        self._implicit.clear()
+                self._set(z, ZoneState.CLOSED)
 
     def smart(self) -> dict[str, float]:
         return {
@@ -156,8 +139,8 @@ class ZnsBackend(Backend):
         """Zone Append: write at the write pointer; returns (assigned LBA, completion)."""
         n = self._pages_of(data)
         z = self._zone_of_start(zslba)
-        self._check_writable(z, n)
         lba = self.wp[z]
+        self._check_writable(z, lba, n)
         return lba, self._write_at_wp(z, data, n, now_ns)
 
     def zone_action(self, action: ZoneAction, zslba: int, now_ns: int,
@@ -172,6 +155,13 @@ class ZnsBackend(Backend):
             done = max(done, self._apply(action, z, now_ns))
         return done
 
+    def fail_zone(self, zslba: int, state: ZoneState) -> None:
+        """A media failure: the zone becomes Read Only (its data, buffered sectors included, stays readable)
+        or Offline (nothing is)."""
+        if state not in (ZoneState.READ_ONLY, ZoneState.OFFLINE):
+            raise ValueError(f"a zone fails to Read Only or Offline, not {state.name}")
+        self._set(self._zone_of_start(zslba), state)
+
     def report(self, zslba: int = 0) -> list[ZoneDescriptor]:
         """Report Zones from the zone holding ``zslba`` on."""
         return [ZoneDescriptor(z * self.zone_size, self.zone_cap, self.wp[z], self.state[z])
@@ -184,10 +174,12 @@ class ZnsBackend(Backend):
             raise BackendError(GenericStatus.INVALID_FIELD, f"{zslba} is not a zone start LBA")
         return zslba // self.zone_size
 
-    def _check_writable(self, z: int, n: int) -> None:
-        if self.state[z] == ZoneState.FULL:
-            raise BackendError(CommandSpecificStatus.ZONE_IS_FULL, f"zone {z}")
-        if self.wp[z] + n > z * self.zone_size + self.zone_cap:
+    def _check_writable(self, z: int, lpn: int, n: int) -> None:
+        if self.state[z] in _UNWRITABLE:
+            raise BackendError(_UNWRITABLE[self.state[z]], f"zone {z}")
+        if lpn != self.wp[z]:
+            raise BackendError(CommandSpecificStatus.ZONE_INVALID_WRITE, f"write at {lpn}, write pointer {self.wp[z]}")
+        if lpn + n > z * self.zone_size + self.zone_cap:
             raise BackendError(CommandSpecificStatus.ZONE_BOUNDARY_ERROR, f"zone {z}: {n} pages past capacity")
 
     def _open_count(self) -> int:
@@ -248,18 +240,18 @@ class ZnsBackend(Backend):
 
     def _apply(self, action: ZoneAction, z: int, now: int) -> int:
         s = self.state[z]
-        if action == ZoneAction.OPEN:
-            if s == ZoneState.FULL:
-                raise BackendError(CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION, f"open of full zone {z}")
+        if action not in _ALLOWED_FROM or s not in _ALLOWED_FROM[action]:
+            raise BackendError(CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION,
+                               f"{getattr(action, 'name', action)} of {s.name} zone {z}")
+        if action == ZoneAction.OFFLINE:
+            self._set(z, ZoneState.OFFLINE)
+        elif action == ZoneAction.OPEN:
             if s != ZoneState.EXPLICIT_OPEN:
                 if s != ZoneState.IMPLICIT_OPEN:
                     self._make_room(z, implicit=False)
                 self._set(z, ZoneState.EXPLICIT_OPEN)
         elif action == ZoneAction.CLOSE:
-            if s in OPENED:
-                self._set(z, ZoneState.CLOSED)
-            elif s != ZoneState.CLOSED:
-                raise BackendError(CommandSpecificStatus.INVALID_ZONE_STATE_TRANSITION, f"close of {s.name} zone {z}")
+            self._set(z, ZoneState.CLOSED)
         elif action == ZoneAction.FINISH:
             if s != ZoneState.FULL:
                 done = self._program_partial(z, now) if self._partial[z] else now

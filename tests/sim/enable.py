@@ -12,9 +12,8 @@ import pyuvm
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
+from models.nvme_spec import CC_CSS_ALL_IO, CC_CSS_NVM
 from models.nvme_regs import (
-    CC_CSS_ALL_IO,
-    CC_CSS_NVM,
     NVME_CC_AMS_SHIFT,
     NVME_CC_CSS_SHIFT,
     NVME_CC_ENABLE,

@@ -3,7 +3,8 @@
 import pytest
 
 from models.backend import BackendError
-from models.flash import Geometry, ZnsBackend, ZoneAction, ZoneState
+from models.flash import Geometry, ZnsBackend
+from models.zoned import ZoneAction, ZoneState
 from models.nvme_spec import CommandSpecificStatus, GenericStatus, StatusCode
 
 # Zones of 2 blocks x 4 pages x 2 sectors = 16 LBAs; 8 zones.

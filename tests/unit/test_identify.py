@@ -7,6 +7,7 @@ import pytest
 from models.identify import (IDENTIFY_SIZE, ControllerConfig, IdentifyController, IdentifyNamespace, LbaFormat,
                              NamespaceConfig, NidType, Oncs, namespace_list, ns_descriptors, parse_namespace_list,
                              parse_ns_descriptors)
+from models.zoned import Csi, ZoneGeometry
 
 
 @pytest.fixture
@@ -111,8 +112,18 @@ def test_ns_descriptor_list(config: ControllerConfig) -> None:
     ns = config.namespaces[0]
     raw = ns.descriptors()
     assert raw[:4] == bytes((1, 8, 0, 0)) and raw[4:12] == ns.eui64
-    assert parse_ns_descriptors(raw) == {NidType.EUI64: ns.eui64, NidType.NGUID: ns.nguid}
+    assert parse_ns_descriptors(raw) == {NidType.EUI64: ns.eui64, NidType.NGUID: ns.nguid, NidType.CSI: b"\0"}
     assert ns.identify().nguid == ns.nguid
+
+
+def test_zoned_namespace_reports_its_command_set() -> None:
+    """NVMe 2.0: with CAP.CSS bit 6 every namespace's descriptor list carries its CSI; a zoned namespace
+    takes no Copy, so its Copy limits are zero."""
+    zoned = NamespaceConfig(1, 4096, 64, zones=ZoneGeometry(16, 12))
+    assert parse_ns_descriptors(zoned.descriptors())[NidType.CSI] == bytes([Csi.ZONED])
+    assert (zoned.identify().mssrl, zoned.identify().mcl, zoned.identify().msrc) == (0, 0, 0)
+    with pytest.raises(ValueError, match="whole zones"):
+        NamespaceConfig(1, 4096, 60, zones=ZoneGeometry(16, 12))
 
 
 def test_ns_descriptor_length_is_checked() -> None:
