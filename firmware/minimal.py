@@ -52,6 +52,7 @@ class PendingCompletion:
     sqid: int
     status: Status
     dw0: int = 0
+    dw1: int = 0
 
 
 class MinimalFirmware:
@@ -131,6 +132,8 @@ class MinimalFirmware:
             await self.mailbox.irq_ack(events)
         if events & IrqBit.RESET:
             await self._controller_reset()
+        if events & IrqBit.ENABLED:
+            await self._enabled()
         if events & IrqBit.DB_ERROR:
             await self._log_doorbell_error()
         if events & IrqBit.SHUTDOWN:
@@ -157,6 +160,9 @@ class MinimalFirmware:
         self.admin.reset()
         for action in self.admin.default_actions():
             await self._apply(action)
+
+    async def _enabled(self) -> None:
+        """CC.EN 0->1: nothing here depends on how the controller was enabled."""
 
     async def _shutdown(self) -> None:
         """CC.SHN: nothing here is volatile, so the hardware may report the shutdown complete at once."""
@@ -220,12 +226,12 @@ class MinimalFirmware:
 
     # completions
 
-    async def _complete(self, slot: CommandSlot, sqid: int, status: Status, dw0: int = 0) -> None:
+    async def _complete(self, slot: CommandSlot, sqid: int, status: Status, dw0: int = 0, dw1: int = 0) -> None:
         """Post now if the CQ has room and nothing queued before it; otherwise defer."""
         assert self.admin is not None
         cqid = self.admin.cq_of(sqid)
         assert cqid is not None, f"completion for SQ {sqid}, which does not exist"
-        completion = PendingCompletion(slot, sqid, status, dw0)
+        completion = PendingCompletion(slot, sqid, status, dw0, dw1)
         fifo = self._deferred[cqid]
         if fifo or await self._cq_full(cqid):
             fifo.append(completion)
@@ -239,7 +245,7 @@ class MinimalFirmware:
         return await self.mailbox.cq_full(cqid)
 
     async def _post(self, c: PendingCompletion) -> None:
-        await self.mailbox.post_completion(c.slot, c.status, dw0=c.dw0)
+        await self.mailbox.post_completion(c.slot, c.status, dw0=c.dw0, dw1=c.dw1)
 
     async def _retry_deferred(self) -> bool:
         posted = False

@@ -300,11 +300,12 @@ class NvmeModel:
         if failed := self._check_rw(shadow, sqe, moves_data=not zeroes):
             return failed
         slba, nlb = rw_fields(sqe)
-        if code := shadow.zones.write_status(slba, nlb):
+        z = shadow.zones.zone_of(slba)
+        if code := shadow.zones.write_status(z, slba, nlb):
             return fail(code)
         if pointer_error is not None:
             return fail(pointer_error.code)
-        if code := shadow.zones.write(slba, nlb):
+        if code := shadow.zones.write(z, slba, nlb):
             return fail(code)
         if zeroes:
             shadow.deallocate(slba, nlb)
@@ -324,11 +325,11 @@ class NvmeModel:
             return fail(GenericStatus.INVALID_FIELD)
         z = zones.zone_of(zslba)
         first = zones.wp[z]
-        if code := zones.write_status(first, nlb):
+        if code := zones.write_status(z, first, nlb):
             return fail(code)
         if pointer_error is not None:
             return fail(pointer_error.code)
-        if code := zones.write(first, nlb):
+        if code := zones.write(z, first, nlb):
             return fail(code)
         self._expect_length(data, nlb * shadow.ns.lba_size)
         self._count(writes=1, written_bytes=len(data))

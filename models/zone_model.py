@@ -48,9 +48,9 @@ class ZoneTracker:
 
     # writes
 
-    def write_status(self, slba: int, nlb: int) -> StatusCode | None:
-        """Why a write of these blocks at ``slba`` fails before resources are counted, or None."""
-        z = self.zone_of(slba)
+    def write_status(self, z: int, slba: int, nlb: int) -> StatusCode | None:
+        """Why a write of these blocks at ``slba`` to zone ``z`` fails before resources are counted, or
+        None (a Zone Append writes at the write pointer, which is the next zone's start when Full)."""
         if self.state[z] in _STATE_STATUS:
             return _STATE_STATUS[self.state[z]]
         if slba != self.wp[z]:
@@ -59,11 +59,11 @@ class ZoneTracker:
             return CommandSpecificStatus.ZONE_BOUNDARY_ERROR
         return None
 
-    def write(self, slba: int, nlb: int) -> StatusCode | None:
-        """A write (or Zone Append at the write pointer): its failure, or None once the zone took it."""
-        if failed := self.write_status(slba, nlb):
+    def write(self, z: int, slba: int, nlb: int) -> StatusCode | None:
+        """A write to zone ``z`` (or a Zone Append at its write pointer): its failure, or None once the zone
+        took it."""
+        if failed := self.write_status(z, slba, nlb):
             return failed
-        z = self.zone_of(slba)
         if self.state[z] not in OPENED:
             if failed := self._open(z, implicit=True):
                 return failed

@@ -19,8 +19,10 @@ from firmware.mailbox import Mailbox
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.loop import NvmeFirmware
 from firmware.soc import SocConfig
+from contract import nvme_bar0 as bar0
 from models.backend_factory import make_backend
-from models.identify import ControllerConfig
+from models.flash import ZnsBackend
+from models.identify import ControllerConfig, NamespaceConfig
 from models.nvme_commands import identify_cmd
 from models.nvme_spec import Status
 from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
@@ -122,6 +124,8 @@ class QueueTest(NvmeBaseTest):
     watchdog_us: int | None = None
     # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
     cc_ams = 0
+    # CC.CSS; None: as the driver chooses (every I/O command set, since CAP.CSS offers them)
+    cc_css: int | None = None
 
     async def setup(self) -> None:
         self.firmware = self.make_firmware(cocotb.top)
@@ -142,8 +146,11 @@ class QueueTest(NvmeBaseTest):
         """Admin queue, CC.EN=1, ``self.admin`` ready: at set-up, and again after a test's controller reset."""
         await self.driver.nvme_pci_configure_admin_queue()
         monitor = self.env.queue_monitor
-        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma)
-        await self.driver.nvme_enable_ctrl(self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT)
+        config = self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT
+        if self.cc_css is not None:
+            config = bar0.CC.CSS.replace(config, self.cc_css)
+        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma, bar0.CC.CSS.get(config))
+        await self.driver.nvme_enable_ctrl(config)
         self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
 
     async def disable_and_watch(self, quiet_ns: int) -> None:
@@ -214,12 +221,17 @@ class CommandSetTest(QueueTest):
 
     def controller_config(self) -> ControllerConfig:
         # the NVM capacity is the back end's, in whole allocation units; an open-channel back end reports
-        # its geometry through the controller
+        # its geometry through the controller; a zoned one is one zoned namespace, allocated in zones
         self.backend = make_backend(self.backend_kind, **self.backend_config)
+        size = self.backend.capacity_pages * self.backend.page_size
+        if isinstance(self.backend, ZnsBackend):
+            zones = self.backend.zone_geometry()
+            namespace = NamespaceConfig(1, self.backend.page_size, self.backend.capacity_pages, zones=zones)
+            return ControllerConfig(namespaces=(namespace,), nvm_capacity=size,
+                                    allocation_unit=zones.size * self.backend.page_size)
         geometry = getattr(self.backend, "geometry_page", None)
         unit = ControllerConfig.allocation_unit
-        capacity = self.backend.capacity_pages * self.backend.page_size // unit * unit
-        return ControllerConfig(nvm_capacity=capacity, ocssd_geometry=geometry() if geometry else None)
+        return ControllerConfig(nvm_capacity=size // unit * unit, ocssd_geometry=geometry() if geometry else None)
 
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)

@@ -31,7 +31,7 @@ from models.zoned import ZnsOpcode
 from models.prp import DataPointerError, ReadBytes, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.aborts import AbortTracker
 from tb.device_dram import NoHostMemory
-from tb.scoreboards import ADMIN_QID, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
+from tb.scoreboards import ADMIN_QID, AdminQueueCreated, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096
 ActiveNamespace = Callable[[int], NamespaceConfig | None]
@@ -144,6 +144,8 @@ class NvmeReference(uvm_subscriber):
                 self.aborts.abort_completed(event.cqe)
             else:
                 self.aborts.completed((event.cqe.sq_id, event.cqe.cid), event.cqe.status)
+        elif isinstance(event, AdminQueueCreated):
+            self.model.enabled(event.css)
         elif isinstance(event, ControllerReset):
             self.model.reset()
             self.predictions.clear()
@@ -194,6 +196,9 @@ class DataScoreboard(uvm_subscriber):
                 assert event.cqe.dw0 == prediction.dw0, (
                     f"SQ {key[0]} CID {key[1]:#06x}: DW0 {event.cqe.dw0:#010x}, the model predicts "
                     f"{prediction.dw0:#010x}")
+                self.dw0_checked += 1
+            if prediction.landed is not None and event.cqe.status.is_success:
+                prediction.landed(event.cqe)
                 self.dw0_checked += 1
             if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return

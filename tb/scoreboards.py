@@ -37,9 +37,12 @@ class CqeReaped:
 
 @dataclass(frozen=True)
 class AdminQueueCreated:
+    """The host set up the admin queue and enables the controller with CC.CSS ``css``."""
+
     sq_size: int
     cq_size: int
     cq_addr: int
+    css: int
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class QueueMonitor(uvm_component):
     def completed(self, cqid: int, cqe: CompletionEntry) -> None:
         self.ap.write(CqeReaped(cqid, cqe))
 
-    def admin_created(self, sq_size: int, cq_size: int, cq_addr: int) -> None:
-        self.ap.write(AdminQueueCreated(sq_size, cq_size, cq_addr))
+    def admin_created(self, sq_size: int, cq_size: int, cq_addr: int, css: int) -> None:
+        self.ap.write(AdminQueueCreated(sq_size, cq_size, cq_addr, css))
 
     def controller_reset(self) -> None:
         self.ap.write(ControllerReset())

@@ -9,20 +9,24 @@ the loop's, since only the loop knows which commands wait for a core.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from firmware.admin import AdminState, HardwareAction
 from firmware.mailbox import CommandSlot, DoorbellError, DoorbellErrorKind
 from firmware.nvme.events import AsyncEvents
-from firmware.nvme.io import HostCounters, failure
+from firmware.nvme.io import HostCounters
+from firmware.nvme.outcome import failure
 from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
 from firmware.nvme.ns_admin import NamespaceCommands
-from models.identify import (IDENTIFY_SIZE, NSID_BROADCAST, Cns, ControllerConfig, common_namespace_fields,
-                             controller_list, namespace_list)
+from models.identify import (IDENTIFY_SIZE, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig,
+                             common_namespace_fields, controller_list, namespace_list)
+from models.zoned import IOCS_COMBINATION, Csi, zns_identify_controller, zns_identify_namespace
 from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
 from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
-                              LogId, SmartCounters, changed_ns_log, command_effects_log, data_units, error_entry,
+                              LogId, SmartCounters, changed_ns_log, command_effects_log, data_units, effects_csi,
+                              error_entry,
                               error_log,
                               firmware_slot_log, log_slice, smart_log)
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
@@ -34,7 +38,7 @@ FEATURE_CHANGEABLE = 1 << 2
 # where, as here, they change nothing: PS0 only, no time-limited recovery, atomicity as advertised.
 _MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: 0x1FF,
           FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF, FeatureId.POWER_MANAGEMENT: 0xFF,
-          FeatureId.ERROR_RECOVERY: 0xFFFF, FeatureId.WRITE_ATOMICITY: 0x1}
+          FeatureId.ERROR_RECOVERY: 0xFFFF, FeatureId.WRITE_ATOMICITY: 0x1, FeatureId.IO_COMMAND_SET_PROFILE: 0x1FF}
 
 Due = list[tuple[CommandSlot, int]]   # AER slots to complete now, with their DW0
 
@@ -73,7 +77,8 @@ class AdminCommands:
     def _defaults(self) -> dict[int, int]:
         return {FeatureId.VOLATILE_WRITE_CACHE: 1, FeatureId.ASYNC_EVENT_CONFIG: 0,
                 FeatureId.TEMPERATURE_THRESHOLD: self.ident.wctemp, FeatureId.POWER_MANAGEMENT: 0,
-                FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0}
+                FeatureId.ERROR_RECOVERY: 0, FeatureId.WRITE_ATOMICITY: 0,
+                FeatureId.IO_COMMAND_SET_PROFILE: 0}   # I/O Command Set Combination 0 (CNS 1Ch), the only one
 
     def data_length(self, sqe: SubmissionEntry) -> int:
         """Bytes of host data ``execute`` needs for this command (fetched by the loop first); 0: none."""
@@ -123,6 +128,8 @@ class AdminCommands:
         (CNS 00h, 11h) or Invalid Field (03h), one outside it Invalid Namespace or Format."""
         cns, cntid, nsid = sqe.cdw10 & 0xFF, sqe.cdw10 >> 16, sqe.nsid
         table, me = self.namespaces, self.config.cntlid
+        if cns in (Cns.IO_NAMESPACE, Cns.IO_CONTROLLER, Cns.IO_ACTIVE_NAMESPACES, Cns.IO_COMMAND_SETS):
+            return self._identify_io_set(cns, nsid, sqe.cdw11 >> 24)
         if cns == Cns.CONTROLLER:
             return AdminOutcome(SUCCESS, data=self.config.identify(table.unallocated_bytes()).pack())
         if cns == Cns.CONTROLLERS:
@@ -147,6 +154,31 @@ class AdminCommands:
             return AdminOutcome(SUCCESS, data=bytes(IDENTIFY_SIZE))
         return AdminOutcome(SUCCESS, data=ns.descriptors() if cns == Cns.NS_DESCRIPTORS else ns.identify().pack())
 
+    def _identify_io_set(self, cns: int, nsid: int, csi: int) -> AdminOutcome:
+        """CNS 05h-07h for the NVM set (whose own structures report nothing here: zeroes) and the Zoned set,
+        and CNS 1Ch; an NSID that is valid but inactive gets zeroes, as with CNS 00h."""
+        if cns == Cns.IO_COMMAND_SETS:
+            return AdminOutcome(SUCCESS, data=struct.pack("<Q", IOCS_COMBINATION).ljust(IDENTIFY_SIZE, b"\0"))
+        if cns == Cns.IO_ACTIVE_NAMESPACES and nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
+            return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+        if cns == Cns.IO_NAMESPACE and not self.config.valid_nsid(nsid):
+            return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
+        if csi not in (Csi.NVM, Csi.ZONED):
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if cns == Cns.IO_CONTROLLER:
+            data = zns_identify_controller(self.config.zasl) if csi == Csi.ZONED else bytes(IDENTIFY_SIZE)
+            return AdminOutcome(SUCCESS, data=data)
+        me = self.config.cntlid
+        if cns == Cns.IO_ACTIVE_NAMESPACES:
+            ids = [n for n in self.namespaces.active_ids(me) if self.namespaces.allocated(n).csi == csi]
+            return AdminOutcome(SUCCESS, data=namespace_list(ids, nsid))
+        ns = self.namespaces.active(nsid, me)
+        if ns is None or csi == Csi.NVM:
+            return AdminOutcome(SUCCESS, data=bytes(IDENTIFY_SIZE))
+        if ns.zones is None:
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        return AdminOutcome(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
+
     def _too_hot(self) -> bool:
         return COMPOSITE_TEMPERATURE > self.features[FeatureId.TEMPERATURE_THRESHOLD]
 
@@ -160,6 +192,8 @@ class AdminCommands:
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         if fid == FeatureId.ERROR_RECOVERY and sqe.cdw11 & ERROR_RECOVERY_DULBE:   # NSFEAT DULBE clear
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if fid == FeatureId.IO_COMMAND_SET_PROFILE and sqe.cdw11 & _MASKS[FeatureId(fid)]:
+            return AdminOutcome(failure(CommandSpecificStatus.IO_COMMAND_SET_COMBINATION_REJECTED))
         was_hot = self._too_hot()
         self.features[fid] = sqe.cdw11 & _MASKS[FeatureId(fid)]
         due: Due = []
@@ -188,11 +222,14 @@ class AdminCommands:
             return AdminOutcome(failure(CommandSpecificStatus.INVALID_LOG_PAGE))
         if request.lid == LogId.SMART_HEALTH and sqe.nsid not in (0, NSID_BROADCAST):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        effects_set = effects_csi(request.csi)
+        if request.lid == LogId.COMMANDS_SUPPORTED and effects_set is None:
+            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         log = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, self.ident.elpe + 1),
                LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed),
-               LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config)}[LogId(request.lid)]()
+               LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_set)}[LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))

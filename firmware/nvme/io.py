@@ -25,28 +25,24 @@ turned the volatile write cache off, and from a shutdown notification on.
 
 from __future__ import annotations
 
-import math
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from cocotb.simtime import get_sim_time
-from cocotb.triggers import Timer
-
 from firmware.mailbox import CommandSlot
 from firmware.nvme.namespaces import NamespaceTable
-from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
+from firmware.nvme.outcome import IoOutcome, failure, now_ns, wait_until
+from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort, DmaResult
+from firmware.nvme.zoned import ZonedIo
 from models.backend import Backend, BackendError
+from models.flash.zns import ZnsBackend
+from models.nvme_logs import command_effects
+from models.zoned import Csi, ZnsOpcode
 from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, ControllerConfig, NamespaceConfig
 from models.nvme_commands import (COPY_FORMAT_0, COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP,
                                   PSDT_SGL, CopyFields, CopyRange, DsmRange,
                                   dsm_ranges, rw_fields)
-from models.nvme_spec import (SUCCESS, CommandSpecificStatus, GenericStatus, MediaStatus, NvmOpcode, Status,
+from models.nvme_spec import (CC_CSS_ALL_IO, SUCCESS, CommandSpecificStatus, GenericStatus, MediaStatus, NvmOpcode, Status,
                               StatusCode, SubmissionEntry)
-
-
-def failure(code: StatusCode) -> Status:
-    return Status.of(code, dnr=True)
 
 
 def cdw0_status(sqe: SubmissionEntry, admin: bool, sgl: bool) -> Status | None:
@@ -62,14 +58,6 @@ def cdw0_status(sqe: SubmissionEntry, admin: bool, sgl: bool) -> Status | None:
     return None
 
 
-@dataclass(frozen=True)
-class IoOutcome:
-    """A command's status, and whether the DMA engine already posted its completion (auto-completion)."""
-
-    status: Status
-    posted: bool = False
-
-
 @dataclass
 class HostCounters:
     """Host I/O as the SMART / Health log reports it: successful Read and Compare, successful Write."""
@@ -80,17 +68,9 @@ class HostCounters:
     written_bytes: int = 0
 
 
-def now_ns() -> int:
-    """Simulated time in whole ns, as the back ends and the SoC model count it."""
-    return int(get_sim_time("ns"))
-
-
-async def wait_until(done_ns: int) -> None:
-    """Wait in simulated time for a back-end completion time (whole ns: the simulator
-    clock may sit at a fraction of a ns, which a Timer could not represent)."""
-    delay = math.ceil(done_ns - get_sim_time("ns"))
-    if delay > 0:
-        await Timer(delay, "ns")
+# every I/O opcode of a command set this controller offers; any other is Invalid Opcode before anything else
+_KNOWN = {NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.VERIFY, NvmOpcode.WRITE_ZEROES,
+          NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, *ZnsOpcode}
 
 
 class IoCommands:
@@ -117,6 +97,37 @@ class IoCommands:
         self._handlers: dict[int, Callable[[CommandSlot, NamespaceConfig, int, int], Awaitable[IoOutcome]]] = {
             NvmOpcode.READ: self._read, NvmOpcode.WRITE: self._write, NvmOpcode.COMPARE: self._compare,
             NvmOpcode.VERIFY: self._verify}
+        self.css = CC_CSS_ALL_IO   # the I/O command sets the host enabled the controller with (CC.CSS)
+        self.zoned = ZonedIo(self, backend) if isinstance(backend, ZnsBackend) else None
+        for ns in config.namespaces:
+            if ns.zones is not None:
+                self._check_zones(ns)
+
+    def _check_zones(self, ns: NamespaceConfig) -> None:
+        """A zoned namespace needs the zns back end, whose zones and limits are its own: one LBA per page,
+        zones in whole allocation units."""
+        backend, g = self.backend, ns.zones
+        assert g is not None
+        if not isinstance(backend, ZnsBackend) or ns.lba_size != backend.page_size:
+            raise ValueError(f"zoned namespace {ns.nsid} needs the zns back end, with LBAs of its page size")
+        if (g.size, g.capacity, g.max_open, g.max_active) != (
+                backend.zone_size, backend.zone_cap, backend.max_open, backend.max_active):
+            raise ValueError(f"zoned namespace {ns.nsid}: zones {g}, the back end's differ")
+        if self.config.allocation_unit % (g.size * ns.lba_size):
+            raise ValueError(f"allocation unit {self.config.allocation_unit} is not whole zones")
+
+    def controller_reset(self) -> None:
+        """Opened zones close on a controller reset (ZNS), as after a power loss."""
+        if self.zoned is not None:
+            self.backend.close_opened()
+
+    def opcodes(self, ns: NamespaceConfig) -> set[int]:
+        """The I/O opcodes a namespace takes: its command set's, or the NVM set's where CC.CSS enabled only
+        that (a zoned namespace still keeps its write rules, as QEMU's does); never DSM or Copy on a zoned
+        one."""
+        csi = ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
+        opcodes = set(command_effects(self.config, csi)[1])
+        return opcodes - {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY} if ns.zones is not None else opcodes
 
     async def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         """Run one command to its status."""
@@ -127,12 +138,17 @@ class IoCommands:
             return IoOutcome(err.status)
 
     async def _dispatch(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
-        known = set(self._handlers) | {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
-        if sqe.opcode not in known:
+        if sqe.opcode not in _KNOWN:
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
         ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
         if ns is None:
             return IoOutcome(self._inactive(sqe.nsid))
+        if sqe.opcode not in self.opcodes(ns):
+            return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
+        if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_SEND:
+            return IoOutcome(await self.zoned.send(ns, sqe))
+        if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_RECV:
+            return IoOutcome(await self.zoned.receive(slot, ns, sqe))
         if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
             return IoOutcome(await self._dsm(slot, ns, dsm_ranges(sqe), bool(sqe.cdw11 & DSM_ATTR_DEALLOCATE)))
         if sqe.opcode == NvmOpcode.COPY:
@@ -143,10 +159,16 @@ class IoCommands:
             return IoOutcome(failure(GenericStatus.INVALID_FIELD))
         if slba + nlb > ns.nlbas:
             return IoOutcome(failure(GenericStatus.LBA_OUT_OF_RANGE))
+        if self.zoned is not None and ns.zones is not None:
+            return await self.zoned.rw(slot, ns, sqe, slba, nlb)
         if sqe.opcode == NvmOpcode.WRITE_ZEROES:
             await self._zero_blocks(ns, slba, nlb)
             return IoOutcome(SUCCESS)
-        return await self._handlers[sqe.opcode](slot, ns, slba, nlb)
+        return await self.nvm_rw(slot, ns, sqe.opcode, slba, nlb)
+
+    async def nvm_rw(self, slot: CommandSlot, ns: NamespaceConfig, opcode: int, slba: int, nlb: int) -> IoOutcome:
+        """Read, Write, Compare or Verify of checked blocks."""
+        return await self._handlers[opcode](slot, ns, slba, nlb)
 
     def _inactive(self, nsid: int) -> Status:
         """An NSID in 1..NN with no namespace attached here is inactive: Invalid Field; any other is
@@ -161,7 +183,7 @@ class IoCommands:
     async def _load_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> bytes:
         return await self._load_spans(self._pieces(ns, slba, nlb))
 
-    async def _store_blocks(self, ns: NamespaceConfig, slba: int, data: bytes) -> None:
+    async def store_blocks(self, ns: NamespaceConfig, slba: int, data: bytes) -> None:
         done = 0
         for start, length in self._pieces(ns, slba, len(data) // ns.lba_size):
             await self._store(start, data[done:done + length])
@@ -181,14 +203,18 @@ class IoCommands:
 
     async def _read(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         length = nlb * ns.lba_size
-        buf = self.slot_buffer(slot)
-        await self.dram.write(buf, await self._load_blocks(ns, slba, nlb))
-        result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, length, buf, length,
-                                         auto_complete=self.auto_complete_reads)
+        result = await self.to_host(slot, await self._load_blocks(ns, slba, nlb), self.auto_complete_reads)
         if result.ok:
             self.counters.reads += 1
             self.counters.read_bytes += length
         return IoOutcome(result.status, posted=result.auto_completed)
+
+    async def to_host(self, slot: CommandSlot, data: bytes, auto_complete: bool = False) -> DmaResult:
+        """Send the command's data through the slot's buffer."""
+        buf = self.slot_buffer(slot)
+        await self.dram.write(buf, data)
+        return await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), buf, len(data),
+                                       auto_complete=auto_complete)
 
     async def from_host(self, slot: CommandSlot, length: int) -> bytes | Status:
         """The command's data, fetched into the slot's buffer; the DMA status if that failed."""
@@ -200,7 +226,7 @@ class IoCommands:
         data = await self.from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
-        await self._store_blocks(ns, slba, data)
+        await self.store_blocks(ns, slba, data)
         self.counters.writes += 1
         self.counters.written_bytes += len(data)
         return IoOutcome(SUCCESS)
@@ -237,7 +263,7 @@ class IoCommands:
         if fields.sdlba + total > ns.nlbas or any(r.slba + r.nlb > ns.nlbas for r in ranges):
             return failure(GenericStatus.LBA_OUT_OF_RANGE)
         copied = await self._load_spans([span for r in ranges for span in self._pieces(ns, r.slba, r.nlb)])
-        await self._store_blocks(ns, fields.sdlba, copied)
+        await self.store_blocks(ns, fields.sdlba, copied)
         return SUCCESS
 
     async def _dsm(self, slot: CommandSlot, ns: NamespaceConfig, count: int, deallocate: bool) -> Status:
@@ -287,7 +313,10 @@ class IoCommands:
         if skip or (skip + len(data)) % ps:
             whole, issue = self.backend.read(first, count, issue)
             data = whole[:skip] + data + whole[skip + len(data):]
-        done = self.backend.write(first, data, issue)
+        await self.settle(self.backend.write(first, data, issue))
+
+    async def settle(self, done: int) -> None:
+        """Wait for a write the back end completes at ``done``: until it is durable, when writes go through."""
         await wait_until(self.backend.flush(done) if self.write_through else done)
 
     async def zero(self, start: int, end: int) -> None:

@@ -41,13 +41,15 @@ from firmware.admin import ADMIN_QID, DeleteSq
 from firmware.mailbox import CommandSlot, Mailbox, MailboxTimeout
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
-from firmware.nvme.io import IoCommands, cdw0_status, now_ns, wait_until
+from firmware.nvme.io import IoCommands, cdw0_status
+from firmware.nvme.outcome import now_ns, wait_until
 from firmware.nvme.namespaces import NamespaceTable
-from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
+from firmware.nvme.ports import DeviceDram, DmaPort
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
 from models.identify import NSID_BROADCAST, ControllerConfig
 from models.nvme_commands import ABORT_NOT_ABORTED
+from models.zoned import ZoneState
 from models.nvme_spec import SUCCESS, AdminOpcode, FeatureId, GenericStatus, Status, SubmissionEntry
 
 
@@ -116,9 +118,21 @@ class NvmeFirmware(MinimalFirmware):
         self._shutting_down = False
         self.dma.reset()
         self.commands.reset()
+        self.io.controller_reset()
         self.soc.reset()
         await super()._controller_reset()
         self._update_write_through()
+
+    async def _enabled(self) -> None:
+        """CC.EN 0->1: the I/O command sets the host selected (CC.CSS) decide the opcodes namespaces take."""
+        self.io.css = (await self.mailbox.ctrl_status()).css
+
+    def fail_zone(self, nsid: int, zslba: int, state: ZoneState) -> None:
+        """A media failure (the test bench's fault): the zone of namespace ``nsid`` at ``zslba`` becomes Read
+        Only or Offline."""
+        ns = self.namespaces.allocated(nsid)
+        assert self.io.zoned is not None and ns is not None and ns.zones is not None, f"{nsid} is not zoned"
+        self.io.zoned.fail(ns, zslba, state)
 
     async def _shutdown(self) -> None:
         """CC.SHN: writes durable from now on; the flush runs beside the loop, which keeps posting."""
@@ -205,7 +219,7 @@ class NvmeFirmware(MinimalFirmware):
             else:
                 outcome = await self.io.execute(command.slot, command.sqe)
                 if not outcome.posted:
-                    await self._finish(command, outcome.status)
+                    await self._finish(command, outcome.status, outcome.dw0, outcome.dw1)
         except Exception as err:  # noqa: BLE001 - a firmware fault must not lose the completion
             # what a real controller's firmware does on an unexpected fault: complete with
             # Internal Error; the fault is kept for tests to assert on
@@ -217,9 +231,9 @@ class NvmeFirmware(MinimalFirmware):
             if command.sqid != ADMIN_QID:
                 self._ns_active[command.sqe.nsid] -= 1
 
-    async def _finish(self, command: Command, status: Status, dw0: int = 0) -> None:
+    async def _finish(self, command: Command, status: Status, dw0: int = 0, dw1: int = 0) -> None:
         if command.generation == self._generation:
-            await self._complete(command.slot, command.sqid, status, dw0)
+            await self._complete(command.slot, command.sqid, status, dw0, dw1)
 
     async def _admin_command(self, command: Command) -> None:
         assert self.commands is not None
@@ -265,9 +279,7 @@ class NvmeFirmware(MinimalFirmware):
         await self._finish(command, SUCCESS, 0 if target else ABORT_NOT_ABORTED)
 
     async def _to_host(self, slot: CommandSlot, data: bytes) -> Status:
-        buf = self.slot_buffer(slot)
-        await self.dram.write(buf, data)
-        result = await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), buf, len(data))
+        result = await self.io.to_host(slot, data)
         return SUCCESS if result.ok else result.status
 
     async def _post_due(self, due: tuple[tuple[CommandSlot, int], ...] | list[tuple[CommandSlot, int]]) -> None:

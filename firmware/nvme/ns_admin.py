@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware.nvme.io import failure
+from firmware.nvme.outcome import failure
 from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
 from models.identify import (LBA_FORMATS, NMIC_SHARED, NSID_BROADCAST, ControllerConfig, IdentifyNamespace,
                              parse_controller_list)

@@ -29,7 +29,7 @@ import numpy as np
 
 from models.backend import Backend, BackendError, host_page_counters
 from models.nvme_spec import CommandSpecificStatus, GenericStatus
-from models.zoned import ACTIVE, OPENED, SELECT_ALL, ZoneAction, ZoneDescriptor, ZoneState
+from models.zoned import ACTIVE, OPENED, SELECT_ALL, ZoneAction, ZoneDescriptor, ZoneGeometry, ZoneState
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia
@@ -84,9 +84,7 @@ class ZnsBackend(Backend):
         parts: list[bytes | None] = []
         sectors: list[int] = []
         done = now_ns
-        for z in {lba // self.zone_size for lba in range(lpn, lpn + count)}:
-            if self.state[z] == ZoneState.OFFLINE:
-                raise BackendError(CommandSpecificStatus.ZONE_IS_OFFLINE, f"read of offline zone {z}")
+        self.check_read(lpn, count)
         for lba in range(lpn, lpn + count):
             z = lba // self.zone_size
             held = dict(self._partial[z])
@@ -107,9 +105,14 @@ class ZnsBackend(Backend):
     def write(self, lpn: int, data: bytes, now_ns: int) -> int:
         n = self._pages_of(data)
         self._check_range(lpn, n)
-        z = lpn // self.zone_size
-        self._check_writable(z, lpn, n)
-        return self._write_at_wp(z, data, n, now_ns)
+        self.check_write(lpn, n)
+        return self._write_at_wp(lpn // self.zone_size, data, n, now_ns)
+
+    def check_read(self, lpn: int, count: int) -> None:
+        """Raise Zone Is Offline if the pages touch an Offline zone (reads may otherwise cross zones)."""
+        for z in range(lpn // self.zone_size, (lpn + count - 1) // self.zone_size + 1):
+            if self.state[z] == ZoneState.OFFLINE:
+                raise BackendError(CommandSpecificStatus.ZONE_IS_OFFLINE, f"read of offline zone {z}")
 
     def trim(self, lpn: int, count: int, now_ns: int) -> int:
         raise BackendError(GenericStatus.INVALID_OPCODE, "deallocate is not supported on zns")
@@ -138,9 +141,9 @@ class ZnsBackend(Backend):
     def append(self, zslba: int, data: bytes, now_ns: int) -> tuple[int, int]:
         """Zone Append: write at the write pointer; returns (assigned LBA, completion)."""
         n = self._pages_of(data)
-        z = self._zone_of_start(zslba)
+        self.check_append(zslba, n)
+        z = zslba // self.zone_size
         lba = self.wp[z]
-        self._check_writable(z, lba, n)
         return lba, self._write_at_wp(z, data, n, now_ns)
 
     def zone_action(self, action: ZoneAction, zslba: int, now_ns: int,
@@ -162,6 +165,15 @@ class ZnsBackend(Backend):
             raise ValueError(f"a zone fails to Read Only or Offline, not {state.name}")
         self._set(self._zone_of_start(zslba), state)
 
+    def zone_geometry(self) -> ZoneGeometry:
+        """The zones as a zoned namespace over the whole back end reports them, in pages."""
+        return ZoneGeometry(self.zone_size, self.zone_cap, self.max_open, self.max_active)
+
+    def zone(self, zslba: int) -> ZoneDescriptor:
+        """The zone starting at ``zslba``."""
+        z = self._zone_of_start(zslba)
+        return ZoneDescriptor(zslba, self.zone_cap, self.wp[z], self.state[z])
+
     def report(self, zslba: int = 0) -> list[ZoneDescriptor]:
         """Report Zones from the zone holding ``zslba`` on."""
         return [ZoneDescriptor(z * self.zone_size, self.zone_cap, self.wp[z], self.state[z])
@@ -173,6 +185,16 @@ class ZnsBackend(Backend):
         if zslba % self.zone_size or not 0 <= zslba < self.capacity_pages:
             raise BackendError(GenericStatus.INVALID_FIELD, f"{zslba} is not a zone start LBA")
         return zslba // self.zone_size
+
+    def check_write(self, lpn: int, n: int) -> None:
+        """Raise what a write of ``n`` pages at ``lpn`` fails with before resources are counted: the zone's
+        state, the write pointer, the zone capacity. A firmware checks this before it fetches the data."""
+        self._check_writable(lpn // self.zone_size, lpn, n)
+
+    def check_append(self, zslba: int, n: int) -> None:
+        """``check_write`` for a Zone Append of ``n`` pages to the zone starting at ``zslba``."""
+        z = self._zone_of_start(zslba)
+        self._check_writable(z, self.wp[z], n)
 
     def _check_writable(self, z: int, lpn: int, n: int) -> None:
         if self.state[z] in _UNWRITABLE:

@@ -1,7 +1,7 @@
 """Every back-end kind under the firmware in simulation: nvm, conv (the FTL), zns and ocssd.
 
-Sequential writes from the start of namespace 2 (4 KiB LBAs: zone and
-block order hold for zns and ocssd), each read back and compared; a read of
+Sequential writes from the start of the last namespace (4 KiB LBAs: namespace 2, or on zns its one zoned
+namespace, whose zones and blocks take them in order), each read back and compared; a read of
 never-written LBAs returns zeroes (DLFEAT). The reference model's data
 scoreboard checks every read as well. The flash kinds run on the OX
 preset, geometry and NAND timings both (tR 50 us, tPROG 500 us, tBERS
@@ -32,20 +32,21 @@ class BackendRoundTrip(CommandSetTest):
         await self.admin.set_num_queues(1, 1)
         queue = await self.admin.create_queue_pair(1, 16)
         mem = self.tb.rc.mem_address_space
+        nsid = self.config.namespaces[-1].nsid
         for i in range(TRANSFERS):
             slba = i * PAGES
             data = rng.randbytes(PAGES * PAGE)
             wbuf, wp1, wp2 = await self.prp_buffer(PAGES)
             rbuf, rp1, rp2 = await self.prp_buffer(PAGES)
             await mem.write(wbuf, data)
-            for sqe in (write_cmd(2, slba, PAGES, wp1, wp2), read_cmd(2, slba, PAGES, rp1, rp2)):
+            for sqe in (write_cmd(nsid, slba, PAGES, wp1, wp2), read_cmd(nsid, slba, PAGES, rp1, rp2)):
                 (cid,) = await queue.submit_many([sqe])
                 (cqe,) = await queue.wait_for([cid], COMMAND_TIMEOUT_NS)
                 assert cqe.status.is_success, f"{self.backend_kind}: {sqe.opcode:#x} at LBA {slba}: {cqe.status}"
             assert bytes(await mem.read(rbuf, PAGES * PAGE)) == data, f"{self.backend_kind}: LBA {slba} differs"
         # never written: zeroes
         zbuf, zp1, zp2 = await self.prp_buffer(1)
-        (cid,) = await queue.submit_many([read_cmd(2, 1000, 1, zp1, zp2)])
+        (cid,) = await queue.submit_many([read_cmd(nsid, 1000, 1, zp1, zp2)])
         (cqe,) = await queue.wait_for([cid], COMMAND_TIMEOUT_NS)
         assert cqe.status.is_success and not any(await mem.read(zbuf, PAGE)), f"{self.backend_kind}: not zeroes"
         writes = self.backend.smart()["host_write_pages"]

@@ -22,7 +22,7 @@ from tests.unit.fake_mailbox import FakeMailbox
 from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
 
 import firmware.minimal as fm
-import firmware.nvme.io as fio
+import firmware.nvme.outcome as fout
 import firmware.nvme.loop as floop
 from firmware.mailbox import DoorbellError, DoorbellErrorKind, IrqBit
 from firmware.nvme.loop import NvmeFirmware
@@ -130,7 +130,7 @@ class Bench:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, soc: SocConfig | None = None,
                  config: ControllerConfig = CONFIG, **kwargs: Any) -> None:
         self.kernel = Kernel()
-        for module in (fm, fio, floop):
+        for module in (fm, fout, floop):
             monkeypatch.setattr(module, "get_sim_time", self.kernel.get_sim_time)
             monkeypatch.setattr(module, "Timer", self.kernel.timer)
         monkeypatch.setattr(floop, "start_soon", asyncio.ensure_future)
