@@ -166,17 +166,18 @@ def copy_cmd(nsid: int, sdlba: int, ranges: int, prp1: int = 0, prp2: int = 0, d
                            cdw11=sdlba >> 32, cdw12=(ranges - 1) & 0xFF | desfmt << 8)
 
 
-def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0) -> SubmissionEntry:
-    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns | cntid << 16)
+def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0, csi: int = 0) -> SubmissionEntry:
+    return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns | cntid << 16,
+                           cdw11=csi << 24)
 
 
 def get_log_page_cmd(lid: int, length: int, offset: int = 0, rae: bool = False, nsid: int = NSID_BROADCAST,
-                     prp1: int = 0, prp2: int = 0) -> SubmissionEntry:
-    """Get Log Page of ``length`` bytes (a multiple of 4) from byte ``offset``."""
+                     prp1: int = 0, prp2: int = 0, csi: int = 0) -> SubmissionEntry:
+    """Get Log Page of ``length`` bytes (a multiple of 4) from byte ``offset``, of command set ``csi``."""
     numd = length // 4 - 1
     return SubmissionEntry(AdminOpcode.GET_LOG_PAGE, nsid=nsid, prp1=prp1, prp2=prp2,
                            cdw10=lid | int(rae) << 15 | (numd & 0xFFFF) << 16, cdw11=numd >> 16,
-                           cdw12=offset & 0xFFFF_FFFF, cdw13=offset >> 32)
+                           cdw12=offset & 0xFFFF_FFFF, cdw13=offset >> 32, cdw14=csi << 24)
 
 
 def abort_cmd(sqid: int, cid: int) -> SubmissionEntry:

@@ -16,6 +16,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from pyuvm import uvm_subscriber
 
 from models.nvme_spec import AdminOpcode, CompletionEntry, GenericStatus, NvmOpcode, StatusCodeType
+from models.zoned import ZnsOpcode
 from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 
 COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
@@ -36,6 +37,15 @@ COMMAND_STATUSES: dict[tuple[bool, int], list[str]] = {
     (False, NvmOpcode.VERIFY): _NAMESPACE_STATUSES + ["LBA_OUT_OF_RANGE"],
     (False, NvmOpcode.COPY): _NAMESPACE_STATUSES + ["COMMAND_SIZE_LIMIT_EXCEEDED", "LBA_OUT_OF_RANGE",
                                                     "PRP_OFFSET_INVALID"],
+    # zoned namespaces: Write's zone statuses, and each zone command's
+    (False, NvmOpcode.WRITE): ["SUCCESS", "ZONE_INVALID_WRITE", "ZONE_BOUNDARY_ERROR", "ZONE_IS_FULL",
+                               "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE", "TOO_MANY_ACTIVE_ZONES", "TOO_MANY_OPEN_ZONES"],
+    (False, ZnsOpcode.ZONE_APPEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
+                                     "ZONE_BOUNDARY_ERROR", "ZONE_IS_FULL", "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE"],
+    (False, ZnsOpcode.ZONE_MGMT_SEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
+                                        "INVALID_ZONE_STATE_TRANSITION", "TOO_MANY_OPEN_ZONES",
+                                        "TOO_MANY_ACTIVE_ZONES"],
+    (False, ZnsOpcode.ZONE_MGMT_RECV): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE"],
 }
 SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
 VECTOR_CLASSES = ["admin", "io"]
@@ -62,7 +72,8 @@ def sample_admin(opcode: int, kind: str) -> None:
 
 
 def _status_point(admin: bool, opcode: int, bins: list[str]) -> Callable[[str], None]:
-    name = (AdminOpcode if admin else NvmOpcode)(opcode).name.lower()
+    name = (AdminOpcode(opcode) if admin else NvmOpcode(opcode) if opcode in set(NvmOpcode)
+            else ZnsOpcode(opcode)).name.lower()
 
     @CoverPoint(f"nvme.{name}.status", xf=lambda status: status, bins=bins)
     def sample(status: str) -> None:
