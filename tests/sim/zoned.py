@@ -224,6 +224,8 @@ class EveryZoneStatus(ZonedTest):
     async def body(self) -> None:
         end = ZONES * ZONE
         await self.write(zslba(4) + 5, 1, code=CS.ZONE_INVALID_WRITE)
+        misaligned = self.buf.addr + 2                                      # PRP Offset Invalid, were it used
+        await self.run(write_cmd(NSID, zslba(4) + 5, 1, misaligned), CS.ZONE_INVALID_WRITE)   # zone before data
         await self.write(zslba(4), 32)
         await self.write(zslba(4) + 32, 32, code=CS.ZONE_BOUNDARY_ERROR)     # past ZCAP
         await self.append(4, 16)
@@ -265,6 +267,7 @@ class EveryZoneStatus(ZonedTest):
         await self.send(0, ZoneAction.OFFLINE, select_all=True)
         assert (await self.zone(12)).state == ZoneState.OFFLINE
         await self.read(zslba(12), 1, code=CS.ZONE_IS_OFFLINE)
+        await self.run(read_cmd(NSID, zslba(12), 1, misaligned), CS.ZONE_IS_OFFLINE)
         await self.read(zslba(11) + 60, 8, code=CS.ZONE_IS_OFFLINE)          # across into the Offline zone
         await self.write(zslba(12) + 4, 1, code=CS.ZONE_IS_OFFLINE)
         await self.append(12, 1, code=CS.ZONE_IS_OFFLINE)
