@@ -29,7 +29,7 @@ from firmware.nvme.loop import NvmeFirmware
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DmaDirection, DmaResult
 from firmware.soc import Soc, SocConfig, command_kind
-from models.backend import NvmBackend
+from models.backend import Backend, NvmBackend
 from models.identify import ControllerConfig, NamespaceConfig, controller_list
 from models.nvme_commands import (CopyRange, DsmRange, abort_cmd, async_event_request_cmd, compare_cmd, copy_cmd,
                                   dsm_cmd, flush_cmd, get_log_page_cmd, identify_cmd, ns_attachment_cmd,
@@ -39,9 +39,13 @@ from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER
                               NAMESPACE_ATTRIBUTE_CHANGED, LogId, temperature_threshold_dword)
 from models.nvme_model import NvmeModel
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
-                              GetFeaturesSelect, NvmOpcode, Status, SubmissionEntry, create_io_cq, create_io_sq,
+                              CompletionEntry, GetFeaturesSelect, NvmOpcode, Status, SubmissionEntry, create_io_cq,
+                              create_io_sq,
                               get_features, set_features)
+from models.flash import Geometry, ZnsBackend
 from models.prp import DataPointerError, prp_segments, sgl1_of, sgl_segments
+from models.zoned import (ReportFilter, ZoneAction, ZoneState, zone_append_cmd, zone_receive_cmd,
+                          zone_send_cmd)
 
 SEED = 5
 PAIRS = 4       # FakeMailbox's FwParams
@@ -128,7 +132,7 @@ class Bench:
     """The firmware on its fakes, a host that places data behind PRPs, and the reference model."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, soc: SocConfig | None = None,
-                 config: ControllerConfig = CONFIG, **kwargs: Any) -> None:
+                 config: ControllerConfig = CONFIG, backend: Backend | None = None, **kwargs: Any) -> None:
         self.kernel = Kernel()
         for module in (fm, fout, floop):
             monkeypatch.setattr(module, "get_sim_time", self.kernel.get_sim_time)
@@ -141,7 +145,7 @@ class Bench:
         self.sqes: dict[int, SubmissionEntry] = {}
         self.layouts: dict[int, PrpLayout] = {}
         self.dma = FakeDma(self.host, FakeDram(SLOTS * config.max_transfer), self.mb, self.sqes)
-        backend = NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
+        backend = backend or NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
         self.fw = NvmeFirmware(self.mb, backend, self.dma.dram, self.dma, config, soc, **kwargs)  # type: ignore
         self.model = NvmeModel(config, PAIRS, mqes=255)
         self.run(self.fw.init())
@@ -244,6 +248,75 @@ def test_random_io_matches_the_model(bench: Bench) -> None:
     # success, MDTS or an inactive namespace, an invalid namespace, LBA range: all exercised
     assert {0x00, 0x02, 0x0B, 0x80}.issubset(statuses)
     assert {NvmOpcode.COPY, NvmOpcode.VERIFY, NvmOpcode.WRITE, NvmOpcode.READ} <= succeeded, succeeded
+
+
+# a zoned namespace: 8 zones of 16 LBAs, 12 writable, at most 2 open and 3 active
+ZNS_GEOMETRY = Geometry(channels=2, luns_per_channel=1, planes=1, blocks_per_plane=8, pages_per_block=4,
+                        page_size=8192, sector_size=4096, oob_size=64)
+
+
+def zoned_bench(monkeypatch: pytest.MonkeyPatch) -> Bench:
+    backend = ZnsBackend(geometry=ZNS_GEOMETRY, zone_cap=12, max_open=2, max_active=3)
+    zones = backend.zone_geometry()
+    config = ControllerConfig(namespaces=(NamespaceConfig(1, PAGE, backend.capacity_pages, zones=zones),),
+                              nvm_capacity=backend.capacity_pages * PAGE, allocation_unit=zones.size * PAGE, zasl=1)
+    bench = Bench(monkeypatch, config=config, backend=backend)
+    bench.io_queue()
+    return bench
+
+
+def random_zoned(rng: random.Random, i: int, wp: list[int]) -> tuple[SubmissionEntry, bytes, int]:
+    """A random command on the zoned namespace, mostly where it would succeed; ``wp``: the write pointers."""
+    zone = rng.randrange(len(wp))
+    start = zone * 16
+    nlb = rng.choice([1, 2, 4, 9])     # 9 blocks: over ZASL (8 KiB << 1)
+    at = wp[zone] if rng.random() < 0.8 else start + rng.randrange(16)
+    kind = rng.choice(["write", "write", "append", "append", "send", "receive", "read", "zeroes"])
+    if kind == "write":
+        return write_cmd(1, at, nlb), pattern(nlb * PAGE, i), 0
+    if kind == "append":
+        return zone_append_cmd(1, start if rng.random() < 0.9 else start + 1, nlb), pattern(nlb * PAGE, i), 0
+    if kind == "zeroes":
+        return write_zeroes_cmd(1, at, nlb), b"", 0
+    if kind == "read":
+        slba = rng.randrange(128 - nlb)
+        return read_cmd(1, slba, nlb), b"", nlb * PAGE
+    if kind == "send":
+        action = rng.choice([*ZoneAction, 0x10])
+        return zone_send_cmd(1, start if rng.random() < 0.9 else start + 3, action, rng.random() < 0.2), b"", 0
+    length = rng.choice([64, 64 + 3 * 64, PAGE])
+    sqe = zone_receive_cmd(1, start + rng.randrange(16), length, 0, option=rng.choice([*ReportFilter, 9]),
+                           partial=rng.random() < 0.5)
+    return sqe, b"", length
+
+
+def test_zoned_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The firmware over the zns back end and the reference model's own zone state machine agree on every
+    status, read, report and appended LBA, through seeded random zone traffic and media failures."""
+    bench = zoned_bench(monkeypatch)
+    zones = bench.model.namespaces.shadows[1].zones
+    assert zones is not None
+    rng = random.Random(SEED)
+    statuses = set()
+    for i in range(400):
+        if i % 97 == 96:     # now and then a media failure, told to both
+            zone, state = rng.randrange(zones.count), rng.choice([ZoneState.READ_ONLY, ZoneState.OFFLINE])
+            bench.fw.fail_zone(1, zone * 16, state)
+            bench.model.zone_failed(1, zone * 16, state)
+        sqe, data, length = random_zoned(rng, i, zones.wp)
+        slot = bench.submit(1, sqe, data, length)
+        bench.step()
+        expected = bench.model.io(sqe, data)
+        status, dw0 = bench.completion(slot)
+        assert status == expected.status, f"command {i}: {sqe}"
+        if expected.data is not None:
+            assert bench.host_data(slot) == expected.data, f"command {i}: {sqe}"
+        if expected.landed is not None and status.is_success:
+            expected.landed(CompletionEntry(dw0=dw0))
+        statuses.add(status.name)
+    wanted = {"SUCCESS", "INVALID_FIELD", "ZONE_INVALID_WRITE", "ZONE_BOUNDARY_ERROR", "ZONE_IS_FULL",
+              "TOO_MANY_ACTIVE_ZONES", "INVALID_ZONE_STATE_TRANSITION", "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE"}
+    assert wanted <= statuses, wanted - statuses
 
 
 def test_partial_page_writes_keep_their_neighbours(bench: Bench) -> None:
