@@ -18,7 +18,7 @@ from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
 from models.pci_identity import PciIdentity
-from models.zoned import Csi, ZoneGeometry
+from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, Csi, ZoneGeometry
 
 IDENTIFY_SIZE = 4096
 NSID_BROADCAST = 0xFFFF_FFFF
@@ -450,7 +450,8 @@ class ControllerConfig:
         return IdentifyController(vid=self.pci.vendor_id, ssvid=self.pci.subsystem_vendor_id, sn=self.sn,
                                   mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
                                   cmic=CMIC_MULTI_CONTROLLER if self.multi_controller else 0,
-                                  oaes=OAES_NAMESPACE_ATTRIBUTE, oacs=OACS_NS_MANAGEMENT, nn=self.max_namespaces,
+                                  oaes=OAES_NAMESPACE_ATTRIBUTE | AEC_ZONE_DESCRIPTOR_CHANGED, oacs=OACS_NS_MANAGEMENT,
+                                  nn=self.max_namespaces,
                                   oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
                                   ocfs=OCFS_FORMAT_0 if Oncs.COPY in self.oncs else 0,
                                   sgls=SGLS_SUPPORTED if self.sgl else 0, tnvmcap=self.nvm_capacity,

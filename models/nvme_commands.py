@@ -166,7 +166,8 @@ def copy_cmd(nsid: int, sdlba: int, ranges: int, prp1: int = 0, prp2: int = 0, d
                            cdw11=sdlba >> 32, cdw12=(ranges - 1) & 0xFF | desfmt << 8)
 
 
-def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0, csi: int = 0) -> SubmissionEntry:
+def identify_cmd(cns: int, nsid: int = 0, prp1: int = 0, prp2: int = 0, cntid: int = 0,
+                 csi: int = 0) -> SubmissionEntry:
     return SubmissionEntry(AdminOpcode.IDENTIFY, nsid=nsid, prp1=prp1, prp2=prp2, cdw10=cns | cntid << 16,
                            cdw11=csi << 24)
 

@@ -13,7 +13,7 @@ from enum import IntEnum, IntFlag
 from models.identify import ControllerConfig, namespace_list
 from models.nvme_commands import LogRequest
 from models.nvme_spec import AdminOpcode, NvmOpcode
-from models.zoned import Csi, ZnsOpcode
+from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, CHANGED_ZONE_LIST, Csi, ZnsOpcode
 
 # Log pages (section 5.14.1)
 
@@ -23,6 +23,7 @@ class LogId(IntEnum):
     FIRMWARE_SLOT = 0x03
     CHANGED_NAMESPACES = 0x04
     COMMANDS_SUPPORTED = 0x05
+    CHANGED_ZONES = CHANGED_ZONE_LIST     # of the Zoned Namespace command set (CSI 02h), per namespace
 
 
 ERROR_ENTRY_SIZE = 64
@@ -169,19 +170,24 @@ INVALID_DOORBELL_REGISTER = AsyncEvent(AsyncEventType.ERROR, 0x00, LogId.ERROR_I
 INVALID_DOORBELL_VALUE = AsyncEvent(AsyncEventType.ERROR, 0x01, LogId.ERROR_INFORMATION)
 TEMPERATURE_THRESHOLD = AsyncEvent(AsyncEventType.SMART_HEALTH, 0x01, LogId.SMART_HEALTH)
 NAMESPACE_ATTRIBUTE_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0x00, LogId.CHANGED_NAMESPACES)
+ZONE_DESCRIPTOR_CHANGED = AsyncEvent(AsyncEventType.NOTICE, 0xEF, LogId.CHANGED_ZONES)
 AEC_NAMESPACE_ATTRIBUTE = 1 << 8
-# the log page that reports each event type this controller raises: reading it without Retain Asynchronous
-# Event unmasks the type (5.2)
-EVENT_LOGS = {AsyncEventType.ERROR: LogId.ERROR_INFORMATION, AsyncEventType.SMART_HEALTH: LogId.SMART_HEALTH,
-              AsyncEventType.NOTICE: LogId.CHANGED_NAMESPACES}
+AEC_KEPT = 0x1FF | AEC_ZONE_DESCRIPTOR_CHANGED   # the Asynchronous Event Configuration bits kept
+# the AEC bit that enables each notice
+_NOTICE_ENABLES = {NAMESPACE_ATTRIBUTE_CHANGED: AEC_NAMESPACE_ATTRIBUTE,
+                   ZONE_DESCRIPTOR_CHANGED: AEC_ZONE_DESCRIPTOR_CHANGED}
 
 
 def event_enabled(event: AsyncEvent, aec: int) -> bool:
-    """Errors are always reported; SMART events per critical-warning bit of AEC, notices per AEC [8]."""
+    """Errors are always reported; SMART events per critical-warning bit of AEC, each notice per its AEC bit.
+
+    Once an event is reported, its type stays masked until the host reads the log page that event named
+    (5.2): two notices of different log pages still mask each other, as they share the type.
+    """
     if event.type == AsyncEventType.SMART_HEALTH:
         return bool(aec & CRITICAL_WARNING_TEMPERATURE) if event == TEMPERATURE_THRESHOLD else False
     if event.type == AsyncEventType.NOTICE:
-        return bool(aec & AEC_NAMESPACE_ATTRIBUTE)
+        return bool(aec & _NOTICE_ENABLES[event])
     return True
 
 

@@ -15,10 +15,13 @@ spec leaves a choice, both follow the choice documented here:
   reserved), and so is a PSDT the command may not use (admin commands:
   PRPs only; I/O commands: PRPs, or SGLs where Identify SGLS says so; 11b
   is reserved).
-* Check order of an I/O command after that: Invalid Opcode, the namespace
-  (Invalid Namespace or Format for an invalid NSID, Invalid Field for an
-  inactive one), Invalid Field (MDTS, Verify included), LBA Out of Range,
-  then data (Compare Failure). Copy: Descriptor Format, the number of
+* Check order of an I/O command after that: Invalid Opcode (an opcode of
+  no command set), the namespace (Invalid Namespace or Format for an
+  invalid NSID, Invalid Field for an inactive one), Invalid Opcode (not a
+  command of the namespace's set as CC.CSS enabled it), Invalid Field
+  (MDTS, Verify included), LBA Out of Range, then data (Compare Failure).
+  A zoned namespace's zone checks come before its data moves, its open and
+  active resources after (docs/zns.md). Copy: Descriptor Format, the number of
   ranges, [the ranges arrive], each range's and the total length (Command
   Size Limit Exceeded), the destination's then the sources' LBA range.
 * Host statistics (SMART) count successful commands only: Read and Compare
@@ -40,29 +43,30 @@ from dataclasses import dataclass, field
 from models.identify import (COPY_MAX_RANGES, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig,
                              namespace_list)
 from models.namespace_model import NamespaceInventory, Shadow
-from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags,
-                              FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode, Status,
-                              StatusCode, SubmissionEntry, CompletionEntry, CC_CSS_ALL_IO, num_queues_dword, qsize_qid)
+from models.nvme_spec import (AdminOpcode, CC_CSS_ALL_IO, CommandSpecificStatus, CompletionEntry, CreateCqFlags,
+                              CreateSqFlags, FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode,
+                              SUCCESS, Status, StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
 from models.nvme_commands import (COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, ERROR_RECOVERY_DULBE,
                                   FEATURE_SAVE, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, CopyFields, CopyRange,
                                   DsmRange, LogRequest, dsm_ranges, rw_fields)
-from models.nvme_logs import (AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
-                              CRITICAL_WARNING_TEMPERATURE, EVENT_LOGS, INVALID_DOORBELL_REGISTER,
-                              INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
-                              TEMPERATURE_THRESHOLD, changed_ns_log, command_effects, command_effects_log, effects_csi, data_units, error_entry,
-                              error_log,
-                              event_enabled, firmware_slot_log, log_slice, smart_log)
+from models.nvme_logs import (AEC_KEPT, AsyncEvent, AsyncEventType, COMPOSITE_TEMPERATURE,
+                              CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER, INVALID_DOORBELL_VALUE, LogId,
+                              NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters, TEMPERATURE_THRESHOLD,
+                              ZONE_DESCRIPTOR_CHANGED, changed_ns_log, command_effects, command_effects_log,
+                              data_units, effects_csi, error_entry, error_log, event_enabled, firmware_slot_log,
+                              log_slice, smart_log)
 from models.prp import DataPointerError
-from models.zoned import (IDENTIFY_SIZE, IOCS_COMBINATION, REPORT_HEADER_SIZE, SELECT_ALL, ZRA_REPORT_ZONES, Csi,
-                          ReportFilter, ZnsOpcode, ZoneAction, ZoneReceiveFields, ZoneSendFields, ZoneState,
-                          appended_lba, zns_identify_controller, zns_identify_namespace, zone_report)
+from models.zoned import (Csi, IDENTIFY_SIZE, IOCS_COMBINATION, REPORT_HEADER_SIZE, ReportFilter, SELECT_ALL,
+                          ZRA_REPORT_ZONES, ZnsOpcode, ZoneAction, ZoneReceiveFields, ZoneSendFields, ZoneState,
+                          appended_lba, changed_zone_log, zns_identify_controller, zns_identify_namespace, zone_report)
 
 
 # The model
 
 # the bits kept of features stored as given
 _KEPT_BITS = {FeatureId.INTERRUPT_COALESCING: 0xFFFF, FeatureId.VOLATILE_WRITE_CACHE: 0x1,
-              FeatureId.ASYNC_EVENT_CONFIG: 0x1FF, FeatureId.POWER_MANAGEMENT: 0xFF, FeatureId.ERROR_RECOVERY: 0xFFFF,
+              FeatureId.ASYNC_EVENT_CONFIG: AEC_KEPT, FeatureId.POWER_MANAGEMENT: 0xFF,
+              FeatureId.ERROR_RECOVERY: 0xFFFF,
               FeatureId.WRITE_ATOMICITY: 0x1, FeatureId.IO_COMMAND_SET_PROFILE: 0x1FF}
 
 
@@ -112,6 +116,7 @@ class NvmeModel:
         self.errors: list[bytes] = []
         self.async_completions: list[int] = []   # DW0 of AERs completed by events, in order
         self.changed_namespaces: list[int] = []
+        self.changed_zones: dict[int, list[int]] = {}   # NSID -> the Changed Zone List's ZSLBAs
         self.css = CC_CSS_ALL_IO          # CC.CSS the controller is enabled with (``enabled``)
         self._appends: dict[tuple[int, int], AppendWindow] = {}   # (NSID, zone) -> Zone Appends in flight
         self.reset()
@@ -133,7 +138,7 @@ class NvmeModel:
         self.vector_cd: set[int] = set()
         self.outstanding_aers = 0
         self.pending_events: list[AsyncEvent] = []
-        self.masked: set[AsyncEventType] = set()
+        self.masked: dict[AsyncEventType, int] = {}    # masked type -> the log page the event named
 
     def _defaults(self) -> dict[int, int]:
         n = self.io_queue_pairs - 1
@@ -400,10 +405,15 @@ class NvmeModel:
         return Prediction(SUCCESS, data=zone_report(matching, fields.partial, fields.length))
 
     def zone_failed(self, nsid: int, zslba: int, state: ZoneState) -> None:
-        """A media failure made a zone Read Only or Offline (the test bench's fault, told to the model)."""
+        """A media failure made a zone Read Only or Offline (the test bench's fault, told to the model): the
+        controller lists it in the namespace's Changed Zone List and raises Zone Descriptor Changed."""
         zones = self.namespaces.shadows[nsid].zones
         assert zones is not None, f"namespace {nsid} is not zoned"
         zones.fail(zones.zone_of(zslba), state)
+        listed = self.changed_zones.setdefault(nsid, [])
+        if zslba not in listed:
+            listed.append(zslba)
+        self._event(ZONE_DESCRIPTOR_CHANGED)
 
     def active_namespace(self, nsid: int) -> NamespaceConfig | None:
         """The namespace if it is attached to this controller."""
@@ -438,7 +448,7 @@ class NvmeModel:
             if event is None:
                 return
             self.pending_events.remove(event)
-            self.masked.add(event.type)
+            self.masked[event.type] = event.lid
             self.outstanding_aers -= 1
             self.async_completions.append(event.dw0)
 
@@ -547,8 +557,8 @@ class NvmeModel:
         if cns == Cns.IO_CONTROLLER:
             if csi not in offered:
                 return fail(GenericStatus.INVALID_FIELD)
-            zoned = csi == Csi.ZONED
-            return Prediction(SUCCESS, data=zns_identify_controller(self.config.zasl) if zoned else bytes(IDENTIFY_SIZE))
+            data = zns_identify_controller(self.config.zasl) if csi == Csi.ZONED else bytes(IDENTIFY_SIZE)
+            return Prediction(SUCCESS, data=data)
         if cns == Cns.IO_ACTIVE_NAMESPACES:
             if nsid >= NSID_BROADCAST - 1:
                 return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
@@ -654,11 +664,16 @@ class NvmeModel:
                 LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                 LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                 LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces),
-                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_csi(request.csi))}
+                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_csi(request.csi)),
+                LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, []))}
         if request.lid not in logs:
             return fail(CommandSpecificStatus.INVALID_LOG_PAGE)
         if request.lid == LogId.COMMANDS_SUPPORTED and effects_csi(request.csi) is None:
             return fail(GenericStatus.INVALID_FIELD)
+        if request.lid == LogId.CHANGED_ZONES:
+            ns = self.active_namespace(sqe.nsid)
+            if request.csi != Csi.ZONED or ns is None or ns.zones is None:
+                return fail(GenericStatus.INVALID_FIELD)    # a log of the Zoned set, per zoned namespace
         log = logs[LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
@@ -666,7 +681,9 @@ class NvmeModel:
         if not request.rae:
             if request.lid == LogId.CHANGED_NAMESPACES:
                 self.changed_namespaces = []
-            self.masked -= {t for t, lid in EVENT_LOGS.items() if lid == request.lid}
+            if request.lid == LogId.CHANGED_ZONES:
+                self.changed_zones.pop(sqe.nsid, None)
+            self.masked = {t: lid for t, lid in self.masked.items() if lid != request.lid}
             self._deliver()
         return Prediction(SUCCESS, data=log_slice(log, request))
 

@@ -120,7 +120,8 @@ class ControllerParams:
 
     def cap(self) -> Cap:
         d = self.design
-        return Cap(mqes=d.MQES, cqr=True, ams=d.AMS, to=d.TIMEOUT, dstrd=d.DSTRD, nssrs=False, css=CAP_CSS_NVM | CAP_CSS_IO_SETS, bps=False,
+        return Cap(mqes=d.MQES, cqr=True, ams=d.AMS, to=d.TIMEOUT, dstrd=d.DSTRD, nssrs=False,
+                   css=CAP_CSS_NVM | CAP_CSS_IO_SETS, bps=False,
                    mpsmin=d.MPSMIN, mpsmax=d.MPSMAX, pmrs=False, cmbs=False)
 
 

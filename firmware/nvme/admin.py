@@ -21,14 +21,12 @@ from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
 from firmware.nvme.ns_admin import NamespaceCommands
 from models.identify import (IDENTIFY_SIZE, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig,
                              common_namespace_fields, controller_list, namespace_list)
-from models.zoned import IOCS_COMBINATION, Csi, zns_identify_controller, zns_identify_namespace
+from models.zoned import IOCS_COMBINATION, Csi, changed_zone_log, zns_identify_controller, zns_identify_namespace
 from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
-from models.nvme_logs import (COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
-                              INVALID_DOORBELL_VALUE, NAMESPACE_ATTRIBUTE_CHANGED, TEMPERATURE_THRESHOLD,
-                              LogId, SmartCounters, changed_ns_log, command_effects_log, data_units, effects_csi,
-                              error_entry,
-                              error_log,
-                              firmware_slot_log, log_slice, smart_log)
+from models.nvme_logs import (AEC_KEPT, COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
+                              INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
+                              TEMPERATURE_THRESHOLD, ZONE_DESCRIPTOR_CHANGED, changed_ns_log, command_effects_log,
+                              data_units, effects_csi, error_entry, error_log, firmware_slot_log, log_slice, smart_log)
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               GetFeaturesSelect, Status, SubmissionEntry)
 
@@ -36,7 +34,7 @@ FEATURE_CHANGEABLE = 1 << 2
 # features kept here, with the bits each keeps; the queue-related ones are AdminState's. Power
 # Management, Error Recovery and Write Atomicity Normal are mandatory (NVMe 1.4 figure 271) even
 # where, as here, they change nothing: PS0 only, no time-limited recovery, atomicity as advertised.
-_MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: 0x1FF,
+_MASKS = {FeatureId.VOLATILE_WRITE_CACHE: 0x1, FeatureId.ASYNC_EVENT_CONFIG: AEC_KEPT,
           FeatureId.TEMPERATURE_THRESHOLD: 0xFFFF, FeatureId.POWER_MANAGEMENT: 0xFF,
           FeatureId.ERROR_RECOVERY: 0xFFFF, FeatureId.WRITE_ATOMICITY: 0x1, FeatureId.IO_COMMAND_SET_PROFILE: 0x1FF}
 
@@ -67,6 +65,7 @@ class AdminCommands:
         self.events = AsyncEvents(self.ident.aerl + 1)
         self.errors: list[bytes] = []
         self.changed: list[int] = []
+        self.changed_zones: dict[int, list[int]] = {}   # NSID -> ZSLBAs for the Changed Zone List
         self.reset()
 
     def reset(self) -> None:
@@ -116,6 +115,13 @@ class AdminCommands:
         self.errors.append(error_entry(len(self.errors) + 1))
         event = INVALID_DOORBELL_REGISTER if err.kind == DoorbellErrorKind.NO_SUCH_QUEUE else INVALID_DOORBELL_VALUE
         return self.events.event(event, self.features[FeatureId.ASYNC_EVENT_CONFIG])
+
+    def zones_changed(self, nsid: int, zslbas: list[int]) -> Due:
+        """The controller changed these zones itself (a media failure): the namespace's Changed Zone List
+        and a Zone Descriptor Changed notice."""
+        listed = self.changed_zones.setdefault(nsid, [])
+        listed += [z for z in zslbas if z not in listed]
+        return self.events.event(ZONE_DESCRIPTOR_CHANGED, self.features[FeatureId.ASYNC_EVENT_CONFIG])
 
     def namespace_changed(self, nsids: list[int]) -> Due:
         self.changed = sorted(set(self.changed) | set(nsids))
@@ -225,11 +231,17 @@ class AdminCommands:
         effects_set = effects_csi(request.csi)
         if request.lid == LogId.COMMANDS_SUPPORTED and effects_set is None:
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if request.lid == LogId.CHANGED_ZONES:
+            ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
+            if request.csi != Csi.ZONED or ns is None or ns.zones is None:
+                return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         log = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, self.ident.elpe + 1),
                LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed),
-               LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_set)}[LogId(request.lid)]()
+               LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_set),
+               LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, []))}[
+            LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
@@ -237,5 +249,7 @@ class AdminCommands:
         if not request.rae:
             if request.lid == LogId.CHANGED_NAMESPACES:
                 self.changed = []
+            if request.lid == LogId.CHANGED_ZONES:
+                self.changed_zones.pop(sqe.nsid, None)
             due = self.events.log_read(request.lid)
         return AdminOutcome(SUCCESS, data=log_slice(log, request), due=tuple(due))

@@ -9,9 +9,11 @@ advertises (DLFEAT).
 
 Checks, in this order (the reference model's order): CDW0's FUSE and PSDT
 (``cdw0_status``, for admin commands too, before anything else), Invalid
-Opcode, the namespace (an invalid NSID: Invalid Namespace or Format; one in
-1..NN not attached here: Invalid Field), Invalid Field (MDTS), LBA Out of
-Range; then the DMA engine's status, then Compare Failure. The back end's
+Opcode (no command set has the opcode), the namespace (an invalid NSID:
+Invalid Namespace or Format; one in 1..NN not attached here: Invalid
+Field), Invalid Opcode again (not a command of the namespace's set as
+CC.CSS enabled it), Invalid Field (MDTS), LBA Out of Range; a zoned
+namespace's own checks follow (firmware.nvme.zoned); then the DMA engine's status, then Compare Failure. The back end's
 own errors carry their status (``models.backend.BackendError``). Verify is
 a Read that moves no data (MDTS still bounds it, as NVMe 2.0's Verify Size
 Limit may). Copy checks its Descriptor Format (Invalid Field) and range
@@ -41,8 +43,8 @@ from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, ControllerConfig, N
 from models.nvme_commands import (COPY_FORMAT_0, COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP,
                                   PSDT_SGL, CopyFields, CopyRange, DsmRange,
                                   dsm_ranges, rw_fields)
-from models.nvme_spec import (CC_CSS_ALL_IO, SUCCESS, CommandSpecificStatus, GenericStatus, MediaStatus, NvmOpcode, Status,
-                              StatusCode, SubmissionEntry)
+from models.nvme_spec import (CC_CSS_ALL_IO, SUCCESS, CommandSpecificStatus, GenericStatus, MediaStatus, NvmOpcode,
+                              Status, SubmissionEntry)
 
 
 def cdw0_status(sqe: SubmissionEntry, admin: bool, sgl: bool) -> Status | None:

@@ -127,12 +127,14 @@ class NvmeFirmware(MinimalFirmware):
         """CC.EN 0->1: the I/O command sets the host selected (CC.CSS) decide the opcodes namespaces take."""
         self.io.css = (await self.mailbox.ctrl_status()).css
 
-    def fail_zone(self, nsid: int, zslba: int, state: ZoneState) -> None:
+    async def fail_zone(self, nsid: int, zslba: int, state: ZoneState) -> None:
         """A media failure (the test bench's fault): the zone of namespace ``nsid`` at ``zslba`` becomes Read
-        Only or Offline."""
+        Only or Offline, and the host is told (Changed Zone List, Zone Descriptor Changed)."""
+        assert self.commands is not None
         ns = self.namespaces.allocated(nsid)
         assert self.io.zoned is not None and ns is not None and ns.zones is not None, f"{nsid} is not zoned"
         self.io.zoned.fail(ns, zslba, state)
+        await self._post_due(self.commands.zones_changed(nsid, [zslba]))
 
     async def _shutdown(self) -> None:
         """CC.SHN: writes durable from now on; the flush runs beside the loop, which keeps posting."""

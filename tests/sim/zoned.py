@@ -19,16 +19,17 @@ import pyuvm
 from contract import nvme_bar0 as bar0
 from models.flash import Geometry
 from models.identify import IDENTIFY_SIZE, LBA_FORMATS, Cns, NidType, parse_namespace_list, parse_ns_descriptors
-from models.nvme_commands import get_log_page_cmd, identify_cmd, read_cmd, write_cmd, write_zeroes_cmd
-from models.nvme_logs import LogId, parse_command_effects
+from models.nvme_commands import (async_event_request_cmd, get_log_page_cmd, identify_cmd, read_cmd, write_cmd,
+                                  write_zeroes_cmd)
+from models.nvme_logs import ZONE_DESCRIPTOR_CHANGED, LogId, parse_command_effects
 from models.nvme_regs import CAP_CSS_IO_SETS, NVME_REG_CC
-from models.nvme_spec import (CC_CSS_ALL_IO, CC_CSS_NVM, SUCCESS, CommandSpecificStatus, CompletionEntry,
+from models.nvme_spec import (CC_CSS_ALL_IO, CC_CSS_NVM, CommandSpecificStatus, CompletionEntry,
                               FeatureId, GenericStatus, NvmOpcode, Status, StatusCode, SubmissionEntry)
-from models.zoned import (IOCS_COMBINATION, LBAFE_OFFSET, Csi, ReportFilter, ZnsOpcode, ZoneAction,
-                          ZoneDescriptor, ZoneState, appended_lba, parse_zone_report, zone_append_cmd,
-                          zone_receive_cmd, zone_send_cmd)
+from models.zoned import (AEC_ZONE_DESCRIPTOR_CHANGED, IOCS_COMBINATION, LBAFE_OFFSET, Csi, ReportFilter, ZnsOpcode,
+                          ZoneAction, ZoneDescriptor, ZoneState, appended_lba, parse_changed_zone_log,
+                          parse_zone_report, zone_append_cmd, zone_receive_cmd, zone_send_cmd)
 from tb.base_test import PAGE, CommandSetTest
-from tb.command_sequences import HostBuffer, run_all
+from tb.command_sequences import HostBuffer, assert_still_pending, run_all, wait_for_any
 from tb.nvme_queues import NvmeQueue
 
 TIMEOUT_MS = 200
@@ -65,7 +66,8 @@ class ZonedTest(CommandSetTest):
 
     async def run(self, sqe: SubmissionEntry, code: StatusCode = OK) -> CompletionEntry:
         (cqe,) = await run_all(self.queue, [sqe], COMMAND_TIMEOUT_NS)
-        assert cqe.status.has(code), f"opcode {sqe.opcode:#04x} CDW10 {sqe.cdw10:#x}: {cqe.status}, expected {code.name}"
+        assert cqe.status.has(code), (f"opcode {sqe.opcode:#04x} CDW10 {sqe.cdw10:#x}: {cqe.status}, "
+                                      f"expected {code.name}")
         return cqe
 
     def pattern(self, slba: int, nlb: int, tag: int) -> bytes:
@@ -100,10 +102,11 @@ class ZonedTest(CommandSetTest):
         _, (found, *_) = await self.report(zslba(zone), length=128)
         return found
 
-    def fail_zone(self, zone: int, state: ZoneState) -> None:
-        """A media failure: the back end's zone turns Read Only or Offline; the model is told as well."""
-        self.firmware.fail_zone(NSID, zslba(zone), state)
+    async def fail_zone(self, zone: int, state: ZoneState) -> None:
+        """A media failure: the back end's zone turns Read Only or Offline; the model is told first, so it
+        expects the notice the firmware then raises."""
         self.env.reference.model.zone_failed(NSID, zslba(zone), state)
+        await self.firmware.fail_zone(NSID, zslba(zone), state)
 
     async def admin_data(self, sqe: SubmissionEntry, code: StatusCode = OK) -> bytes:
         """An admin command returning 4 KiB into the data buffer."""
@@ -258,7 +261,7 @@ class EveryZoneStatus(ZonedTest):
         await self.run(zone_receive_cmd(NSID, end, PAGE, *self.buf.prps(PAGE)), GenericStatus.LBA_OUT_OF_RANGE)
         # a media failure: Read Only keeps the data readable, Offline nothing
         data = await self.write(zslba(12), 4)
-        self.fail_zone(12, ZoneState.READ_ONLY)
+        await self.fail_zone(12, ZoneState.READ_ONLY)
         assert await self.read(zslba(12), 4) == data
         await self.write(zslba(12) + 4, 1, code=CS.ZONE_IS_READ_ONLY)
         await self.append(12, 1, code=CS.ZONE_IS_READ_ONLY)
@@ -271,7 +274,7 @@ class EveryZoneStatus(ZonedTest):
         await self.read(zslba(11) + 60, 8, code=CS.ZONE_IS_OFFLINE)          # across into the Offline zone
         await self.write(zslba(12) + 4, 1, code=CS.ZONE_IS_OFFLINE)
         await self.append(12, 1, code=CS.ZONE_IS_OFFLINE)
-        self.fail_zone(13, ZoneState.OFFLINE)
+        await self.fail_zone(13, ZoneState.OFFLINE)
         await self.send(zslba(13), ZoneAction.OFFLINE)
         assert (await self.report(option=ReportFilter.OFFLINE))[0] == 2
         self.assert_checked(reads=1)
@@ -312,3 +315,30 @@ class ZonesAfterReset(ZonedTest):
         await self.write(6, 2)
         assert (await self.zone(0)).state == ZoneState.IMPLICIT_OPEN
         self.assert_checked(reads=2)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ZoneFailureNotice(ZonedTest):
+    """With Zone Descriptor Changed notices on (AEC bit 27), a zone the controller turns Read Only completes
+    a held AER; the Changed Zone List names it and, read with RAE, keeps it; a second failure's notice waits,
+    masked, until the list is read without RAE, which empties it, then completes the next AER."""
+
+    async def body(self) -> None:
+        model = self.env.reference.model
+        await self.admin.set_features(FeatureId.ASYNC_EVENT_CONFIG, AEC_ZONE_DESCRIPTOR_CHANGED)
+        held = await self.admin.queue.submit_many([async_event_request_cmd()])
+        await self.fail_zone(2, ZoneState.READ_ONLY)
+        cqe = await wait_for_any(self.admin.queue, held, "AER after the zone failed")
+        assert cqe.dw0 == ZONE_DESCRIPTOR_CHANGED.dw0 and model.async_completions == [cqe.dw0], hex(cqe.dw0)
+        changed = get_log_page_cmd(LogId.CHANGED_ZONES, IDENTIFY_SIZE, nsid=NSID, csi=Csi.ZONED)
+        assert parse_changed_zone_log(await self.admin_data(replace(changed, cdw10=changed.cdw10 | 1 << 15))) \
+            == [zslba(2)]
+        held = await self.admin.queue.submit_many([async_event_request_cmd()])
+        await self.fail_zone(5, ZoneState.OFFLINE)
+        await assert_still_pending(self.admin.queue, held, 20_000, "the notice is masked until the list is read")
+        assert parse_changed_zone_log(await self.admin_data(changed)) == [zslba(2), zslba(5)]
+        cqe = await wait_for_any(self.admin.queue, held, "AER once the list was read")
+        assert model.async_completions == [ZONE_DESCRIPTOR_CHANGED.dw0] * 2
+        assert parse_changed_zone_log(await self.admin_data(changed)) == [], "read without RAE: the list empties"
+        await self.admin_data(replace(changed, cdw14=0), GenericStatus.INVALID_FIELD)   # a log of the Zoned set
+        self.assert_checked(reads=3)

@@ -301,7 +301,7 @@ def test_zoned_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(400):
         if i % 97 == 96:     # now and then a media failure, told to both
             zone, state = rng.randrange(zones.count), rng.choice([ZoneState.READ_ONLY, ZoneState.OFFLINE])
-            bench.fw.fail_zone(1, zone * 16, state)
+            bench.run(bench.fw.fail_zone(1, zone * 16, state))
             bench.model.zone_failed(1, zone * 16, state)
         sqe, data, length = random_zoned(rng, i, zones.wp)
         slot = bench.submit(1, sqe, data, length)
