@@ -2,7 +2,7 @@
 
 The host keeps up to AERL + 1 requests outstanding; the firmware holds
 their slots and completes one per event. After an event of a type is
-reported, that type is masked until the host reads the event's log page
+reported, that type is masked until the host reads the log page that event named
 without Retain Asynchronous Event; events that arrive meanwhile wait.
 Whether an event is reported at all follows Asynchronous Event
 Configuration (``models.nvme_logs.event_enabled``).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from firmware.mailbox import CommandSlot
-from models.nvme_logs import EVENT_LOGS, AsyncEvent, AsyncEventType, event_enabled
+from models.nvme_logs import AsyncEvent, AsyncEventType, event_enabled
 
 
 class AsyncEvents:
@@ -25,7 +25,7 @@ class AsyncEvents:
         """Controller reset: outstanding requests are gone (their slots freed by the hardware)."""
         self._requests: deque[CommandSlot] = deque()
         self._pending: list[AsyncEvent] = []
-        self._masked: set[AsyncEventType] = set()
+        self._masked: dict[AsyncEventType, int] = {}   # masked type -> the log page that unmasks it
 
     def request(self, slot: CommandSlot) -> list[tuple[CommandSlot, int]] | None:
         """Hold an AER's slot; None if the limit is exceeded, else the (slot, DW0) completions now due."""
@@ -40,8 +40,8 @@ class AsyncEvents:
         return self._deliver()
 
     def log_read(self, lid: int) -> list[tuple[CommandSlot, int]]:
-        """The host read ``lid`` without RAE: unmask the event types reported through it."""
-        self._masked = {t for t in self._masked if EVENT_LOGS[t] != lid}
+        """The host read ``lid`` without RAE: unmask the event types whose reported event named it."""
+        self._masked = {t: log for t, log in self._masked.items() if log != lid}
         return self._deliver()
 
     def _deliver(self) -> list[tuple[CommandSlot, int]]:
@@ -51,7 +51,7 @@ class AsyncEvents:
             if event is None:
                 break
             self._pending.remove(event)
-            self._masked.add(event.type)
+            self._masked[event.type] = event.lid
             due.append((self._requests.popleft(), event.dw0))
         return due
 
