@@ -18,7 +18,9 @@ from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
 from models.pci_identity import PciIdentity
-from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, Csi, ZoneGeometry
+from models.key_value import KvFormat
+from models.nvme_spec import Csi
+from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, ZoneGeometry
 
 IDENTIFY_SIZE = 4096
 NSID_BROADCAST = 0xFFFF_FFFF
@@ -299,7 +301,7 @@ def parse_ns_descriptors(raw: bytes) -> dict[NidType, bytes]:
 @dataclass(frozen=True)
 class NamespaceConfig:
     """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs; ``zones`` makes it a zoned
-    namespace (CSI 02h).
+    namespace (CSI 02h), ``kv`` a key-value one (CSI 01h) whose values take whole logical blocks.
 
     ``generation`` counts the namespaces created with this NSID before: it
     goes into the EUI-64 and NGUID, which must never be reused for a new
@@ -312,16 +314,24 @@ class NamespaceConfig:
     generation: int = 0
     shared: bool = False     # NMIC bit 0: may be attached to several controllers at once
     zones: ZoneGeometry | None = None
+    kv: KvFormat | None = None
 
     def __post_init__(self) -> None:
         if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
             raise ValueError(f"LBA size {self.lba_size}: the formats are {[f.lba_size for f in LBA_FORMATS]}")
         if self.zones is not None and self.nlbas % self.zones.size:
             raise ValueError(f"a zoned namespace of {self.nlbas} LBAs is not whole zones of {self.zones.size}")
+        if self.zones is not None and self.kv is not None:
+            raise ValueError("a namespace is zoned or key-value, not both")
 
     @property
     def csi(self) -> Csi:
-        return Csi.ZONED if self.zones is not None else Csi.NVM
+        return Csi.ZONED if self.zones is not None else Csi.KEY_VALUE if self.kv is not None else Csi.NVM
+
+    def identify_data(self) -> bytes:
+        """Identify CNS 00h/11h: the NVM command set's structure; zeroes for a key-value namespace, which is
+        not of that set (CNS 05h with CSI 01h describes it)."""
+        return bytes(IDENTIFY_SIZE) if self.kv is not None else self.identify().pack()
 
     @property
     def flbas(self) -> int:

@@ -29,13 +29,21 @@ def _fail(code: StatusCode) -> Status:
 
 
 class Shadow:
-    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT); and
-    the zones of a zoned namespace."""
+    """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT); the
+    zones of a zoned namespace; the pairs of a key-value one."""
 
     def __init__(self, ns: NamespaceConfig) -> None:
         self.ns = ns
         self._blocks: dict[int, bytes] = {}
         self.zones = ZoneTracker(ns.zones, ns.nlbas) if ns.zones is not None else None
+        self.values: dict[bytes, bytes] = {}     # a key-value namespace's pairs
+
+    def blocks_of(self, size: int) -> int:
+        """Logical blocks a key-value namespace spends on a value of ``size`` bytes."""
+        return -(-size // self.ns.lba_size)
+
+    def free_blocks(self) -> int:
+        return self.ns.nlbas - sum(self.blocks_of(len(v)) for v in self.values.values())
 
     def read(self, slba: int, nlb: int) -> bytes:
         zero = bytes(self.ns.lba_size)
@@ -108,7 +116,7 @@ class NamespaceInventory:
         ns = self.allocated.get(nsid) if cns == Cns.ALLOCATED_NAMESPACE else self.active(nsid, cntlid)
         if cns == Cns.NS_DESCRIPTORS:
             return (SUCCESS, ns.descriptors()) if ns else (_fail(GenericStatus.INVALID_FIELD), None)
-        return SUCCESS, ns.identify().pack() if ns else bytes(IDENTIFY_SIZE)
+        return SUCCESS, ns.identify_data() if ns else bytes(IDENTIFY_SIZE)
 
     # Namespace Management and Attachment
 

@@ -12,8 +12,9 @@ from enum import IntEnum, IntFlag
 
 from models.identify import ControllerConfig, namespace_list
 from models.nvme_commands import LogRequest
-from models.nvme_spec import AdminOpcode, NvmOpcode
-from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, CHANGED_ZONE_LIST, Csi, ZnsOpcode
+from models.nvme_spec import AdminOpcode, Csi, NvmOpcode
+from models.key_value import KvOpcode
+from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, CHANGED_ZONE_LIST, ZnsOpcode
 
 # Log pages (section 5.14.1)
 
@@ -103,12 +104,16 @@ _ADMIN_EFFECTS = {op: Effect.CSUPP for op in (
 _IO_EFFECTS = {NvmOpcode.FLUSH: Effect.CSUPP, NvmOpcode.READ: Effect.CSUPP, NvmOpcode.COMPARE: Effect.CSUPP,
                NvmOpcode.VERIFY: Effect.CSUPP} | {op: Effect.CSUPP | Effect.LBCC for op in (
     NvmOpcode.WRITE, NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
-# a zoned namespace takes the NVM commands but Dataset Management and Copy, and the zone commands
+# a zoned namespace takes the NVM commands but Dataset Management and Copy, and the zone commands; a
+# key-value one Flush and the KV commands
 _IO_EFFECTS_BY_CSI = {
     Csi.NVM: _IO_EFFECTS,
     Csi.ZONED: {op: e for op, e in _IO_EFFECTS.items() if op not in (NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
     | {ZnsOpcode.ZONE_MGMT_SEND: Effect.CSUPP | Effect.LBCC, ZnsOpcode.ZONE_APPEND: Effect.CSUPP | Effect.LBCC,
-       ZnsOpcode.ZONE_MGMT_RECV: Effect.CSUPP}}
+       ZnsOpcode.ZONE_MGMT_RECV: Effect.CSUPP},
+    Csi.KEY_VALUE: {NvmOpcode.FLUSH: Effect.CSUPP, KvOpcode.RETRIEVE: Effect.CSUPP, KvOpcode.LIST: Effect.CSUPP,
+                    KvOpcode.EXIST: Effect.CSUPP, KvOpcode.STORE: Effect.CSUPP | Effect.LBCC,
+                    KvOpcode.DELETE: Effect.CSUPP | Effect.LBCC}}
 
 
 def command_effects(config: ControllerConfig, csi: Csi = Csi.NVM) -> tuple[dict[int, Effect], dict[int, Effect]]:

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from models.identify import (COPY_MAX_RANGES, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig, NamespaceConfig,
                              namespace_list)
 from models.namespace_model import NamespaceInventory, Shadow
-from models.nvme_spec import (AdminOpcode, CC_CSS_ALL_IO, CommandSpecificStatus, CompletionEntry, CreateCqFlags,
-                              CreateSqFlags, FeatureId, GenericStatus, GetFeaturesSelect, MediaStatus, NvmOpcode,
-                              SUCCESS, Status, StatusCode, SubmissionEntry, num_queues_dword, qsize_qid)
+from models.nvme_spec import (CC_CSS_ALL_IO, IOCS_COMBINATION, SUCCESS, AdminOpcode, CommandSpecificStatus,
+                              CompletionEntry, CreateCqFlags, CreateSqFlags, Csi, FeatureId, GenericStatus,
+                              GetFeaturesSelect, MediaStatus, NvmOpcode, Status, StatusCode, SubmissionEntry,
+                              num_queues_dword, qsize_qid)
 from models.nvme_commands import (COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, ERROR_RECOVERY_DULBE,
                                   FEATURE_SAVE, POWER_STATE_MASK, PSDT_PRP, PSDT_SGL, CopyFields, CopyRange,
                                   DsmRange, LogRequest, dsm_ranges, rw_fields)
@@ -55,8 +56,10 @@ from models.nvme_logs import (AEC_KEPT, AsyncEvent, AsyncEventType, COMPOSITE_TE
                               ZONE_DESCRIPTOR_CHANGED, changed_ns_log, command_effects, command_effects_log,
                               data_units, effects_csi, error_entry, error_log, event_enabled, firmware_slot_log,
                               log_slice, smart_log)
+from models.key_value import (STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFields, KvOpcode, key_list,
+                              kv_identify_namespace)
 from models.prp import DataPointerError
-from models.zoned import (Csi, IDENTIFY_SIZE, IOCS_COMBINATION, REPORT_HEADER_SIZE, ReportFilter, SELECT_ALL,
+from models.zoned import (IDENTIFY_SIZE, REPORT_HEADER_SIZE, ReportFilter, SELECT_ALL,
                           ZRA_REPORT_ZONES, ZnsOpcode, ZoneAction, ZoneReceiveFields, ZoneSendFields, ZoneState,
                           appended_lba, changed_zone_log, zns_identify_controller, zns_identify_namespace, zone_report)
 
@@ -75,13 +78,16 @@ class Prediction:
     """What a command completes with. ``data`` is what it returns to the host; ``dw0`` None is not predicted.
 
     ``landed``: for a command whose effect the completion decides (Zone Append: the LBA the controller
-    chose), called with the successful CQE to check it and apply the effect.
+    chose), called with the successful CQE to check it and apply the effect. ``buffer``: the bytes the
+    command's data pointer describes, where ``data`` fills only their start (a KV Retrieve of a value
+    shorter than the host buffer); None: as many as ``data``.
     """
 
     status: Status
     dw0: int | None = 0
     data: bytes | None = None
     landed: Callable[[CompletionEntry], None] | None = None
+    buffer: int | None = None
 
 
 HELD = None   # an Asynchronous Event Request completes later, with an event
@@ -166,13 +172,15 @@ class NvmeModel:
         if sqe.opcode == NvmOpcode.FLUSH:
             ok = sqe.nsid == NSID_BROADCAST or self.active_namespace(sqe.nsid) is not None
             return Prediction(SUCCESS if ok else self.namespaces.inactive_status(sqe.nsid))
-        if sqe.opcode not in _NVM_HANDLERS and sqe.opcode not in set(ZnsOpcode):
+        if sqe.opcode not in _NVM_HANDLERS and sqe.opcode not in set(ZnsOpcode) | set(KvOpcode):
             return fail(GenericStatus.INVALID_OPCODE)
         if self.active_namespace(sqe.nsid) is None:
             return Prediction(self.namespaces.inactive_status(sqe.nsid))
         shadow = self.namespaces.shadows[sqe.nsid]
         if sqe.opcode not in self._opcodes(shadow):
             return fail(GenericStatus.INVALID_OPCODE)   # not a command of the namespace's enabled set
+        if shadow.ns.kv is not None:
+            return self._key_value(shadow, sqe, data, pointer_error)
         if shadow.zones is not None and sqe.opcode in _ZONED_HANDLERS:
             return _ZONED_HANDLERS[sqe.opcode](self, shadow, sqe, data, pointer_error)
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
@@ -185,7 +193,10 @@ class NvmeModel:
 
     def _opcodes(self, shadow: Shadow) -> set[int]:
         """The I/O opcodes a namespace takes: its command set's, or the NVM set's where CC.CSS enabled only
-        that one (a zoned namespace then still keeps its zones' write rules, as QEMU's does)."""
+        that one (a zoned namespace then still keeps its zones' write rules, as QEMU's does, and a key-value
+        one takes none)."""
+        if self.css != CC_CSS_ALL_IO and shadow.ns.kv is not None:
+            return set()
         csi = shadow.ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
         opcodes = set(command_effects(self.config, csi)[1])
         if shadow.zones is not None:
@@ -404,6 +415,70 @@ class NvmeModel:
                     if option.matches(zones.state[z])]
         return Prediction(SUCCESS, data=zone_report(matching, fields.partial, fields.length))
 
+    # key-value namespaces
+
+    def _key_value(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                   pointer_error: DataPointerError | None) -> Prediction:
+        """Store, Retrieve, List, Delete, Exist: the key's length first (List takes 0: from the first key),
+        then each command's own checks; data moves last."""
+        kv = shadow.ns.kv
+        assert kv is not None
+        fields, opcode, values = KvFields.decode(sqe), sqe.opcode, shadow.values
+        if not (0 if opcode == KvOpcode.LIST else 1) <= fields.key_length <= kv.max_key:
+            return fail(GenericStatus.KV_INVALID_KEY_SIZE)
+        if opcode == KvOpcode.STORE:
+            return self._kv_store(shadow, fields, data, pointer_error)
+        if opcode in (KvOpcode.RETRIEVE, KvOpcode.LIST):
+            limit = self.config.max_transfer
+            if fields.options or (limit is not None and fields.size > limit):
+                return fail(GenericStatus.INVALID_FIELD)
+            if opcode == KvOpcode.LIST:
+                keys = sorted(k for k in values if k >= fields.key)
+                return self._sent(key_list(keys, fields.size), fields.size, pointer_error)
+        if fields.key not in values:
+            return fail(GenericStatus.KV_KEY_DOES_NOT_EXIST)
+        if opcode == KvOpcode.RETRIEVE:
+            value = values[fields.key]
+            sent = self._sent(value[:fields.size], fields.size, pointer_error, dw0=len(value))
+            if sent.status.is_success:
+                self._count(reads=1, read_bytes=len(sent.data or b""))
+            return sent
+        if opcode == KvOpcode.DELETE:
+            del values[fields.key]
+        return Prediction(SUCCESS)
+
+    def _kv_store(self, shadow: Shadow, fields: KvFields, data: bytes,
+                  pointer_error: DataPointerError | None) -> Prediction:
+        kv = shadow.ns.kv
+        assert kv is not None
+        if fields.size > kv.max_value:
+            return fail(GenericStatus.KV_INVALID_VALUE_SIZE)
+        if fields.options not in (0, STORE_ONLY_IF_EXISTS, STORE_ONLY_IF_ABSENT):
+            return fail(GenericStatus.INVALID_FIELD)
+        old = shadow.values.get(fields.key)
+        if fields.options == STORE_ONLY_IF_EXISTS and old is None:
+            return fail(GenericStatus.KV_KEY_DOES_NOT_EXIST)
+        if fields.options == STORE_ONLY_IF_ABSENT and old is not None:
+            return fail(GenericStatus.KV_KEY_EXISTS)
+        if shadow.blocks_of(fields.size) > shadow.free_blocks() + shadow.blocks_of(len(old or b"")):
+            return fail(GenericStatus.CAPACITY_EXCEEDED)
+        if pointer_error is not None and fields.size:
+            return fail(pointer_error.code)
+        self._expect_length(data, fields.size)
+        shadow.values[fields.key] = data
+        self._count(writes=1, written_bytes=len(data))
+        return Prediction(SUCCESS)
+
+    @staticmethod
+    def _sent(data: bytes, buffer: int, pointer_error: DataPointerError | None, dw0: int = 0) -> Prediction:
+        """A command returning ``data`` into the host's ``buffer`` bytes (nothing moves when it is empty, so
+        no pointer can fail it)."""
+        if not data:
+            return Prediction(SUCCESS, dw0=dw0)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        return Prediction(SUCCESS, dw0=dw0, data=data, buffer=buffer)
+
     def zone_failed(self, nsid: int, zslba: int, state: ZoneState) -> None:
         """A media failure made a zone Read Only or Offline (the test bench's fault, told to the model): the
         controller lists it in the namespace's Changed Zone List and raises Zone Descriptor Changed."""
@@ -538,7 +613,7 @@ class NvmeModel:
     def _identify(self, sqe: SubmissionEntry) -> Prediction:
         cns = sqe.cdw10 & 0xFF
         if cns in (Cns.IO_NAMESPACE, Cns.IO_CONTROLLER, Cns.IO_ACTIVE_NAMESPACES, Cns.IO_COMMAND_SETS):
-            return self._identify_io_set(cns, sqe.nsid, Csi(sqe.cdw11 >> 24) if sqe.cdw11 >> 24 in set(Csi) else None)
+            return self._identify_io_set(cns, sqe.nsid, sqe.cdw11 >> 24)
         if cns == Cns.CONTROLLER:
             unallocated = self.namespaces.free_units * self.config.allocation_unit
             return Prediction(SUCCESS, data=self.config.identify(unallocated).pack())
@@ -548,10 +623,11 @@ class NvmeModel:
         status, data = self.namespaces.identify(sqe, self.config.cntlid)
         return Prediction(status, data=data)
 
-    def _identify_io_set(self, cns: int, nsid: int, csi: Csi | None) -> Prediction:
-        """The I/O command set specific structures (CNS 05h-07h, for CDW11.CSI NVM or Zoned) and the command
-        set combinations (1Ch). The NVM set's own structures hold nothing this controller reports: zeroes."""
-        offered = (Csi.NVM, Csi.ZONED)
+    def _identify_io_set(self, cns: int, nsid: int, csi: int) -> Prediction:
+        """The I/O command set specific structures (CNS 05h-07h, for the CSI in CDW11) and the command set
+        combinations (1Ch). The NVM and KV sets' controller structures and the NVM set's namespace structure
+        hold nothing this controller reports: zeroes."""
+        offered = set(Csi)
         if cns == Cns.IO_COMMAND_SETS:
             return Prediction(SUCCESS, data=IOCS_COMBINATION.to_bytes(8, "little").ljust(IDENTIFY_SIZE, b"\0"))
         if cns == Cns.IO_CONTROLLER:
@@ -568,12 +644,16 @@ class NvmeModel:
             return Prediction(SUCCESS, data=namespace_list(ids, nsid))
         if not self.config.valid_nsid(nsid):
             return fail(GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
+        if csi not in offered:
+            return fail(GenericStatus.INVALID_FIELD)
         ns = self.active_namespace(nsid)
         if ns is None or csi == Csi.NVM:
             return Prediction(SUCCESS, data=bytes(IDENTIFY_SIZE))
-        if csi != Csi.ZONED or ns.zones is None:
-            return fail(GenericStatus.INVALID_FIELD)
-        return Prediction(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
+        if csi == Csi.ZONED and ns.zones is not None:
+            return Prediction(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
+        if csi == Csi.KEY_VALUE and ns.kv is not None:   # no thin provisioning: NUSE is NSZE, in bytes
+            return Prediction(SUCCESS, data=kv_identify_namespace(ns.size, ns.size, ns.kv))
+        return fail(GenericStatus.INVALID_FIELD)
 
     def _namespace_command(self, sqe: SubmissionEntry, data: bytes) -> Prediction:
         """Namespace Management / Attachment: a change to a namespace attached to a controller is a

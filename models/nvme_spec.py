@@ -29,6 +29,18 @@ CC_CSS_NVM = 0b000             # the NVM command set only
 CC_CSS_ALL_IO = 0b110          # every I/O command set the I/O Command Set Profile feature selects
 
 
+class Csi(IntEnum):
+    """Command Set Identifiers (NVMe 2.0 figure 286)."""
+
+    NVM = 0x0
+    KEY_VALUE = 0x1
+    ZONED = 0x2
+
+
+# Identify CNS 1Ch: I/O Command Set Combination 0, the only one offered: the NVM, Key Value and Zoned sets
+IOCS_COMBINATION = 1 << Csi.NVM | 1 << Csi.KEY_VALUE | 1 << Csi.ZONED
+
+
 class AdminOpcode(IntEnum):
     DELETE_IO_SQ = 0x00
     CREATE_IO_SQ = 0x01
@@ -130,6 +142,11 @@ class GenericStatus(IntEnum):
     NAMESPACE_NOT_READY = 0x82
     RESERVATION_CONFLICT = 0x83
     FORMAT_IN_PROGRESS = 0x84
+    # NVMe Key Value Command Set 1.0c, figure 4: its generic status values
+    KV_INVALID_VALUE_SIZE = 0x85
+    KV_INVALID_KEY_SIZE = 0x86
+    KV_KEY_DOES_NOT_EXIST = 0x87
+    KV_KEY_EXISTS = 0x89
 
 
 class CommandSpecificStatus(IntEnum):

@@ -21,18 +21,6 @@ from models.nvme_spec import SubmissionEntry
 IDENTIFY_SIZE = 4096
 
 
-class Csi(IntEnum):
-    """Command Set Identifiers (NVMe 2.0 figure 286)."""
-
-    NVM = 0x0
-    KEY_VALUE = 0x1
-    ZONED = 0x2
-
-
-# Identify CNS 1Ch: I/O Command Set Combination 0, the only one offered: the NVM and Zoned Namespace sets
-IOCS_COMBINATION = 1 << Csi.NVM | 1 << Csi.ZONED
-
-
 class ZnsOpcode(IntEnum):
     ZONE_MGMT_SEND = 0x79
     ZONE_MGMT_RECV = 0x7A

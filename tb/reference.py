@@ -27,6 +27,7 @@ from models.nvme_commands import data_length
 from models.nvme_model import NvmeModel, Prediction
 from models.completion_check import Expected
 from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, NvmOpcode, Status, SubmissionEntry
+from models.key_value import KvOpcode, kv_data_length
 from models.zoned import ZnsOpcode
 from models.prp import DataPointerError, ReadBytes, Segment, prp_segments, sgl1_of, sgl_segments
 from tb.aborts import AbortTracker
@@ -47,17 +48,20 @@ def pointer_segments(sqe: SubmissionEntry, length: int, peek: ReadBytes) -> list
 
 
 def transfer_length(sqe: SubmissionEntry, active: ActiveNamespace) -> int | None:
-    """Bytes an I/O command moves through its data pointer, or None when it moves none.
+    """Bytes an I/O command's data pointer describes, or None when it moves none.
 
     None for a command without data, and for one whose namespace is not
     active (``active`` gives the namespace, or None): no LBA size gives its
     length, and the model fails it before any data would move, so its
-    pointer is not walked at all.
+    pointer is not walked at all. A key-value command's length is in CDW10
+    (Store, Retrieve and List; the opcodes mean other things elsewhere).
     """
-    if sqe.opcode not in DATA_IN + DATA_OUT:
-        return None
     ns = active(sqe.nsid)
-    return None if ns is None else data_length(sqe, ns.lba_size)
+    if ns is None:
+        return None
+    if ns.kv is not None:
+        return kv_data_length(sqe) or None
+    return data_length(sqe, ns.lba_size) if sqe.opcode in DATA_IN + DATA_OUT else None
 
 
 def host_data(sqe: SubmissionEntry, active: ActiveNamespace,
@@ -66,7 +70,8 @@ def host_data(sqe: SubmissionEntry, active: ActiveNamespace,
     length = transfer_length(sqe, active)
     if length is None:
         return b"", None
-    return buffer_data(sqe, length, peek, sends=sqe.opcode in DATA_IN)
+    kv = active(sqe.nsid).kv is not None   # active: transfer_length found the namespace
+    return buffer_data(sqe, length, peek, sends=sqe.opcode == KvOpcode.STORE if kv else sqe.opcode in DATA_IN)
 
 
 def buffer_data(sqe: SubmissionEntry, length: int, peek: ReadBytes,
@@ -87,6 +92,17 @@ def buffer_data(sqe: SubmissionEntry, length: int, peek: ReadBytes,
     except NoHostMemory as err:
         # the controller's read is refused (UR): Data Transfer Error, nothing written
         return b"", DataPointerError(GenericStatus.DATA_TRANSFER_ERROR, str(err))
+
+
+def leading(segments: list[Segment], length: int) -> list[Segment]:
+    """The first ``length`` bytes of what ``segments`` describe."""
+    out: list[Segment] = []
+    for seg in segments:
+        if length <= 0:
+            break
+        out.append(Segment(seg.addr, min(seg.length, length)))
+        length -= seg.length
+    return out
 
 
 def landed(segments: list[Segment], data: bytes) -> tuple[list[Segment], bytes]:
@@ -202,7 +218,8 @@ class DataScoreboard(uvm_subscriber):
                 self.dw0_checked += 1
             if sqe is None or prediction.data is None or not event.cqe.status.is_success:
                 return
-            segments, expected = landed(pointer_segments(sqe, len(prediction.data), self.peek), prediction.data)
+            described = pointer_segments(sqe, prediction.buffer or len(prediction.data), self.peek)
+            segments, expected = landed(leading(described, len(prediction.data)), prediction.data)
             got = b"".join(self.peek(seg.addr, seg.length) for seg in segments)
             assert got == expected, (
                 f"SQ {key[0]} CID {key[1]:#06x}: {len(got)} bytes read differ from the shadow contents "

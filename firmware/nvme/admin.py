@@ -21,7 +21,9 @@ from firmware.nvme.namespaces import Changes, Extent, NamespaceTable
 from firmware.nvme.ns_admin import NamespaceCommands
 from models.identify import (IDENTIFY_SIZE, LBA_FORMATS, NSID_BROADCAST, Cns, ControllerConfig,
                              common_namespace_fields, controller_list, namespace_list)
-from models.zoned import IOCS_COMBINATION, Csi, changed_zone_log, zns_identify_controller, zns_identify_namespace
+from models.key_value import kv_identify_namespace
+from models.nvme_spec import IOCS_COMBINATION, Csi
+from models.zoned import changed_zone_log, zns_identify_controller, zns_identify_namespace
 from models.nvme_commands import ERROR_RECOVERY_DULBE, FEATURE_SAVE, POWER_STATE_MASK, LogRequest
 from models.nvme_logs import (AEC_KEPT, COMPOSITE_TEMPERATURE, CRITICAL_WARNING_TEMPERATURE, INVALID_DOORBELL_REGISTER,
                               INVALID_DOORBELL_VALUE, LogId, NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters,
@@ -158,18 +160,18 @@ class AdminCommands:
             if cns == Cns.NS_DESCRIPTORS:
                 return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
             return AdminOutcome(SUCCESS, data=bytes(IDENTIFY_SIZE))
-        return AdminOutcome(SUCCESS, data=ns.descriptors() if cns == Cns.NS_DESCRIPTORS else ns.identify().pack())
+        return AdminOutcome(SUCCESS, data=ns.descriptors() if cns == Cns.NS_DESCRIPTORS else ns.identify_data())
 
     def _identify_io_set(self, cns: int, nsid: int, csi: int) -> AdminOutcome:
-        """CNS 05h-07h for the NVM set (whose own structures report nothing here: zeroes) and the Zoned set,
-        and CNS 1Ch; an NSID that is valid but inactive gets zeroes, as with CNS 00h."""
+        """CNS 05h-07h for each set (the NVM set's structures and the KV set's controller structure report
+        nothing here: zeroes), and CNS 1Ch; an NSID that is valid but inactive gets zeroes, as with CNS 00h."""
         if cns == Cns.IO_COMMAND_SETS:
             return AdminOutcome(SUCCESS, data=struct.pack("<Q", IOCS_COMBINATION).ljust(IDENTIFY_SIZE, b"\0"))
         if cns == Cns.IO_ACTIVE_NAMESPACES and nsid in (NSID_BROADCAST - 1, NSID_BROADCAST):
             return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
         if cns == Cns.IO_NAMESPACE and not self.config.valid_nsid(nsid):
             return AdminOutcome(failure(GenericStatus.INVALID_NAMESPACE_OR_FORMAT))
-        if csi not in (Csi.NVM, Csi.ZONED):
+        if csi not in set(Csi):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         if cns == Cns.IO_CONTROLLER:
             data = zns_identify_controller(self.config.zasl) if csi == Csi.ZONED else bytes(IDENTIFY_SIZE)
@@ -181,9 +183,11 @@ class AdminCommands:
         ns = self.namespaces.active(nsid, me)
         if ns is None or csi == Csi.NVM:
             return AdminOutcome(SUCCESS, data=bytes(IDENTIFY_SIZE))
-        if ns.zones is None:
-            return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
-        return AdminOutcome(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
+        if csi == Csi.ZONED and ns.zones is not None:
+            return AdminOutcome(SUCCESS, data=zns_identify_namespace(ns.zones, len(LBA_FORMATS)))
+        if csi == Csi.KEY_VALUE and ns.kv is not None:   # no thin provisioning: NUSE is NSZE, in bytes
+            return AdminOutcome(SUCCESS, data=kv_identify_namespace(ns.size, ns.size, ns.kv))
+        return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
 
     def _too_hot(self) -> bool:
         return COMPOSITE_TEMPERATURE > self.features[FeatureId.TEMPERATURE_THRESHOLD]

@@ -34,11 +34,14 @@ from firmware.mailbox import CommandSlot
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.outcome import IoOutcome, failure, now_ns, wait_until
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort, DmaResult
+from firmware.nvme.key_value import KeyValueIo
 from firmware.nvme.zoned import ZonedIo
 from models.backend import Backend, BackendError
 from models.flash.zns import ZnsBackend
 from models.nvme_logs import command_effects
-from models.zoned import Csi, ZnsOpcode
+from models.key_value import KvOpcode
+from models.nvme_spec import Csi
+from models.zoned import ZnsOpcode
 from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, ControllerConfig, NamespaceConfig
 from models.nvme_commands import (COPY_FORMAT_0, COPY_RANGE_SIZE, DSM_ATTR_DEALLOCATE, DSM_RANGE_SIZE, PSDT_PRP,
                                   PSDT_SGL, CopyFields, CopyRange, DsmRange,
@@ -72,7 +75,7 @@ class HostCounters:
 
 # every I/O opcode of a command set this controller offers; any other is Invalid Opcode before anything else
 _KNOWN = {NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.VERIFY, NvmOpcode.WRITE_ZEROES,
-          NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, *ZnsOpcode}
+          NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, *ZnsOpcode, *KvOpcode}
 
 
 class IoCommands:
@@ -101,9 +104,12 @@ class IoCommands:
             NvmOpcode.VERIFY: self._verify}
         self.css = CC_CSS_ALL_IO   # the I/O command sets the host enabled the controller with (CC.CSS)
         self.zoned = ZonedIo(self, backend) if isinstance(backend, ZnsBackend) else None
+        self.kv = KeyValueIo(self)
         for ns in config.namespaces:
             if ns.zones is not None:
                 self._check_zones(ns)
+            if ns.kv is not None and self.zoned is not None:
+                raise ValueError(f"key-value namespace {ns.nsid} needs a back end that can deallocate, not zns")
 
     def _check_zones(self, ns: NamespaceConfig) -> None:
         """A zoned namespace needs the zns back end, whose zones and limits are its own: one LBA per page,
@@ -125,8 +131,10 @@ class IoCommands:
 
     def opcodes(self, ns: NamespaceConfig) -> set[int]:
         """The I/O opcodes a namespace takes: its command set's, or the NVM set's where CC.CSS enabled only
-        that (a zoned namespace still keeps its write rules, as QEMU's does); never DSM or Copy on a zoned
-        one."""
+        that (a zoned namespace still keeps its write rules, as QEMU's does; a key-value one takes none);
+        never DSM or Copy on a zoned one."""
+        if self.css != CC_CSS_ALL_IO and ns.csi == Csi.KEY_VALUE:
+            return set()
         csi = ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
         opcodes = set(command_effects(self.config, csi)[1])
         return opcodes - {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY} if ns.zones is not None else opcodes
@@ -147,6 +155,8 @@ class IoCommands:
             return IoOutcome(self._inactive(sqe.nsid))
         if sqe.opcode not in self.opcodes(ns):
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
+        if ns.kv is not None:
+            return await self.kv.execute(slot, ns, sqe)
         if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_SEND:
             return IoOutcome(await self.zoned.send(ns, sqe))
         if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_RECV:
@@ -164,7 +174,7 @@ class IoCommands:
         if self.zoned is not None and ns.zones is not None:
             return await self.zoned.rw(slot, ns, sqe, slba, nlb)
         if sqe.opcode == NvmOpcode.WRITE_ZEROES:
-            await self._zero_blocks(ns, slba, nlb)
+            await self.zero_blocks(ns, slba, nlb)
             return IoOutcome(SUCCESS)
         return await self.nvm_rw(slot, ns, sqe.opcode, slba, nlb)
 
@@ -178,21 +188,21 @@ class IoCommands:
         return failure(GenericStatus.INVALID_FIELD if self.config.valid_nsid(nsid)
                        else GenericStatus.INVALID_NAMESPACE_OR_FORMAT)
 
-    def _pieces(self, ns: NamespaceConfig, slba: int, nlb: int) -> list[tuple[int, int]]:
+    def pieces(self, ns: NamespaceConfig, slba: int, nlb: int) -> list[tuple[int, int]]:
         """Back-end (offset, length) ranges holding blocks slba..slba+nlb-1."""
         return self.namespaces.pieces(ns.nsid, slba * ns.lba_size, nlb * ns.lba_size)
 
-    async def _load_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> bytes:
-        return await self._load_spans(self._pieces(ns, slba, nlb))
+    async def load_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> bytes:
+        return await self.load_spans(self.pieces(ns, slba, nlb))
 
     async def store_blocks(self, ns: NamespaceConfig, slba: int, data: bytes) -> None:
         done = 0
-        for start, length in self._pieces(ns, slba, len(data) // ns.lba_size):
+        for start, length in self.pieces(ns, slba, len(data) // ns.lba_size):
             await self._store(start, data[done:done + length])
             done += length
 
-    async def _zero_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> None:
-        for start, length in self._pieces(ns, slba, nlb):
+    async def zero_blocks(self, ns: NamespaceConfig, slba: int, nlb: int) -> None:
+        for start, length in self.pieces(ns, slba, nlb):
             await self.zero(start, start + length)
 
     # commands
@@ -205,7 +215,7 @@ class IoCommands:
 
     async def _read(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         length = nlb * ns.lba_size
-        result = await self.to_host(slot, await self._load_blocks(ns, slba, nlb), self.auto_complete_reads)
+        result = await self.to_host(slot, await self.load_blocks(ns, slba, nlb), self.auto_complete_reads)
         if result.ok:
             self.counters.reads += 1
             self.counters.read_bytes += length
@@ -237,7 +247,7 @@ class IoCommands:
         data = await self.from_host(slot, nlb * ns.lba_size)
         if isinstance(data, Status):
             return IoOutcome(data)
-        if await self._load_blocks(ns, slba, nlb) != data:
+        if await self.load_blocks(ns, slba, nlb) != data:
             return IoOutcome(failure(MediaStatus.COMPARE_FAILURE))
         self.counters.reads += 1
         self.counters.read_bytes += len(data)
@@ -245,7 +255,7 @@ class IoCommands:
 
     async def _verify(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         """Read the blocks from the media and return nothing: the back end's read errors are the result."""
-        await self._load_blocks(ns, slba, nlb)
+        await self.load_blocks(ns, slba, nlb)
         return IoOutcome(SUCCESS)
 
     async def _copy(self, slot: CommandSlot, ns: NamespaceConfig, fields: CopyFields) -> Status:
@@ -264,7 +274,7 @@ class IoCommands:
             return failure(CommandSpecificStatus.COMMAND_SIZE_LIMIT_EXCEEDED)
         if fields.sdlba + total > ns.nlbas or any(r.slba + r.nlb > ns.nlbas for r in ranges):
             return failure(GenericStatus.LBA_OUT_OF_RANGE)
-        copied = await self._load_spans([span for r in ranges for span in self._pieces(ns, r.slba, r.nlb)])
+        copied = await self.load_spans([span for r in ranges for span in self.pieces(ns, r.slba, r.nlb)])
         await self.store_blocks(ns, fields.sdlba, copied)
         return SUCCESS
 
@@ -277,7 +287,7 @@ class IoCommands:
             return failure(GenericStatus.LBA_OUT_OF_RANGE)
         if deallocate:
             for r in ranges:
-                await self._zero_blocks(ns, r.slba, r.nlb)
+                await self.zero_blocks(ns, r.slba, r.nlb)
         return SUCCESS
 
     # back-end bytes
@@ -287,7 +297,7 @@ class IoCommands:
         ps = self.backend.page_size
         return start // ps, -(-end // ps) - start // ps
 
-    async def _load_spans(self, spans: list[tuple[int, int]]) -> bytes:
+    async def load_spans(self, spans: list[tuple[int, int]]) -> bytes:
         """Back-end byte ranges (offset, length), concatenated; all issued at once, as the controller would
         queue them, so the back end overlaps them as far as its parallelism allows."""
         issue = now_ns()

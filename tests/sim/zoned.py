@@ -23,9 +23,9 @@ from models.nvme_commands import (async_event_request_cmd, get_log_page_cmd, ide
                                   write_zeroes_cmd)
 from models.nvme_logs import ZONE_DESCRIPTOR_CHANGED, LogId, parse_command_effects
 from models.nvme_regs import CAP_CSS_IO_SETS, NVME_REG_CC
-from models.nvme_spec import (CC_CSS_ALL_IO, CC_CSS_NVM, CommandSpecificStatus, CompletionEntry,
-                              FeatureId, GenericStatus, NvmOpcode, Status, StatusCode, SubmissionEntry)
-from models.zoned import (AEC_ZONE_DESCRIPTOR_CHANGED, IOCS_COMBINATION, LBAFE_OFFSET, Csi, ReportFilter, ZnsOpcode,
+from models.nvme_spec import (CC_CSS_ALL_IO, CC_CSS_NVM, IOCS_COMBINATION, CommandSpecificStatus, CompletionEntry,
+                              Csi, FeatureId, GenericStatus, NvmOpcode, Status, StatusCode, SubmissionEntry)
+from models.zoned import (AEC_ZONE_DESCRIPTOR_CHANGED, LBAFE_OFFSET, ReportFilter, ZnsOpcode,
                           ZoneAction, ZoneDescriptor, ZoneState, appended_lba, parse_changed_zone_log,
                           parse_zone_report, zone_append_cmd, zone_receive_cmd, zone_send_cmd)
 from tb.base_test import PAGE, CommandSetTest

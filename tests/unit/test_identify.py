@@ -7,7 +7,8 @@ import pytest
 from models.identify import (IDENTIFY_SIZE, ControllerConfig, IdentifyController, IdentifyNamespace, LbaFormat,
                              NamespaceConfig, NidType, Oncs, namespace_list, ns_descriptors, parse_namespace_list,
                              parse_ns_descriptors)
-from models.zoned import Csi, ZoneGeometry
+from models.nvme_spec import Csi
+from models.zoned import ZoneGeometry
 
 
 @pytest.fixture
