@@ -420,7 +420,8 @@ class NvmeModel:
     def _key_value(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
                    pointer_error: DataPointerError | None) -> Prediction:
         """Store, Retrieve, List, Delete, Exist: the key's length first (List takes 0: from the first key),
-        then each command's own checks; data moves last."""
+        then each command's own checks; data moves last, in whole dwords (values and buffers of other
+        sizes are refused: docs/key_value.md)."""
         kv = shadow.ns.kv
         assert kv is not None
         fields, opcode, values = KvFields.decode(sqe), sqe.opcode, shadow.values
@@ -430,7 +431,7 @@ class NvmeModel:
             return self._kv_store(shadow, fields, data, pointer_error)
         if opcode in (KvOpcode.RETRIEVE, KvOpcode.LIST):
             limit = self.config.max_transfer
-            if fields.options or (limit is not None and fields.size > limit):
+            if fields.options or fields.size % 4 or (limit is not None and fields.size > limit):
                 return fail(GenericStatus.INVALID_FIELD)
             if opcode == KvOpcode.LIST:
                 keys = sorted(k for k in values if k >= fields.key)
@@ -451,8 +452,8 @@ class NvmeModel:
                   pointer_error: DataPointerError | None) -> Prediction:
         kv = shadow.ns.kv
         assert kv is not None
-        if fields.size > kv.max_value:
-            return fail(GenericStatus.KV_INVALID_VALUE_SIZE)
+        if fields.size > kv.max_value or fields.size % 4:
+            return fail(GenericStatus.KV_INVALID_VALUE_SIZE)      # values move in whole dwords here
         if fields.options not in (0, STORE_ONLY_IF_EXISTS, STORE_ONLY_IF_ABSENT):
             return fail(GenericStatus.INVALID_FIELD)
         old = shadow.values.get(fields.key)

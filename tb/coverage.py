@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
-from pyuvm import uvm_subscriber
+from pyuvm import ConfigDB, uvm_subscriber
 
-from models.nvme_spec import AdminOpcode, CompletionEntry, GenericStatus, NvmOpcode, StatusCodeType
+from models.identify import ControllerConfig
+from models.key_value import KvOpcode
+from models.nvme_spec import AdminOpcode, CompletionEntry, Csi, GenericStatus, NvmOpcode, StatusCodeType
 from models.zoned import ZnsOpcode
 from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 
@@ -25,28 +27,39 @@ ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE
                                     AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
                                     AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)]
 STATUS_KINDS = ["success", "generic error", "command specific"]
-# the statuses each of these commands completes with here, each a bin of the command's own cover point
-# (Namespace Is Private needs a second controller)
+# the statuses each of these commands completes with here, each a bin of the command's own cover point; a
+# key is (None, admin opcode) or (the command set of the namespace named, I/O opcode), since I/O opcodes mean
+# different commands in different sets (Namespace Is Private needs a second controller)
+ADMIN = None
 _NAMESPACE_STATUSES = ["SUCCESS", "INVALID_FIELD", "INVALID_NAMESPACE_OR_FORMAT"]
-COMMAND_STATUSES: dict[tuple[bool, int], list[str]] = {
-    (True, AdminOpcode.NS_MANAGEMENT): _NAMESPACE_STATUSES + [
+_ZONE_STATE_STATUSES = ["ZONE_IS_FULL", "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE"]
+COMMAND_STATUSES: dict[tuple[Csi | None, int], list[str]] = {
+    (ADMIN, AdminOpcode.NS_MANAGEMENT): _NAMESPACE_STATUSES + [
         "INVALID_FORMAT", "NAMESPACE_INSUFFICIENT_CAPACITY", "NAMESPACE_ID_UNAVAILABLE",
         "THIN_PROVISIONING_NOT_SUPPORTED"],
-    (True, AdminOpcode.NS_ATTACHMENT): _NAMESPACE_STATUSES + [
+    (ADMIN, AdminOpcode.NS_ATTACHMENT): _NAMESPACE_STATUSES + [
         "NAMESPACE_ALREADY_ATTACHED", "NAMESPACE_NOT_ATTACHED", "CONTROLLER_LIST_INVALID"],
-    (False, NvmOpcode.VERIFY): _NAMESPACE_STATUSES + ["LBA_OUT_OF_RANGE"],
-    (False, NvmOpcode.COPY): _NAMESPACE_STATUSES + ["COMMAND_SIZE_LIMIT_EXCEEDED", "LBA_OUT_OF_RANGE",
-                                                    "PRP_OFFSET_INVALID"],
-    # zoned namespaces: Write's zone statuses, and each zone command's
-    (False, NvmOpcode.WRITE): ["SUCCESS", "ZONE_INVALID_WRITE", "ZONE_BOUNDARY_ERROR", "ZONE_IS_FULL",
-                               "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE", "TOO_MANY_ACTIVE_ZONES", "TOO_MANY_OPEN_ZONES"],
-    (False, ZnsOpcode.ZONE_APPEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
-                                     "ZONE_BOUNDARY_ERROR", "ZONE_IS_FULL", "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE"],
-    (False, ZnsOpcode.ZONE_MGMT_SEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
-                                        "INVALID_ZONE_STATE_TRANSITION", "TOO_MANY_OPEN_ZONES",
-                                        "TOO_MANY_ACTIVE_ZONES"],
-    (False, ZnsOpcode.ZONE_MGMT_RECV): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE"],
+    (Csi.NVM, NvmOpcode.VERIFY): _NAMESPACE_STATUSES + ["LBA_OUT_OF_RANGE"],
+    (Csi.NVM, NvmOpcode.COPY): _NAMESPACE_STATUSES + ["COMMAND_SIZE_LIMIT_EXCEEDED", "LBA_OUT_OF_RANGE",
+                                                      "PRP_OFFSET_INVALID"],
+    (Csi.ZONED, NvmOpcode.WRITE): ["SUCCESS", "ZONE_INVALID_WRITE", "ZONE_BOUNDARY_ERROR", *_ZONE_STATE_STATUSES,
+                                   "TOO_MANY_ACTIVE_ZONES", "TOO_MANY_OPEN_ZONES"],
+    (Csi.ZONED, ZnsOpcode.ZONE_APPEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
+                                         "ZONE_BOUNDARY_ERROR", *_ZONE_STATE_STATUSES],
+    (Csi.ZONED, ZnsOpcode.ZONE_MGMT_SEND): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE",
+                                            "INVALID_ZONE_STATE_TRANSITION", "TOO_MANY_OPEN_ZONES",
+                                            "TOO_MANY_ACTIVE_ZONES"],
+    (Csi.ZONED, ZnsOpcode.ZONE_MGMT_RECV): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "LBA_OUT_OF_RANGE"],
+    (Csi.KEY_VALUE, KvOpcode.STORE): ["SUCCESS", "INVALID_OPCODE", "INVALID_FIELD", "KV_INVALID_KEY_SIZE",
+                                      "KV_INVALID_VALUE_SIZE", "KV_KEY_DOES_NOT_EXIST", "KV_KEY_EXISTS",
+                                      "CAPACITY_EXCEEDED", "PRP_OFFSET_INVALID"],
+    (Csi.KEY_VALUE, KvOpcode.RETRIEVE): ["SUCCESS", "INVALID_FIELD", "KV_INVALID_KEY_SIZE",
+                                         "KV_KEY_DOES_NOT_EXIST"],
+    (Csi.KEY_VALUE, KvOpcode.LIST): ["SUCCESS", "INVALID_FIELD", "KV_INVALID_KEY_SIZE"],
+    (Csi.KEY_VALUE, KvOpcode.DELETE): ["SUCCESS", "KV_INVALID_KEY_SIZE", "KV_KEY_DOES_NOT_EXIST"],
+    (Csi.KEY_VALUE, KvOpcode.EXIST): ["SUCCESS", "KV_INVALID_KEY_SIZE", "KV_KEY_DOES_NOT_EXIST"],
 }
+_SET_NAMES = {Csi.NVM: ("", NvmOpcode), Csi.ZONED: ("zoned.", ZnsOpcode), Csi.KEY_VALUE: ("kv.", KvOpcode)}
 SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
 VECTOR_CLASSES = ["admin", "io"]
 
@@ -71,9 +84,12 @@ def sample_admin(opcode: int, kind: str) -> None:
     """An admin command completed with a status of that kind."""
 
 
-def _status_point(admin: bool, opcode: int, bins: list[str]) -> Callable[[str], None]:
-    name = (AdminOpcode(opcode) if admin else NvmOpcode(opcode) if opcode in set(NvmOpcode)
-            else ZnsOpcode(opcode)).name.lower()
+def _status_point(scope: Csi | None, opcode: int, bins: list[str]) -> Callable[[str], None]:
+    if scope is ADMIN:
+        name = AdminOpcode(opcode).name.lower()
+    else:
+        prefix, opcodes = _SET_NAMES[scope]
+        name = prefix + (opcodes(opcode) if opcode in set(opcodes) else NvmOpcode(opcode)).name.lower()
 
     @CoverPoint(f"nvme.{name}.status", xf=lambda status: status, bins=bins)
     def sample(status: str) -> None:
@@ -105,8 +121,11 @@ class QueueCoverage(uvm_subscriber):
     """Samples the cover points from queue events, MSI-X messages and mask changes."""
 
     def build_phase(self) -> None:
+        config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
+        # the command set of each namespace configured (those Namespace Management creates are NVM)
+        self.command_set = {ns.nsid: ns.csi for ns in config.namespaces}
         self.pending_admin: dict[int, int] = {}
-        self.pending_io: dict[tuple[int, int], int] = {}    # commands with a status cover point
+        self.pending_io: dict[tuple[int, int], tuple[Csi, int]] = {}    # commands with a status cover point
         self.cq_sizes: dict[int, int] = {}
         self.masked: set[int] = set()
         self.pended: set[int] = set()
@@ -117,17 +136,17 @@ class QueueCoverage(uvm_subscriber):
                 self.pending_admin[event.sqe.cid] = event.sqe.opcode
                 if event.sqe.opcode == AdminOpcode.CREATE_IO_CQ:
                     self.cq_sizes[event.sqe.cdw10 & 0xFFFF] = (event.sqe.cdw10 >> 16) + 1
-            elif (False, event.sqe.opcode) in STATUS_POINTS:
-                self.pending_io[(event.sqid, event.sqe.cid)] = event.sqe.opcode
+            elif (key := (self.command_set.get(event.sqe.nsid, Csi.NVM), event.sqe.opcode)) in STATUS_POINTS:
+                self.pending_io[(event.sqid, event.sqe.cid)] = key
         elif isinstance(event, CqeReaped):
             if event.cqid == ADMIN_QID:
                 opcode = self.pending_admin.pop(event.cqe.cid, None)
                 if opcode is not None:
                     sample_admin(opcode, status_kind(event.cqe))
-                point = STATUS_POINTS.get((True, opcode))
+                point = STATUS_POINTS.get((ADMIN, opcode))
             else:
                 sample_io(status_kind(event.cqe))
-                point = STATUS_POINTS.get((False, self.pending_io.pop((event.cqe.sq_id, event.cqe.cid), None)))
+                point = STATUS_POINTS.get(self.pending_io.pop((event.cqe.sq_id, event.cqe.cid), None))
             if point is not None:
                 point(event.cqe.status.name)
             if event.cqe.phase == 0 and event.cqid in self.cq_sizes:

@@ -11,13 +11,14 @@ blocks are deallocated and free again; a replacement may reuse them.
 Checks, in this order (the reference model's):
 - every command: the key length, 1 to 16 bytes (KV Invalid Key Size; List
   also takes 0, for "from the first key");
-- Store: the value size against the KV format's maximum (KV Invalid Value
-  Size); reserved option bits, or both "only if it exists" and "only if it
+- Store: the value size against the KV format's maximum, and in whole
+  dwords (KV Invalid Value Size: the DMA engine moves dwords, and a
+  partial one would touch host bytes beyond the buffer); reserved option bits, or both "only if it exists" and "only if it
   is absent" (Invalid Field); then the key against the options (KV Key Does
   Not Exist, KV Key Exists); the blocks free, counting those of a value it
   replaces (Capacity Exceeded); then the value moves;
-- Retrieve and List: a host buffer beyond MDTS, or reserved option bits
-  (Invalid Field); Retrieve then needs the key (KV Key Does Not Exist),
+- Retrieve and List: a host buffer beyond MDTS or not whole dwords, or
+  reserved option bits (Invalid Field); Retrieve then needs the key (KV Key Does Not Exist),
   returns as much of the value as the buffer holds and its whole size in
   DW0; List returns the keys from the first one not below the given key, in
   byte order, as many as fit;
@@ -38,6 +39,8 @@ from models.nvme_spec import SUCCESS, GenericStatus, Status, SubmissionEntry
 
 if TYPE_CHECKING:
     from firmware.nvme.io import IoCommands
+
+DWORD = 4   # the DMA engine's granularity
 
 @dataclass
 class KvStore:
@@ -85,7 +88,7 @@ class KeyValueIo:
             return IoOutcome(await self._store(slot, ns, store, fields))
         if sqe.opcode in (KvOpcode.RETRIEVE, KvOpcode.LIST):
             limit = self.io.config.max_transfer
-            if fields.options or (limit is not None and fields.size > limit):
+            if fields.options or fields.size % DWORD or (limit is not None and fields.size > limit):
                 return IoOutcome(failure(GenericStatus.INVALID_FIELD))
             if sqe.opcode == KvOpcode.LIST:
                 keys = sorted(k for k in store.index if k >= fields.key)
@@ -100,7 +103,7 @@ class KeyValueIo:
 
     async def _store(self, slot: CommandSlot, ns: NamespaceConfig, store: KvStore, fields: KvFields) -> Status:
         assert ns.kv is not None
-        if fields.size > ns.kv.max_value:
+        if fields.size > ns.kv.max_value or fields.size % DWORD:
             return failure(GenericStatus.KV_INVALID_VALUE_SIZE)
         both = STORE_ONLY_IF_EXISTS | STORE_ONLY_IF_ABSENT
         if fields.options & ~both or fields.options == both:

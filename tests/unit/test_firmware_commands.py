@@ -334,11 +334,11 @@ def random_kv(rng: random.Random, i: int) -> tuple[SubmissionEntry, bytes, int]:
     kind = rng.choice(["store", "store", "retrieve", "list", "delete", "exist"])
     nsid = 2 if rng.random() < 0.95 else 1
     if kind == "store":
-        size = rng.choice([0, 1, 100, 4097, 8192, 8193])
+        size = rng.choice([0, 4, 100, 4100, 8192, 8193, 6])
         options = rng.choice([0, 0, STORE_ONLY_IF_EXISTS, STORE_ONLY_IF_ABSENT, 3, 0x80])
         return kv_cmd(KvOpcode.STORE, nsid, key, size, options, key_length=key_length), pattern(size, i), 0
     if kind in ("retrieve", "list"):
-        size = rng.choice([0, 16, 512, 5000])
+        size = rng.choice([0, 16, 512, 5000, 5001])
         opcode = KvOpcode.RETRIEVE if kind == "retrieve" else KvOpcode.LIST
         return kv_cmd(opcode, nsid, key, size, rng.choice([0, 0, 0, 1]), key_length=key_length), b"", size
     opcode = KvOpcode.DELETE if kind == "delete" else KvOpcode.EXIST
