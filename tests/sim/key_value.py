@@ -157,11 +157,11 @@ class KeyValueErrors(KeyValueTest):
         await self.run(kv_cmd(KvOpcode.STORE, KV, b"k", FORMAT.max_value + 4), GenericStatus.KV_INVALID_VALUE_SIZE)
         await self.store(b"k", b"odd", code=GenericStatus.KV_INVALID_VALUE_SIZE)          # not whole dwords
         await self.run(kv_cmd(KvOpcode.LIST, KV, b"", 6, 0, *self.buf.prps(6)), GenericStatus.INVALID_FIELD)
-        await self.store(b"k", b"v", STORE_ONLY_IF_EXISTS | STORE_ONLY_IF_ABSENT, GenericStatus.INVALID_FIELD)
-        await self.store(b"k", b"v", STORE_ONLY_IF_EXISTS, GenericStatus.KV_KEY_DOES_NOT_EXIST)
-        await self.store(b"k", b"v", STORE_ONLY_IF_ABSENT)
-        await self.store(b"k", b"v2", STORE_ONLY_IF_ABSENT, GenericStatus.KV_KEY_EXISTS)
-        await self.store(b"k", b"v3", STORE_ONLY_IF_EXISTS)
+        await self.store(b"k", b"vvvv", STORE_ONLY_IF_EXISTS | STORE_ONLY_IF_ABSENT, GenericStatus.INVALID_FIELD)
+        await self.store(b"k", b"vvvv", STORE_ONLY_IF_EXISTS, GenericStatus.KV_KEY_DOES_NOT_EXIST)
+        await self.store(b"k", b"vvvv", STORE_ONLY_IF_ABSENT)
+        await self.store(b"k", b"v2v2", STORE_ONLY_IF_ABSENT, GenericStatus.KV_KEY_EXISTS)
+        await self.store(b"k", b"v3v3", STORE_ONLY_IF_EXISTS)
         await self.run(kv_cmd(KvOpcode.RETRIEVE, KV, b"k", 64 * PAGE), GenericStatus.INVALID_FIELD)   # > MDTS
         await self.run(kv_cmd(KvOpcode.RETRIEVE, KV, b"k", PAGE, 1, *self.buf.prps(PAGE)),
                        GenericStatus.INVALID_FIELD)                                        # reserved option
