@@ -35,7 +35,8 @@ class ZoneTracker:
         self.count = nlbas // geometry.size
         self.state = [ZoneState.EMPTY] * self.count
         self.wp = [z * geometry.size for z in range(self.count)]
-        self._implicit: list[int] = []   # implicitly opened zones, in the order they were opened
+        self._opened_at = [0] * self.count   # when each zone last became implicitly opened (a command count)
+        self._clock = 0
 
     def zone_of(self, lba: int) -> int:
         return lba // self.geometry.size
@@ -116,15 +117,15 @@ class ZoneTracker:
                 sum(s in ACTIVE for s in self.state) >= limit_active:
             return CommandSpecificStatus.TOO_MANY_ACTIVE_ZONES
         if limit_open is not None and opened >= limit_open:
-            if not (implicit and self._implicit):
+            implicitly = [y for y in range(self.count) if self.state[y] == ZoneState.IMPLICIT_OPEN]
+            if not (implicit and implicitly):
                 return CommandSpecificStatus.TOO_MANY_OPEN_ZONES
-            self._set(self._implicit[0], ZoneState.CLOSED)
+            self._set(min(implicitly, key=lambda y: self._opened_at[y]), ZoneState.CLOSED)
         self._set(z, ZoneState.IMPLICIT_OPEN if implicit else ZoneState.EXPLICIT_OPEN)
         return None
 
     def _set(self, z: int, state: ZoneState) -> None:
-        if z in self._implicit:
-            self._implicit.remove(z)
         if state == ZoneState.IMPLICIT_OPEN:
-            self._implicit.append(z)
+            self._clock += 1
+            self._opened_at[z] = self._clock
         self.state[z] = state

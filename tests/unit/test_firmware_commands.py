@@ -37,7 +37,7 @@ from models.nvme_commands import (CopyRange, DsmRange, abort_cmd, async_event_re
                                   write_zeroes_cmd)
 from models.nvme_logs import (AEC_NAMESPACE_ATTRIBUTE, INVALID_DOORBELL_REGISTER,
                               NAMESPACE_ATTRIBUTE_CHANGED, LogId, temperature_threshold_dword)
-from models.nvme_model import NvmeModel
+from models.nvme_model import NvmeModel, Prediction
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, FeatureId, GenericStatus,
                               CompletionEntry, GetFeaturesSelect, NvmOpcode, Status, SubmissionEntry, create_io_cq,
                               create_io_sq,
@@ -179,6 +179,18 @@ class Bench:
     def step(self) -> None:
         self.run(self.fw.step())
 
+    def run_checked(self, i: int, sqe: SubmissionEntry, data: bytes, length: int) -> tuple[Status, int, Prediction]:
+        """Command ``i`` through the firmware and the model: the same status and returned bytes, else fail;
+        (status, DW0, the model's prediction) for what a test checks beyond."""
+        slot = self.submit(1, sqe, data, length)
+        self.step()
+        expected = self.model.io(sqe, data)
+        status, dw0 = self.completion(slot)
+        assert status == expected.status, f"command {i}: {sqe}"
+        if expected.data is not None:
+            assert self.host_data(slot)[:len(expected.data)] == expected.data, f"command {i}: {sqe}"
+        return status, dw0, expected
+
     def completion(self, slot: int) -> tuple[Status, int]:
         """The latest completion posted for the slot (slots are reused)."""
         return [(status, dw0) for s, status, dw0 in self.mb.posted if s == slot][-1]
@@ -236,13 +248,7 @@ def test_random_io_matches_the_model(bench: Bench) -> None:
     succeeded = set()
     for i in range(200):
         sqe, data, length = random_io(rng, i)
-        slot = bench.submit(1, sqe, data, length)
-        bench.step()
-        expected = bench.model.io(sqe, data)
-        status, _ = bench.completion(slot)
-        assert status == expected.status, f"command {i}: {sqe}"
-        if expected.data is not None:
-            assert bench.host_data(slot) == expected.data, f"command {i}"
+        status, _, _ = bench.run_checked(i, sqe, data, length)
         if status.is_success:
             succeeded.add(sqe.opcode)
     statuses = {s.sc for _, s, _ in bench.mb.posted}
@@ -304,14 +310,7 @@ def test_zoned_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
             zone, state = rng.randrange(zones.count), rng.choice([ZoneState.READ_ONLY, ZoneState.OFFLINE])
             bench.run(bench.fw.fail_zone(1, zone * 16, state))
             bench.model.zone_failed(1, zone * 16, state)
-        sqe, data, length = random_zoned(rng, i, zones.wp)
-        slot = bench.submit(1, sqe, data, length)
-        bench.step()
-        expected = bench.model.io(sqe, data)
-        status, dw0 = bench.completion(slot)
-        assert status == expected.status, f"command {i}: {sqe}"
-        if expected.data is not None:
-            assert bench.host_data(slot) == expected.data, f"command {i}: {sqe}"
+        status, dw0, expected = bench.run_checked(i, *random_zoned(rng, i, zones.wp))
         if expected.landed is not None and status.is_success:
             expected.landed(CompletionEntry(dw0=dw0))
         statuses.add(status.name)
@@ -353,15 +352,8 @@ def test_key_value_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> None
     rng = random.Random(SEED)
     statuses = set()
     for i in range(400):
-        sqe, data, length = random_kv(rng, i)
-        slot = bench.submit(1, sqe, data, length)
-        bench.step()
-        expected = bench.model.io(sqe, data)
-        status, dw0 = bench.completion(slot)
-        assert status == expected.status, f"command {i}: {sqe}"
+        status, dw0, expected = bench.run_checked(i, *random_kv(rng, i))
         assert expected.dw0 is None or dw0 == expected.dw0, f"command {i}: DW0 {dw0}, expected {expected.dw0}"
-        if expected.data is not None:
-            assert bench.host_data(slot)[:len(expected.data)] == expected.data, f"command {i}: {sqe}"
         statuses.add(status.name)
     wanted = {"SUCCESS", "INVALID_FIELD", "INVALID_OPCODE", "KV_INVALID_KEY_SIZE", "KV_INVALID_VALUE_SIZE",
               "KV_KEY_DOES_NOT_EXIST", "KV_KEY_EXISTS", "CAPACITY_EXCEEDED"}
