@@ -41,6 +41,7 @@ GEOMETRY = Geometry(channels=2, luns_per_channel=1, planes=1, blocks_per_plane=1
                     page_size=16384, sector_size=4096, oob_size=64)
 ZONE, ZCAP, ZONES, MAX_OPEN, MAX_ACTIVE = 64, 48, 16, 3, 5
 OK: StatusCode = GenericStatus.SUCCESS
+UNKNOWN_CSI = 0x3   # no command set has it
 
 CS = CommandSpecificStatus
 
@@ -120,8 +121,9 @@ class ZonedTest(CommandSetTest):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class CommandSetSelection(ZonedTest):
     """CAP.CSS offers I/O command sets and the host enables all of them (CC.CSS 110b); Identify describes
-    the Zoned set (CNS 1Ch, 05h, 06h, 07h, the CSI descriptor); the effects log is per command set; the I/O
-    Command Set Profile takes only combination 0."""
+    the Zoned set (CNS 1Ch, 05h, 06h, 07h, the CSI descriptor), and a CSI no set has, or the KV set's
+    structure for a zoned namespace, is Invalid Field; the effects log is per command set; the I/O Command
+    Set Profile takes only combination 0."""
 
     async def body(self) -> None:
         assert self.driver.cap is not None and self.driver.cap.css & CAP_CSS_IO_SETS
@@ -135,6 +137,7 @@ class CommandSetSelection(ZonedTest):
         assert (mar, mor, zsze) == (MAX_ACTIVE - 1, MAX_OPEN - 1, ZONE), f"MAR {mar} MOR {mor} ZSZE {zsze}"
         assert not any(await self.admin_data(identify_cmd(Cns.IO_NAMESPACE, NSID, csi=Csi.NVM)))
         await self.admin_data(identify_cmd(Cns.IO_NAMESPACE, NSID, csi=Csi.KEY_VALUE), GenericStatus.INVALID_FIELD)
+        await self.admin_data(identify_cmd(Cns.IO_CONTROLLER, csi=UNKNOWN_CSI), GenericStatus.INVALID_FIELD)
         assert parse_namespace_list(await self.admin_data(identify_cmd(Cns.IO_ACTIVE_NAMESPACES, csi=Csi.ZONED))) == [1]
         assert parse_namespace_list(await self.admin_data(identify_cmd(Cns.IO_ACTIVE_NAMESPACES, csi=Csi.NVM))) == []
         ids = parse_ns_descriptors(await self.admin_data(identify_cmd(Cns.NS_DESCRIPTORS, NSID)))
@@ -142,7 +145,7 @@ class CommandSetSelection(ZonedTest):
         effects = await self.admin_data(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, IDENTIFY_SIZE, csi=Csi.ZONED))
         _, io = parse_command_effects(effects)
         assert set(ZnsOpcode) <= set(io) and not {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY} & set(io), sorted(io)
-        await self.admin_data(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, IDENTIFY_SIZE, csi=Csi.KEY_VALUE),
+        await self.admin_data(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, IDENTIFY_SIZE, csi=UNKNOWN_CSI),
                               GenericStatus.INVALID_FIELD)
         await self.admin.set_features(FeatureId.IO_COMMAND_SET_PROFILE, 0)
         await self.admin.set_features(FeatureId.IO_COMMAND_SET_PROFILE, 1,
