@@ -6,7 +6,9 @@ each value in whole logical blocks of its namespace (a value of n bytes
 takes ceil(n / LBA size) blocks, the lowest free ones first), so values
 cost what the back end's writes and reads cost: on the ``conv`` back end
 they go through the FTL and the NAND model. A replaced or deleted value's
-blocks are deallocated and free again; a replacement may reuse them.
+blocks are deallocated and free again; a replacement takes free blocks
+first, reserved before its data moves, and reuses the old value's blocks
+only for what they lack.
 
 Checks, in this order (the reference model's):
 - every command: the key length, 1 to 16 bytes (KV Invalid Key Size; List
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from firmware.nvme.io import IoCommands
 
 DWORD = 4   # the DMA engine's granularity
+
 
 @dataclass
 class KvStore:
@@ -114,14 +117,18 @@ class KeyValueIo:
         if fields.options & STORE_ONLY_IF_ABSENT and old is not None:
             return failure(GenericStatus.KV_KEY_EXISTS)
         needed = store.blocks_for(fields.size)
-        if needed > len(store.free) + (len(old[0]) if old else 0):
+        kept = old[0] if old else []
+        if needed > len(store.free) + len(kept):
             return failure(GenericStatus.CAPACITY_EXCEEDED)
+        # reserve free blocks before anything waits, so a command running meanwhile cannot take them; the
+        # rest comes from the value replaced, which is overwritten only once the new one has arrived
+        fresh = store.take(min(needed, len(store.free)))
         value = await self.io.from_host(slot, fields.size) if fields.size else b""
         if isinstance(value, Status):
+            store.give_back(fresh)
             return value
-        if old is not None:
-            await self._release(ns, store, old[0])
-        blocks = store.take(needed)
+        blocks = fresh + kept[:needed - len(fresh)]
+        await self._release(ns, store, kept[needed - len(fresh):])
         size = ns.lba_size
         for i, block in enumerate(blocks):
             await self.io.store_blocks(ns, block, value[i * size:(i + 1) * size].ljust(size, b"\0"))
