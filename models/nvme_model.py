@@ -30,6 +30,9 @@ spec leaves a choice, both follow the choice documented here:
   undefined); an offset beyond the log is Invalid Field.
 * The Error Information log records invalid doorbell writes (the events
   that refer to it); command errors are reported in their CQEs only.
+* A key-value namespace's values take whole logical blocks, free blocks
+  counted with those of a value a Store replaces; values and host buffers
+  come in whole dwords (docs/key_value.md).
 * Power Management, Error Recovery and Write Atomicity Normal (mandatory
   features) are kept as set: PS0 is the only power state, DULBE is not
   supported (Invalid Field), nothing else changes behaviour.

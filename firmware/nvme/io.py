@@ -1,4 +1,8 @@
-"""NVM command set I/O commands: decode, validate, move data through DRAM and the DMA engine, drive the back end.
+"""I/O commands: decode, validate, move data through DRAM and the DMA engine, drive the back end.
+
+The NVM command set is here; a zoned namespace's own checks and commands
+are in firmware.nvme.zoned, a key-value namespace's in
+firmware.nvme.key_value.
 
 Read: back end -> DRAM -> DMA to the host. Write: DMA from the host -> DRAM
 -> back end. A namespace's bytes live in its extents of back-end pages
@@ -12,9 +16,11 @@ Checks, in this order (the reference model's order): CDW0's FUSE and PSDT
 Opcode (no command set has the opcode), the namespace (an invalid NSID:
 Invalid Namespace or Format; one in 1..NN not attached here: Invalid
 Field), Invalid Opcode again (not a command of the namespace's set as
-CC.CSS enabled it), Invalid Field (MDTS), LBA Out of Range; a zoned
-namespace's own checks follow (firmware.nvme.zoned); then the DMA engine's status, then Compare Failure. The back end's
-own errors carry their status (``models.backend.BackendError``). Verify is
+CC.CSS enabled it; a key-value namespace's commands then go to
+firmware.nvme.key_value), Invalid Field (MDTS), LBA Out of Range; a
+zoned namespace's own checks follow; then the DMA engine's status, then
+Compare Failure. The back end's own errors carry their status
+(``models.backend.BackendError``). Verify is
 a Read that moves no data (MDTS still bounds it, as NVMe 2.0's Verify Size
 Limit may). Copy checks its Descriptor Format (Invalid Field) and range
 count (Command Size Limit Exceeded) before it fetches the ranges, then each

@@ -17,8 +17,8 @@ from dataclasses import replace
 import pyuvm
 
 from contract import nvme_bar0 as bar0
-from models.identify import IDENTIFY_SIZE, Cns, ControllerConfig, NamespaceConfig, NidType
-from models.identify import parse_namespace_list, parse_ns_descriptors
+from models.identify import (IDENTIFY_SIZE, Cns, ControllerConfig, NamespaceConfig, NidType, parse_namespace_list,
+                             parse_ns_descriptors)
 from models.key_value import (STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFormat, KvOpcode, kv_cmd,
                               parse_key_list)
 from models.nvme_commands import get_log_page_cmd, identify_cmd, read_cmd
