@@ -145,8 +145,9 @@ class KeyValueRoundTrip(KeyValueTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class KeyValueErrors(KeyValueTest):
-    """Every KV status in check order: key sizes, value size (too big, not whole dwords), options, the key against the options,
-    capacity, a misaligned PRP that stores nothing, buffers beyond MDTS, an NVM opcode the set lacks."""
+    """Every KV status in check order: key sizes, value size (too big, not whole dwords), options, the key
+    against the options, capacity, a misaligned PRP that stores nothing, buffers beyond MDTS or not whole
+    dwords, an NVM opcode the set lacks."""
 
     async def body(self) -> None:
         for opcode in (KvOpcode.STORE, KvOpcode.RETRIEVE, KvOpcode.DELETE, KvOpcode.EXIST):
