@@ -51,7 +51,7 @@ class ZonedIo:
 
     def _page(self, ns: NamespaceConfig, lba: int) -> int:
         """The back-end page holding the namespace's block ``lba``."""
-        start, _ = self.io.namespaces.pieces(ns.nsid, lba * ns.lba_size, ns.lba_size)[0]
+        start, _ = self.io.pieces(ns, lba, 1)[0]
         return start // self.backend.page_size
 
     async def rw(self, slot: CommandSlot, ns: NamespaceConfig, sqe: SubmissionEntry, slba: int,
@@ -59,7 +59,7 @@ class ZonedIo:
         """Read, Compare, Verify, Write, Write Zeroes and Zone Append, once MDTS and the LBA range passed."""
         if sqe.opcode in (NvmOpcode.READ, NvmOpcode.COMPARE, NvmOpcode.VERIFY):
             page = self.backend.page_size
-            for start, length in self.io.namespaces.pieces(ns.nsid, slba * ns.lba_size, nlb * ns.lba_size):
+            for start, length in self.io.pieces(ns, slba, nlb):
                 self.backend.check_read(start // page, length // page)
             return await self.io.nvm_rw(slot, ns, sqe.opcode, slba, nlb)
         if sqe.opcode == NvmOpcode.WRITE_ZEROES:
