@@ -118,9 +118,6 @@ class ZoneGeometry:
         if not 0 < self.capacity <= self.size:
             raise ValueError(f"zone capacity {self.capacity} must be 1..zone size {self.size}")
 
-    def start_of(self, lba: int) -> int:
-        return lba - lba % self.size
-
 
 # command fields
 
