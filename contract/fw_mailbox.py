@@ -256,6 +256,9 @@ class DMA_CTRL(Register):
     SLOT = Field(0, 8)  # Command slot whose data pointer is walked.
     DIR = Field(8, 1)  # Direction: 1 device to host.
     AUTO = Field(9, 1)  # Post a successful completion after the last byte (auto-complete).
+    # Move bytes of the contiguous host buffer at DMA_HOST_LO/HI, DMA_CMD_LEN bytes long (a list a command
+    # points at, such as an open-channel LBA list), instead of the command's data pointer.
+    HOST = Field(10, 1)
     COOKIE = Field(16, 8)  # Cookie, returned in the result.
     EPOCH = Field(24, 8)  # The command's reset epoch.
 
@@ -318,6 +321,22 @@ class DMA_STATUS(Register):
     RESULTS = Field(0, 8)  # Results waiting.
     IN_FLIGHT = Field(8, 8)  # Requests in flight.
     PRESENT = Field(16, 1)  # A DMA engine is built in.
+
+
+class DMA_HOST_LO(Register):
+    """DMA host buffer address, low. Where a DMA_CTRL.HOST request's buffer starts; dword
+    aligned, else the request fails with Invalid Field.
+    """
+    OFFSET = 0x0724
+    RESET_VALUE = 0x0
+    ADDR = Field(0, 32)
+
+
+class DMA_HOST_HI(Register):
+    """DMA host buffer address, high."""
+    OFFSET = 0x0728
+    RESET_VALUE = 0x0
+    ADDR = Field(0, 32)
 
 
 class SQE:

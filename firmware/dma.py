@@ -32,8 +32,10 @@ from models.nvme_spec import GenericStatus
 COOKIES = 1 << regs.DMA_CTRL.COOKIE.width
 
 
-def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int) -> int:
-    return regs.DMA_CTRL.encode(SLOT=slot.index, DIR=direction, AUTO=auto_complete, COOKIE=cookie, EPOCH=slot.epoch)
+def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int,
+                   host_buffer: bool = False) -> int:
+    return regs.DMA_CTRL.encode(SLOT=slot.index, DIR=direction, AUTO=auto_complete, HOST=host_buffer, COOKIE=cookie,
+                                EPOCH=slot.epoch)
 
 
 def decode_result(raw: int) -> tuple[int, DmaResult]:
@@ -67,13 +69,17 @@ class MailboxDma:
         raise MailboxError(f"{COOKIES} DMA transfers waiting: no cookie left")
 
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
         cookie = self._cookie()
         done = Event()
         self._waiting[cookie] = (done, [])
         mb = self.mailbox
         async with mb._lock:
-            await mb.write(regs.DMA_CTRL.OFFSET, dma_ctrl_value(slot, direction, auto_complete, cookie))
+            await mb.write(regs.DMA_CTRL.OFFSET,
+                           dma_ctrl_value(slot, direction, auto_complete, cookie, host_addr is not None))
+            if host_addr is not None:
+                await mb.write(regs.DMA_HOST_LO.OFFSET, host_addr & 0xFFFF_FFFF)
+                await mb.write(regs.DMA_HOST_HI.OFFSET, host_addr >> 32)
             await mb.write(regs.DMA_OFFSET.OFFSET, offset)
             await mb.write(regs.DMA_LENGTH.OFFSET, length)
             await mb.write(regs.DMA_CMD_LEN.OFFSET, cmd_len)

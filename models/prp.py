@@ -180,6 +180,13 @@ class SglDescriptor:
         return _DESCRIPTOR.pack(self.addr, self.length, self.type << 4 | self.subtype)
 
 
+def host_buffer_segments(addr: int, cmd_len: int, read_bytes: ReadBytes, offset: int = 0,
+                         length: int | None = None) -> list[Segment]:
+    """Host segments of bytes ``[offset, offset + length)`` of the contiguous ``cmd_len``-byte buffer at
+    ``addr``: a list a command's dwords point at. The DMA engine walks it as one Data Block descriptor."""
+    return sgl_segments(SglDescriptor(addr, cmd_len, SglType.DATA_BLOCK).pack(), cmd_len, read_bytes, offset, length)
+
+
 def sgl1_of(prp1: int, prp2: int) -> bytes:
     """SGL Entry 1 of an SQE with PSDT 01b/10b: the 16 bytes of DW6-9, where the PRP fields sit."""
     return struct.pack("<QQ", prp1, prp2)

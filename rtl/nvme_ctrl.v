@@ -410,6 +410,8 @@ wire [23:0] dma_req_offset;
 wire [23:0] dma_req_length;
 wire [23:0] dma_req_cmd_len;
 wire [63:0] dma_req_dram;
+wire dma_req_host_buf;
+wire [63:0] dma_req_host;
 wire dma_res_valid;
 wire dma_res_pop;
 wire dma_res_auto;
@@ -945,6 +947,8 @@ mailbox_inst (
     .dma_req_length(dma_req_length),
     .dma_req_cmd_len(dma_req_cmd_len),
     .dma_req_dram(dma_req_dram),
+    .dma_req_host_buf(dma_req_host_buf),
+    .dma_req_host(dma_req_host),
     .dma_res_valid(dma_res_valid),
     .dma_res_pop(dma_res_pop),
     .dma_res_auto(dma_res_auto),
@@ -1051,6 +1055,8 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
         .req_length(dma_req_length),
         .req_cmd_len(dma_req_cmd_len),
         .req_dram(dma_req_dram[DRAM_ADDR_WIDTH-1:0]),
+        .req_host_buf(dma_req_host_buf),
+        .req_host(dma_req_host),
         .res_valid(dma_res_valid),
         .res_pop(dma_res_pop),
         .res_auto(dma_res_auto),
@@ -1172,7 +1178,8 @@ end else begin : no_dma
     assign m_axi_dram_rready = 1'b1;
     wire unused_dma = &{1'b0, dma_req_valid, dma_req_slot, dma_req_dir, dma_req_auto, dma_req_cookie,
                         dma_req_epoch, epoch, dma_serving,
-                        dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_res_pop,
+                        dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_req_host_buf,
+                        dma_req_host, dma_res_pop,
                         dma_cpl_ready, sqe_rd2_data, cfg_max_payload, cc_mps, rq_tready[3:2],
                         m_axi_dram_awready, m_axi_dram_wready, m_axi_dram_bid, m_axi_dram_bresp,
                         m_axi_dram_bvalid, m_axi_dram_arready, m_axi_dram_rid, m_axi_dram_rdata,

@@ -81,6 +81,9 @@ module nvme_dma_engine #
     input  wire [23:0]                          req_length,
     input  wire [23:0]                          req_cmd_len,
     input  wire [DRAM_AW-1:0]                   req_dram,
+    // the request moves bytes of the host buffer at req_host (req_cmd_len long), not the command's data
+    input  wire                                 req_host_buf,
+    input  wire [63:0]                          req_host,
     output wire                                 res_valid,
     input  wire                                 res_pop,
     // the oldest result (while res_valid): auto-completed, cookie, generic status, slot
@@ -210,7 +213,7 @@ wire forget = aborting_reg && walker_idle && rd_idle && wr_idle;
 /*
  * Request queue and request ids
  */
-localparam Q_BITS = SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
+localparam Q_BITS = 65 + SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
 reg [Q_BITS-1:0] q_mem [0:7];   // 8 requests waiting for the walker
 reg [3:0] q_wr_reg;
 reg [3:0] q_rd_reg;
@@ -219,15 +222,17 @@ wire q_empty = q_wr_reg == q_rd_reg;
 wire [3:0] q_count = q_wr_reg - q_rd_reg;
 assign req_ready = q_count != 4'd8 && !aborting_reg && !clear;
 wire [Q_BITS-1:0] q_head = q_mem[q_rd_reg[2:0]];
-wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-1 -: SLOT_W];
-wire h_dir = q_head[Q_BITS-1-SLOT_W];
-wire h_auto = q_head[Q_BITS-2-SLOT_W];
-wire h_refuse = q_head[Q_BITS-3-SLOT_W];
-wire [7:0] h_cookie = q_head[Q_BITS-4-SLOT_W -: 8];
+wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-66 -: SLOT_W];
+wire h_dir = q_head[Q_BITS-66-SLOT_W];
+wire h_auto = q_head[Q_BITS-67-SLOT_W];
+wire h_refuse = q_head[Q_BITS-68-SLOT_W];
+wire [7:0] h_cookie = q_head[Q_BITS-69-SLOT_W -: 8];
 wire [23:0] h_offset = q_head[DRAM_AW+71:DRAM_AW+48];
 wire [23:0] h_length = q_head[DRAM_AW+47:DRAM_AW+24];
 wire [23:0] h_cmd_len = q_head[DRAM_AW+23:DRAM_AW];
 wire [DRAM_AW-1:0] h_dram = q_head[DRAM_AW-1:0];
+wire h_host_buf = q_head[Q_BITS-1];
+wire [63:0] h_host = q_head[Q_BITS-2 -: 64];
 
 reg [REQS-1:0] id_busy_reg;
 reg [7:0] id_cookie [0:REQS-1];
@@ -302,6 +307,8 @@ walker_inst (
     .req_length(h_length),
     .req_cmd_len(h_cmd_len),
     .req_dram(h_dram),
+    .req_host_buf(h_host_buf),
+    .req_host(h_host),
     .sqe_rd_en(sqe_rd_en),
     .sqe_rd_slot(sqe_rd_slot),
     .sqe_rd_dw(sqe_rd_dw),
@@ -538,7 +545,7 @@ assign idle = !aborting_reg && q_empty && d_state_reg == D_IDLE && walker_idle &
 always @(posedge clk) begin
     // requests in
     if (req_valid && req_ready) begin
-        q_mem[q_wr_reg[2:0]] <= {req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
+        q_mem[q_wr_reg[2:0]] <= {req_host_buf, req_host, req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
                                  req_offset, req_length, req_cmd_len, req_dram};
         q_wr_reg <= q_wr_reg + 4'd1;
     end

@@ -29,6 +29,12 @@
  * read, is Data SGL Length Invalid. Descriptors are read up to 8 at a time.
  * This is the walk models/prp.py defines.
  *
+ * A host-buffer request (req_host_buf) walks no data pointer: its bytes
+ * are those of the contiguous host buffer at req_host, req_cmd_len long,
+ * such as a list a command's dwords point at (an open-channel LBA list).
+ * It is walked as if the command's SGL1 were one Data Block descriptor of
+ * that buffer, so it has the data block's rules and segments.
+ *
  * Pointer reads use a small pool of tags (an nvme_tag_pool), one read at a
  * time. An unsuccessful or poisoned completion, or none within the timeout,
  * ends the walk with Data Transfer Error; a timed-out tag stays out of use
@@ -83,6 +89,8 @@ module nvme_dma_walker #
     input  wire [LEN_W-1:0]                     req_length,
     input  wire [LEN_W-1:0]                     req_cmd_len,
     input  wire [DRAM_AW-1:0]                   req_dram,
+    input  wire                                 req_host_buf,
+    input  wire [63:0]                          req_host,
 
     /*
      * Command slot reads (data the next cycle)
@@ -191,6 +199,8 @@ reg [LEN_W-1:0] cmd_len_reg;
 reg [LEN_W-1:0] offset_reg;
 reg [DRAM_AW-1:0] dram_reg;
 reg [7:0] code_reg;
+reg host_buf_reg;
+reg [63:0] host_reg;
 
 // SQE fields
 reg [2:0] sqe_step_reg;
@@ -476,6 +486,8 @@ always @(posedge clk) begin
                 rem_reg <= req_length;
                 cmd_len_reg <= req_cmd_len;
                 dram_reg <= req_dram;
+                host_buf_reg <= req_host_buf;
+                host_reg <= req_host;
                 code_reg <= 8'd0;
                 sqe_step_reg <= 3'd0;
                 list_ready_reg <= 1'b0;
@@ -506,7 +518,8 @@ always @(posedge clk) begin
         end
         ST_START: begin
             first_len_reg <= psize - (prp1[LEN_W-1:0] & pmask);
-            desc_reg <= dptr_reg;
+            // a host buffer: one Data Block descriptor (type 0, subtype 0) of the whole buffer
+            desc_reg <= host_buf_reg ? {8'h00, 24'd0, {{(32-LEN_W){1'b0}}, cmd_len_reg}, host_reg} : dptr_reg;
             desc_from_seg_reg <= 1'b0;
             spos_reg <= 0;
             if (offset_reg[1:0] != 0 || rem_reg[1:0] != 0 || dram_reg[1:0] != 0
@@ -516,7 +529,7 @@ always @(posedge clk) begin
             end else if (rem_reg == 0) begin
                 state_reg <= ST_END;
             end else begin
-                case (dw0_reg[15:14])
+                case (host_buf_reg ? 2'b01 : dw0_reg[15:14])
                     2'b00: begin
                         if (prp1[1:0] != 2'b00) begin
                             fail(SC_PRP_OFFSET_INVALID);

@@ -167,6 +167,9 @@ module nvme_fw_mailbox #
     output wire [23:0]              dma_req_length,
     output wire [23:0]              dma_req_cmd_len,
     output wire [63:0]              dma_req_dram,
+    // DMA_CTRL.HOST: the request moves bytes of the host buffer at dma_req_host, not the command's data
+    output wire                     dma_req_host_buf,
+    output wire [63:0]              dma_req_host,
     input  wire                     dma_res_valid,
     output wire                     dma_res_pop,
     input  wire                     dma_res_auto,
@@ -248,6 +251,7 @@ reg [23:0] dma_offset_reg;
 reg [23:0] dma_length_reg;
 reg [23:0] dma_cmd_len_reg;
 reg [63:0] dma_dram_reg;
+reg [63:0] dma_host_reg;
 
 wire [15:0] waddr = s_axil_awaddr;
 wire [15:0] raddr = s_axil_araddr;
@@ -331,6 +335,8 @@ assign dma_req_offset = dma_offset_reg;
 assign dma_req_length = dma_length_reg;
 assign dma_req_cmd_len = dma_cmd_len_reg;
 assign dma_req_dram = dma_dram_reg;
+assign dma_req_host_buf = dma_ctrl_reg[DMA_CTRL_HOST];
+assign dma_req_host = dma_host_reg;
 // the SQE window: 64 bytes per slot
 wire [15:0] sqe_offset = raddr - SQE;
 wire in_sqe_window = raddr >= SQE && {16'd0, sqe_offset} < SQE_SIZE;
@@ -451,6 +457,8 @@ always @(posedge clk) begin
                     DMA_CMD_LEN: dma_cmd_len_reg <= wdata[DMA_CMD_LEN_BYTES +: 24];
                     DMA_DRAM_LO: dma_dram_reg[31:0] <= wdata;
                     DMA_DRAM_HI: dma_dram_reg[63:32] <= wdata;
+                    DMA_HOST_LO: dma_host_reg[31:0] <= wdata;
+                    DMA_HOST_HI: dma_host_reg[63:32] <= wdata;
                     DMA_POST: if (dma_present) w_state_reg <= W_DMA;
                     default: ;
                 endcase
@@ -512,6 +520,8 @@ always @(posedge clk) begin
                     DMA_CMD_LEN: rdata_reg <= place({8'd0, dma_cmd_len_reg}, DMA_CMD_LEN_BYTES);
                     DMA_DRAM_LO: rdata_reg <= dma_dram_reg[31:0];
                     DMA_DRAM_HI: rdata_reg <= dma_dram_reg[63:32];
+                    DMA_HOST_LO: rdata_reg <= dma_host_reg[31:0];
+                    DMA_HOST_HI: rdata_reg <= dma_host_reg[63:32];
                     DMA_RESULT: begin
                         // reading a result takes it
                         rdata_reg <= dma_result_word;
@@ -562,6 +572,7 @@ always @(posedge clk) begin
         dma_length_reg <= 24'd0;
         dma_cmd_len_reg <= 24'd0;
         dma_dram_reg <= 64'd0;
+        dma_host_reg <= 64'd0;
         epoch_reg <= 8'd0;
         stale_cpl_reg <= 16'd0;
         shutdown_done_reg <= 1'b0;

@@ -315,6 +315,10 @@ extern "C" {
 #define NVME_FW_MAILBOX__DMA_CTRL__AUTO_bp 9
 #define NVME_FW_MAILBOX__DMA_CTRL__AUTO_bw 1
 #define NVME_FW_MAILBOX__DMA_CTRL__AUTO_reset 0x0
+#define NVME_FW_MAILBOX__DMA_CTRL__HOST_bm 0x400
+#define NVME_FW_MAILBOX__DMA_CTRL__HOST_bp 10
+#define NVME_FW_MAILBOX__DMA_CTRL__HOST_bw 1
+#define NVME_FW_MAILBOX__DMA_CTRL__HOST_reset 0x0
 #define NVME_FW_MAILBOX__DMA_CTRL__COOKIE_bm 0xff0000
 #define NVME_FW_MAILBOX__DMA_CTRL__COOKIE_bp 16
 #define NVME_FW_MAILBOX__DMA_CTRL__COOKIE_bw 8
@@ -388,6 +392,18 @@ extern "C" {
 #define NVME_FW_MAILBOX__DMA_STATUS__PRESENT_bp 16
 #define NVME_FW_MAILBOX__DMA_STATUS__PRESENT_bw 1
 
+// reg - nvme_fw_mailbox::DMA_HOST_LO
+#define NVME_FW_MAILBOX__DMA_HOST_LO__ADDR_bm 0xffffffff
+#define NVME_FW_MAILBOX__DMA_HOST_LO__ADDR_bp 0
+#define NVME_FW_MAILBOX__DMA_HOST_LO__ADDR_bw 32
+#define NVME_FW_MAILBOX__DMA_HOST_LO__ADDR_reset 0x0
+
+// reg - nvme_fw_mailbox::DMA_HOST_HI
+#define NVME_FW_MAILBOX__DMA_HOST_HI__ADDR_bm 0xffffffff
+#define NVME_FW_MAILBOX__DMA_HOST_HI__ADDR_bp 0
+#define NVME_FW_MAILBOX__DMA_HOST_HI__ADDR_bw 32
+#define NVME_FW_MAILBOX__DMA_HOST_HI__ADDR_reset 0x0
+
 // mem - nvme_fw_mailbox::SQE
 typedef struct __attribute__ ((__packed__)) {
     uint32_t mem[1024];
@@ -438,7 +454,9 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t DMA_POST;
     uint32_t DMA_RESULT;
     uint32_t DMA_STATUS;
-    uint8_t RESERVED_724_fff[0x8dc];
+    uint32_t DMA_HOST_LO;
+    uint32_t DMA_HOST_HI;
+    uint8_t RESERVED_72c_fff[0x8d4];
     nvme_fw_mailbox__SQE_t SQE;
 } nvme_fw_mailbox_t;
 

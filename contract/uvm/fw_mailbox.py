@@ -423,6 +423,7 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.SLOT = uvm_reg_field("SLOT")
         self.DIR = uvm_reg_field("DIR")
         self.AUTO = uvm_reg_field("AUTO")
+        self.HOST = uvm_reg_field("HOST")
         self.COOKIE = uvm_reg_field("COOKIE")
         self.EPOCH = uvm_reg_field("EPOCH")
 
@@ -430,6 +431,7 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.SLOT.configure(self, 8, 0, "RW", False, 0x0, True, True, False)
         self.DIR.configure(self, 1, 8, "RW", False, 0x0, True, True, False)
         self.AUTO.configure(self, 1, 9, "RW", False, 0x0, True, True, False)
+        self.HOST.configure(self, 1, 10, "RW", False, 0x0, True, True, False)
         self.COOKIE.configure(self, 8, 16, "RW", False, 0x0, True, True, False)
         self.EPOCH.configure(self, 8, 24, "RW", False, 0x0, True, True, False)
 
@@ -534,6 +536,28 @@ class nvme_fw_mailbox__DMA_STATUS(uvm_reg):
         self.PRESENT.configure(self, 1, 16, "RO", True, 0x0, False, True, False)
 
 
+# Reg - nvme_fw_mailbox::DMA_HOST_LO
+class nvme_fw_mailbox__DMA_HOST_LO(uvm_reg):
+
+    def __init__(self, name: str = "DMA_HOST_LO"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.ADDR = uvm_reg_field("ADDR")
+
+    def build(self) -> None:
+        self.ADDR.configure(self, 32, 0, "RW", False, 0x0, True, True, False)
+
+
+# Reg - nvme_fw_mailbox::DMA_HOST_HI
+class nvme_fw_mailbox__DMA_HOST_HI(uvm_reg):
+
+    def __init__(self, name: str = "DMA_HOST_HI"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.ADDR = uvm_reg_field("ADDR")
+
+    def build(self) -> None:
+        self.ADDR.configure(self, 32, 0, "RW", False, 0x0, True, True, False)
+
+
 # Mem - nvme_fw_mailbox::SQE
 class nvme_fw_mailbox__SQE(uvm_reg_block):
 
@@ -590,6 +614,8 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.DMA_POST = nvme_fw_mailbox__DMA_POST("DMA_POST")
         self.DMA_RESULT = nvme_fw_mailbox__DMA_RESULT("DMA_RESULT")
         self.DMA_STATUS = nvme_fw_mailbox__DMA_STATUS("DMA_STATUS")
+        self.DMA_HOST_LO = nvme_fw_mailbox__DMA_HOST_LO("DMA_HOST_LO")
+        self.DMA_HOST_HI = nvme_fw_mailbox__DMA_HOST_HI("DMA_HOST_HI")
         self.SQE = nvme_fw_mailbox__SQE("SQE")
 
     def build(self) -> None:
@@ -775,6 +801,16 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.DMA_STATUS.build()
         self.get_default_map().add_reg(self.DMA_STATUS, 0x720, "RO")
+        self.DMA_HOST_LO = nvme_fw_mailbox__DMA_HOST_LO("DMA_HOST_LO")
+        self.DMA_HOST_LO.configure(self, None, "")
+
+        self.DMA_HOST_LO.build()
+        self.get_default_map().add_reg(self.DMA_HOST_LO, 0x724, "RW")
+        self.DMA_HOST_HI = nvme_fw_mailbox__DMA_HOST_HI("DMA_HOST_HI")
+        self.DMA_HOST_HI.configure(self, None, "")
+
+        self.DMA_HOST_HI.build()
+        self.get_default_map().add_reg(self.DMA_HOST_HI, 0x728, "RW")
         self.SQE = nvme_fw_mailbox__SQE("SQE")
         self.SQE.configure(self)
         self.SQE.build()

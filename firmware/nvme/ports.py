@@ -41,9 +41,13 @@ class DmaResult:
 
 class DmaPort(Protocol):
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
         """Move bytes ``[offset, offset + length)`` of the slot's command data (``cmd_len`` in all, which
-        decides what PRP2 is) between host memory and DRAM at ``dram_addr``; returns when it is done."""
+        decides what PRP2 is) between host memory and DRAM at ``dram_addr``; returns when it is done.
+
+        With ``host_addr``, the bytes are those of the contiguous host buffer there, ``cmd_len`` long,
+        instead of the command's data: a list the command's dwords point at (an open-channel LBA list).
+        """
         ...
 
     def reset(self) -> None:

@@ -232,7 +232,7 @@ localparam integer COALESCE_DISABLE_VECTORS = 0;
 localparam integer COALESCE_DISABLE_VECTORS_W = 32;
 // DMA_CTRL: DMA request control
 localparam [15:0] DMA_CTRL = 16'h0700;
-localparam [31:0] DMA_CTRL_WMASK = 32'hFFFF03FF;
+localparam [31:0] DMA_CTRL_WMASK = 32'hFFFF07FF;
 localparam [31:0] DMA_CTRL_RESET = 32'h0;
 localparam integer DMA_CTRL_SLOT = 0;
 localparam integer DMA_CTRL_SLOT_W = 8;
@@ -240,6 +240,8 @@ localparam integer DMA_CTRL_DIR = 8;
 localparam integer DMA_CTRL_DIR_W = 1;
 localparam integer DMA_CTRL_AUTO = 9;
 localparam integer DMA_CTRL_AUTO_W = 1;
+localparam integer DMA_CTRL_HOST = 10;
+localparam integer DMA_CTRL_HOST_W = 1;
 localparam integer DMA_CTRL_COOKIE = 16;
 localparam integer DMA_CTRL_COOKIE_W = 8;
 localparam integer DMA_CTRL_EPOCH = 24;
@@ -300,6 +302,18 @@ localparam integer DMA_STATUS_IN_FLIGHT = 8;
 localparam integer DMA_STATUS_IN_FLIGHT_W = 8;
 localparam integer DMA_STATUS_PRESENT = 16;
 localparam integer DMA_STATUS_PRESENT_W = 1;
+// DMA_HOST_LO: DMA host buffer address, low
+localparam [15:0] DMA_HOST_LO = 16'h0724;
+localparam [31:0] DMA_HOST_LO_WMASK = 32'hFFFFFFFF;
+localparam [31:0] DMA_HOST_LO_RESET = 32'h0;
+localparam integer DMA_HOST_LO_ADDR = 0;
+localparam integer DMA_HOST_LO_ADDR_W = 32;
+// DMA_HOST_HI: DMA host buffer address, high
+localparam [15:0] DMA_HOST_HI = 16'h0728;
+localparam [31:0] DMA_HOST_HI_WMASK = 32'hFFFFFFFF;
+localparam [31:0] DMA_HOST_HI_RESET = 32'h0;
+localparam integer DMA_HOST_HI_ADDR = 0;
+localparam integer DMA_HOST_HI_ADDR_W = 32;
 // SQE: Command slots
 localparam [15:0] SQE = 16'h1000;
 localparam integer SQE_SIZE = 4096;

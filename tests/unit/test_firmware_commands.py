@@ -44,7 +44,7 @@ from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, Featu
                               get_features, set_features)
 from models.flash import Geometry, ZnsBackend
 from models.key_value import STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFormat, KvOpcode, kv_cmd
-from models.prp import DataPointerError, prp_segments, sgl1_of, sgl_segments
+from models.prp import DataPointerError, host_buffer_segments, prp_segments, sgl1_of, sgl_segments
 from models.zoned import (ReportFilter, ZoneAction, ZoneState, zone_append_cmd, zone_receive_cmd,
                           zone_send_cmd)
 
@@ -97,18 +97,21 @@ class FakeDram:
 
 
 class FakeDma:
-    """The DMA engine: walks the slot's PRPs or SGL with models.prp and copies bytes; can auto-complete."""
+    """The DMA engine: walks the slot's PRPs or SGL, or a host buffer, with models.prp and copies bytes; can
+    auto-complete."""
 
     def __init__(self, host: HostMemory, dram: FakeDram, mb: FakeMailbox, sqes: dict[int, SubmissionEntry]) -> None:
         self.host, self.dram, self.mb, self.sqes = host, dram, mb, sqes
         self.requests: list[tuple[int, DmaDirection, int, int]] = []
 
     async def transfer(self, slot: int, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
         self.requests.append((slot, direction, offset, length))
         sqe = self.sqes[slot]
         try:
-            if sqe.psdt:
+            if host_addr is not None:
+                segments = host_buffer_segments(host_addr, cmd_len, self.host.read, offset, length)
+            elif sqe.psdt:
                 segments = sgl_segments(sgl1_of(sqe.prp1, sqe.prp2), cmd_len, self.host.read, offset, length)
             else:
                 segments = prp_segments(sqe.prp1, sqe.prp2, cmd_len, PAGE, self.host.read_qword, offset, length)

@@ -15,8 +15,8 @@ import pytest
 
 from models.nvme_spec import GenericStatus
 from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
-from models.prp import (DataPointerError, Segment, SglDescriptor, SglType, page_size_from_mps, prp_segments,
-                        sgl1_of, sgl_segments)
+from models.prp import (DataPointerError, Segment, SglDescriptor, SglType, host_buffer_segments, page_size_from_mps,
+                        prp_segments, sgl1_of, sgl_segments)
 
 SEED = 20240605
 
@@ -166,6 +166,12 @@ def test_unsupported_descriptor_types(ident: int) -> None:
 
 def test_single_data_block(mem: HostMemory) -> None:
     assert sgl_segments(sgl1(data_block(0x5000, 1000)), 1000, mem.read, 100, 50) == [Segment(0x5100 - 156, 50)]
+
+
+def test_host_buffer_is_one_data_block(mem: HostMemory) -> None:
+    """A host buffer a command points at (an LBA list): a slice of it, and the data block's alignment rule."""
+    assert host_buffer_segments(0x7F00, 512, mem.read, 64, 256) == [Segment(0x7F40, 256)]
+    fails(GenericStatus.INVALID_FIELD, host_buffer_segments, 0x7F02, 512, mem.read)
 
 
 def test_segment_chain(mem: HostMemory) -> None:
