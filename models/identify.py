@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from models.pci_identity import PciIdentity
 from models.key_value import KvFormat
 from models.nvme_spec import Csi
+from models.open_channel import ChunkGeometry
 from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, ZoneGeometry
 
 IDENTIFY_SIZE = 4096
@@ -301,7 +302,8 @@ def parse_ns_descriptors(raw: bytes) -> dict[NidType, bytes]:
 @dataclass(frozen=True)
 class NamespaceConfig:
     """One namespace: its id, LBA size (one of LBA_FORMATS) and size in LBAs; ``zones`` makes it a zoned
-    namespace (CSI 02h), ``kv`` a key-value one (CSI 01h) whose values take whole logical blocks.
+    namespace (CSI 02h), ``kv`` a key-value one (CSI 01h) whose values take whole logical blocks, ``chunks``
+    an open-channel one (OCSSD 2.0, in the NVM command set), whose LBAs are its chunks' physical addresses.
 
     ``generation`` counts the namespaces created with this NSID before: it
     goes into the EUI-64 and NGUID, which must never be reused for a new
@@ -315,14 +317,17 @@ class NamespaceConfig:
     shared: bool = False     # NMIC bit 0: may be attached to several controllers at once
     zones: ZoneGeometry | None = None
     kv: KvFormat | None = None
+    chunks: ChunkGeometry | None = None
 
     def __post_init__(self) -> None:
         if self.lba_size not in [f.lba_size for f in LBA_FORMATS]:
             raise ValueError(f"LBA size {self.lba_size}: the formats are {[f.lba_size for f in LBA_FORMATS]}")
         if self.zones is not None and self.nlbas % self.zones.size:
             raise ValueError(f"a zoned namespace of {self.nlbas} LBAs is not whole zones of {self.zones.size}")
-        if self.zones is not None and self.kv is not None:
-            raise ValueError("a namespace is zoned or key-value, not both")
+        if sum(x is not None for x in (self.zones, self.kv, self.chunks)) > 1:
+            raise ValueError("a namespace is zoned, key-value or open-channel, one at most")
+        if self.chunks is not None and self.nlbas != 1 << self.chunks.address_bits:
+            raise ValueError(f"an open-channel namespace spans its {self.chunks.address_bits}-bit address space")
 
     @property
     def csi(self) -> Csi:
@@ -357,8 +362,8 @@ class NamespaceConfig:
 
     def identify(self) -> IdentifyNamespace:
         """No thin provisioning: capacity and utilization are the size; deallocated and unwritten blocks read
-        zeroes. A zoned namespace takes no Copy: its Copy limits are zero."""
-        copy = self.copy_blocks if self.zones is None else 0
+        zeroes. A zoned or open-channel namespace takes no Copy: its Copy limits are zero."""
+        copy = self.copy_blocks if self.zones is None and self.chunks is None else 0
         return IdentifyNamespace(nsze=self.nlbas, ncap=self.nlbas, nuse=self.nlbas, flbas=self.flbas,
                                  nmic=NMIC_SHARED if self.shared else 0, dlfeat=DLFEAT_READ_ZEROES,
                                  mssrl=copy, mcl=copy, msrc=COPY_MAX_RANGES - 1 if copy else 0,

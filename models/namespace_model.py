@@ -19,6 +19,7 @@ from models.identify import (IDENTIFY_SIZE, LBA_FORMATS, NMIC_SHARED, NSID_BROAD
                              IdentifyNamespace, NamespaceConfig, common_namespace_fields, controller_list,
                              namespace_list, parse_controller_list)
 from models.nvme_commands import NS_DATA_SIZE, NsAttachmentSel, NsManagementSel, csi_of, sel_of
+from models.chunk_model import ChunkTracker
 from models.zone_model import ZoneTracker
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, GenericStatus, Status, StatusCode,
                               SubmissionEntry)
@@ -30,13 +31,14 @@ def _fail(code: StatusCode) -> Status:
 
 class Shadow:
     """Expected contents of one namespace: LBAs never written or deallocated read as zeroes (DLFEAT); the
-    zones of a zoned namespace; the pairs of a key-value one."""
+    zones of a zoned namespace; the pairs of a key-value one; the chunks of an open-channel one."""
 
     def __init__(self, ns: NamespaceConfig) -> None:
         self.ns = ns
         self._blocks: dict[int, bytes] = {}
         self.zones = ZoneTracker(ns.zones, ns.nlbas) if ns.zones is not None else None
         self.values: dict[bytes, bytes] = {}     # a key-value namespace's pairs
+        self.chunks = ChunkTracker(ns.chunks) if ns.chunks is not None else None
 
     def blocks_of(self, size: int) -> int:
         """Logical blocks a key-value namespace spends on a value of ``size`` bytes."""

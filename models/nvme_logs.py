@@ -10,10 +10,11 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from models.identify import ControllerConfig, namespace_list
+from models.identify import ControllerConfig, NamespaceConfig, namespace_list
 from models.nvme_commands import LogRequest
 from models.nvme_spec import AdminOpcode, Csi, NvmOpcode
 from models.key_value import KvOpcode
+from models.open_channel import LOG_CHUNK_INFO, OcOpcode
 from models.zoned import AEC_ZONE_DESCRIPTOR_CHANGED, CHANGED_ZONE_LIST, ZnsOpcode
 
 # Log pages (section 5.14.1)
@@ -25,6 +26,7 @@ class LogId(IntEnum):
     CHANGED_NAMESPACES = 0x04
     COMMANDS_SUPPORTED = 0x05
     CHANGED_ZONES = CHANGED_ZONE_LIST     # of the Zoned Namespace command set (CSI 02h), per namespace
+    CHUNK_INFORMATION = LOG_CHUNK_INFO    # Open-Channel SSD 2.0, per open-channel namespace
 
 
 ERROR_ENTRY_SIZE = 64
@@ -104,6 +106,9 @@ _ADMIN_EFFECTS = {op: Effect.CSUPP for op in (
 _IO_EFFECTS = {NvmOpcode.FLUSH: Effect.CSUPP, NvmOpcode.READ: Effect.CSUPP, NvmOpcode.COMPARE: Effect.CSUPP,
                NvmOpcode.VERIFY: Effect.CSUPP} | {op: Effect.CSUPP | Effect.LBCC for op in (
     NvmOpcode.WRITE, NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY)}
+# the Open-Channel SSD 2.0 vector commands, vendor-specific commands of the NVM set
+_VECTOR_EFFECTS = {OcOpcode.VECTOR_READ: Effect.CSUPP} | {
+    op: Effect.CSUPP | Effect.LBCC for op in (OcOpcode.VECTOR_RESET, OcOpcode.VECTOR_WRITE, OcOpcode.VECTOR_COPY)}
 # a zoned namespace takes the NVM commands but Dataset Management and Copy, and the zone commands; a
 # key-value one Flush and the KV commands
 _IO_EFFECTS_BY_CSI = {
@@ -121,9 +126,23 @@ def command_effects(config: ControllerConfig, csi: Csi = Csi.NVM) -> tuple[dict[
     the command set ``csi``: the device's list, which the firmware implements and a host can check each
     opcode against."""
     admin = dict(_ADMIN_EFFECTS)
+    io = dict(_IO_EFFECTS_BY_CSI[csi])
     if config.ocssd_geometry is not None:
         admin[AdminOpcode.OCSSD_GEOMETRY] = Effect.CSUPP
-    return admin, dict(_IO_EFFECTS_BY_CSI[csi])
+        if csi == Csi.NVM:
+            io |= _VECTOR_EFFECTS
+    return admin, io
+
+
+def namespace_opcodes(offered: set[int], ns: NamespaceConfig) -> set[int]:
+    """Which of the I/O opcodes ``offered`` for a namespace's command set the namespace takes: a zoned one
+    no Dataset Management or Copy; an open-channel one the vector commands but no Write Zeroes, Dataset
+    Management or Copy, whose blocks it resets only in whole chunks; any other no vector commands."""
+    if ns.zones is not None:
+        return offered - {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
+    if ns.chunks is not None:
+        return offered - {NvmOpcode.WRITE_ZEROES, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
+    return offered - set(OcOpcode)
 
 
 def effects_csi(csi: int) -> Csi | None:

@@ -21,7 +21,8 @@ spec leaves a choice, both follow the choice documented here:
   command of the namespace's set as CC.CSS enabled it), Invalid Field
   (MDTS, Verify included), LBA Out of Range, then data (Compare Failure).
   A zoned namespace's zone checks come before its data moves, its open and
-  active resources after (docs/zns.md). Copy: Descriptor Format, the number of
+  active resources after (docs/zns.md); an open-channel namespace's chunk
+  checks too (docs/open_channel.md). Copy: Descriptor Format, the number of
   ranges, [the ranges arrive], each range's and the total length (Command
   Size Limit Exceeded), the destination's then the sources' LBA range.
 * Host statistics (SMART) count successful commands only: Read and Compare
@@ -58,7 +59,9 @@ from models.nvme_logs import (AEC_KEPT, AsyncEvent, AsyncEventType, COMPOSITE_TE
                               NAMESPACE_ATTRIBUTE_CHANGED, SmartCounters, TEMPERATURE_THRESHOLD,
                               ZONE_DESCRIPTOR_CHANGED, changed_ns_log, command_effects, command_effects_log,
                               data_units, effects_csi, error_entry, error_log, event_enabled, firmware_slot_log,
-                              log_slice, smart_log)
+                              log_slice, namespace_opcodes, smart_log)
+from models.chunk_model import ChunkFailure
+from models.open_channel import (MAX_VECTOR_LBAS, OcOpcode, VectorFields, VectorLists, chunk_log, failed_lbas)
 from models.key_value import (STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFields, KvOpcode, key_list,
                               kv_identify_namespace)
 from models.prp import DataPointerError
@@ -89,6 +92,7 @@ class Prediction:
     status: Status
     dw0: int | None = 0
     data: bytes | None = None
+    dw1: int = 0           # checked with DW0
     landed: Callable[[CompletionEntry], None] | None = None
     buffer: int | None = None
 
@@ -161,9 +165,10 @@ class NvmeModel:
 
     # I/O commands
 
-    def io(self, sqe: SubmissionEntry, data: bytes = b"", pointer_error: DataPointerError | None = None) -> Prediction:
-        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare, DSM, Copy and
-        Zone Append.
+    def io(self, sqe: SubmissionEntry, data: bytes = b"", pointer_error: DataPointerError | None = None,
+           lists: VectorLists | None = None) -> Prediction:
+        """Predict an I/O command; ``data`` is what the host's buffer holds for Write, Compare, DSM, Copy,
+        Zone Append and Vector Chunk Write; ``lists`` what a vector command's LBA lists hold.
 
         ``pointer_error``: the command's PRPs or SGL are invalid (models.prp); a
         command that passes its other checks fails with it and changes
@@ -175,7 +180,7 @@ class NvmeModel:
         if sqe.opcode == NvmOpcode.FLUSH:
             ok = sqe.nsid == NSID_BROADCAST or self.active_namespace(sqe.nsid) is not None
             return Prediction(SUCCESS if ok else self.namespaces.inactive_status(sqe.nsid))
-        if sqe.opcode not in _NVM_HANDLERS and sqe.opcode not in set(ZnsOpcode) | set(KvOpcode):
+        if sqe.opcode not in _NVM_HANDLERS and sqe.opcode not in set(ZnsOpcode) | set(KvOpcode) | set(OcOpcode):
             return fail(GenericStatus.INVALID_OPCODE)
         if self.active_namespace(sqe.nsid) is None:
             return Prediction(self.namespaces.inactive_status(sqe.nsid))
@@ -186,6 +191,11 @@ class NvmeModel:
             return self._key_value(shadow, sqe, data, pointer_error)
         if shadow.zones is not None and sqe.opcode in _ZONED_HANDLERS:
             return _ZONED_HANDLERS[sqe.opcode](self, shadow, sqe, data, pointer_error)
+        if sqe.opcode in set(OcOpcode):
+            assert lists is not None, "a vector command's LBA lists"
+            return self._vector(shadow, sqe, data, pointer_error, lists)
+        if shadow.chunks is not None and sqe.opcode == NvmOpcode.WRITE:
+            return self._chunk_write(shadow, sqe, data, pointer_error)
         if pointer_error is not None and sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE):
             return self._check_rw(shadow, sqe) or fail(pointer_error.code)
         if pointer_error is not None and sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
@@ -201,10 +211,7 @@ class NvmeModel:
         if self.css != CC_CSS_ALL_IO and shadow.ns.kv is not None:
             return set()
         csi = shadow.ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
-        opcodes = set(command_effects(self.config, csi)[1])
-        if shadow.zones is not None:
-            opcodes -= {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY}
-        return opcodes
+        return namespace_opcodes(set(command_effects(self.config, csi)[1]), shadow.ns)
 
     def _check_rw(self, shadow: Shadow, sqe: SubmissionEntry, moves_data: bool = True) -> Prediction | None:
         slba, nlb = rw_fields(sqe)
@@ -373,6 +380,80 @@ class NvmeModel:
         if not window.pending:
             del self._appends[(shadow.ns.nsid, z)]
         shadow.write(lba, data)
+
+    # open-channel namespaces: the chunk checks come before the data moves
+
+    @staticmethod
+    def _chunk_failed(failure: ChunkFailure, entries_base: int = 0) -> Prediction:
+        dw0, dw1 = failed_lbas([entries_base + i for i in failure.entries])
+        return Prediction(Status.of(failure.code, dnr=True), dw0=dw0, dw1=dw1)
+
+    def _chunk_write(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
+                     pointer_error: DataPointerError | None) -> Prediction:
+        """A scalar Write keeps the chunk rules; its failures name no list entries."""
+        chunks = shadow.chunks
+        assert chunks is not None
+        if failed := self._check_rw(shadow, sqe):
+            return failed
+        slba, nlb = rw_fields(sqe)
+        if failure := chunks.write_failure(list(range(slba, slba + nlb))):
+            return fail(failure.code)
+        if pointer_error is not None:
+            return fail(pointer_error.code)
+        chunks.write(list(range(slba, slba + nlb)))
+        return self._write(shadow, sqe, data)
+
+    def _vector(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes, pointer_error: DataPointerError | None,
+                lists: VectorLists) -> Prediction:
+        """Vector Chunk Reset, Write, Read and Copy (docs/open_channel.md)."""
+        chunks = shadow.chunks
+        assert chunks is not None
+        fields = VectorFields.decode(sqe)
+        limit = self.config.max_transfer
+        moves = sqe.opcode in (OcOpcode.VECTOR_READ, OcOpcode.VECTOR_WRITE)
+        if fields.count > MAX_VECTOR_LBAS or (moves and limit is not None and fields.count * shadow.ns.lba_size > limit):
+            return fail(GenericStatus.INVALID_FIELD)
+        if lists.error is not None:
+            return fail(lists.error.code)
+        lbas = lists.lbas
+        if failure := chunks.unknown(lbas):
+            return self._chunk_failed(failure)
+        size = shadow.ns.lba_size
+        if sqe.opcode == OcOpcode.VECTOR_READ:
+            if pointer_error is not None:
+                return fail(pointer_error.code)
+            out = b"".join(shadow.read(lba, 1) for lba in lbas)
+            self._count(reads=1, read_bytes=len(out))
+            return Prediction(SUCCESS, data=out)
+        if sqe.opcode == OcOpcode.VECTOR_RESET:
+            if failure := chunks.reset_failure(lbas):
+                return self._chunk_failed(failure)
+            for index in chunks.reset(lbas):
+                shadow.deallocate(chunks.geometry.slba(index), chunks.geometry.clba)
+            return fail(lists.mptr_error.code) if fields.mptr and lists.mptr_error else Prediction(SUCCESS)
+        dest = lbas if sqe.opcode == OcOpcode.VECTOR_WRITE else lists.dest
+        failure = chunks.unknown(dest) or chunks.write_failure(dest)
+        if failure:
+            return self._chunk_failed(failure)
+        if sqe.opcode == OcOpcode.VECTOR_WRITE:
+            if pointer_error is not None:
+                return fail(pointer_error.code)
+            self._expect_length(data, len(lbas) * size)
+            self._count(writes=1, written_bytes=len(data))
+        else:
+            data = b"".join(shadow.read(lba, 1) for lba in lbas)
+        chunks.write(dest)
+        for i, lba in enumerate(dest):
+            shadow.write(lba, data[i * size:(i + 1) * size])
+        return Prediction(SUCCESS)
+
+    def chunk_failed(self, nsid: int, lba: int) -> None:
+        """A media failure took a chunk offline (the test bench's fault, told to the model): what it held is
+        gone."""
+        chunks = self.namespaces.shadows[nsid].chunks
+        assert chunks is not None, f"namespace {nsid} is not open-channel"
+        index = chunks.fail(lba)
+        self.namespaces.shadows[nsid].deallocate(chunks.geometry.slba(index), chunks.geometry.clba)
 
     def _zone_send(self, shadow: Shadow, sqe: SubmissionEntry, data: bytes,
                    pointer_error: DataPointerError | None) -> Prediction:
@@ -749,8 +830,9 @@ class NvmeModel:
                 LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                 LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed_namespaces),
                 LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_csi(request.csi)),
-                LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, []))}
-        if request.lid not in logs:
+                LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, [])),
+                LogId.CHUNK_INFORMATION: lambda: chunk_log(self.namespaces.shadows[sqe.nsid].chunks.descriptors())}
+        if request.lid not in logs or (request.lid == LogId.CHUNK_INFORMATION and self.config.ocssd_geometry is None):
             return fail(CommandSpecificStatus.INVALID_LOG_PAGE)
         if request.lid == LogId.COMMANDS_SUPPORTED and effects_csi(request.csi) is None:
             return fail(GenericStatus.INVALID_FIELD)
@@ -758,6 +840,10 @@ class NvmeModel:
             ns = self.active_namespace(sqe.nsid)
             if request.csi != Csi.ZONED or ns is None or ns.zones is None:
                 return fail(GenericStatus.INVALID_FIELD)    # a log of the Zoned set, per zoned namespace
+        if request.lid == LogId.CHUNK_INFORMATION:
+            ns = self.active_namespace(sqe.nsid)
+            if ns is None or ns.chunks is None:
+                return fail(GenericStatus.INVALID_FIELD)    # per open-channel namespace
         log = logs[LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):

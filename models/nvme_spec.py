@@ -201,6 +201,8 @@ class MediaStatus(IntEnum):
     ACCESS_DENIED = 0x86
     DEALLOCATED_OR_UNWRITTEN_BLOCK = 0x87
     # Open-Channel Solid State Drives Specification 2.0, media errors (vendor-specific range)
+    OCSSD_OFFLINE_CHUNK = 0xC0     # Vector Chunk Reset of an Offline chunk
+    OCSSD_INVALID_RESET = 0xC1     # Vector Chunk Reset the chunk's state does not allow (a Free chunk)
     OCSSD_OUT_OF_ORDER_WRITE = 0xF2
 
 

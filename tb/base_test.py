@@ -21,7 +21,7 @@ from firmware.nvme.loop import NvmeFirmware
 from firmware.soc import SocConfig
 from contract import nvme_bar0 as bar0
 from models.backend_factory import make_backend
-from models.flash import ZnsBackend
+from models.flash import OcssdBackend, ZnsBackend
 from models.identify import ControllerConfig, NamespaceConfig
 from models.nvme_commands import identify_cmd
 from models.nvme_spec import Status
@@ -220,8 +220,9 @@ class CommandSetTest(QueueTest):
         return lambda sqid, cid: self.forced.get((sqid, cid)) or self.env.reference.expected_status(sqid, cid)
 
     def controller_config(self) -> ControllerConfig:
-        # the NVM capacity is the back end's, in whole allocation units; an open-channel back end reports
-        # its geometry through the controller; a zoned one is one zoned namespace, allocated in zones
+        # the NVM capacity is the back end's, in whole allocation units; an open-channel back end is one
+        # open-channel namespace whose LBAs are its physical addresses, and reports its geometry through the
+        # controller; a zoned one is one zoned namespace, allocated in zones
         self.backend = make_backend(self.backend_kind, **self.backend_config)
         size = self.backend.capacity_pages * self.backend.page_size
         if isinstance(self.backend, ZnsBackend):
@@ -229,9 +230,13 @@ class CommandSetTest(QueueTest):
             namespace = NamespaceConfig(1, self.backend.page_size, self.backend.capacity_pages, zones=zones)
             return ControllerConfig(namespaces=(namespace,), nvm_capacity=size,
                                     allocation_unit=zones.size * self.backend.page_size)
-        geometry = getattr(self.backend, "geometry_page", None)
+        if isinstance(self.backend, OcssdBackend):
+            chunks = self.backend.chunk_geometry()
+            namespace = NamespaceConfig(1, self.backend.page_size, self.backend.capacity_pages, chunks=chunks)
+            return ControllerConfig(namespaces=(namespace,), nvm_capacity=size,
+                                    ocssd_geometry=self.backend.geometry_page())
         unit = ControllerConfig.allocation_unit
-        return ControllerConfig(nvm_capacity=size // unit * unit, ocssd_geometry=geometry() if geometry else None)
+        return ControllerConfig(nvm_capacity=size // unit * unit)
 
     def make_firmware(self, dut) -> NvmeFirmware:
         mailbox = Mailbox.from_dut(dut)

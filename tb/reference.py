@@ -14,6 +14,8 @@ not walked. Host memory is read through the device's bus addresses
 (``HOST_MEMORY``: PcieTb.bus_peek), so under an IOMMU the reference follows
 the host's mappings; a command that must read host memory where nothing is
 mapped is predicted to fail with Data Transfer Error and change nothing.
+An open-channel vector command's LBA lists are read at submission too
+(``vector_lists``), as the controller will read them.
 """
 
 from __future__ import annotations
@@ -29,15 +31,19 @@ from models.completion_check import Expected
 from models.nvme_spec import SUCCESS, AdminOpcode, GenericStatus, NvmOpcode, Status, SubmissionEntry
 from models.key_value import KvOpcode, kv_data_length
 from models.zoned import ZnsOpcode
-from models.prp import DataPointerError, ReadBytes, Segment, prp_segments, sgl1_of, sgl_segments
+from models.open_channel import (CHUNK_DESCRIPTOR_SIZE, LBA_ENTRY_SIZE, MAX_VECTOR_LBAS, OcOpcode, VectorFields,
+                                 VectorLists, parse_lba_list)
+from models.prp import (DataPointerError, ReadBytes, Segment, host_buffer_segments, prp_segments, sgl1_of,
+                        sgl_segments)
 from tb.aborts import AbortTracker
 from tb.device_dram import NoHostMemory
 from tb.scoreboards import ADMIN_QID, AdminQueueCreated, ControllerReset, CqeReaped, QueueEvent, SqeSubmitted
 
 PAGE = 4096
 ActiveNamespace = Callable[[int], NamespaceConfig | None]
-DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, ZnsOpcode.ZONE_APPEND)
-DATA_OUT = (NvmOpcode.READ, ZnsOpcode.ZONE_MGMT_RECV)
+DATA_IN = (NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, ZnsOpcode.ZONE_APPEND,
+           OcOpcode.VECTOR_WRITE)
+DATA_OUT = (NvmOpcode.READ, ZnsOpcode.ZONE_MGMT_RECV, OcOpcode.VECTOR_READ)
 
 
 def pointer_segments(sqe: SubmissionEntry, length: int, peek: ReadBytes) -> list[Segment]:
@@ -54,13 +60,16 @@ def transfer_length(sqe: SubmissionEntry, active: ActiveNamespace) -> int | None
     active (``active`` gives the namespace, or None): no LBA size gives its
     length, and the model fails it before any data would move, so its
     pointer is not walked at all. A key-value command's length is in CDW10
-    (Store, Retrieve and List; the opcodes mean other things elsewhere).
+    (Store, Retrieve and List; the opcodes mean other things elsewhere);
+    the vector commands move data only on an open-channel namespace.
     """
     ns = active(sqe.nsid)
     if ns is None:
         return None
     if ns.kv is not None:
         return kv_data_length(sqe) or None
+    if sqe.opcode in set(OcOpcode) and ns.chunks is None:
+        return None
     return data_length(sqe, ns.lba_size) if sqe.opcode in DATA_IN + DATA_OUT else None
 
 
@@ -72,6 +81,34 @@ def host_data(sqe: SubmissionEntry, active: ActiveNamespace,
         return b"", None
     kv = active(sqe.nsid).kv is not None   # active: transfer_length found the namespace
     return buffer_data(sqe, length, peek, sends=sqe.opcode == KvOpcode.STORE if kv else sqe.opcode in DATA_IN)
+
+
+def vector_lists(sqe: SubmissionEntry, peek: ReadBytes) -> VectorLists:
+    """What an open-channel vector command's LBA lists hold now, or why the controller cannot read them."""
+    fields = VectorFields.decode(sqe)
+    if fields.count > MAX_VECTOR_LBAS:
+        return VectorLists([], [])     # refused before any list is read
+
+    def listed(lbal: int) -> list[int]:
+        if not fields.listed:
+            return [lbal]
+        segments = host_buffer_segments(lbal, fields.count * LBA_ENTRY_SIZE, peek)
+        return parse_lba_list(b"".join(peek(seg.addr, seg.length) for seg in segments))
+
+    try:
+        lbas = listed(fields.lbal)
+        dest = listed(fields.dlbal) if sqe.opcode == OcOpcode.VECTOR_COPY else []
+    except DataPointerError as err:
+        return VectorLists([], [], err)
+    except NoHostMemory as err:
+        return VectorLists([], [], DataPointerError(GenericStatus.DATA_TRANSFER_ERROR, str(err)))
+    mptr_error = None
+    if sqe.opcode == OcOpcode.VECTOR_RESET and fields.mptr:
+        try:
+            host_buffer_segments(fields.mptr, fields.count * CHUNK_DESCRIPTOR_SIZE, peek)
+        except DataPointerError as err:
+            mptr_error = err
+    return VectorLists(lbas, dest, mptr_error=mptr_error)
 
 
 def buffer_data(sqe: SubmissionEntry, length: int, peek: ReadBytes,
@@ -151,7 +188,10 @@ class NvmeReference(uvm_subscriber):
                     self.aborts.abort_submitted(event.sqe)
             else:
                 data, pointer_error = host_data(event.sqe, self.model.active_namespace, self.peek)
-                prediction = self.model.io(event.sqe, data, pointer_error)
+                ns = self.model.active_namespace(event.sqe.nsid)
+                lists = vector_lists(event.sqe, self.peek) \
+                    if event.sqe.opcode in set(OcOpcode) and ns is not None and ns.chunks is not None else None
+                prediction = self.model.io(event.sqe, data, pointer_error, lists)
             if prediction is not None:
                 self.predictions[key] = prediction
         elif isinstance(event, CqeReaped):
@@ -188,7 +228,7 @@ class NvmeReference(uvm_subscriber):
 
 
 class DataScoreboard(uvm_subscriber):
-    """Every successful read's bytes in host memory against the model's shadow contents, and DW0 of
+    """Every successful read's bytes in host memory against the model's shadow contents, and DW0-DW1 of
     every completion whose status is the predicted one (Set/Get Features values, Number of Queues)."""
 
     def build_phase(self) -> None:
@@ -209,9 +249,9 @@ class DataScoreboard(uvm_subscriber):
             if prediction is None or not event.cqe.status.same_code(prediction.status):
                 return
             if prediction.dw0 is not None:
-                assert event.cqe.dw0 == prediction.dw0, (
-                    f"SQ {key[0]} CID {key[1]:#06x}: DW0 {event.cqe.dw0:#010x}, the model predicts "
-                    f"{prediction.dw0:#010x}")
+                assert (event.cqe.dw0, event.cqe.dw1) == (prediction.dw0, prediction.dw1), (
+                    f"SQ {key[0]} CID {key[1]:#06x}: DW0-DW1 {event.cqe.dw0:#010x} {event.cqe.dw1:#010x}, the "
+                    f"model predicts {prediction.dw0:#010x} {prediction.dw1:#010x}")
                 self.dw0_checked += 1
             if prediction.landed is not None and event.cqe.status.is_success:
                 prediction.landed(event.cqe)

@@ -10,6 +10,7 @@ the loop's, since only the loop knows which commands wait for a core.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware.admin import AdminState, HardwareAction
@@ -56,9 +57,12 @@ class AdminOutcome:
 
 
 class AdminCommands:
+    """``chunk_log``: the open-channel namespace's Chunk Information log, where the back end has chunks."""
+
     def __init__(self, config: ControllerConfig, queues: AdminState, counters: HostCounters,
-                 namespaces: NamespaceTable) -> None:
+                 namespaces: NamespaceTable, chunk_log: Callable[[], bytes] | None = None) -> None:
         self.config = config
+        self.chunk_log = chunk_log
         self.ident = config.identify()
         self.namespaces = namespaces
         self.ns_commands = NamespaceCommands(config, namespaces)
@@ -228,7 +232,7 @@ class AdminCommands:
 
     def _get_log_page(self, sqe: SubmissionEntry) -> AdminOutcome:
         request = LogRequest.decode(sqe)
-        if request.lid not in set(LogId):
+        if request.lid not in set(LogId) or (request.lid == LogId.CHUNK_INFORMATION and self.chunk_log is None):
             return AdminOutcome(failure(CommandSpecificStatus.INVALID_LOG_PAGE))
         if request.lid == LogId.SMART_HEALTH and sqe.nsid not in (0, NSID_BROADCAST):
             return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
@@ -239,12 +243,17 @@ class AdminCommands:
             ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
             if request.csi != Csi.ZONED or ns is None or ns.zones is None:
                 return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
+        if request.lid == LogId.CHUNK_INFORMATION:
+            ns = self.namespaces.active(sqe.nsid, self.config.cntlid)
+            if ns is None or ns.chunks is None:
+                return AdminOutcome(failure(GenericStatus.INVALID_FIELD))
         log = {LogId.ERROR_INFORMATION: lambda: error_log(self.errors, self.ident.elpe + 1),
                LogId.SMART_HEALTH: lambda: smart_log(self.smart()),
                LogId.FIRMWARE_SLOT: lambda: firmware_slot_log(self.config.fr),
                LogId.CHANGED_NAMESPACES: lambda: changed_ns_log(self.changed),
                LogId.COMMANDS_SUPPORTED: lambda: command_effects_log(self.config, effects_set),
-               LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, []))}[
+               LogId.CHANGED_ZONES: lambda: changed_zone_log(self.changed_zones.get(sqe.nsid, [])),
+               LogId.CHUNK_INFORMATION: self.chunk_log}[
             LogId(request.lid)]()
         limit = self.config.max_transfer
         if request.offset % 4 or request.offset > len(log) or (limit is not None and request.length > limit):

@@ -2,7 +2,8 @@
 
 The NVM command set is here; a zoned namespace's own checks and commands
 are in firmware.nvme.zoned, a key-value namespace's in
-firmware.nvme.key_value.
+firmware.nvme.key_value, an open-channel namespace's vector commands in
+firmware.nvme.open_channel.
 
 Read: back end -> DRAM -> DMA to the host. Write: DMA from the host -> DRAM
 -> back end. A namespace's bytes live in its extents of back-end pages
@@ -17,8 +18,9 @@ Opcode (no command set has the opcode), the namespace (an invalid NSID:
 Invalid Namespace or Format; one in 1..NN not attached here: Invalid
 Field), Invalid Opcode again (not a command of the namespace's set as
 CC.CSS enabled it; a key-value namespace's commands then go to
-firmware.nvme.key_value), Invalid Field (MDTS), LBA Out of Range; a
-zoned namespace's own checks follow; then the DMA engine's status, then
+firmware.nvme.key_value, vector commands to firmware.nvme.open_channel),
+Invalid Field (MDTS), LBA Out of Range; a zoned or an open-channel
+namespace's own checks follow; then the DMA engine's status, then
 Compare Failure. The back end's own errors carry their status
 (``models.backend.BackendError``). Verify is
 a Read that moves no data (MDTS still bounds it, as NVMe 2.0's Verify Size
@@ -41,11 +43,14 @@ from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.outcome import IoOutcome, failure, now_ns, wait_until
 from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort, DmaResult
 from firmware.nvme.key_value import KeyValueIo
+from firmware.nvme.open_channel import OpenChannelIo
 from firmware.nvme.zoned import ZonedIo
 from models.backend import Backend, BackendError
+from models.flash.ocssd import OcssdBackend
 from models.flash.zns import ZnsBackend
-from models.nvme_logs import command_effects
+from models.nvme_logs import command_effects, namespace_opcodes
 from models.key_value import KvOpcode
+from models.open_channel import OcOpcode
 from models.nvme_spec import Csi
 from models.zoned import ZnsOpcode
 from models.identify import COPY_MAX_RANGES, NSID_BROADCAST, ControllerConfig, NamespaceConfig
@@ -81,7 +86,7 @@ class HostCounters:
 
 # every I/O opcode of a command set this controller offers; any other is Invalid Opcode before anything else
 _KNOWN = {NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, NvmOpcode.VERIFY, NvmOpcode.WRITE_ZEROES,
-          NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, *ZnsOpcode, *KvOpcode}
+          NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY, *ZnsOpcode, *KvOpcode, *OcOpcode}
 
 
 class IoCommands:
@@ -111,6 +116,7 @@ class IoCommands:
         self.css = CC_CSS_ALL_IO   # the I/O command sets the host enabled the controller with (CC.CSS)
         self.zoned = ZonedIo(self, backend) if isinstance(backend, ZnsBackend) else None
         self.kv = KeyValueIo(self)
+        self.open_channel = OpenChannelIo(self, backend) if isinstance(backend, OcssdBackend) else None
         for ns in config.namespaces:
             if ns.zones is not None:
                 self._check_zones(ns)
@@ -138,12 +144,12 @@ class IoCommands:
     def opcodes(self, ns: NamespaceConfig) -> set[int]:
         """The I/O opcodes a namespace takes: its command set's, or the NVM set's where CC.CSS enabled only
         that (a zoned namespace still keeps its write rules, as QEMU's does; a key-value one takes none);
-        never DSM or Copy on a zoned one."""
+        never DSM or Copy on a zoned one; the vector commands, and no Write Zeroes, only on an open-channel
+        one."""
         if self.css != CC_CSS_ALL_IO and ns.csi == Csi.KEY_VALUE:
             return set()
         csi = ns.csi if self.css == CC_CSS_ALL_IO else Csi.NVM
-        opcodes = set(command_effects(self.config, csi)[1])
-        return opcodes - {NvmOpcode.DATASET_MANAGEMENT, NvmOpcode.COPY} if ns.zones is not None else opcodes
+        return namespace_opcodes(set(command_effects(self.config, csi)[1]), ns)
 
     async def execute(self, slot: CommandSlot, sqe: SubmissionEntry) -> IoOutcome:
         """Run one command to its status."""
@@ -163,6 +169,9 @@ class IoCommands:
             return IoOutcome(failure(GenericStatus.INVALID_OPCODE))
         if ns.kv is not None:
             return await self.kv.execute(slot, ns, sqe)
+        if sqe.opcode in set(OcOpcode):
+            assert self.open_channel is not None   # only an open-channel namespace takes them
+            return await self.open_channel.execute(slot, ns, sqe)
         if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_SEND:
             return IoOutcome(await self.zoned.send(ns, sqe))
         if self.zoned is not None and sqe.opcode == ZnsOpcode.ZONE_MGMT_RECV:
@@ -179,6 +188,8 @@ class IoCommands:
             return IoOutcome(failure(GenericStatus.LBA_OUT_OF_RANGE))
         if self.zoned is not None and ns.zones is not None:
             return await self.zoned.rw(slot, ns, sqe, slba, nlb)
+        if self.open_channel is not None and ns.chunks is not None and sqe.opcode == NvmOpcode.WRITE:
+            self.open_channel.check_write(slba, nlb)
         if sqe.opcode == NvmOpcode.WRITE_ZEROES:
             await self.zero_blocks(ns, slba, nlb)
             return IoOutcome(SUCCESS)
@@ -239,6 +250,19 @@ class IoCommands:
         buf = self.slot_buffer(slot)
         result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, length, buf, length)
         return await self.dram.read(buf, length) if result.ok else result.status
+
+    async def from_host_buffer(self, slot: CommandSlot, addr: int, length: int) -> bytes | Status:
+        """``length`` bytes of the host buffer at ``addr`` a command points at, through the slot's buffer."""
+        buf = self.slot_buffer(slot)
+        result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, length, buf, length, host_addr=addr)
+        return await self.dram.read(buf, length) if result.ok else result.status
+
+    async def to_host_buffer(self, slot: CommandSlot, addr: int, data: bytes) -> DmaResult:
+        """Write ``data`` to the host buffer at ``addr`` a command points at, through the slot's buffer."""
+        buf = self.slot_buffer(slot)
+        await self.dram.write(buf, data)
+        return await self.dma.transfer(slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), buf, len(data),
+                                       host_addr=addr)
 
     async def _write(self, slot: CommandSlot, ns: NamespaceConfig, slba: int, nlb: int) -> IoOutcome:
         data = await self.from_host(slot, nlb * ns.lba_size)

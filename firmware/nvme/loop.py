@@ -105,7 +105,8 @@ class NvmeFirmware(MinimalFirmware):
     async def init(self) -> None:
         await super().init()
         assert self.admin is not None
-        self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces)
+        chunk_log = self.io.open_channel.chunk_log if self.io.open_channel is not None else None
+        self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces, chunk_log)
 
     # events
 

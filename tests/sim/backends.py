@@ -1,7 +1,8 @@
 """Every back-end kind under the firmware in simulation: nvm, conv (the FTL), zns and ocssd.
 
 Sequential writes from the start of the last namespace (4 KiB LBAs: namespace 2, or on zns its one zoned
-namespace, whose zones and blocks take them in order), each read back and compared; a read of
+namespace, on ocssd its one open-channel namespace, whose zones and chunks take them in order, 8 blocks
+at a time: on ocssd a page on both planes, its write unit), each read back and compared; a read of
 never-written LBAs returns zeroes (DLFEAT). The reference model's data
 scoreboard checks every read as well. The flash kinds run on the OX
 preset, geometry and NAND timings both (tR 50 us, tPROG 500 us, tBERS

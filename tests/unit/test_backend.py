@@ -21,9 +21,9 @@ def test_factory_builds_every_kind_and_it_round_trips_data(kind, cls):
     b = make_backend(kind)
     assert isinstance(b, cls) and isinstance(b, Backend)
     assert b.page_size == PAGE and b.capacity_pages > 0
-    payload = bytes(range(256)) * 16 * 4  # 4 pages: one NAND page of 16 KiB on ocssd
+    payload = bytes(range(256)) * 16 * 8  # 8 pages: on ocssd the write unit, a 16 KiB NAND page on 2 planes
     b.flush(b.write(0, payload, 0))
-    assert b.read(0, 4, 10**9)[0] == payload
+    assert b.read(0, 8, 10**9)[0] == payload
 
 
 def test_factory_passes_options_and_presets():
