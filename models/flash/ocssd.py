@@ -155,14 +155,17 @@ class OcssdBackend(Backend):
         return (ppa.page * g.planes + ppa.plane) * g.sectors_per_page + ppa.sector
 
     def locate(self, ppas: Sequence[int]) -> list[tuple[int, int]]:
-        """(chunk, block within it) of each address; an address naming no NAND fails the command on it."""
-        located = []
+        """(chunk, block within it) of each address; addresses naming no NAND fail the command on them all."""
+        located, unknown = [], []
         for i, a in enumerate(ppas):
             try:
                 ppa = self.format.decode(a)
-            except BackendError as err:
-                raise ChunkError(err.code, [i], str(err)) from err
+            except BackendError:
+                unknown.append(i)
+                continue
             located.append((self.chunk_of(ppa), self.block_in_chunk(ppa)))
+        if unknown:
+            raise ChunkError(GenericStatus.LBA_OUT_OF_RANGE, unknown, f"{len(unknown)} addresses name no NAND")
         return located
 
     def descriptor(self, chunk: int) -> ChunkDescriptor:

@@ -21,6 +21,7 @@ class FakeMailbox:
         self.full: set[int] = set()
         self.full_answers: deque[bool] = deque()   # scripted answers before ``full`` applies
         self.posted: list[tuple[CommandSlot, Status, int]] = []
+        self.dw1: dict[CommandSlot, int] = {}     # DW1 of the latest completion posted for each slot
         self.hw: list[tuple[str, tuple[int, ...]]] = []
         self.irq = IrqBit(0)
         self.acked = IrqBit(0)
@@ -67,6 +68,7 @@ class FakeMailbox:
 
     async def post_completion(self, slot: CommandSlot, status: Status, dw0: int = 0, dw1: int = 0) -> None:
         self.posted.append((slot, status, dw0))
+        self.dw1[slot] = dw1
 
     async def db_error(self) -> DoorbellError | None:
         return self.db_err

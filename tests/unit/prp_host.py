@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -20,11 +21,18 @@ class HostMemory:
         self.qword_reads: list[int] = []
 
     def write(self, addr: int, data: bytes) -> None:
-        for i, b in enumerate(data):
-            self._bytes[addr + i] = b
+        self.scatter(range(addr, addr + len(data)), data)
 
     def read(self, addr: int, length: int) -> bytes:
-        return bytes(self._bytes.get(addr + i, 0) for i in range(length))
+        return self.gather(range(addr, addr + length))
+
+    def scatter(self, addrs: Iterable[int], data: bytes) -> None:
+        """Byte i of ``data`` to address ``addrs[i]``: a transfer through its PRPs, byte by byte."""
+        self._bytes.update(zip(addrs, data))
+
+    def gather(self, addrs: Iterable[int]) -> bytes:
+        get = self._bytes.get
+        return bytes(get(a, 0) for a in addrs)
 
     def read_qword(self, addr: int) -> int:
         self.qword_reads.append(addr)

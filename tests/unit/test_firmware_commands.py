@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
+import struct
 from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
@@ -42,9 +43,12 @@ from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, Featu
                               CompletionEntry, GetFeaturesSelect, NvmOpcode, Status, SubmissionEntry, create_io_cq,
                               create_io_sq,
                               get_features, set_features)
-from models.flash import Geometry, ZnsBackend
+from models.flash import Geometry, OcssdBackend, ZnsBackend
 from models.key_value import STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFormat, KvOpcode, kv_cmd
+from models.open_channel import (CHUNK_DESCRIPTOR_SIZE, OcOpcode, VectorLists, chunk_log, parse_chunk_log,
+                                 vector_cmd)
 from models.prp import DataPointerError, host_buffer_segments, prp_segments, sgl1_of, sgl_segments
+from tb.reference import vector_lists
 from models.zoned import (ReportFilter, ZoneAction, ZoneState, zone_append_cmd, zone_receive_cmd,
                           zone_send_cmd)
 
@@ -149,7 +153,7 @@ class Bench:
         self.sqes: dict[int, SubmissionEntry] = {}
         self.layouts: dict[int, PrpLayout] = {}
         self.dma = FakeDma(self.host, FakeDram(SLOTS * config.max_transfer), self.mb, self.sqes)
-        backend = backend or NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
+        self.backend = backend = backend or NvmBackend(capacity_pages=1024, read_ns=1000, write_ns=2000)
         self.fw = NvmeFirmware(self.mb, backend, self.dma.dram, self.dma, config, soc, **kwargs)  # type: ignore
         self.model = NvmeModel(config, PAIRS, mqes=255)
         self.run(self.fw.init())
@@ -166,8 +170,7 @@ class Bench:
         size = len(data) or length
         if size:
             layout = build_prps(self.host, self.alloc, size, first_offset=4 * self.rng.randrange(64))
-            for addr, byte in zip(layout.byte_addrs, data):
-                self.host.write(addr, bytes([byte]))
+            self.host.scatter(layout.byte_addrs, data)
             sqe = replace(sqe, prp1=layout.prp1, prp2=layout.prp2)
         self.mb.next_slot %= SLOTS   # slots are reused, as the hardware's are once completed
         slot = self.mb.queue(sqid, sqe)
@@ -177,19 +180,23 @@ class Bench:
         return slot
 
     def host_data(self, slot: int) -> bytes:
-        return bytes(self.host.read(a, 1)[0] for a in self.layouts[slot].byte_addrs)
+        return self.host.gather(self.layouts[slot].byte_addrs)
 
     def step(self) -> None:
         self.run(self.fw.step())
 
-    def run_checked(self, i: int, sqe: SubmissionEntry, data: bytes, length: int) -> tuple[Status, int, Prediction]:
+    def run_checked(self, i: int, sqe: SubmissionEntry, data: bytes, length: int,
+                    lists: VectorLists | None = None) -> tuple[Status, int, Prediction]:
         """Command ``i`` through the firmware and the model: the same status and returned bytes, else fail;
-        (status, DW0, the model's prediction) for what a test checks beyond."""
+        (status, DW0, the model's prediction) for what a test checks beyond. ``lists``: a vector command's
+        LBA lists, which the test placed in host memory."""
         slot = self.submit(1, sqe, data, length)
         self.step()
-        expected = self.model.io(sqe, data)
+        expected = self.model.io(sqe, data, lists=lists)
         status, dw0 = self.completion(slot)
         assert status == expected.status, f"command {i}: {sqe}"
+        if expected.dw0 is not None:
+            assert (dw0, self.mb.dw1[slot]) == (expected.dw0, expected.dw1), f"command {i}: {sqe}"
         if expected.data is not None:
             assert self.host_data(slot)[:len(expected.data)] == expected.data, f"command {i}: {sqe}"
         return status, dw0, expected
@@ -604,3 +611,93 @@ def test_delete_sq_waits_for_its_running_commands(monkeypatch: pytest.MonkeyPatc
     delete = b.submit(0, SubmissionEntry(AdminOpcode.DELETE_IO_SQ, cdw10=1))
     b.step()
     assert [s for s, _, _ in b.mb.posted] == [read, delete]
+
+
+# an open-channel namespace: 2 groups x 2 PUs x 4 chunks of 16 blocks, written 4 at a time (2 planes x 2)
+OC_GEOMETRY = Geometry(channels=2, luns_per_channel=2, planes=2, blocks_per_plane=4, pages_per_block=4,
+                       page_size=8192, sector_size=4096, oob_size=64)
+LIST_BASE = 0x8000_0000     # LBA lists and reset descriptors, away from the data pages
+
+
+def open_channel_bench(monkeypatch: pytest.MonkeyPatch) -> Bench:
+    backend = OcssdBackend(geometry=OC_GEOMETRY)
+    chunks = backend.chunk_geometry()
+    config = ControllerConfig(namespaces=(NamespaceConfig(1, PAGE, backend.capacity_pages, chunks=chunks),),
+                              nvm_capacity=backend.capacity_pages * PAGE, ocssd_geometry=backend.geometry_page())
+    bench = Bench(monkeypatch, config=config, backend=backend)
+    bench.io_queue()
+    return bench
+
+
+def random_vector(rng: random.Random, i: int, bench: Bench) -> tuple[SubmissionEntry, bytes, int]:
+    """A random vector or scalar command on the open-channel namespace, mostly where it would succeed (a
+    write at a chunk's write pointer), its LBA lists placed in host memory."""
+    chunks = bench.model.namespaces.shadows[1].chunks
+    assert chunks is not None
+    geo = chunks.geometry
+    index = rng.randrange(geo.count)
+    at = geo.slba(index) + min(chunks.chunk(index).wp, geo.clba - geo.ws_min)
+    kind = rng.choice(["write", "write", "write", "read", "reset", "copy", "scalar_write", "scalar_read"])
+    units = rng.choice([1, 1, 2])
+    run = [at + k for k in range(units * geo.ws_min)]
+    if kind == "write" and rng.random() < 0.2:
+        run = run[:-1] if rng.random() < 0.5 else run[1:] + [at]       # not whole units; out of order
+    if kind == "read":
+        run = [rng.randrange(1 << geo.address_bits) for _ in range(rng.choice([1, 5, 8, 8, 33]))]   # 33: MDTS
+    if kind == "reset":
+        run = [geo.slba(rng.randrange(geo.count)) + rng.randrange(geo.clba) for _ in range(rng.choice([1, 2, 3]))]
+    if rng.random() < 0.03:
+        run[rng.randrange(len(run))] = 1 << geo.address_bits              # names no chunk
+    if kind == "scalar_write":
+        return write_cmd(1, run[0], len(run)), pattern(len(run) * PAGE, i), 0
+    if kind == "scalar_read":
+        return read_cmd(1, at, len(run)), b"", len(run) * PAGE
+    lbal, dlbal = LIST_BASE + 0x1000 * (i % 8), LIST_BASE + 0x1000 * (i % 8) + 0x800
+    if kind == "copy":
+        source = [rng.randrange(1 << geo.address_bits) for _ in run]
+        bench.host.write(lbal, struct.pack(f"<{len(run)}Q", *source))
+        bench.host.write(dlbal, struct.pack(f"<{len(run)}Q", *run))
+        return vector_cmd(OcOpcode.VECTOR_COPY, 1, lbal if len(run) > 1 else source[0], len(run),
+                          dlbal=dlbal if len(run) > 1 else run[0]), b"", 0
+    bench.host.write(lbal, struct.pack(f"<{len(run)}Q", *run))
+    pointer = lbal if len(run) > 1 else run[0]
+    if rng.random() < 0.03 and len(run) > 1:
+        pointer += 2                                                      # a misaligned list: Invalid Field
+    count = len(run) if rng.random() < 0.97 else 65                      # more than 64 LBAs: Invalid Field
+    if kind == "reset":
+        mptr = dlbal if rng.random() < 0.5 else 0
+        return vector_cmd(OcOpcode.VECTOR_RESET, 1, pointer, count, mptr=mptr), b"", 0
+    if kind == "read":
+        return vector_cmd(OcOpcode.VECTOR_READ, 1, pointer, count), b"", count * PAGE
+    return vector_cmd(OcOpcode.VECTOR_WRITE, 1, pointer, count), pattern(count * PAGE, i), 0
+
+
+def test_open_channel_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The firmware over the ocssd back end and the reference model's own chunk state machine agree on every
+    status, the failed-LBA bits of DW0-DW1, every block read and every reset's chunk descriptors, through
+    seeded random vector and scalar traffic and chunks going offline; the Chunk Information logs agree."""
+    bench = open_channel_bench(monkeypatch)
+    chunks = bench.model.namespaces.shadows[1].chunks
+    assert chunks is not None
+    rng = random.Random(SEED)
+    statuses, bits = set(), 0
+    for i in range(400):
+        if i % 89 == 88:     # now and then a media failure, told to both
+            lba = chunks.geometry.slba(rng.randrange(chunks.geometry.count))
+            bench.backend.fail_chunk(lba)
+            bench.model.chunk_failed(1, lba)
+        sqe, data, length = random_vector(rng, i, bench)
+        lists = vector_lists(sqe, bench.host.read) if sqe.opcode in set(OcOpcode) else None
+        status, dw0, expected = bench.run_checked(i, sqe, data, length, lists)
+        statuses.add(status.name)
+        bits |= dw0
+        if sqe.opcode == OcOpcode.VECTOR_RESET and sqe.mptr and status.is_success:
+            returned = bench.host.read(sqe.mptr, len(lists.lbas) * CHUNK_DESCRIPTOR_SIZE)
+            assert parse_chunk_log(returned) == [chunks.descriptor(chunks.geometry.locate(lba)[0])
+                                                 for lba in lists.lbas], f"command {i}: descriptors"
+    wanted = {"SUCCESS", "INVALID_FIELD", "LBA_OUT_OF_RANGE", "WRITE_FAULT", "OCSSD_OUT_OF_ORDER_WRITE",
+              "OCSSD_OFFLINE_CHUNK", "OCSSD_INVALID_RESET"}
+    assert wanted <= statuses, wanted - statuses
+    assert bits, "no failure named its LBAs"
+    assert bench.fw.io.open_channel.chunk_log() == chunk_log(chunks.descriptors()), "the chunk logs differ"
+
