@@ -13,6 +13,7 @@ from enum import IntEnum
 
 from models.identify import LBA_FORMATS, NSID_BROADCAST, IdentifyNamespace
 from models.nvme_spec import AdminOpcode, NvmOpcode, SubmissionEntry
+from models.open_channel import OcOpcode
 from models.zoned import ZnsOpcode, ZoneReceiveFields
 
 # Command fields (NVM command set section 6, admin commands section 5)
@@ -110,7 +111,8 @@ class LogRequest:
 
 def data_length(sqe: SubmissionEntry, lba_size: int | None) -> int:
     """Bytes the command moves through PRP1/PRP2 (0 for none); ``lba_size`` of its namespace for NVM commands."""
-    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, ZnsOpcode.ZONE_APPEND):
+    if sqe.opcode in (NvmOpcode.READ, NvmOpcode.WRITE, NvmOpcode.COMPARE, ZnsOpcode.ZONE_APPEND,
+                      OcOpcode.VECTOR_READ, OcOpcode.VECTOR_WRITE):   # a vector command's NLB is at the same place
         assert lba_size is not None, "an LBA-addressed transfer needs its namespace's LBA size"
         return rw_fields(sqe)[1] * lba_size
     if sqe.opcode == NvmOpcode.DATASET_MANAGEMENT:
