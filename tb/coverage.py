@@ -18,6 +18,7 @@ from pyuvm import ConfigDB, uvm_subscriber
 from models.identify import ControllerConfig
 from models.key_value import KvOpcode
 from models.nvme_spec import AdminOpcode, CompletionEntry, Csi, GenericStatus, NvmOpcode, StatusCodeType
+from models.open_channel import OcOpcode
 from models.zoned import ZnsOpcode
 from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 
@@ -29,11 +30,15 @@ ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE
 STATUS_KINDS = ["success", "generic error", "command specific"]
 # the statuses each of these commands completes with here, each a bin of the command's own cover point; a
 # key is (None, admin opcode) or (the command set of the namespace named, I/O opcode), since I/O opcodes mean
-# different commands in different sets (Namespace Is Private needs a second controller)
+# different commands in different sets (Namespace Is Private needs a second controller); an open-channel
+# namespace, in the NVM set, has its own key for its vendor-specific vector commands and chunk rules
 ADMIN = None
+OPEN_CHANNEL = "ocssd"
+Scope = Csi | str | None
 _NAMESPACE_STATUSES = ["SUCCESS", "INVALID_FIELD", "INVALID_NAMESPACE_OR_FORMAT"]
 _ZONE_STATE_STATUSES = ["ZONE_IS_FULL", "ZONE_IS_READ_ONLY", "ZONE_IS_OFFLINE"]
-COMMAND_STATUSES: dict[tuple[Csi | None, int], list[str]] = {
+_CHUNK_STATUSES = ["SUCCESS", "INVALID_FIELD", "LBA_OUT_OF_RANGE"]
+COMMAND_STATUSES: dict[tuple[Scope, int], list[str]] = {
     (ADMIN, AdminOpcode.NS_MANAGEMENT): _NAMESPACE_STATUSES + [
         "INVALID_FORMAT", "NAMESPACE_INSUFFICIENT_CAPACITY", "NAMESPACE_ID_UNAVAILABLE",
         "THIN_PROVISIONING_NOT_SUPPORTED"],
@@ -58,8 +63,15 @@ COMMAND_STATUSES: dict[tuple[Csi | None, int], list[str]] = {
     (Csi.KEY_VALUE, KvOpcode.LIST): ["SUCCESS", "INVALID_FIELD", "KV_INVALID_KEY_SIZE"],
     (Csi.KEY_VALUE, KvOpcode.DELETE): ["SUCCESS", "KV_INVALID_KEY_SIZE", "KV_KEY_DOES_NOT_EXIST"],
     (Csi.KEY_VALUE, KvOpcode.EXIST): ["SUCCESS", "KV_INVALID_KEY_SIZE", "KV_KEY_DOES_NOT_EXIST"],
+    (OPEN_CHANNEL, OcOpcode.VECTOR_WRITE): _CHUNK_STATUSES + ["WRITE_FAULT", "OCSSD_OUT_OF_ORDER_WRITE"],
+    (OPEN_CHANNEL, OcOpcode.VECTOR_READ): _CHUNK_STATUSES + ["DATA_TRANSFER_ERROR"],
+    (OPEN_CHANNEL, OcOpcode.VECTOR_RESET): _CHUNK_STATUSES + ["OCSSD_OFFLINE_CHUNK", "OCSSD_INVALID_RESET"],
+    (OPEN_CHANNEL, OcOpcode.VECTOR_COPY): ["SUCCESS", "OCSSD_OUT_OF_ORDER_WRITE"],
+    (OPEN_CHANNEL, NvmOpcode.WRITE): ["SUCCESS", "OCSSD_OUT_OF_ORDER_WRITE"],
+    (OPEN_CHANNEL, NvmOpcode.WRITE_ZEROES): ["INVALID_OPCODE"],
 }
-_SET_NAMES = {Csi.NVM: ("", NvmOpcode), Csi.ZONED: ("zoned.", ZnsOpcode), Csi.KEY_VALUE: ("kv.", KvOpcode)}
+_SET_NAMES = {Csi.NVM: ("", NvmOpcode), Csi.ZONED: ("zoned.", ZnsOpcode), Csi.KEY_VALUE: ("kv.", KvOpcode),
+              OPEN_CHANNEL: ("ocssd.", OcOpcode)}
 SIZE_CLASSES = ["2", "3", "4-64", "65-4096"]
 VECTOR_CLASSES = ["admin", "io"]
 
@@ -84,7 +96,7 @@ def sample_admin(opcode: int, kind: str) -> None:
     """An admin command completed with a status of that kind."""
 
 
-def _status_point(scope: Csi | None, opcode: int, bins: list[str]) -> Callable[[str], None]:
+def _status_point(scope: Scope, opcode: int, bins: list[str]) -> Callable[[str], None]:
     if scope is ADMIN:
         name = AdminOpcode(opcode).name.lower()
     else:
@@ -123,9 +135,10 @@ class QueueCoverage(uvm_subscriber):
     def build_phase(self) -> None:
         config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
         # the command set of each namespace configured (those Namespace Management creates are NVM)
-        self.command_set = {ns.nsid: ns.csi for ns in config.namespaces}
+        self.command_set: dict[int, Scope] = {ns.nsid: OPEN_CHANNEL if ns.chunks is not None else ns.csi
+                                              for ns in config.namespaces}
         self.pending_admin: dict[int, int] = {}
-        self.pending_io: dict[tuple[int, int], tuple[Csi, int]] = {}    # commands with a status cover point
+        self.pending_io: dict[tuple[int, int], tuple[Scope, int]] = {}    # commands with a status cover point
         self.cq_sizes: dict[int, int] = {}
         self.masked: set[int] = set()
         self.pended: set[int] = set()

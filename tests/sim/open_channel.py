@@ -212,7 +212,7 @@ class VectorErrors(OpenChannelTest):
     """Each check in its place: more than 64 LBAs and more than MDTS are Invalid Field before the list is
     read; a misaligned list is Invalid Field from the DMA engine, and a list the host answers with UR is
     Data Transfer Error; LBAs naming no chunk are LBA Out of Range with their bits (the 40th entry's in
-    DW1); not whole write units is Invalid Field, a gap Out of Order Write, and neither changes the chunk;
+    DW1), before the chunks are looked at; not whole write units is Invalid Field, a gap Out of Order Write, and neither changes the chunk;
     Write Zeroes, Dataset Management and Copy are not offered on the namespace."""
 
     async def body(self) -> None:
@@ -229,6 +229,9 @@ class VectorErrors(OpenChannelTest):
         spread = [self.chunk(i % CHUNKS) for i in range(40)]
         spread[3] = spread[39] = nowhere
         await self.reset(spread, GenericStatus.LBA_OUT_OF_RANGE, failed=[3, 39])
+        await self.vector_write(lbas[:-1] + [nowhere], code=GenericStatus.LBA_OUT_OF_RANGE, failed=[WS_MIN - 1])
+        await self.run(vector_cmd(OcOpcode.VECTOR_READ, NSID, nowhere, 1, *self.buf.prps(PAGE)),
+                       GenericStatus.LBA_OUT_OF_RANGE, failed=[0])
         await self.vector_write(lbas[:WS_MIN - 1], code=GenericStatus.INVALID_FIELD, failed=list(range(WS_MIN - 1)))
         gap = lbas[:4] + [self.chunk(2, 5)] + lbas[5:]
         await self.vector_write(gap, code=MediaStatus.OCSSD_OUT_OF_ORDER_WRITE, failed=list(range(WS_MIN)))
