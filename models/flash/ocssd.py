@@ -125,6 +125,8 @@ class OcssdBackend(Backend):
         self.state = [ChunkState.FREE] * count
         self.wp = [0] * count
         self.wear = [0] * count
+        self.clba = g.pages_per_block * g.planes * g.sectors_per_page   # blocks in a chunk
+        self.ws_min = g.planes * g.sectors_per_page                      # blocks a write comes in multiples of
 
     # -- addressing ----------------------------------------------------------
 
@@ -140,8 +142,7 @@ class OcssdBackend(Backend):
         that the logical block within a chunk is a dense field of the address."""
         g, f = self.geometry, self.format
         return ChunkGeometry(groups=g.channels, pus=g.luns_per_channel, chunks=g.blocks_per_plane,
-                             clba=g.pages_per_block * g.planes * g.sectors_per_page,
-                             ws_min=g.planes * g.sectors_per_page, group_bits=f.lengths["channel"],
+                             clba=self.clba, ws_min=self.ws_min, group_bits=f.lengths["channel"],
                              pu_bits=f.lengths["lun"], chunk_bits=f.lengths["block"],
                              lba_bits=f.lengths["page"] + f.lengths["plane"] + f.lengths["sector"])
 
@@ -173,8 +174,7 @@ class OcssdBackend(Backend):
         rest, block = divmod(chunk, g.blocks_per_plane)
         channel, lun = divmod(rest, g.luns_per_channel)
         slba = self.format.encode(Ppa(channel, lun, 0, block, 0, 0))
-        return ChunkDescriptor(self.state[chunk], self.wear[chunk], slba, self.chunk_geometry().clba,
-                               self.wp[chunk])
+        return ChunkDescriptor(self.state[chunk], self.wear[chunk], slba, self.clba, self.wp[chunk])
 
     def descriptors(self) -> list[ChunkDescriptor]:
         return [self.descriptor(c) for c in range(len(self.state))]
@@ -242,16 +242,15 @@ class OcssdBackend(Backend):
 
     def check_write(self, ppas: Sequence[int]) -> None:
         """Raise the ChunkError a write of these addresses fails with; return if it may go ahead."""
-        ws_min = self.chunk_geometry().ws_min
-        wp = {}
+        wp: dict[int, int] = {}     # the write pointers as the earlier runs leave them
         located = self.locate(ppas)
         for chunk, entries in runs(located):
             at = wp.get(chunk, self.wp[chunk])
-            if self.state[chunk] == ChunkState.OFFLINE or at == self.chunk_geometry().clba:
+            if self.state[chunk] == ChunkState.OFFLINE or at == self.clba:
                 raise ChunkError(MediaStatus.WRITE_FAULT, entries, f"chunk {chunk} is {self.state[chunk].name}")
-            if len(entries) % ws_min:
+            if len(entries) % self.ws_min:
                 raise ChunkError(GenericStatus.INVALID_FIELD, entries, f"{len(entries)} blocks, not whole "
-                                 f"writes of {ws_min}")
+                                 f"writes of {self.ws_min}")
             if [located[i][1] for i in entries] != list(range(at, at + len(entries))):
                 raise ChunkError(MediaStatus.OCSSD_OUT_OF_ORDER_WRITE, entries, f"chunk {chunk} at {at}")
             wp[chunk] = at + len(entries)
@@ -270,10 +269,9 @@ class OcssdBackend(Backend):
             t = self.media.program(first // spp, np.asarray(ppas[i:i + spp], dtype=np.int64), seqs,
                                    data[i * ss:(i + spp) * ss], now_ns)
             done = max(done, t)
-        clba = self.chunk_geometry().clba
         for chunk, entries in runs(self.locate(ppas)):
             self.wp[chunk] += len(entries)
-            self.state[chunk] = ChunkState.CLOSED if self.wp[chunk] == clba else ChunkState.OPEN
+            self.state[chunk] = ChunkState.CLOSED if self.wp[chunk] == self.clba else ChunkState.OPEN
         self._counts["write"] += len(ppas)
         return done
 
