@@ -122,6 +122,8 @@ class IoCommands:
                 self._check_zones(ns)
             if ns.kv is not None and self.zoned is not None:
                 raise ValueError(f"key-value namespace {ns.nsid} needs a back end that can deallocate, not zns")
+            if ns.chunks is not None and self.open_channel is None:
+                raise ValueError(f"open-channel namespace {ns.nsid} needs the ocssd back end")
 
     def _check_zones(self, ns: NamespaceConfig) -> None:
         """A zoned namespace needs the zns back end, whose zones and limits are its own: one LBA per page,
