@@ -701,3 +701,12 @@ def test_open_channel_io_matches_the_model(monkeypatch: pytest.MonkeyPatch) -> N
     assert bits, "no failure named its LBAs"
     assert bench.fw.io.open_channel.chunk_log() == chunk_log(chunks.descriptors()), "the chunk logs differ"
 
+
+
+def test_open_channel_namespace_needs_the_ocssd_back_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vector commands run on the ocssd back end's chunks: another back end is refused when configured."""
+    chunks = OcssdBackend(geometry=OC_GEOMETRY).chunk_geometry()
+    config = ControllerConfig(namespaces=(NamespaceConfig(1, PAGE, 1 << chunks.address_bits, chunks=chunks),),
+                              nvm_capacity=4 << 20)
+    with pytest.raises(ValueError, match="ocssd back end"):
+        Bench(monkeypatch, config=config)
