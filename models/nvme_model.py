@@ -411,7 +411,8 @@ class NvmeModel:
         fields = VectorFields.decode(sqe)
         limit = self.config.max_transfer
         moves = sqe.opcode in (OcOpcode.VECTOR_READ, OcOpcode.VECTOR_WRITE)
-        if fields.count > MAX_VECTOR_LBAS or (moves and limit is not None and fields.count * shadow.ns.lba_size > limit):
+        too_long = moves and limit is not None and fields.count * shadow.ns.lba_size > limit
+        if fields.count > MAX_VECTOR_LBAS or too_long:
             return fail(GenericStatus.INVALID_FIELD)
         if lists.error is not None:
             return fail(lists.error.code)

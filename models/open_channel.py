@@ -163,10 +163,6 @@ class VectorFields:
         """The LBAs are in a list in host memory (more than one)."""
         return self.count > 1
 
-    @property
-    def list_length(self) -> int:
-        return self.count * LBA_ENTRY_SIZE
-
 
 @dataclass(frozen=True)
 class VectorLists:

@@ -30,7 +30,8 @@ from firmware.nvme.outcome import IoOutcome, failure, now_ns, wait_until
 from models.flash.ocssd import ChunkError, OcssdBackend
 from models.identify import NamespaceConfig
 from models.nvme_spec import SUCCESS, GenericStatus, Status, SubmissionEntry
-from models.open_channel import MAX_VECTOR_LBAS, OcOpcode, VectorFields, chunk_log, failed_lbas, parse_lba_list
+from models.open_channel import (LBA_ENTRY_SIZE, MAX_VECTOR_LBAS, OcOpcode, VectorFields, chunk_log, failed_lbas,
+                                 parse_lba_list)
 
 if TYPE_CHECKING:
     from firmware.nvme.io import IoCommands
@@ -73,7 +74,7 @@ class OpenChannelIo:
         """The LBAs a command names: ``lbal`` itself when it names one, else the list there in host memory."""
         if count == 1:
             return [lbal]
-        raw = await self.io.from_host_buffer(slot, lbal, count * 8)
+        raw = await self.io.from_host_buffer(slot, lbal, count * LBA_ENTRY_SIZE)
         return raw if isinstance(raw, Status) else parse_lba_list(raw)
 
     async def _read(self, slot: CommandSlot, lbas: list[int]) -> IoOutcome:

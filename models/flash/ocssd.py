@@ -35,7 +35,8 @@ import numpy as np
 
 from models.backend import Backend, BackendError, host_page_counters
 from models.nvme_spec import GenericStatus, MediaStatus, StatusCode
-from models.open_channel import GEOMETRY_MCCAP_OFFSET, MCCAP_VECTOR_COPY, OFFLINE_WP, ChunkDescriptor, ChunkGeometry, ChunkState
+from models.open_channel import (GEOMETRY_MCCAP_OFFSET, MCCAP_VECTOR_COPY, OFFLINE_WP, ChunkDescriptor, ChunkGeometry,
+                                 ChunkState)
 
 from .config import Geometry, NandTiming, preset as get_preset
 from .media import FlashMedia

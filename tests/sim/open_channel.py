@@ -212,8 +212,9 @@ class VectorErrors(OpenChannelTest):
     """Each check in its place: more than 64 LBAs and more than MDTS are Invalid Field before the list is
     read; a misaligned list is Invalid Field from the DMA engine, and a list the host answers with UR is
     Data Transfer Error; LBAs naming no chunk are LBA Out of Range with their bits (the 40th entry's in
-    DW1), before the chunks are looked at; not whole write units is Invalid Field, a gap Out of Order Write, and neither changes the chunk;
-    Write Zeroes, Dataset Management and Copy are not offered on the namespace."""
+    DW1), before the chunks are looked at; not whole write units is Invalid Field, a gap Out of Order Write,
+    and neither changes the chunk; Write Zeroes, Dataset Management and Copy are not offered on the
+    namespace."""
 
     async def body(self) -> None:
         lbas = [self.chunk(2, b) for b in range(WS_MIN)]
