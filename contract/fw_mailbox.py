@@ -208,6 +208,36 @@ class Q_TAILS(Register):
     CQ_HEAD = Field(16, 16)  # CQ head as last rung.
 
 
+class Q_SQ_DOORBELL(Register):
+    """Selected SQ tail doorbell, from the firmware. The firmware rings the selected queue's
+    doorbell with a value from the host's shadow doorbell buffer (Doorbell Buffer Config). A
+    compare-and-set: it applies only if the doorbell still holds EXPECT, the value the
+    firmware read from Q_TAILS before it read the shadow buffer, so a stale shadow value never
+    undoes an MMIO doorbell written meanwhile. One that does not apply, or names a queue that
+    does not exist, changes nothing and logs nothing; an applying one is checked like a host's
+    and may log DB_ERR. The write is answered once the doorbell was taken.
+    """
+    OFFSET = 0x0324
+    RESET_VALUE = 0x0
+    VALUE = Field(0, 16)  # The new value.
+    EXPECT = Field(16, 16)  # The value the doorbell must hold for the write to apply.
+
+
+class Q_CQ_DOORBELL(Register):
+    """Selected CQ head doorbell, from the firmware. The firmware rings the selected queue's
+    doorbell with a value from the host's shadow doorbell buffer (Doorbell Buffer Config). A
+    compare-and-set: it applies only if the doorbell still holds EXPECT, the value the
+    firmware read from Q_TAILS before it read the shadow buffer, so a stale shadow value never
+    undoes an MMIO doorbell written meanwhile. One that does not apply, or names a queue that
+    does not exist, changes nothing and logs nothing; an applying one is checked like a host's
+    and may log DB_ERR. The write is answered once the doorbell was taken.
+    """
+    OFFSET = 0x0328
+    RESET_VALUE = 0x0
+    VALUE = Field(0, 16)  # The new value.
+    EXPECT = Field(16, 16)  # The value the doorbell must hold for the write to apply.
+
+
 class DB_ERR(Register):
     """Doorbell error log. The first invalid doorbell write since cleared. Invalid writes never
     change queue state.

@@ -55,6 +55,11 @@ class DesignParams:
         return self.IO_QUEUES + 1
 
     @property
+    def doorbell_stride(self) -> int:
+        """Bytes from one doorbell to the next (CAP.DSTRD)."""
+        return 4 << self.DSTRD
+
+    @property
     def msix_vectors(self) -> int:
         return self.queue_count
 

@@ -160,6 +160,19 @@ class CqState:
 
 
 @dataclass(frozen=True)
+class Doorbells:
+    """Q_TAILS: the selected queue pair's doorbells as last rung, by the host or the firmware."""
+
+    sq_tail: int
+    cq_head: int
+
+    @classmethod
+    def decode(cls, raw: int) -> Doorbells:
+        f = regs.Q_TAILS
+        return cls(f.SQ_TAIL.get(raw), f.CQ_HEAD.get(raw))
+
+
+@dataclass(frozen=True)
 class DoorbellError:
     """DB_ERR: the first invalid doorbell write since the log was cleared."""
 
@@ -346,6 +359,17 @@ class Mailbox:
 
     async def cq_full(self, cqid: int) -> bool:
         return (await self.cq_state(cqid)).full
+
+    async def doorbells(self, qid: int) -> Doorbells:
+        return Doorbells.decode(await self._selected(qid, regs.Q_TAILS.OFFSET))
+
+    async def ring(self, qid: int, cq: bool, expect: int, value: int) -> None:
+        """Ring queue ``qid``'s SQ tail (or CQ head) doorbell with ``value`` if it still holds ``expect``
+        (Q_SQ_DOORBELL, Q_CQ_DOORBELL: a compare-and-set, which never undoes an MMIO doorbell)."""
+        reg = regs.Q_CQ_DOORBELL if cq else regs.Q_SQ_DOORBELL
+        async with self._lock:
+            await self.write(regs.Q_SEL.OFFSET, qid)
+            await self.write(reg.OFFSET, reg.encode(EXPECT=expect, VALUE=value))
 
     # doorbell errors
 

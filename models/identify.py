@@ -78,6 +78,7 @@ OAES_NAMESPACE_ATTRIBUTE = 1 << 8
 CMIC_MULTI_CONTROLLER = 1 << 1   # the NVM subsystem may contain two or more controllers
 NMIC_SHARED = 1 << 0             # the namespace may be attached to two or more controllers
 OACS_NS_MANAGEMENT = 1 << 3   # Namespace Management and Namespace Attachment supported
+OACS_DOORBELL_BUFFER_CONFIG = 1 << 8   # Doorbell Buffer Config supported (shadow doorbells)
 LPA_COMMAND_EFFECTS = 1 << 1  # the Commands Supported and Effects log
 LPA_EXTENDED_DATA = 1 << 2    # NUMDU and the Log Page Offset are honoured
 OCFS_FORMAT_0 = 1 << 0        # Copy source range descriptor format 0
@@ -465,7 +466,7 @@ class ControllerConfig:
         return IdentifyController(vid=self.pci.vendor_id, ssvid=self.pci.subsystem_vendor_id, sn=self.sn,
                                   mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
                                   cmic=CMIC_MULTI_CONTROLLER if self.multi_controller else 0,
-                                  oaes=OAES_NAMESPACE_ATTRIBUTE | AEC_ZONE_DESCRIPTOR_CHANGED, oacs=OACS_NS_MANAGEMENT,
+                                  oaes=OAES_NAMESPACE_ATTRIBUTE | AEC_ZONE_DESCRIPTOR_CHANGED, oacs=OACS_NS_MANAGEMENT | OACS_DOORBELL_BUFFER_CONFIG,
                                   nn=self.max_namespaces,
                                   oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
                                   ocfs=OCFS_FORMAT_0 if Oncs.COPY in self.oncs else 0,

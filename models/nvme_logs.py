@@ -101,7 +101,7 @@ COMMAND_EFFECTS_LOG_SIZE = 4096
 _ADMIN_EFFECTS = {op: Effect.CSUPP for op in (
     AdminOpcode.DELETE_IO_SQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.GET_LOG_PAGE, AdminOpcode.DELETE_IO_CQ,
     AdminOpcode.CREATE_IO_CQ, AdminOpcode.IDENTIFY, AdminOpcode.ABORT, AdminOpcode.SET_FEATURES,
-    AdminOpcode.GET_FEATURES, AdminOpcode.ASYNC_EVENT_REQUEST)} | {
+    AdminOpcode.GET_FEATURES, AdminOpcode.ASYNC_EVENT_REQUEST, AdminOpcode.DOORBELL_BUFFER_CONFIG)} | {
     AdminOpcode.NS_MANAGEMENT: Effect.CSUPP | Effect.NIC, AdminOpcode.NS_ATTACHMENT: Effect.CSUPP | Effect.NIC}
 _IO_EFFECTS = {NvmOpcode.FLUSH: Effect.CSUPP, NvmOpcode.READ: Effect.CSUPP, NvmOpcode.COMPARE: Effect.CSUPP,
                NvmOpcode.VERIFY: Effect.CSUPP} | {op: Effect.CSUPP | Effect.LBCC for op in (

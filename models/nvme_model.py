@@ -637,6 +637,7 @@ class NvmeModel:
                     AdminOpcode.IDENTIFY: self._identify, AdminOpcode.SET_FEATURES: self._set_features,
                     AdminOpcode.GET_FEATURES: self._get_features, AdminOpcode.GET_LOG_PAGE: self._get_log_page,
                     AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort,
+                    AdminOpcode.DOORBELL_BUFFER_CONFIG: self._doorbell_buffer_config,
                     AdminOpcode.NS_MANAGEMENT: lambda sqe: self._namespace_command(sqe, data),
                     AdminOpcode.NS_ATTACHMENT: lambda sqe: self._namespace_command(sqe, data)}
         if self.config.ocssd_geometry is not None:
@@ -864,6 +865,13 @@ class NvmeModel:
         self.outstanding_aers += 1
         self._deliver()
         return HELD
+
+    def _doorbell_buffer_config(self, sqe: SubmissionEntry) -> Prediction:
+        """PRP1 (shadow doorbells) and PRP2 (EventIdx) must be memory-page aligned; the buffers are the
+        host's, so the model predicts the status only (the host's scoreboards see the doorbells work)."""
+        if sqe.prp1 % self.config.min_page_size or sqe.prp2 % self.config.min_page_size:
+            return fail(GenericStatus.INVALID_FIELD)
+        return Prediction(SUCCESS)
 
     def _abort(self, sqe: SubmissionEntry) -> Prediction:
         """Whether the target was still queued in the firmware depends on timing: DW0 is not predicted, and a

@@ -58,6 +58,7 @@ class AdminOpcode(IntEnum):
     FW_DOWNLOAD = 0x11
     NS_ATTACHMENT = 0x15
     KEEP_ALIVE = 0x18
+    DOORBELL_BUFFER_CONFIG = 0x7C
     FORMAT_NVM = 0x80
 
 

@@ -266,6 +266,13 @@ wire [QID_W-1:0] db_qid;
 wire db_is_cq;
 wire db_beyond;
 wire [15:0] db_value;
+// the firmware's compare-and-set doorbells (shadow doorbell values); an MMIO doorbell goes first
+wire fw_db_valid;
+wire fw_db_is_cq;
+wire [15:0] fw_db_expect;
+wire [15:0] fw_db_value;
+wire fw_db_ready = !db_valid;
+wire qt_db_valid = db_valid || fw_db_valid;
 wire db_err_valid;
 wire [1:0] db_err_kind;
 wire [QID_W-1:0] db_err_qid;
@@ -537,11 +544,13 @@ queue_table_inst (
     .acq_base(acq_base),
     .aqa_asqs(aqa_asqs),
     .aqa_acqs(aqa_acqs),
-    .db_valid(db_valid),
-    .db_qid(db_qid),
-    .db_is_cq(db_is_cq),
-    .db_beyond(db_beyond),
-    .db_value(db_value),
+    .db_valid(qt_db_valid),
+    .db_qid(db_valid ? db_qid : q_sel),
+    .db_is_cq(db_valid ? db_is_cq : fw_db_is_cq),
+    .db_beyond(db_valid && db_beyond),
+    .db_value(db_valid ? db_value : fw_db_value),
+    .db_fw(!db_valid),
+    .db_expect(fw_db_expect),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),
     .db_err_qid(db_err_qid),
@@ -924,6 +933,11 @@ mailbox_inst (
     .q_cq_phase(q_cq_phase),
     .q_cq_tail(q_cq_tail),
     .q_cq_head(q_cq_head),
+    .fw_db_valid(fw_db_valid),
+    .fw_db_ready(fw_db_ready),
+    .fw_db_is_cq(fw_db_is_cq),
+    .fw_db_expect(fw_db_expect),
+    .fw_db_value(fw_db_value),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),
     .db_err_qid(db_err_qid),

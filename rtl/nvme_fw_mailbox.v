@@ -10,7 +10,9 @@
  * docs/regs/nvme_fw_mailbox.md).
  *
  * One access at a time. A CPL_POST write is answered only once the CQ
- * poster has taken the completion, so a completion is never lost.
+ * poster has taken the completion, so a completion is never lost; a
+ * Q_SQ_DOORBELL or Q_CQ_DOORBELL write once the queue table has taken the
+ * doorbell (an MMIO doorbell in the same cycle goes first).
  *
  * Reset generations: every controller reset (CC.EN 1->0) advances an 8-bit
  * epoch. CMD_INFO hands each command out with the epoch it was fetched in;
@@ -136,6 +138,12 @@ module nvme_fw_mailbox #
     /*
      * Invalid doorbell writes
      */
+    // the firmware's compare-and-set doorbell of queue q_sel (Q_SQ_DOORBELL, Q_CQ_DOORBELL), held until taken
+    output wire                     fw_db_valid,
+    input  wire                     fw_db_ready,
+    output wire                     fw_db_is_cq,
+    output wire [15:0]              fw_db_expect,
+    output wire [15:0]              fw_db_value,
     input  wire                     db_err_valid,
     input  wire [1:0]               db_err_kind,
     input  wire [QID_W-1:0]         db_err_qid,
@@ -198,18 +206,19 @@ function [31:0] place(input [31:0] value, input integer lsb);
     place = value << lsb;
 endfunction
 
-localparam [1:0]
-    W_IDLE = 2'd0,
-    W_POST = 2'd1,
-    W_RESP = 2'd2,
-    W_DMA = 2'd3;
+localparam [2:0]
+    W_IDLE = 3'd0,
+    W_POST = 3'd1,
+    W_RESP = 3'd2,
+    W_DMA = 3'd3,
+    W_DB = 3'd4;
 
 localparam [1:0]
     R_IDLE = 2'd0,
     R_SQE = 2'd1,
     R_RESP = 2'd2;
 
-reg [1:0] w_state_reg;
+reg [2:0] w_state_reg;
 reg [1:0] r_state_reg;
 reg [31:0] rdata_reg;
 
@@ -231,6 +240,8 @@ reg [31:0] q_attr_reg;
 reg q_cmd_valid_reg;
 reg [2:0] q_cmd_op_reg;
 
+reg fw_db_is_cq_reg;
+reg [31:0] fw_db_word_reg;
 reg [31:0] db_err_reg;
 reg [31:0] arb_reg;
 reg [31:0] coalesce_reg;
@@ -350,6 +361,11 @@ assign cpl_status = cpl_status_reg;
 assign cpl_dw0 = cpl_dw0_reg;
 assign cpl_dw1 = cpl_dw1_reg;
 
+assign fw_db_valid = w_state_reg == W_DB;
+assign fw_db_is_cq = fw_db_is_cq_reg;
+assign fw_db_expect = fw_db_word_reg[Q_SQ_DOORBELL_EXPECT +: 16];
+assign fw_db_value = fw_db_word_reg[Q_SQ_DOORBELL_VALUE +: 16];
+
 assign q_cmd_valid = q_cmd_valid_reg;
 assign q_cmd_op = q_cmd_op_reg;
 assign q_sel = q_sel_reg;
@@ -445,6 +461,11 @@ always @(posedge clk) begin
                         q_cmd_valid_reg <= {{(32-QID_W){1'b0}}, q_sel_reg} < QUEUE_COUNT;
                         q_cmd_op_reg <= wdata[Q_CMD_OP +: 3];
                     end
+                    Q_SQ_DOORBELL, Q_CQ_DOORBELL: begin
+                        fw_db_is_cq_reg <= waddr == Q_CQ_DOORBELL;
+                        fw_db_word_reg <= wdata;
+                        w_state_reg <= W_DB;
+                    end
                     DB_ERR: if (wdata[DB_ERR_VALID]) db_err_reg <= 32'd0;
                     ARB: arb_reg <= wdata & ARB_WMASK;
                     COALESCE: coalesce_reg <= wdata & COALESCE_WMASK;
@@ -471,6 +492,11 @@ always @(posedge clk) begin
         end
         W_DMA: begin
             if (dma_req_ready) begin
+                w_state_reg <= W_RESP;
+            end
+        end
+        W_DB: begin
+            if (fw_db_ready) begin
                 w_state_reg <= W_RESP;
             end
         end

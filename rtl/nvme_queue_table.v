@@ -14,6 +14,14 @@
  * reported on db_err_*. An SQ tail may add at most as many entries as are
  * free (the fetch pointer is the host's SQ head); a CQ head may free at most
  * the entries posted.
+ *
+ * The firmware rings doorbells too (db_fw), with values it read from the
+ * host's shadow doorbell buffer. Such a write is a compare-and-set: it
+ * applies only if the doorbell still holds db_expect, the value the firmware
+ * saw before it read the shadow buffer, so a stale shadow value can never
+ * undo an MMIO doorbell written meanwhile. One that does not apply, or names
+ * a queue that is gone, changes nothing and is no error; otherwise it is
+ * checked like a host's.
  */
 module nvme_queue_table #
 (
@@ -44,6 +52,9 @@ module nvme_queue_table #
     input  wire                     db_is_cq,
     input  wire                     db_beyond,
     input  wire [15:0]              db_value,
+    // the firmware's compare-and-set write: applies only if the doorbell holds db_expect
+    input  wire                     db_fw,
+    input  wire [15:0]              db_expect,
     output reg                      db_err_valid,
     output reg  [1:0]               db_err_kind,
     output reg  [QID_W-1:0]         db_err_qid,
@@ -214,11 +225,12 @@ wire [15:0] sq_free = ring_sub(sq_head[db_qid], ring_add(sq_tail[db_qid], 16'd1,
 wire [15:0] cq_freed = ring_sub(db_value, cq_head[db_qid], cq_size[db_qid]);
 wire [15:0] cq_posted = ring_sub(cq_tail[db_qid], cq_head[db_qid], cq_size[db_qid]);
 wire db_passes = db_is_cq ? cq_freed > cq_posted : sq_added > sq_free;
+wire db_stale = db_fw && (!db_queue_exists || (db_is_cq ? cq_head[db_qid] : sq_tail[db_qid]) != db_expect);
 
 always @(posedge clk) begin
     db_err_valid <= 1'b0;
 
-    if (db_valid) begin
+    if (db_valid && !db_stale) begin
         db_err_qid <= db_qid;
         db_err_is_cq <= db_is_cq;
         if (!db_queue_exists) begin

@@ -355,6 +355,32 @@ class nvme_fw_mailbox__Q_TAILS(uvm_reg):
         self.CQ_HEAD.configure(self, 16, 16, "RO", True, 0x0, False, True, False)
 
 
+# Reg - nvme_fw_mailbox::q_doorbell_name_83e05a93
+class nvme_fw_mailbox__q_doorbell_name_83e05a93(uvm_reg):
+
+    def __init__(self, name: str = "Q_SQ_DOORBELL"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.VALUE = uvm_reg_field("VALUE")
+        self.EXPECT = uvm_reg_field("EXPECT")
+
+    def build(self) -> None:
+        self.VALUE.configure(self, 16, 0, "WO", False, 0x0, True, True, False)
+        self.EXPECT.configure(self, 16, 16, "WO", False, 0x0, True, True, False)
+
+
+# Reg - nvme_fw_mailbox::q_doorbell_name_5fd3cd39
+class nvme_fw_mailbox__q_doorbell_name_5fd3cd39(uvm_reg):
+
+    def __init__(self, name: str = "Q_CQ_DOORBELL"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.VALUE = uvm_reg_field("VALUE")
+        self.EXPECT = uvm_reg_field("EXPECT")
+
+    def build(self) -> None:
+        self.VALUE.configure(self, 16, 0, "WO", False, 0x0, True, True, False)
+        self.EXPECT.configure(self, 16, 16, "WO", False, 0x0, True, True, False)
+
+
 # Reg - nvme_fw_mailbox::DB_ERR
 class nvme_fw_mailbox__DB_ERR(uvm_reg):
 
@@ -601,6 +627,8 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.Q_SQ_STATE = nvme_fw_mailbox__Q_SQ_STATE("Q_SQ_STATE")
         self.Q_CQ_STATE = nvme_fw_mailbox__Q_CQ_STATE("Q_CQ_STATE")
         self.Q_TAILS = nvme_fw_mailbox__Q_TAILS("Q_TAILS")
+        self.Q_SQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_83e05a93("Q_SQ_DOORBELL")
+        self.Q_CQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_5fd3cd39("Q_CQ_DOORBELL")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
         self.ARB = nvme_fw_mailbox__ARB("ARB")
         self.COALESCE = nvme_fw_mailbox__COALESCE("COALESCE")
@@ -736,6 +764,16 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.Q_TAILS.build()
         self.get_default_map().add_reg(self.Q_TAILS, 0x320, "RO")
+        self.Q_SQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_83e05a93("Q_SQ_DOORBELL")
+        self.Q_SQ_DOORBELL.configure(self, None, "")
+
+        self.Q_SQ_DOORBELL.build()
+        self.get_default_map().add_reg(self.Q_SQ_DOORBELL, 0x324, "RW")
+        self.Q_CQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_5fd3cd39("Q_CQ_DOORBELL")
+        self.Q_CQ_DOORBELL.configure(self, None, "")
+
+        self.Q_CQ_DOORBELL.build()
+        self.get_default_map().add_reg(self.Q_CQ_DOORBELL, 0x328, "RW")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
         self.DB_ERR.configure(self, None, "")
 

@@ -37,7 +37,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.task import Task
 from cocotb.triggers import Timer
 
-from firmware.admin import ADMIN_QID, DeleteSq
+from contract.params import DesignParams
+from firmware.admin import ADMIN_QID, CreateCq, CreateSq, DeleteSq, HardwareAction
 from firmware.mailbox import CommandSlot, Mailbox, MailboxTimeout
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.admin import AdminCommands
@@ -45,6 +46,7 @@ from firmware.nvme.io import IoCommands, cdw0_status
 from firmware.nvme.outcome import now_ns, wait_until
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaPort
+from firmware.nvme.shadow_doorbells import ShadowDoorbells, buffers_of
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
 from models.identify import NSID_BROADCAST, ControllerConfig
@@ -65,7 +67,8 @@ class Command:
 class NvmeFirmware(MinimalFirmware):
     """The firmware with admin and NVM commands over a back end, device DRAM and the DMA engine.
 
-    Each command slot owns an MDTS-sized staging buffer in DRAM from ``dram_base``.
+    Each command slot owns an MDTS-sized staging buffer in DRAM from ``dram_base``; the shadow doorbell
+    sweeps stage in the DRAM after the last slot's.
     """
 
     def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
@@ -87,6 +90,7 @@ class NvmeFirmware(MinimalFirmware):
         self.io = IoCommands(self.config, backend, dram, dma, self.slot_buffer, self.namespaces,
                              auto_complete_reads)
         self.commands: AdminCommands | None = None
+        self.shadow: ShadowDoorbells | None = None
         self.aborted = 0
         self._queued: dict[tuple[int, int], Command] = {}
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
@@ -105,8 +109,12 @@ class NvmeFirmware(MinimalFirmware):
     async def init(self) -> None:
         await super().init()
         assert self.admin is not None
+        assert self.params is not None
         chunk_log = self.io.open_channel.chunk_log if self.io.open_channel is not None else None
         self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces, chunk_log)
+        self.shadow = ShadowDoorbells(self.mailbox, self.dma, self.dram, self.admin,
+                                      DesignParams.current().doorbell_stride,
+                                      self.dram_base + self.params.cmd_slots * self.buffer_size)
 
     # events
 
@@ -118,6 +126,8 @@ class NvmeFirmware(MinimalFirmware):
         self._queued.clear()
         self._shutting_down = False
         self.dma.reset()
+        assert self.shadow is not None
+        self.shadow.reset()
         self.commands.reset()
         self.io.controller_reset()
         self.soc.reset()
@@ -195,6 +205,9 @@ class NvmeFirmware(MinimalFirmware):
         if not await self._accept(slot, sqid):
             return
         admin = sqid == ADMIN_QID
+        if not admin:
+            assert self.shadow is not None
+            self.shadow.kick()   # the host may have queued more behind this command without ringing
         (self.admin_opcodes if admin else self.io_opcodes)[sqe.opcode] += 1
         when = self.soc.schedule(command_kind(admin, sqe.opcode), now_ns(), admin)
         command = Command(slot, sqid, sqe, self._generation)
@@ -244,6 +257,9 @@ class NvmeFirmware(MinimalFirmware):
         if sqe.opcode == AdminOpcode.ABORT:
             await self._abort(command)
             return
+        if sqe.opcode == AdminOpcode.DOORBELL_BUFFER_CONFIG:
+            await self._doorbell_buffer_config(command)
+            return
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:
             await self._drain(sqe.cdw10 & 0xFFFF)
         if sqe.opcode in (AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT):
@@ -280,6 +296,27 @@ class NvmeFirmware(MinimalFirmware):
             self.aborted += 1
             await self._finish(target, Status.of(GenericStatus.ABORT_REQUESTED))
         await self._finish(command, SUCCESS, 0 if target else ABORT_NOT_ABORTED)
+
+    async def _doorbell_buffer_config(self, command: Command) -> None:
+        assert self.shadow is not None
+        config = buffers_of(command.sqe)
+        status = config if isinstance(config, Status) else await self.shadow.configure(command.slot, config)
+        await self._finish(command, status)
+
+    async def _apply(self, action: HardwareAction) -> None:
+        """Queue changes exclude shadow doorbell sweeps, and a new queue starts at 0 in the shadow buffers."""
+        assert self.shadow is not None
+        async with self.shadow.lock:
+            await super()._apply(action)
+            if isinstance(action, (CreateSq, CreateCq)):
+                await self.shadow.queue_created(action.qid, isinstance(action, CreateCq))
+
+    async def _cq_full(self, cqid: int) -> bool:
+        """A CQ that looks full may have a head the host wrote only to the shadow buffer: sweep."""
+        full = await super()._cq_full(cqid)
+        if full and self.shadow is not None:
+            self.shadow.kick()
+        return full
 
     async def _to_host(self, slot: CommandSlot, data: bytes) -> Status:
         result = await self.io.to_host(slot, data)

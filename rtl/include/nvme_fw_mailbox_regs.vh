@@ -189,6 +189,22 @@ localparam integer Q_TAILS_SQ_TAIL = 0;
 localparam integer Q_TAILS_SQ_TAIL_W = 16;
 localparam integer Q_TAILS_CQ_HEAD = 16;
 localparam integer Q_TAILS_CQ_HEAD_W = 16;
+// Q_SQ_DOORBELL: Selected SQ tail doorbell, from the firmware
+localparam [15:0] Q_SQ_DOORBELL = 16'h0324;
+localparam [31:0] Q_SQ_DOORBELL_WMASK = 32'hFFFFFFFF;
+localparam [31:0] Q_SQ_DOORBELL_RESET = 32'h0;
+localparam integer Q_SQ_DOORBELL_VALUE = 0;
+localparam integer Q_SQ_DOORBELL_VALUE_W = 16;
+localparam integer Q_SQ_DOORBELL_EXPECT = 16;
+localparam integer Q_SQ_DOORBELL_EXPECT_W = 16;
+// Q_CQ_DOORBELL: Selected CQ head doorbell, from the firmware
+localparam [15:0] Q_CQ_DOORBELL = 16'h0328;
+localparam [31:0] Q_CQ_DOORBELL_WMASK = 32'hFFFFFFFF;
+localparam [31:0] Q_CQ_DOORBELL_RESET = 32'h0;
+localparam integer Q_CQ_DOORBELL_VALUE = 0;
+localparam integer Q_CQ_DOORBELL_VALUE_W = 16;
+localparam integer Q_CQ_DOORBELL_EXPECT = 16;
+localparam integer Q_CQ_DOORBELL_EXPECT_W = 16;
 // DB_ERR: Doorbell error log
 localparam [15:0] DB_ERR = 16'h0400;
 localparam [31:0] DB_ERR_WMASK = 32'h80000000;

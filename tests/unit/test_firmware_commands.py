@@ -25,6 +25,7 @@ from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
 import firmware.minimal as fm
 import firmware.nvme.outcome as fout
 import firmware.nvme.loop as floop
+import firmware.nvme.shadow_doorbells as fshadow
 from firmware.mailbox import DoorbellError, DoorbellErrorKind, IrqBit
 from firmware.nvme.loop import NvmeFirmware
 from firmware.nvme.namespaces import NamespaceTable
@@ -146,6 +147,8 @@ class Bench:
             monkeypatch.setattr(module, "get_sim_time", self.kernel.get_sim_time)
             monkeypatch.setattr(module, "Timer", self.kernel.timer)
         monkeypatch.setattr(floop, "start_soon", asyncio.ensure_future)
+        monkeypatch.setattr(fshadow, "start_soon", asyncio.ensure_future)
+        monkeypatch.setattr(fshadow, "Lock", asyncio.Lock)
         self.rng = random.Random(SEED)
         self.mb = FakeMailbox()
         self.host = HostMemory()
