@@ -191,6 +191,11 @@ def async_event_request_cmd() -> SubmissionEntry:
     return SubmissionEntry(AdminOpcode.ASYNC_EVENT_REQUEST)
 
 
+def doorbell_buffer_config_cmd(shadow_doorbells: int, event_idx: int) -> SubmissionEntry:
+    """Doorbell Buffer Config: PRP1 the shadow doorbell buffer, PRP2 the EventIdx buffer (bus addresses)."""
+    return SubmissionEntry(AdminOpcode.DOORBELL_BUFFER_CONFIG, prp1=shadow_doorbells, prp2=event_idx)
+
+
 # Namespace Management (0Dh) and Namespace Attachment (15h), sections 5.20 and 5.19 of 1.4
 
 class NsManagementSel(IntEnum):

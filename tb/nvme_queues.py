@@ -33,6 +33,7 @@ from models.nvme_spec import (CQE_SIZE, SQE_SIZE, SUCCESS, CompletionEntry, Feat
                               set_features, set_num_queues)
 from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.pcie_tb import PcieTb
+from tb.shadow_doorbells import ShadowDoorbellPages
 
 DEFAULT_TIMEOUT_NS = 1_000_000
 # the host looks at a CQ when the device has written host memory, and at the latest this often
@@ -64,18 +65,28 @@ class NvmeCommandError(Exception):
         self.cqe = cqe
 
 
+def doorbell_index(qid: int, cq: bool) -> int:
+    """Doorbells from 1000h in stride units: SQ y tail 2y, CQ y head 2y + 1 (the shadow pages' layout too)."""
+    return 2 * qid + cq
+
+
 def sq_tail_doorbell(qid: int, stride: int) -> int:
-    return NVME_REG_DBS + (2 * qid) * stride
+    return NVME_REG_DBS + doorbell_index(qid, False) * stride
 
 
 def cq_head_doorbell(qid: int, stride: int) -> int:
-    return NVME_REG_DBS + (2 * qid + 1) * stride
+    return NVME_REG_DBS + doorbell_index(qid, True) * stride
 
 
 class _Ring:
-    """What both queue kinds share: id, depth, ring memory, doorbell access, observers."""
+    """What both queue kinds share: id, depth, ring memory, doorbell access, observers.
+
+    ``shadow``: the shadow doorbell pages once the host configured them (I/O queues only); then an update
+    rings the MMIO doorbell only when the controller's EventIdx asks for it.
+    """
 
     entry_size: int
+    is_cq: bool
 
     def __init__(self, qid: int, depth: int, tb: PcieTb, regs: RegisterBfm, stride: int,
                  observers: list[QueueObserver] | None, addr: tuple[int, int] | None) -> None:
@@ -88,6 +99,8 @@ class _Ring:
         self.regs = regs
         self.stride = stride
         self.observers = observers if observers is not None else []
+        self.shadow: ShadowDoorbellPages | None = None
+        self.mmio_doorbells = 0
         # the CPU reaches the ring at addr, the controller at dma_addr (equal without an IOMMU)
         self.addr, self.dma_addr = tb.alloc_coherent(depth * self.entry_size) if addr is None else addr
 
@@ -99,9 +112,17 @@ class _Ring:
     def _slot_addr(self, index: int) -> int:
         return self.addr + index * self.entry_size
 
+    async def _ring(self, old: int, new: int) -> None:
+        """The doorbell moves from ``old`` to ``new``: through the shadow page, or MMIO, or both."""
+        index = doorbell_index(self.qid, self.is_cq)
+        if self.shadow is None or await self.shadow.update(index, old, new):
+            await self.regs.writel(NVME_REG_DBS + index * self.stride, new)
+            self.mmio_doorbells += 1
+
 
 class CompletionQueue(_Ring):
     entry_size = CQE_SIZE
+    is_cq = True
 
     def __init__(self, qid: int, depth: int, tb: PcieTb, regs: RegisterBfm, stride: int,
                  observers: list[QueueObserver] | None = None, addr: tuple[int, int] | None = None) -> None:
@@ -113,6 +134,7 @@ class CompletionQueue(_Ring):
     async def poll(self) -> list[CompletionEntry]:
         """Reap every new CQE (phase tag matches), then ring the head doorbell once."""
         reaped: list[CompletionEntry] = []
+        old = self.head
         mem = self.tb.rc.mem_address_space
         while True:
             cqe = CompletionEntry.unpack(bytes(await mem.read(self._slot_addr(self.head), CQE_SIZE)))
@@ -132,7 +154,7 @@ class CompletionQueue(_Ring):
                                  f"(SQs {sorted(self.sqs)})")
             sq.reaped(cqe)
         if reaped:
-            await self.regs.writel(cq_head_doorbell(self.qid, self.stride), self.head)
+            await self._ring(old, self.head)
         return reaped
 
     async def poll_until(self, done: Callable[[], bool], deadline_ns: float) -> bool:
@@ -151,6 +173,7 @@ class CompletionQueue(_Ring):
 
 class SubmissionQueue(_Ring):
     entry_size = SQE_SIZE
+    is_cq = False
 
     def __init__(self, qid: int, depth: int, cq: CompletionQueue, tb: PcieTb, regs: RegisterBfm, stride: int,
                  observers: list[QueueObserver] | None = None, addr: tuple[int, int] | None = None) -> None:
@@ -194,6 +217,7 @@ class SubmissionQueue(_Ring):
         await self._wait_for_room(len(entries), timeout_ns)
         mem = self.tb.rc.mem_address_space
         cids = []
+        old = self.tail
         for entry in entries:
             sqe = replace(entry, cid=self._alloc_cid())
             await mem.write(self._slot_addr(self.tail), sqe.pack())
@@ -202,7 +226,7 @@ class SubmissionQueue(_Ring):
             cids.append(sqe.cid)
             for observer in self.observers:
                 observer.submitted(self.qid, sqe)
-        await self.regs.writel(sq_tail_doorbell(self.qid, self.stride), self.tail)
+        await self._ring(old, self.tail)
         return cids
 
     async def _wait_for_room(self, count: int, timeout_ns: int) -> None:
@@ -255,11 +279,15 @@ class NvmeQueue:
 
 
 class NvmeAdmin:
-    """Admin commands for the queue-engine tests, on the admin queue the driver set up."""
+    """Admin commands for the queue-engine tests, on the admin queue the driver set up.
+
+    After ``configure_shadow_doorbells``, the I/O queues created here use the shadow doorbell pages.
+    """
 
     def __init__(self, queue: NvmeQueue, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> None:
         self.queue = queue
         self.timeout_ns = timeout_ns
+        self.shadow: ShadowDoorbellPages | None = None
 
     @classmethod
     def from_driver(cls, driver: NvmeDriver, observers: list[QueueObserver] | None = None,
@@ -285,15 +313,26 @@ class NvmeAdmin:
         admin = self.queue.sq
         return admin.tb, admin.regs, admin.stride, admin.observers
 
+    async def configure_shadow_doorbells(self, pages: ShadowDoorbellPages, expect: Status | None = SUCCESS
+                                         ) -> CompletionEntry:
+        """Doorbell Buffer Config with ``pages`` (cleared first); I/O queues created from now on use them."""
+        await pages.clear()
+        cqe = await self.execute(pages.config_cmd(), expect)
+        if cqe.status.is_success:
+            self.shadow = pages
+        return cqe
+
     async def create_cq(self, qid: int, depth: int, vector: int | None = None, ien: bool = True) -> CompletionQueue:
         """Allocate and create an I/O CQ; its vector defaults to its qid (one vector per CQ)."""
         cq = CompletionQueue(qid, depth, *self._new_ring_args())
+        cq.shadow = self.shadow
         await self.execute(create_io_cq(qid, cq.qsize, cq.dma_addr, iv=qid if vector is None else vector, ien=ien))
         return cq
 
     async def create_sq(self, qid: int, depth: int, cq: CompletionQueue, priority: int = 0) -> SubmissionQueue:
         """Allocate and create an I/O SQ posting to ``cq`` (several SQs may share one CQ)."""
         sq = SubmissionQueue(qid, depth, cq, *self._new_ring_args())
+        sq.shadow = self.shadow
         try:
             await self.execute(create_io_sq(qid, sq.qsize, sq.dma_addr, cqid=cq.qid, qprio=priority))
         except NvmeCommandError:
@@ -305,6 +344,7 @@ class NvmeAdmin:
                                 priority: int = 0) -> NvmeQueue:
         """Create I/O CQ then I/O SQ with one qid, as nvme_create_queue does."""
         queue = NvmeQueue(qid, depth, *self._new_ring_args())
+        queue.sq.shadow = queue.cq.shadow = self.shadow
         await self.execute(create_io_cq(qid, queue.cq.qsize, queue.cq.dma_addr, iv=qid if vector is None else vector,
                                         ien=ien))
         await self.execute(create_io_sq(qid, queue.sq.qsize, queue.sq.dma_addr, cqid=qid, qprio=priority))

@@ -1,0 +1,175 @@
+"""Shadow doorbells (Doorbell Buffer Config, admin 7Ch) through the firmware and the queue engine.
+
+The host writes every I/O doorbell update to its shadow page and rings the
+MMIO doorbell only when the controller's EventIdx asks for it (Linux's
+dbbuf); the firmware reads the shadow page through the DMA engine's
+host-buffer requests and rings the queue table's compare-and-set doorbell
+(firmware/nvme/shadow_doorbells.py). Random I/O with data runs on queues of
+2, 3 and 16 entries through several wraps each, on a SoC slow enough that
+the host updates doorbells while the firmware sweeps; every scoreboard is
+on, and each test asserts that doorbells really went through the shadow
+page alone.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import cocotb
+import pyuvm
+
+from firmware.soc import SocConfig
+from models.identify import OACS_DOORBELL_BUFFER_CONFIG
+from models.nvme_commands import doorbell_buffer_config_cmd, get_log_page_cmd
+from models.nvme_logs import LogId, parse_command_effects
+from models.nvme_spec import AdminOpcode, GenericStatus, Status, SubmissionEntry
+from tb.base_test import PAGE, CommandSetTest
+from tb.command_sequences import HostBuffer, assert_still_pending
+from tb.nvme_queues import NvmeQueue
+from tb.random_io import LbaLocks, RandomIo, Window
+from tb.sequences import io_command
+from tb.shadow_doorbells import ShadowDoorbellPages
+
+TIMEOUT_MS = 100
+WINDOW_BYTES = 128 * 1024
+DEPTHS = (2, 3, 16)
+LAPS = 4                 # each queue wraps this many times (where a test does not say fewer)
+QUIET_NS = 20_000        # long enough for the firmware to have fetched, had it been rung
+IDENTIFY_OACS = 256      # byte offset of OACS in Identify Controller
+INVALID_FIELD = Status.of(GenericStatus.INVALID_FIELD)
+
+
+class ShadowDoorbellTest(CommandSetTest):
+    """CommandSetTest whose host configures shadow doorbells before it creates its I/O queues."""
+
+    soc = SocConfig(cores=2, cycles={"default": 300, "read": 600, "write": 900})
+    mmio_always = 0.0    # the share of updates that ring MMIO too, whatever the EventIdx says
+
+    def pages(self) -> ShadowDoorbellPages:
+        return ShadowDoorbellPages(self.tb, self.driver.cap.doorbell_stride, self.mmio_always,
+                                   seed=random.getrandbits(32))
+
+    async def random_io_on_new_queues(self, rng: random.Random, laps: int = LAPS) -> list[NvmeQueue]:
+        """Queue pairs of every depth in DEPTHS, each driven through ``laps`` wraps of random I/O at once."""
+        queues = [await self.admin.create_queue_pair(qid, depth) for qid, depth in enumerate(DEPTHS, 1)]
+        windows = [Window(ns, WINDOW_BYTES // ns.lba_size) for ns in self.config.namespaces]
+        io = RandomIo(self.tb, rng, windows, LbaLocks(), self.env.reference.model.read_shadow)
+        tasks = [cocotb.start_soon(io.drive(q, laps * q.sq.depth + 1, min(q.sq.depth - 1, 4))) for q in queues]
+        for task in tasks:
+            await task
+        return queues
+
+    def assert_shadow_carried(self, pages: ShadowDoorbellPages, before: int = 0) -> None:
+        """Some updates reached the controller through the shadow page alone, and it rang them itself."""
+        shadow = self.firmware.shadow
+        assert shadow is not None and shadow.failures == 0, f"{shadow and shadow.failures} sweeps failed"
+        assert pages.mmio < pages.updates, f"all {pages.updates} doorbell updates rang MMIO"
+        assert shadow.rung > before, "the firmware rang no doorbell from the shadow page"
+        assert not self.firmware.async_events, f"doorbell errors: {self.firmware.async_events}"
+        assert not self.firmware.internal_errors, self.firmware.internal_errors
+        self.logger.info("%d doorbell updates, %d by MMIO; the firmware rang %d in %d sweeps",
+                         pages.updates, pages.mmio, shadow.rung, shadow.sweeps)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowOnlyAtEveryWrap(ShadowDoorbellTest):
+    """Queues of 2, 3 and 16 entries, four wraps each, MMIO only where the EventIdx asks for it."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        pages = self.pages()
+        await self.admin.configure_shadow_doorbells(pages)
+        await self.random_io_on_new_queues(rng)
+        self.assert_shadow_carried(pages)
+        self.assert_checked(reads=1)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowMixedWithMmio(ShadowOnlyAtEveryWrap):
+    """As ShadowOnlyAtEveryWrap, with half of the updates also rung by MMIO when the EventIdx does not ask."""
+
+    mmio_always = 0.5
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowAfterReset(ShadowDoorbellTest):
+    """A controller reset forgets the pages: afterwards the old page full of plausible doorbell values is
+    never read, MMIO doorbells alone work, and configuring new pages brings shadow doorbells back."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        old = self.pages()
+        await self.admin.configure_shadow_doorbells(old)
+        await self.random_io_on_new_queues(rng)
+        self.assert_shadow_carried(old)
+        await self.disable_and_watch(QUIET_NS)
+        await self.bring_up()
+        # values each new queue would accept: if the firmware still read this page, it would ring them
+        await self.tb.rc.mem_address_space.write(old.doorbells[0], struct.pack("<256I", *([1] * 256)))
+        shadow = self.firmware.shadow
+        assert shadow is not None and not shadow.enabled, "shadow doorbells survived the controller reset"
+        sweeps, rung = shadow.sweeps, shadow.rung
+        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        queues = await self.random_io_on_new_queues(rng, laps=1)
+        assert (shadow.sweeps, shadow.rung) == (sweeps, rung), "the firmware swept after the reset"
+        assert all(q.sq.mmio_doorbells and q.sq.shadow is None for q in queues), "MMIO doorbells were not used"
+        for queue in queues:
+            await self.admin.delete_queue_pair(queue)
+        new = self.pages()
+        await self.admin.configure_shadow_doorbells(new)
+        await self.random_io_on_new_queues(rng, laps=2)
+        self.assert_shadow_carried(new, rung)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowConfigErrors(ShadowDoorbellTest):
+    """OACS and the effects log offer the command; either buffer off a page boundary, or an SGL, is Invalid
+    Field and leaves shadow doorbells off."""
+
+    async def body(self) -> None:
+        oacs = struct.unpack_from("<H", await self.identify(1), IDENTIFY_OACS)[0]
+        assert oacs & OACS_DOORBELL_BUFFER_CONFIG, f"OACS {oacs:#06x}: Doorbell Buffer Config not offered"
+        buf = await HostBuffer.alloc(self.tb, 1)
+        await self.admin.execute(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, PAGE, prp1=buf.addr))
+        admin_effects, _ = parse_command_effects(bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE)))
+        assert AdminOpcode.DOORBELL_BUFFER_CONFIG in admin_effects, sorted(admin_effects)
+        pages = self.pages()
+        good = pages.config_cmd()
+        bad = [doorbell_buffer_config_cmd(good.prp1 + 4, good.prp2),
+               doorbell_buffer_config_cmd(good.prp1, good.prp2 + 512),
+               SubmissionEntry(good.opcode, psdt=1, prp1=good.prp1, prp2=good.prp2)]
+        for sqe in bad:
+            await self.admin.execute(sqe, INVALID_FIELD)
+            assert not self.firmware.shadow.enabled, f"{sqe}: shadow doorbells on after Invalid Field"
+        await self.admin.configure_shadow_doorbells(pages)
+        assert self.firmware.shadow.enabled
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FirmwareDoorbellIsCompareAndSet(ShadowDoorbellTest):
+    """The queue table's firmware doorbell (Q_SQ_DOORBELL) applies only if the tail still holds EXPECT,
+    and is checked like a host's: driven here through the firmware's own mailbox, on a queue whose host
+    never rings MMIO."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 8)
+        silent = self.pages()   # never configured: its EventIdx is whatever this test writes
+        await self.tb.rc.mem_address_space.write(silent.event_idx[0], struct.pack("<1024I", *([0x8000] * 1024)))
+        queue.sq.shadow = silent
+        cids = await queue.submit_many([io_command() for _ in range(3)])
+        assert silent.mmio == 0 and queue.sq.mmio_doorbells == 0, "the host rang MMIO"
+        mailbox = self.firmware.mailbox
+        await mailbox.ring(1, False, expect=1, value=3)      # the tail holds 0: no effect
+        await assert_still_pending(queue, cids, QUIET_NS, "a compare-and-set with the wrong EXPECT applied")
+        assert (await mailbox.doorbells(1)).sq_tail == 0
+        await mailbox.ring(1, False, expect=0, value=9)      # beyond the queue: logged, no effect
+        await assert_still_pending(queue, cids, QUIET_NS, "a doorbell beyond the queue size applied")
+        assert [(e.qid, e.is_cq) for e in self.firmware.async_events] == [(1, False)], self.firmware.async_events
+        self.firmware.async_events.clear()
+        await mailbox.ring(1, False, expect=0, value=3)
+        await queue.wait_for(cids)
+        assert (await mailbox.doorbells(1)).sq_tail == 3
