@@ -4,8 +4,11 @@ The host writes every I/O doorbell update to its shadow page and rings the
 MMIO doorbell only when the controller's EventIdx asks for it (Linux's
 dbbuf); the firmware reads the shadow page through the DMA engine's
 host-buffer requests and rings the queue table's compare-and-set doorbell
-(firmware/nvme/shadow_doorbells.py). Random I/O with data runs on queues of
-2, 3 and 16 entries through several wraps each, on a SoC slow enough that
+(firmware/nvme/shadow_doorbells.py). Random I/O with data runs on queue
+pairs of 2, 3 and 16 entries and on an SQ of 16 entries whose CQ holds 2
+(full, as the controller sees it, until a sweep finds the head the host
+wrote to the shadow page alone), through several wraps each, on a SoC slow
+enough that
 the host updates doorbells while the firmware sweeps; every scoreboard is
 on, and each test asserts that doorbells really went through the shadow
 page alone.
@@ -26,7 +29,7 @@ from models.nvme_logs import LogId, parse_command_effects
 from models.nvme_spec import AdminOpcode, GenericStatus, Status, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
 from tb.command_sequences import HostBuffer, assert_still_pending
-from tb.nvme_queues import NvmeQueue
+from tb.nvme_queues import SubmissionQueue
 from tb.random_io import LbaLocks, RandomIo, Window
 from tb.sequences import io_command
 from tb.shadow_doorbells import ShadowDoorbellPages
@@ -34,6 +37,8 @@ from tb.shadow_doorbells import ShadowDoorbellPages
 TIMEOUT_MS = 100
 WINDOW_BYTES = 128 * 1024
 DEPTHS = (2, 3, 16)
+NARROW_SQ, NARROW_CQ = 16, 2     # the SQ and CQ depths of the queue after the pairs
+QUEUES = len(DEPTHS) + 1
 LAPS = 4                 # each queue wraps this many times (where a test does not say fewer)
 QUIET_NS = 20_000        # long enough for the firmware to have fetched, had it been rung
 IDENTIFY_OACS = 256      # byte offset of OACS in Identify Controller
@@ -50,12 +55,15 @@ class ShadowDoorbellTest(CommandSetTest):
         return ShadowDoorbellPages(self.tb, self.driver.cap.doorbell_stride, self.mmio_always,
                                    seed=random.getrandbits(32))
 
-    async def random_io_on_new_queues(self, rng: random.Random, laps: int = LAPS) -> list[NvmeQueue]:
-        """Queue pairs of every depth in DEPTHS, each driven through ``laps`` wraps of random I/O at once."""
-        queues = [await self.admin.create_queue_pair(qid, depth) for qid, depth in enumerate(DEPTHS, 1)]
+    async def random_io_on_new_queues(self, rng: random.Random, laps: int = LAPS) -> list[SubmissionQueue]:
+        """Queue pairs of every depth in DEPTHS and the narrow-CQ queue, each SQ driven through ``laps`` wraps of
+        random I/O, all at once."""
+        pairs = [await self.admin.create_queue_pair(qid, depth) for qid, depth in enumerate(DEPTHS, 1)]
+        narrow = await self.admin.create_cq(QUEUES, NARROW_CQ)
+        queues = [q.sq for q in pairs] + [await self.admin.create_sq(QUEUES, NARROW_SQ, narrow)]
         windows = [Window(ns, WINDOW_BYTES // ns.lba_size) for ns in self.config.namespaces]
         io = RandomIo(self.tb, rng, windows, LbaLocks(), self.env.reference.model.read_shadow)
-        tasks = [cocotb.start_soon(io.drive(q, laps * q.sq.depth + 1, min(q.sq.depth - 1, 4))) for q in queues]
+        tasks = [cocotb.start_soon(io.drive(sq, laps * sq.depth + 1, min(sq.depth - 1, 4))) for sq in queues]
         for task in tasks:
             await task
         return queues
@@ -78,7 +86,7 @@ class ShadowOnlyAtEveryWrap(ShadowDoorbellTest):
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
-        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        await self.admin.set_num_queues(QUEUES, QUEUES)
         pages = self.pages()
         await self.admin.configure_shadow_doorbells(pages)
         await self.random_io_on_new_queues(rng)
@@ -100,7 +108,7 @@ class ShadowAfterReset(ShadowDoorbellTest):
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
-        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        await self.admin.set_num_queues(QUEUES, QUEUES)
         old = self.pages()
         await self.admin.configure_shadow_doorbells(old)
         await self.random_io_on_new_queues(rng)
@@ -112,12 +120,14 @@ class ShadowAfterReset(ShadowDoorbellTest):
         shadow = self.firmware.shadow
         assert shadow is not None and not shadow.enabled, "shadow doorbells survived the controller reset"
         sweeps, rung = shadow.sweeps, shadow.rung
-        await self.admin.set_num_queues(len(DEPTHS), len(DEPTHS))
+        await self.admin.set_num_queues(QUEUES, QUEUES)
         queues = await self.random_io_on_new_queues(rng, laps=1)
         assert (shadow.sweeps, shadow.rung) == (sweeps, rung), "the firmware swept after the reset"
-        assert all(q.sq.mmio_doorbells and q.sq.shadow is None for q in queues), "MMIO doorbells were not used"
-        for queue in queues:
-            await self.admin.delete_queue_pair(queue)
+        assert all(sq.mmio_doorbells and sq.shadow is None for sq in queues), "MMIO doorbells were not used"
+        for sq in queues:
+            await self.admin.delete_sq(sq)
+        for sq in queues:
+            await self.admin.delete_cq(sq.cq)
         new = self.pages()
         await self.admin.configure_shadow_doorbells(new)
         await self.random_io_on_new_queues(rng, laps=2)
