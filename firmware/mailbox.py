@@ -20,7 +20,7 @@ from enum import IntEnum, IntFlag
 
 from cocotb.handle import HierarchyObject, LogicObject
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import First, Lock, RisingEdge, Timer
+from cocotb.triggers import Event, First, Lock, RisingEdge, Timer
 from firmware.axil_port import AxiLitePort
 
 from contract import fw_mailbox as regs
@@ -195,10 +195,10 @@ def cpl_post_value(slot: CommandSlot, status: Status) -> int:
     return regs.CPL_POST.encode(STATUS=status.encode(), EPOCH=slot.epoch, SLOT=slot.index)
 
 
-async def _wait_high(line: LogicObject, timeout_ns: int) -> bool:
+async def _wait_high(line: LogicObject, timeout_ns: int, wake: Event | None = None) -> bool:
     if line.value == 1:
         return True
-    await First(RisingEdge(line), Timer(timeout_ns, "ns"))
+    await First(RisingEdge(line), Timer(timeout_ns, "ns"), *([wake.wait()] if wake is not None else []))
     return line.value == 1
 
 
@@ -256,13 +256,13 @@ class Mailbox:
         """Clear event bits (RW1C); COMMAND is a level and clears only when the FIFO empties."""
         await self.write(regs.FW_IRQ_STATUS.OFFSET, int(bits))
 
-    async def wait_irq(self, timeout_ns: int) -> bool:
-        """Wait until fw_irq is high, at most ``timeout_ns``; False if it stayed low.
+    async def wait_irq(self, timeout_ns: int, wake: Event | None = None) -> bool:
+        """Wait until fw_irq is high, at most ``timeout_ns`` or until ``wake`` is set; False if it stayed low.
 
         A timeout here is not an error: the caller re-reads FW_IRQ_STATUS, so
         an edge missed between the check and the wait costs at most one period.
         """
-        return await _wait_high(self.irq, timeout_ns)
+        return await _wait_high(self.irq, timeout_ns, wake)
 
     async def wait_dma_irq(self, timeout_ns: int) -> bool:
         """Wait until fw_dma_irq (DMA results waiting) is high, at most ``timeout_ns``."""

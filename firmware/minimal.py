@@ -24,7 +24,8 @@ idle SoC wakes no one, and idle simulated time stays cheap.
 A completion for a CQ whose full flag is set would hold the hardware's single
 poster busy and block completions to every other CQ, so it waits in a
 software FIFO per CQ instead and is retried each pass, preserving order
-within the CQ.
+within the CQ; while one waits the loop sleeps at most ``retry_ns``, and a
+command task that defers one wakes it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class MinimalFirmware:
         self.resets = 0
         self._deferred: defaultdict[int, deque[PendingCompletion]] = defaultdict(deque)
         self._task: Task | None = None
+        # set when a completion is deferred outside the loop's pass (by a command task): the sleeping loop must
+        # wake and retry within retry_ns, not at its next interrupt
+        self._wake = Event()
         # SQ id of every command in the order the hardware handed them over
         self.command_order: list[int] = []
         self._running = Event()
@@ -122,7 +126,8 @@ class MinimalFirmware:
             await self._running.wait()
             worked = await self.step()
             if not worked:
-                await self.mailbox.wait_irq(self.retry_ns if self.deferred else self.idle_wait_ns)
+                self._wake.clear()
+                await self.mailbox.wait_irq(self.retry_ns if self.deferred else self.idle_wait_ns, self._wake)
 
     async def step(self) -> bool:
         """One pass: events, deferred completions, waiting commands. True if anything was done."""
@@ -236,6 +241,7 @@ class MinimalFirmware:
         if fifo or await self._cq_full(cqid):
             fifo.append(completion)
             self.completions_deferred += 1
+            self._wake.set()
             return
         await self._post(completion)
 

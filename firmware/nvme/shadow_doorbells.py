@@ -91,7 +91,7 @@ class ShadowDoorbells:
         self._task: Task | None = None
         self.sweeps = 0          # passes made
         self.rung = 0            # doorbells rung from shadow values
-        self.failures = 0        # sweeps ended by a failed DMA
+        self.failures = 0        # sweeps ended by a failed DMA (not counting those a controller reset ended)
         self.log = logging.getLogger("cocotb.firmware.shadow")
 
     @property
@@ -118,7 +118,7 @@ class ShadowDoorbells:
         """A new queue starts at 0 in both buffers, whatever an earlier queue of that id left there.
         Called with ``lock`` held, before the creating command completes."""
         if self.buffers is not None and await self._publish(self.buffers, qid, cq, 0) != SUCCESS:
-            self.failures += 1
+            self._failed()
 
     def reset(self) -> None:
         """Controller reset: the buffers are forgotten; a sweep still running ends at its next step."""
@@ -161,7 +161,7 @@ class ShadowDoorbells:
                     await self.mailbox.ring(qid, cq, hw, value)
                     self.rung += 1
         if await self._write(buffers.event_idx + start, shadow) != SUCCESS:
-            self.failures += 1
+            self._failed()
             return False
         again = await self._read(buffers.doorbells + start, length)
         return again is not None and any(
@@ -188,9 +188,15 @@ class ShadowDoorbells:
         result = await self.dma.transfer(self._slot, DmaDirection.HOST_TO_DEVICE, 0, length, self.scratch, length,
                                          host_addr=addr)
         if not result.ok:
-            self.failures += 1
+            self._failed()
             return None
         return await self.dram.read(self.scratch, length)
+
+    def _failed(self) -> None:
+        """A sweep's DMA failed: a fault unless a controller reset dropped it (and the buffers with it)."""
+        if self.buffers is not None:
+            self.failures += 1
+            self.log.warning("a shadow doorbell sweep's DMA failed; sweeping stops until the next kick")
 
     async def _write(self, addr: int, data: bytes) -> Status:
         await self.dram.write(self.scratch, data)
