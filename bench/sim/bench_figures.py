@@ -7,6 +7,12 @@ import os
 from pathlib import Path
 
 
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
 def record(name: str, label: str, values: dict) -> None:
     """Add ``values`` under ``label`` to $BENCH_OUT (default build/bench/<name>.json)."""
     out = Path(os.environ.get("BENCH_OUT", f"build/bench/{name}.json"))

@@ -30,7 +30,7 @@ from firmware.soc import SocConfig
 from models.nvme_commands import flush_cmd, read_cmd, write_cmd
 from tb.base_test import PAGE, CommandSetTest
 
-from bench_figures import record
+from bench_figures import percentile, record
 
 NSID = 2                      # 4 KiB LBAs
 REGION_MIB = 8
@@ -41,12 +41,6 @@ QD1_READS = 200
 QD32_DEPTH = 32
 QD32_READS = 1024
 FW_4KB_READ_NS = 21_500       # NVMeVirt's FW_4KB_READ_LATENCY for SAMSUNG_970PRO
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
 
 
 @pyuvm.test(timeout_time=5000, timeout_unit="ms")
