@@ -66,10 +66,3 @@ class ShadowDoorbellPages:
         self.updates += 1
         self.mmio += ring
         return ring
-
-    async def entry(self, index: int) -> tuple[int, int]:
-        """(shadow value, EventIdx) of doorbell ``index`` as host memory holds them now."""
-        mem = self.tb.rc.mem_address_space
-        offset = index * self.stride
-        shadow = struct.unpack("<I", bytes(await mem.read(self.doorbells[0] + offset, 4)))[0]
-        return shadow, struct.unpack("<I", bytes(await mem.read(self.event_idx[0] + offset, 4)))[0]
