@@ -26,7 +26,8 @@ COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
 
 ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.DELETE_IO_SQ,
                                     AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
-                                    AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT)]
+                                    AdminOpcode.NS_MANAGEMENT, AdminOpcode.NS_ATTACHMENT,
+                                    AdminOpcode.DOORBELL_BUFFER_CONFIG)]
 STATUS_KINDS = ["success", "generic error", "command specific"]
 # the statuses each of these commands completes with here, each a bin of the command's own cover point; a
 # key is (None, admin opcode) or (the command set of the namespace named, I/O opcode), since I/O opcodes mean
@@ -44,6 +45,7 @@ COMMAND_STATUSES: dict[tuple[Scope, int], list[str]] = {
         "THIN_PROVISIONING_NOT_SUPPORTED"],
     (ADMIN, AdminOpcode.NS_ATTACHMENT): _NAMESPACE_STATUSES + [
         "NAMESPACE_ALREADY_ATTACHED", "NAMESPACE_NOT_ATTACHED", "CONTROLLER_LIST_INVALID"],
+    (ADMIN, AdminOpcode.DOORBELL_BUFFER_CONFIG): ["SUCCESS", "INVALID_FIELD"],
     (Csi.NVM, NvmOpcode.VERIFY): _NAMESPACE_STATUSES + ["LBA_OUT_OF_RANGE"],
     (Csi.NVM, NvmOpcode.COPY): _NAMESPACE_STATUSES + ["COMMAND_SIZE_LIMIT_EXCEEDED", "LBA_OUT_OF_RANGE",
                                                       "PRP_OFFSET_INVALID"],

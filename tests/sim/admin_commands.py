@@ -284,7 +284,7 @@ ADMIN_SUPPORTED = {int(op) for op in (AdminOpcode.DELETE_IO_SQ, AdminOpcode.CREA
                                       AdminOpcode.DELETE_IO_CQ, AdminOpcode.CREATE_IO_CQ, AdminOpcode.IDENTIFY,
                                       AdminOpcode.ABORT, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
                                       AdminOpcode.ASYNC_EVENT_REQUEST, AdminOpcode.NS_MANAGEMENT,
-                                      AdminOpcode.NS_ATTACHMENT)}
+                                      AdminOpcode.NS_ATTACHMENT, AdminOpcode.DOORBELL_BUFFER_CONFIG)}
 NVM_SUPPORTED = {int(NvmOpcode.FLUSH), int(NvmOpcode.WRITE), int(NvmOpcode.READ), int(NvmOpcode.COMPARE),
                  int(NvmOpcode.WRITE_ZEROES), int(NvmOpcode.DATASET_MANAGEMENT), int(NvmOpcode.VERIFY),
                  int(NvmOpcode.COPY)}
@@ -293,8 +293,9 @@ NVM_SUPPORTED = {int(NvmOpcode.FLUSH), int(NvmOpcode.WRITE), int(NvmOpcode.READ)
 @pyuvm.test(timeout_time=50, timeout_unit="ms")
 class IllegalOpcodes(AdminCommandTest):
     """tnvme illegalAdminCmds and illegalNVMCmds: every admin and NVM opcode the controller does not
-    support (OACS namespace management; ONCS Compare, DSM, Write Zeroes, Verify, Copy) completes with
-    Invalid Opcode, many in flight; the Commands Supported and Effects log marks exactly the others."""
+    support (OACS namespace management and Doorbell Buffer Config; ONCS Compare, DSM, Write Zeroes, Verify,
+    Copy) completes with Invalid Opcode, many in flight; the Commands Supported and Effects log marks
+    exactly the others."""
 
     async def body(self) -> None:
         assert not self.config.oncs & ~(Oncs.COMPARE | Oncs.DATASET_MANAGEMENT | Oncs.WRITE_ZEROES | Oncs.SAVE_SELECT
