@@ -36,7 +36,8 @@ from cocotb.utils import get_sim_time
 from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpType
 
 from models.iommu import (BufferPhysMem, DmaApi, DmaCosts, DmaDirection, DmaPolicy, Fault, FlushQueueConfig,
-                          Iommu, IommuCosts, IotlbConfig, TablePageAllocator, Translation)
+                          GuestDmaApi, Iommu, IommuCosts, IotlbConfig, TablePageAllocator, Translation, Vm,
+                          VmConfig)
 from tb.device_dram import NoHostMemory
 
 # host memory the I/O page tables are allocated from, above the data pools
@@ -57,6 +58,9 @@ class IommuConfig:
     dma_costs: DmaCosts = DmaCosts()
     flush_queue: FlushQueueConfig = FlushQueueConfig()
     table_bytes: int = 4 << 20
+    # the host's devices belong to this guest VM: ``policy`` is then the guest's (stage 1), over the host's
+    # stage 2; None: bare metal
+    vm: VmConfig | None = None
 
 
 def _now() -> int:
@@ -76,9 +80,13 @@ class IommuSeam:
         region = pool.alloc_region(config.table_bytes)
         base = region.get_absolute_address(0)
         msi = rc.msi_region
-        self.iommu = Iommu(BufferPhysMem(region, base), TablePageAllocator(base, config.table_bytes),
+        # in a VM, the second half of the pool is guest memory for the guest's own page tables
+        host_bytes = config.table_bytes // 2 if config.vm else config.table_bytes
+        self.iommu = Iommu(BufferPhysMem(region, base), TablePageAllocator(base, host_bytes),
                            iotlb=config.iotlb, costs=config.costs,
                            msi_window=(msi.get_absolute_address(0), msi.size))
+        self.vm = None if config.vm is None else Vm(self.iommu, config.vm, TablePageAllocator(
+            base + host_bytes, config.table_bytes - host_bytes))
         self.read_latency = read_latency or (lambda rid, tag, ns: False)
         # shared by the DMA API of every device behind this IOMMU (HostDma)
         self.invalidation_queue = Lock()
@@ -91,8 +99,13 @@ class IommuSeam:
             rc.register_rx_tlp_handler(kind, self._write_handler(handlers[kind]))
 
     def dma_api(self, rid: int, policy: DmaPolicy | None = None, dma_limit: int = 1 << 32) -> DmaApi:
-        """A fresh default domain for ``rid`` under ``policy`` (the configured one by default)."""
-        return DmaApi.for_device(self.iommu, rid, policy or self.config.policy, costs=self.config.dma_costs,
+        """A fresh default domain for ``rid`` under ``policy`` (the configured one by default); in a VM, the
+        guest's domain over the host's stage 2."""
+        policy = policy or self.config.policy
+        if self.vm is not None:
+            return GuestDmaApi(self.iommu, self.vm, rid, policy, costs=self.config.dma_costs,
+                               flush_queue=self.config.flush_queue, dma_limit=dma_limit)
+        return DmaApi.for_device(self.iommu, rid, policy, costs=self.config.dma_costs,
                                  flush_queue=self.config.flush_queue, dma_limit=dma_limit)
 
     def _translate(self, tlp: Tlp, is_write: bool) -> Translation:
@@ -134,13 +147,12 @@ class IommuSeam:
     def host_view(self, api: DmaApi, addr: int, length: int) -> list[tuple[int, int]]:
         """Physical (address, length) pieces behind a device's bus address range, as its page tables say
         now; the host's view for the scoreboards, which touches neither the IOTLB nor the counters."""
-        table = api.domain.page_table
-        if table is None:
+        if api.domain.identity:
             return [(addr, length)]
         pieces = []
         end = addr + length
         while addr < end:
-            leaf = table.walk(addr).leaf
+            leaf = self.iommu.walk(api.domain, addr).leaf
             if leaf is None:
                 raise NoHostMemory(f"bus address {addr:#x} is not mapped in domain {api.domain.domain_id}")
             chunk = min(end, leaf.iova_base + leaf.page_size) - addr

@@ -71,6 +71,7 @@ class DmaStats:
     fq_flushes_timer: int = 0
     fq_flushes_explicit: int = 0
     background_ns: int = 0   # timer-driven flushes, off any I/O path
+    traps: int = 0           # invalidations that trapped to the hypervisor first (a guest's)
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,18 @@ class DmaApi:
 
     def __init__(self, iommu: Iommu, domain: Domain, policy: DmaPolicy, *,
                  costs: DmaCosts = DmaCosts(), flush_queue: FlushQueueConfig = FlushQueueConfig(),
-                 dma_limit: int = 1 << 32) -> None:
+                 dma_limit: int = 1 << 32, trap_ns: int = 0) -> None:
         """``dma_limit``: top of the IOVA window. 4 GiB by default because
-        Linux first tries 32-bit IOVAs for PCI devices (no iommu.forcedac)."""
+        Linux first tries 32-bit IOVAs for PCI devices (no iommu.forcedac).
+        ``trap_ns``: a VM exit before each invalidation, for a guest's DMA
+        API whose vIOMMU invalidations trap to the hypervisor."""
         if (policy is DmaPolicy.PASSTHROUGH) != domain.passthrough:
             raise ValueError(f"policy {policy.value} does not fit domain {domain}")
         self.iommu = iommu
         self.domain = domain
         self.policy = policy
         self.costs = costs
+        self.trap_ns = trap_ns
         self.fq_config = flush_queue
         self.iovas = IovaAllocator(dma_limit)
         self.iovas.reserve(*iommu.msi_window)  # as iommu_dma_init_domain reserves IOMMU_RESV_MSI
@@ -156,7 +160,7 @@ class DmaApi:
         self._table.unmap(base, live.mapped)
         cost = self.costs.unmap_ns
         if self.policy is DmaPolicy.STRICT:
-            cost += self.iommu.invalidate_pages(self.domain.domain_id, base, live.mapped)
+            cost += self._trap() + self.iommu.invalidate_pages(self.domain.domain_id, base, live.mapped)
             self.iovas.free(base)
         else:
             cost += self._queue(base, now_ns)
@@ -180,11 +184,16 @@ class DmaApi:
 
     def _flush(self) -> int:
         """One domain-wide invalidation, then the queued IOVAs become free."""
-        cost = self.iommu.invalidate_domain(self.domain.domain_id)
+        cost = self._trap() + self.iommu.invalidate_domain(self.domain.domain_id)
         for base in self._flush_queue:
             self.iovas.free(base)
         self._flush_queue.clear()
         return cost
+
+    def _trap(self) -> int:
+        """A guest's invalidation exits to the hypervisor first; on bare metal (``trap_ns`` 0) nothing."""
+        self.stats.traps += bool(self.trap_ns)
+        return self.trap_ns
 
     def tick(self, now_ns: int) -> int:
         """Fire the flush timer if it has expired; returns the (background)

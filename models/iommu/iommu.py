@@ -10,6 +10,10 @@ Unsupported Request and drops a write. Writes into the MSI window are
 interrupt messages and pass untranslated, as VT-d routes them to interrupt
 remapping rather than to the DMA page tables.
 
+A domain may also have a second stage (``Domain.stage2``, a device
+assigned to a guest VM, models/iommu/nested.py): its first-stage table then
+lives in guest-physical memory and a miss is a two-dimensional walk.
+
 Time is not advanced here: ``translate`` and the invalidations return the
 simulated nanoseconds they cost and the caller (the testbench, or a
 trace-driven benchmark) decides how to spend them.
@@ -22,7 +26,7 @@ from enum import Enum
 
 from .config import IommuCosts, IotlbConfig
 from .iotlb import Iotlb, IotlbEntry
-from .pagetable import PAGE_SIZE, BufferPhysMem, PageTable, PhysMem, TablePageAllocator
+from .pagetable import PAGE_SIZE, BufferPhysMem, Leaf, PageTable, PhysMem, TablePageAllocator, WalkResult
 
 
 def make_rid(bus: int, device: int, function: int) -> int:
@@ -109,14 +113,25 @@ class Domain:
 
     ``page_table`` is None for a passthrough (identity) domain, which VT-d
     expresses as a context entry of pass-through type: no walk, no IOTLB.
+    ``stage2`` is the host's GPA-to-HPA table of a guest's domain: then
+    ``page_table`` (the guest's, in guest memory) maps IOVA to GPA, or is
+    None when the guest passes its DMA through (IOVA = GPA), and every
+    translation still goes through stage 2.
     """
 
     domain_id: int
     page_table: PageTable | None = field(repr=False)
+    stage2: PageTable | None = field(default=None, repr=False)
 
     @property
     def passthrough(self) -> bool:
+        """No first-stage table: the DMA API's addresses are the device's (for a guest, GPAs)."""
         return self.page_table is None
+
+    @property
+    def identity(self) -> bool:
+        """The device's addresses are host-physical: nothing to translate at all."""
+        return self.page_table is None and self.stage2 is None
 
 
 class Iommu:
@@ -140,9 +155,15 @@ class Iommu:
 
     # --- device contexts -------------------------------------------------
 
-    def create_domain(self, *, passthrough: bool = False) -> Domain:
-        table = None if passthrough else PageTable(self.mem, self.tables)
-        domain = Domain(self._next_domain_id, table)
+    def create_domain(self, *, passthrough: bool = False, stage1: PageTable | None = None,
+                      stage2: PageTable | None = None) -> Domain:
+        """A new domain: identity (``passthrough``), a table of its own in host memory, or ``stage1`` over
+        ``stage2`` for a guest (``stage1`` None with ``stage2``: the guest passes its DMA through)."""
+        if stage2 is not None:
+            table = stage1
+        else:
+            table = None if passthrough else PageTable(self.mem, self.tables)
+        domain = Domain(self._next_domain_id, table, stage2)
         self._next_domain_id += 1
         return domain
 
@@ -180,7 +201,7 @@ class Iommu:
         domain = self._contexts.get(rid)
         if domain is None:
             return self._fault(rid, iova, is_write, now_ns, FaultCause.INVALID_CONTEXT, 0)
-        if domain.page_table is None:
+        if domain.identity:
             self.counters.passthrough += 1
             return Translation((Segment(iova, length),), 0)
 
@@ -195,7 +216,7 @@ class Iommu:
             else:
                 self.counters.iotlb_misses += 1
                 self.counters.page_walks += 1
-                walk = domain.page_table.walk(addr)
+                walk = self.walk(domain, addr)
                 self.counters.walk_reads += walk.reads
                 cost += walk.reads * self.costs.walk_read_ns
                 if walk.leaf is None:
@@ -212,6 +233,14 @@ class Iommu:
             segments.append(Segment(entry.phys_base + addr - entry.iova_base, chunk))
             addr += chunk
         return Translation(tuple(segments), cost)
+
+    def walk(self, domain: Domain, iova: int) -> WalkResult:
+        """What the walker finds for ``iova`` in a translating domain, and the entries it reads to find it;
+        touches neither the IOTLB nor the counters (the scoreboards' view uses it too)."""
+        if domain.stage2 is None:
+            assert domain.page_table is not None, "an identity domain has nothing to walk"
+            return domain.page_table.walk(iova)
+        return nested_walk(domain.page_table, domain.stage2, iova)
 
     def _fault(self, rid: int, iova: int, is_write: bool, now_ns: int,
                cause: FaultCause, cost: int) -> Translation:
@@ -240,6 +269,29 @@ class Iommu:
     def invalidate_all(self) -> int:
         """Global invalidation; returns cost."""
         return self._invalidated(self.iotlb.invalidate_all())
+
+
+def nested_walk(stage1: PageTable | None, stage2: PageTable, iova: int) -> WalkResult:
+    """A two-dimensional walk: every first-stage table is at a guest-physical address, so each of its entries
+    costs a stage-2 walk of the table's page before the entry itself is read; the leaf's GPA then walks stage 2
+    once more. With 4 KiB pages at both stages: 4 x (4 + 1) + 4 = 24 reads. The leaf found is the combined
+    IOVA-to-HPA translation: the smaller page of the two stages, the AND of their permissions."""
+    if stage1 is None:   # the guest passes its DMA through: the IOVA is the GPA
+        gpa, first_size, read, write, reads = iova, None, True, True, 0
+    else:
+        first = stage1.walk(iova)
+        reads = first.reads + sum(stage2.walk(table).reads for table in first.tables)
+        if (leaf := first.leaf) is None:
+            return WalkResult(None, reads)
+        gpa, first_size, read, write = leaf.phys_base + iova - leaf.iova_base, leaf.page_size, leaf.read, leaf.write
+    second = stage2.walk(gpa)
+    reads += second.reads
+    if (host := second.leaf) is None:
+        return WalkResult(None, reads)
+    size = host.page_size if first_size is None else min(first_size, host.page_size)
+    base = iova & ~(size - 1)
+    return WalkResult(Leaf(base, host.phys_base + (gpa - (iova - base)) - host.iova_base, size,
+                           read and host.read, write and host.write), reads)
 
 
 def standalone_iommu(*, table_pages: int = 1024, table_base: int = 0x1_0000_0000,

@@ -139,11 +139,13 @@ class Leaf:
 
 @dataclass(frozen=True)
 class WalkResult:
-    """Outcome of one walk: the leaf (None if not present) and how many
-    entries the walk read from memory, which is what a walk costs."""
+    """Outcome of one walk: the leaf (None if not present), how many
+    entries the walk read from memory, which is what a walk costs, and the
+    table each of those entries sits in (a nested walk translates them)."""
 
     leaf: Leaf | None
     reads: int
+    tables: tuple[int, ...] = ()
 
 
 class MappingError(ValueError):
@@ -266,11 +268,13 @@ class PageTable:
             return WalkResult(None, 0)
         table = self.root
         perms = PTE_READ | PTE_WRITE
+        tables: list[int] = []
         for level in range(LEVELS, 0, -1):
             entry = self.mem.read_u64(table + 8 * pte_index(iova, level))
+            tables.append(table)
             reads = LEVELS - level + 1
             if not entry & PTE_PRESENT:
-                return WalkResult(None, reads)
+                return WalkResult(None, reads, tuple(tables))
             perms &= entry
             if level == 1 or entry & PTE_PAGE_SIZE:
                 page_size = 1 << level_shift(level)
@@ -278,6 +282,6 @@ class PageTable:
                             phys_base=entry & PTE_ADDR_MASK & ~(page_size - 1),
                             page_size=page_size,
                             read=bool(perms & PTE_READ), write=bool(perms & PTE_WRITE))
-                return WalkResult(leaf, reads)
+                return WalkResult(leaf, reads, tuple(tables))
             table = entry & PTE_ADDR_MASK
         raise AssertionError("unreachable: level 1 always returns")
