@@ -96,7 +96,8 @@ class IommuRate(CommandSetTest):
             "mean_us": sum(latencies) / len(latencies) / 1000,
             "p99_us": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] / 1000,
             "iotlb_miss_rate": c.iotlb_misses / lookups if lookups else 0.0,
-            "iotlb_lookups": lookups, "page_walks": c.page_walks, "invalidations": c.invalidations,
+            "iotlb_lookups": lookups, "page_walks": c.page_walks, "walk_reads": c.walk_reads,
+            "invalidations": c.invalidations,
             "wall_s": time.perf_counter() - wall})
 
 
