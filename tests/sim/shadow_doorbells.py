@@ -18,8 +18,12 @@ from __future__ import annotations
 import random
 import struct
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 import cocotb
 import pyuvm
+from cocotb.triggers import ClockCycles, RisingEdge
 
 from firmware.soc import SocConfig
 from models.identify import OACS_DOORBELL_BUFFER_CONFIG
@@ -28,10 +32,11 @@ from models.nvme_logs import LogId, parse_command_effects
 from models.nvme_spec import AdminOpcode, GenericStatus, Status, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
 from tb.command_sequences import HostBuffer, assert_still_pending
-from tb.nvme_queues import SubmissionQueue
+from tb.nvme_queues import NvmeQueue, SubmissionQueue
 from tb.random_io import LbaLocks, RandomIo, Window
 from tb.sequences import io_command
 from tb.shadow_doorbells import ShadowDoorbellPages
+from tb.sim_top import DESIGN_INSTANCE
 
 TIMEOUT_MS = 100
 WINDOW_BYTES = 128 * 1024
@@ -42,6 +47,7 @@ LAPS = 3                 # each queue wraps this many times (where a test does n
 QUIET_NS = 20_000        # long enough for the firmware to have fetched, had it been rung
 IDENTIFY_OACS = 256      # byte offset of OACS in Identify Controller
 INVALID_FIELD = Status.of(GenericStatus.INVALID_FIELD)
+T = TypeVar("T")
 
 
 class ShadowDoorbellTest(CommandSetTest):
@@ -151,6 +157,14 @@ class ShadowConfigErrors(ShadowDoorbellTest):
         assert self.firmware.shadow.enabled
 
 
+class UnheardPages(ShadowDoorbellPages):
+    """Shadow pages the host writes and the controller was never given: no update rings MMIO."""
+
+    async def update(self, index: int, old: int, new: int) -> bool:
+        await super().update(index, old, new)
+        return False
+
+
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class FirmwareDoorbellIsCompareAndSet(ShadowDoorbellTest):
     """The queue table's firmware doorbell (Q_SQ_DOORBELL) applies only if the tail still holds EXPECT,
@@ -158,14 +172,18 @@ class FirmwareDoorbellIsCompareAndSet(ShadowDoorbellTest):
     may race a deletion): driven here through the firmware's own mailbox, on a queue whose host never
     rings MMIO."""
 
+    async def silent_queue(self, qid: int) -> NvmeQueue:
+        """A queue pair whose host writes SQ tails to a shadow page the controller was never given, and never
+        rings MMIO for them: only the firmware's doorbell can start its commands."""
+        queue = await self.admin.create_queue_pair(qid, 8)
+        queue.sq.shadow = UnheardPages(self.tb, self.driver.cap.doorbell_stride)
+        return queue
+
     async def body(self) -> None:
         await self.admin.set_num_queues(1, 1)
-        queue = await self.admin.create_queue_pair(1, 8)
-        silent = self.pages()   # never configured: its EventIdx is whatever this test writes
-        await self.tb.rc.mem_address_space.write(silent.event_idx[0], struct.pack("<1024I", *([0x8000] * 1024)))
-        queue.sq.shadow = silent
+        queue = await self.silent_queue(1)
         cids = await queue.submit_many([io_command() for _ in range(3)])
-        assert silent.mmio == 0 and queue.sq.mmio_doorbells == 0, "the host rang MMIO"
+        assert queue.sq.mmio_doorbells == 0, "the host rang MMIO"
         mailbox = self.firmware.mailbox
         await mailbox.ring(1, False, expect=1, value=3)      # the tail holds 0: no effect
         await assert_still_pending(queue, cids, QUIET_NS, "a compare-and-set with the wrong EXPECT applied")
@@ -179,3 +197,41 @@ class FirmwareDoorbellIsCompareAndSet(ShadowDoorbellTest):
         await queue.wait_for(cids)
         assert (await mailbox.doorbells(1)).sq_tail == 3
         assert not self.firmware.async_events, f"a missing queue's doorbell was logged: {self.firmware.async_events}"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FirmwareDoorbellWaitsBehindMmio(FirmwareDoorbellIsCompareAndSet):
+    """A firmware doorbell that reaches the queue table in the same cycle as a host's MMIO doorbell waits a
+    cycle and still applies: the firmware's ring is started at every offset around the host's write until
+    the two meet, and each time the silent queue's command must run."""
+
+    OFFSETS = range(-16, 17)   # clock cycles between the host's MMIO write and the firmware's ring
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(2, 2)
+        silent, loud = await self.silent_queue(1), await self.admin.create_queue_pair(2, 8)
+        design, mailbox = getattr(self.tb.dut, DESIGN_INSTANCE), self.firmware.mailbox
+        collisions = 0
+
+        async def watch() -> None:
+            nonlocal collisions
+            while True:
+                await RisingEdge(design.user_clk)
+                collisions += bool(design.db_valid.value and design.fw_db_valid.value)
+
+        async def after(cycles: int, action: Awaitable[T]) -> T:
+            await ClockCycles(design.user_clk, cycles)
+            return await action
+
+        watcher = cocotb.start_soon(watch())
+        for offset in self.OFFSETS:
+            tail = silent.sq.tail
+            quiet = await silent.submit_many([io_command()])
+            host = cocotb.start_soon(after(max(0, -offset), loud.submit_many([io_command()])))
+            await after(max(0, offset), mailbox.ring(1, False, expect=tail, value=silent.sq.tail))
+            await host
+            await silent.wait_for(quiet)
+            await loud.wait_for(host.result())
+        watcher.cancel()
+        assert collisions, f"no offset in {self.OFFSETS} put the two doorbells in one cycle"
+        assert silent.sq.mmio_doorbells == 0
