@@ -33,6 +33,7 @@ from tb.device_dram import make_dram, peek
 from tb.dut_ports import quiesce
 from tb.fast_usp import EventDrivenUltraScalePlusPcieDevice
 from tb.iommu_seam import HostDma, IommuConfig, IommuSeam
+from tb.sim_top import DESIGN_INSTANCE
 from tb.tlp_rules import TlpRuleChecker
 from tb.stream_pacing import random_pauses
 
@@ -165,6 +166,12 @@ class PcieTb:
         self.device_writes = 0
         self._device_wrote = Event()
         self.peer: Device | None = None
+
+    @property
+    def design(self) -> HierarchyObject:
+        """The design's own hierarchy, for a test that watches its internal signals: the instance inside
+        the Verilator wrapper (tb/sim_top.py), or the top level itself under Icarus."""
+        return getattr(self.dut, DESIGN_INSTANCE, self.dut)
 
     def _observed_write(self, handler: Callable[[Tlp], Awaitable[None]]) -> Callable[[Tlp], Awaitable[None]]:
         async def write(tlp: Tlp) -> None:

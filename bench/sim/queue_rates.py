@@ -27,7 +27,7 @@ from bench_figures import record
 
 class QueueRates(QueueTest):
     async def body(self) -> None:
-        dut = self.tb.dut
+        dut = self.tb.design
         await self.admin.set_num_queues(8, 8)
         queues = [await self.admin.create_queue_pair(qid, 64) for qid in range(1, 9)]
         results = {}

@@ -36,7 +36,6 @@ from tb.nvme_queues import NvmeQueue, SubmissionQueue
 from tb.random_io import LbaLocks, RandomIo, Window
 from tb.sequences import io_command
 from tb.shadow_doorbells import ShadowDoorbellPages
-from tb.sim_top import DESIGN_INSTANCE
 
 TIMEOUT_MS = 100
 WINDOW_BYTES = 128 * 1024
@@ -210,7 +209,7 @@ class FirmwareDoorbellWaitsBehindMmio(FirmwareDoorbellIsCompareAndSet):
     async def body(self) -> None:
         await self.admin.set_num_queues(2, 2)
         silent, loud = await self.silent_queue(1), await self.admin.create_queue_pair(2, 8)
-        design, mailbox = getattr(self.tb.dut, DESIGN_INSTANCE), self.firmware.mailbox
+        design, mailbox = self.tb.design, self.firmware.mailbox
         collisions = 0
 
         async def watch() -> None:
