@@ -74,7 +74,7 @@ class NvmeFirmware(MinimalFirmware):
     def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
                  config: ControllerConfig | None = None, soc: SocConfig | None = None, dram_base: int = 0,
                  auto_complete_reads: bool = False, namespaces: NamespaceTable | None = None,
-                 **kwargs: Any) -> None:
+                 shadow_poll_ns: int | None = None, **kwargs: Any) -> None:
         super().__init__(mailbox, cost_ns=0, **kwargs)   # the SoC model charges the cost instead
         self.config = config or ControllerConfig()
         if self.config.max_transfer is None:
@@ -91,6 +91,7 @@ class NvmeFirmware(MinimalFirmware):
                              auto_complete_reads)
         self.commands: AdminCommands | None = None
         self.shadow: ShadowDoorbells | None = None
+        self.shadow_poll_ns = shadow_poll_ns   # shadow doorbells polled on a timer (LeapIO), not swept on work
         self.aborted = 0
         self._queued: dict[tuple[int, int], Command] = {}
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
@@ -114,7 +115,8 @@ class NvmeFirmware(MinimalFirmware):
         self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces, chunk_log)
         self.shadow = ShadowDoorbells(self.mailbox, self.dma, self.dram, self.admin,
                                       DesignParams.current().doorbell_stride,
-                                      self.dram_base + self.params.cmd_slots * self.buffer_size)
+                                      self.dram_base + self.params.cmd_slots * self.buffer_size,
+                                      self.shadow_poll_ns)
 
     # events
 

@@ -25,6 +25,14 @@ the new value: no update is lost, and after the last pass the host's next
 update rings the MMIO doorbell. Sweeps run when the firmware sees work: a
 command taken from an I/O SQ, a completion that finds its CQ full.
 
+Polling mode (``poll_ns``), as LeapIO's runtime serves guest queues from
+the SoC: a core of its own sweeps every ``poll_ns`` whether or not there is
+work, and sets each EventIdx one behind the value it saw, so the host rings
+MMIO only when an update laps the queue (Linux's rule compares raw indices,
+so an update that wraps from the top of a queue to 0 passes every value
+above its old one); kicks are ignored. ``busy_ns`` counts the simulated
+time spent in sweeps, in either mode.
+
 The admin queue keeps MMIO doorbells only, as Linux uses it (it never
 writes the admin queue's shadow entries). A controller reset forgets the
 buffers; the host configures them again after it enables the controller.
@@ -37,8 +45,9 @@ import struct
 from dataclasses import dataclass
 
 from cocotb import start_soon
+from cocotb.simtime import get_sim_time
 from cocotb.task import Task
-from cocotb.triggers import Lock
+from cocotb.triggers import Lock, Timer
 
 from firmware.admin import PAGE_SIZE, AdminState
 from firmware.mailbox import CommandSlot, Mailbox
@@ -73,17 +82,19 @@ def entry_offset(qid: int, cq: bool, stride: int) -> int:
 class ShadowDoorbells:
     """The firmware's half of Doorbell Buffer Config: configure, sweep on work, forget on reset.
 
-    ``scratch``: device DRAM the sweeps stage buffer contents in, apart from every command slot's.
+    ``scratch``: device DRAM the sweeps stage buffer contents in, apart from every command slot's;
+    ``poll_ns``: sweep on a timer instead of on work (polling mode).
     """
 
     def __init__(self, mailbox: Mailbox, dma: DmaPort, dram: DeviceDram, queues: AdminState, stride: int,
-                 scratch: int) -> None:
+                 scratch: int, poll_ns: int | None = None) -> None:
         self.mailbox = mailbox
         self.dma = dma
         self.dram = dram
         self.queues = queues
         self.stride = stride
         self.scratch = scratch
+        self.poll_ns = poll_ns
         self.buffers: ShadowBuffers | None = None
         self.lock = Lock()       # held by a sweep pass, and by the loop while it creates or deletes a queue
         self._slot = CommandSlot(0, 0)
@@ -92,6 +103,7 @@ class ShadowDoorbells:
         self.sweeps = 0          # passes made
         self.rung = 0            # doorbells rung from shadow values
         self.failures = 0        # sweeps ended by a failed DMA (not counting those a controller reset ended)
+        self.busy_ns = 0         # simulated time spent in passes
         self.log = logging.getLogger("cocotb.firmware.shadow")
 
     @property
@@ -111,7 +123,10 @@ class ShadowDoorbells:
                     if (status := await self._publish(buffers, qid, cq, value)) != SUCCESS:
                         return status
             self.buffers = buffers
-        self.log.info("shadow doorbells at %#x, EventIdx at %#x", buffers.doorbells, buffers.event_idx)
+        self.log.info("shadow doorbells at %#x, EventIdx at %#x%s", buffers.doorbells, buffers.event_idx,
+                      f", polled every {self.poll_ns} ns" if self.poll_ns else "")
+        if self.poll_ns:
+            self._task = start_soon(self._poll(buffers))
         return SUCCESS
 
     async def queue_created(self, qid: int, cq: bool) -> None:
@@ -126,8 +141,9 @@ class ShadowDoorbells:
         self._dirty = False
 
     def kick(self) -> None:
-        """Something happened that a shadow update may be behind: sweep (again) soon."""
-        if self.buffers is None:
+        """Something happened that a shadow update may be behind: sweep (again) soon (not in polling mode,
+        where only the poller sweeps)."""
+        if self.buffers is None or self.poll_ns:
             return
         self._dirty = True
         if self._task is None or self._task.done():
@@ -140,12 +156,28 @@ class ShadowDoorbells:
                 if buffers is self.buffers:
                     self._dirty |= await self._pass(buffers)
 
+    async def _poll(self, buffers: ShadowBuffers) -> None:
+        assert self.poll_ns is not None
+        while buffers is self.buffers:
+            async with self.lock:
+                if buffers is self.buffers:
+                    await self._pass(buffers)
+            await Timer(self.poll_ns, "ns")
+
     async def _pass(self, buffers: ShadowBuffers) -> bool:
         """One pass; True if the shadow buffer moved meanwhile, so another pass must follow."""
         qids = self._qids()
         if not qids:
             return False
         self.sweeps += 1
+        start = get_sim_time("ns")
+        try:
+            return await self._sweep_queues(buffers, qids)
+        finally:
+            self.busy_ns += int(get_sim_time("ns") - start)
+
+    async def _sweep_queues(self, buffers: ShadowBuffers, qids: list[int]) -> bool:
+        """Ring what moved, write the EventIdx entries, read again: True if something moved meanwhile."""
         seen = {qid: await self.mailbox.doorbells(qid) for qid in qids}
         start = entry_offset(FIRST_IO_QID, False, self.stride)
         length = entry_offset(max(qids) + 1, False, self.stride) - start
@@ -160,13 +192,26 @@ class ShadowDoorbells:
                 if value != hw:
                     await self.mailbox.ring(qid, cq, hw, value)
                     self.rung += 1
-        if await self._write(buffers.event_idx + start, shadow) != SUCCESS:
+        if await self._write(buffers.event_idx + start, self._event_idx(shadow, qids, start)) != SUCCESS:
             self._failed()
             return False
         again = await self._read(buffers.doorbells + start, length)
         return again is not None and any(
             self._value(again, qid, cq, start) != self._value(shadow, qid, cq, start)
             for qid in qids for cq in (False, True))
+
+    def _event_idx(self, shadow: bytes, qids: list[int], start: int) -> bytes:
+        """The EventIdx entries to write: the values seen, or in polling mode one behind each (modulo its queue's
+        size), so that the host's next update does not pass it."""
+        if not self.poll_ns:
+            return shadow
+        entries = bytearray(shadow)
+        for qid in qids:
+            for cq, queue in ((False, self.queues.sqs.get(qid)), (True, self.queues.cqs.get(qid))):
+                if queue is not None:
+                    behind = (self._value(shadow, qid, cq, start) - 1) % (queue.qsize + 1)
+                    struct.pack_into("<I", entries, entry_offset(qid, cq, self.stride) - start, behind)
+        return bytes(entries)
 
     def _qids(self) -> list[int]:
         return sorted(set(self.queues.sqs) | set(self.queues.cqs))

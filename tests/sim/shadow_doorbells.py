@@ -99,6 +99,28 @@ class ShadowOnlyAtEveryWrap(ShadowDoorbellTest):
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowPolled(ShadowDoorbellTest):
+    """Polling mode (LeapIO's runtime): the firmware sweeps every 2 us whatever happens and keeps each EventIdx
+    one behind, so most updates reach it through the shadow page alone; the rest ring MMIO where an update
+    wraps past the EventIdx."""
+
+    def make_firmware(self, dut):
+        firmware = super().make_firmware(dut)
+        firmware.shadow_poll_ns = 2000
+        return firmware
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        await self.admin.set_num_queues(QUEUES, QUEUES)
+        pages = self.pages()
+        await self.admin.configure_shadow_doorbells(pages)
+        await self.random_io_on_new_queues(rng, laps=2)
+        self.assert_shadow_carried(pages)
+        assert pages.mmio < pages.updates // 2, f"{pages.mmio} of {pages.updates} updates rang MMIO"
+        assert self.firmware.shadow is not None and self.firmware.shadow.busy_ns > 0
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class ShadowAfterReset(ShadowDoorbellTest):
     """A controller reset forgets the pages: afterwards the old page full of plausible doorbell values is
     never read, MMIO doorbells alone work, and configuring new pages brings shadow doorbells back, here with

@@ -149,6 +149,7 @@ class Bench:
         monkeypatch.setattr(floop, "start_soon", asyncio.ensure_future)
         monkeypatch.setattr(fshadow, "start_soon", asyncio.ensure_future)
         monkeypatch.setattr(fshadow, "Lock", asyncio.Lock)
+        monkeypatch.setattr(fshadow, "get_sim_time", self.kernel.get_sim_time)
         self.rng = random.Random(SEED)
         self.mb = FakeMailbox()
         self.host = HostMemory()

@@ -101,6 +101,7 @@ class Bench:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(fshadow, "Lock", asyncio.Lock)
         monkeypatch.setattr(fshadow, "start_soon", asyncio.ensure_future)
+        monkeypatch.setattr(fshadow, "get_sim_time", lambda unit: 0)
         self.host = HostMemory()
         self.table = FakeQueueTable()
         self.dma = FakeDma(self.host)
@@ -198,3 +199,25 @@ def test_a_new_queue_starts_at_zero_in_both_buffers(bench: Bench) -> None:
     assert bench.entries(DBS, 2)[0] == 0 and bench.entries(EIS, 2)[0] == 0
     bench.run(bench.shadow.kick)
     assert bench.table.rings == [] and bench.shadow.failures == 0
+
+
+def test_polling_sweeps_on_a_timer_and_keeps_event_idx_one_behind(bench: Bench,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polling mode: the host's update is found without a kick, and each EventIdx is set one behind the value
+    seen (modulo the queue's 16 entries), so the host's next update does not pass it."""
+    polls: list[int] = []
+
+    async def timer(ns: int, unit: str) -> None:
+        polls.append(ns)
+        if len(polls) == 1:
+            bench.host_update(1, False, 3)
+            bench.shadow.kick()               # ignored: only the poller sweeps
+        elif len(polls) == 3:
+            bench.shadow.reset()              # ends the poller
+
+    monkeypatch.setattr(fshadow, "Timer", timer)
+    bench.shadow.poll_ns = 1000
+    bench.configure()
+    assert polls == [1000] * 3 and bench.shadow.sweeps == 3
+    assert bench.table.rings == [(1, False, 0, 3)]
+    assert bench.entries(EIS, 1) == (2, 15) and bench.entries(EIS, 2) == (15, 15)
