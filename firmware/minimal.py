@@ -74,6 +74,7 @@ class MinimalFirmware:
         self.io_opcodes: Counter[int] = Counter()
         self.completions_deferred = 0
         self.resets = 0
+        self.enables = 0   # controller enables (FW_IRQ_STATUS.ENABLED events) handled
         self._deferred: defaultdict[int, deque[PendingCompletion]] = defaultdict(deque)
         self._task: Task | None = None
         # set when a completion is deferred outside the loop's pass (by a command task): the sleeping loop must
@@ -138,6 +139,7 @@ class MinimalFirmware:
         if events & IrqBit.RESET:
             await self._controller_reset()
         if events & IrqBit.ENABLED:
+            self.enables += 1
             await self._enabled()
         if events & IrqBit.DB_ERROR:
             await self._log_doorbell_error()

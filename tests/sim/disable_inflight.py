@@ -64,6 +64,8 @@ class DisableWithReadsInFlight(CommandSetTest):
                  for i in range(READS_PER_QUEUE)]
         for cycle in range(CYCLES):
             await self.admin.set_num_queues(PAIRS, PAIRS)
+            assert self.firmware.enables == cycle + 1, (
+                f"cycle {cycle}: the firmware handled {self.firmware.enables} enable events for {cycle + 1} enables")
             queues = [await self.admin.create_queue_pair(qid, 32) for qid in range(1, PAIRS + 1)]
             refused, transfers = self.dma.refused, self.dma.transfers
             for queue in queues:

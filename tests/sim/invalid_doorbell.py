@@ -83,6 +83,28 @@ class EveryInvalidDoorbell(QueueTest):
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class DeletedQueueDoorbells(QueueTest):
+    """The doorbells of a queue pair that existed and was deleted are those of no queue: logged, nothing
+    fetched."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, DEPTH)
+        await stream_commands(queue, 3, batch=3)
+        await self.admin.delete_queue_pair(queue)
+        fetched = self.firmware.commands_per_sq[1]
+        stride = self.driver.cap.doorbell_stride
+        for offset, is_cq in ((sq_tail_doorbell(1, stride), False), (cq_head_doorbell(1, stride), True)):
+            logged = len(self.firmware.async_events)
+            await self.regs.writel(offset, 1)
+            await Timer(SETTLE_NS, "ns")
+            assert len(self.firmware.async_events) == logged + 1, f"{'CQ' if is_cq else 'SQ'} doorbell not logged"
+            event = self.firmware.async_events[-1]
+            assert (event.kind, event.qid, event.is_cq) == (DoorbellErrorKind.NO_SUCH_QUEUE, 1, is_cq), event
+        assert self.firmware.commands_per_sq[1] == fetched, "a deleted SQ's doorbell made the engine fetch"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class EveryInvalidDoorbellWithBackPressure(EveryInvalidDoorbell):
     pacing_seed = 51
 
