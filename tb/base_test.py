@@ -33,7 +33,7 @@ from tb.nvme_queues import NvmeAdmin
 from tb.iommu_seam import IommuConfig
 from tb.pcie_tb import CLOCK_GATE, LinkConfig, PcieTb
 from tb.stream_pacing import random_pauses
-from tb import cocotb_overrides
+from tb import cocotb_overrides, wall_watchdog
 
 cocotb_overrides.install()
 
@@ -84,6 +84,7 @@ class NvmeBaseTest(uvm_test):
         # test itself, and a second cancellation of the firmware task from
         # here would turn the failure into an error
         self.raise_objection()
+        wall_watchdog.watch(type(self).__name__)
         await self.wait_for_reset()
         self.tb.set_stream_pacing(self.pacing_seed)
         await self.setup()

@@ -94,7 +94,7 @@ def size_class(entries: int) -> str:
             bins_labels=[AdminOpcode(op).name for op in ADMIN_OPCODES])
 @CoverPoint("nvme.admin.status", xf=lambda opcode, kind: kind, bins=STATUS_KINDS)
 @CoverCross("nvme.admin.opcode_x_status", items=["nvme.admin.opcode", "nvme.admin.status"],
-            ign_bins=[(AdminOpcode.DOORBELL_BUFFER_CONFIG, "command specific")])   # it has no such status
+            ign_bins=[(AdminOpcode.DOORBELL_BUFFER_CONFIG.name, "command specific")])   # it has no such status
 def sample_admin(opcode: int, kind: str) -> None:
     """An admin command completed with a status of that kind."""
 

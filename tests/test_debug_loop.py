@@ -98,3 +98,18 @@ def _group_gone(pgid: int, within_s: float = 5.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_stopped_simulated_time_is_caught_by_the_wall_clock(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A test that stops simulated time never reaches pyuvm's timeout: the wall-clock watchdog ends the
+    simulator after its limit and leaves its reason, the test's name and where it stood, in the log."""
+    monkeypatch.setenv("NVME_COSIM_WALL_LIMIT_S", "4")
+    start = time.monotonic()
+    status = tb_run.main(["--test", "stuck_time", "--seed", "1", "--tests-dir", str(SELFTEST_DIR)])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert time.monotonic() - start < 60, "the watchdog did not end the run soon after its limit"
+    log = (tb_build.ROOT / "build" / "runs" / "stuck_time" / "sim.log").read_text()
+    assert "wall-clock watchdog: SimulatedTimeStops: simulated time has not moved" in log, log[-2000:]
+    assert "stuck_time.py" in log, "the stalled coroutine's stack is not in the log"
