@@ -31,6 +31,8 @@ SIM_LOG = "sim.log"
 RUN_INFO = "run.json"
 # a pytest testcase property naming the cocotb results.xml its module run wrote
 RESULTS_PROPERTY = "cocotb_results"
+# how tb/wall_watchdog.py's verdict starts in a log
+WATCHDOG_MESSAGE = "wall-clock watchdog:"
 
 # cocotb's regression log lines: "   25612.19ns INFO  cocotb.regression  running regs.VsReads (4/4)" and
 # "... regs.VsReads passed", "... regs.VsReads failed", "... skipping regs.VsReads"

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tb.build import TESTS_DIR, BuildError, SimBuild, sim_modules
-from tb.results import Outcome, module_failures, relative
+from tb.results import WATCHDOG_MESSAGE, Outcome, module_failures, relative
 
 
 def _parameter(text: str) -> tuple[str, int]:
@@ -31,9 +31,11 @@ def _parameter(text: str) -> tuple[str, int]:
 
 
 def last_error(log: Path) -> str:
-    """The last exception line of a log (why a module could not start), or a pointer to the log."""
+    """The last exception line of a log, or the wall-clock watchdog's verdict (why a module could not start or
+    finish), or a pointer to the log."""
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-    errors = [line.strip() for line in lines if re.match(r"^\w*(Error|Exception)\b.*:", line.strip())]
+    errors = [line.strip() for line in lines
+              if re.match(r"^\w*(Error|Exception)\b.*:", line.strip()) or line.startswith(WATCHDOG_MESSAGE)]
     return errors[-1] if errors else "the end of the log says why"
 
 
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.test}: {result.total - result.failed} passed, {result.failed} failed "
           f"(seed {result.seed}, log {relative(result.log)})")
     if result.total == 0:
-        print(f"{args.test}: no test ran: {last_error(result.log)}\n  log: {relative(result.log)}", file=sys.stderr)
+        print(f"{args.test}: no test finished: {last_error(result.log)}\n  log: {relative(result.log)}", file=sys.stderr)
     for failure in module_failures(result.results_xml) if result.results_xml.exists() else []:
         print("\n".join(failure.lines()))
     return 0 if result.passed else 1

@@ -27,6 +27,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.task import Task
 from cocotb.triggers import Timer
 
+from tb.results import WATCHDOG_MESSAGE
+
 ENV_VAR = "NVME_COSIM_WALL_LIMIT_S"
 DEFAULT_LIMIT_S = 600.0
 HEARTBEAT_NS = 10_000
@@ -72,9 +74,9 @@ class WallClockWatchdog:
                 self._give_up(idle)
 
     def _give_up(self, idle: float) -> None:
-        sys.stderr.write(f"\nwall-clock watchdog: {self.test}: simulated time has not moved past "
-                         f"{self.sim_ns:,} ns for {idle:.0f} s of wall time ({ENV_VAR}={self.limit_s:g}); "
-                         "the Python stacks follow, then the simulator is stopped\n")
+        sys.stderr.write(f"\n{WATCHDOG_MESSAGE} {self.test}: no heartbeat ({HEARTBEAT_NS:,} ns of simulated "
+                         f"time apart) since {self.sim_ns:,} ns, for {idle:.0f} s of wall time "
+                         f"({ENV_VAR}={self.limit_s:g}); the Python stacks follow, then the simulator is stopped\n")
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(EXIT_STATUS)
