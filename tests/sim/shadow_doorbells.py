@@ -72,6 +72,16 @@ class ShadowDoorbellTest(CommandSetTest):
             await task
         return queues
 
+    async def shadow_round(self, rng: random.Random, laps: int = LAPS, mmio_always: float = 0.0,
+                           rung_before: int = 0) -> ShadowDoorbellPages:
+        """Fresh pages configured, then new queues driven through ``laps`` wraps on them; the pages, once the
+        doorbells are seen to have gone through them (``rung_before``: what the firmware had rung before)."""
+        pages = self.pages(mmio_always)
+        await self.admin.configure_shadow_doorbells(pages)
+        await self.random_io_on_new_queues(rng, laps)
+        self.assert_shadow_carried(pages, rung_before)
+        return pages
+
     def assert_shadow_carried(self, pages: ShadowDoorbellPages, before: int = 0) -> None:
         """Some updates reached the controller through the shadow page alone, and it rang them itself."""
         shadow = self.firmware.shadow
@@ -89,12 +99,8 @@ class ShadowOnlyAtEveryWrap(ShadowDoorbellTest):
     """Every queue through LAPS wraps, MMIO only where the EventIdx asks for it."""
 
     async def body(self) -> None:
-        rng = random.Random(random.getrandbits(64))
         await self.admin.set_num_queues(QUEUES, QUEUES)
-        pages = self.pages()
-        await self.admin.configure_shadow_doorbells(pages)
-        await self.random_io_on_new_queues(rng)
-        self.assert_shadow_carried(pages)
+        await self.shadow_round(random.Random(random.getrandbits(64)))
         self.assert_checked(reads=1)
 
 
@@ -110,12 +116,8 @@ class ShadowPolled(ShadowDoorbellTest):
         return firmware
 
     async def body(self) -> None:
-        rng = random.Random(random.getrandbits(64))
         await self.admin.set_num_queues(QUEUES, QUEUES)
-        pages = self.pages()
-        await self.admin.configure_shadow_doorbells(pages)
-        await self.random_io_on_new_queues(rng, laps=2)
-        self.assert_shadow_carried(pages)
+        pages = await self.shadow_round(random.Random(random.getrandbits(64)), laps=2)
         assert pages.mmio < pages.updates // 2, f"{pages.mmio} of {pages.updates} updates rang MMIO"
         assert self.firmware.shadow is not None and self.firmware.shadow.busy_ns > 0
 
@@ -129,10 +131,7 @@ class ShadowAfterReset(ShadowDoorbellTest):
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
         await self.admin.set_num_queues(QUEUES, QUEUES)
-        old = self.pages()
-        await self.admin.configure_shadow_doorbells(old)
-        await self.random_io_on_new_queues(rng, laps=1)
-        self.assert_shadow_carried(old)
+        old = await self.shadow_round(rng, laps=1)
         await self.disable_and_watch(QUIET_NS)
         await self.bring_up()
         # values each new queue would accept: if the firmware still read this page, it would ring them
@@ -148,10 +147,7 @@ class ShadowAfterReset(ShadowDoorbellTest):
             await self.admin.delete_sq(sq)
         for sq in queues:
             await self.admin.delete_cq(sq.cq)
-        new = self.pages(mmio_always=0.5)
-        await self.admin.configure_shadow_doorbells(new)
-        await self.random_io_on_new_queues(rng, laps=2)
-        self.assert_shadow_carried(new, rung)
+        await self.shadow_round(rng, laps=2, mmio_always=0.5, rung_before=rung)
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
