@@ -272,7 +272,23 @@ wire fw_db_is_cq;
 wire [15:0] fw_db_expect;
 wire [15:0] fw_db_value;
 wire fw_db_ready = !db_valid;
-wire qt_db_valid = db_valid || fw_db_valid;
+// one registered doorbell port into the queue table: the MMIO doorbell, else the firmware's
+reg qt_db_valid_reg;
+reg [QID_W-1:0] qt_db_qid_reg;
+reg qt_db_is_cq_reg;
+reg qt_db_beyond_reg;
+reg [15:0] qt_db_value_reg;
+reg qt_db_fw_reg;
+reg [15:0] qt_db_expect_reg;
+always @(posedge user_clk) begin
+    qt_db_valid_reg <= (db_valid || fw_db_valid) && !user_reset;
+    qt_db_qid_reg <= db_valid ? db_qid : q_sel;
+    qt_db_is_cq_reg <= db_valid ? db_is_cq : fw_db_is_cq;
+    qt_db_beyond_reg <= db_valid && db_beyond;
+    qt_db_value_reg <= db_valid ? db_value : fw_db_value;
+    qt_db_fw_reg <= !db_valid;
+    qt_db_expect_reg <= fw_db_expect;
+end
 wire db_err_valid;
 wire [1:0] db_err_kind;
 wire [QID_W-1:0] db_err_qid;
@@ -453,7 +469,7 @@ assign dma_cpl_ready = cpl_ready && !fw_cpl_valid;
 assign engine_idle = fetch_idle && poster_idle && fetch_req_ready && post_req_ready && rq_tvalid == 0 && dma_idle;
 // the registered read-data select follows reg_rd_en, which completer_idle covers
 assign quiescent = engine_idle && fetch_quiet && !dma_req_valid && completer_idle && regs_stable && msix_idle
-                   && mailbox_idle && !db_err_valid;
+                   && mailbox_idle && !db_err_valid && !qt_db_valid_reg;
 
 pcie_us_bar_completer #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
@@ -544,13 +560,13 @@ queue_table_inst (
     .acq_base(acq_base),
     .aqa_asqs(aqa_asqs),
     .aqa_acqs(aqa_acqs),
-    .db_valid(qt_db_valid),
-    .db_qid(db_valid ? db_qid : q_sel),
-    .db_is_cq(db_valid ? db_is_cq : fw_db_is_cq),
-    .db_beyond(db_valid && db_beyond),
-    .db_value(db_valid ? db_value : fw_db_value),
-    .db_fw(!db_valid),
-    .db_expect(fw_db_expect),
+    .db_valid(qt_db_valid_reg),
+    .db_qid(qt_db_qid_reg),
+    .db_is_cq(qt_db_is_cq_reg),
+    .db_beyond(qt_db_beyond_reg),
+    .db_value(qt_db_value_reg),
+    .db_fw(qt_db_fw_reg),
+    .db_expect(qt_db_expect_reg),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),
     .db_err_qid(db_err_qid),
