@@ -6,10 +6,15 @@
  * Command slots: the SQ entries fetched and not yet completed.
  *
  * A slot is taken when its entry is fetched and given back when the
- * command's completion is posted. The table holds each slot's 64-byte SQE
- * (one write port for the fetch engine, registered read ports for the
- * firmware and the DMA engine), its SQ id and CID for the CQ poster, and the command FIFO: the
- * order in which fetched commands are handed to the firmware.
+ * command's completion is posted. The table holds each slot's 64-byte SQE,
+ * its SQ id and CID for the CQ poster, and the command FIFO: the order in
+ * which fetched commands are handed to the firmware.
+ *
+ * The SQE store is 16 banks, bank b holding dword b of every slot, so that
+ * the fetch engine writes a whole beat of completion data in one cycle: up
+ * to 16 consecutive dwords of an SQ read, which meet each bank at most once
+ * even where they straddle two entries (each bank has its own slot). The
+ * firmware and the DMA engine read a dword each, registered.
  */
 module nvme_cmd_table #
 (
@@ -36,12 +41,11 @@ module nvme_cmd_table #
     output wire [SLOT_W:0]    free_count,
 
     /*
-     * SQE writes from the fetch engine
+     * SQE writes from the fetch engine, per bank (SQE dword): enable, slot, data
      */
-    input  wire               sqe_wr_en,
-    input  wire [SLOT_W-1:0]  sqe_wr_slot,
-    input  wire [3:0]         sqe_wr_dw,
-    input  wire [31:0]        sqe_wr_data,
+    input  wire [15:0]        sqe_wr_en,
+    input  wire [16*SLOT_W-1:0] sqe_wr_slot,
+    input  wire [16*32-1:0]   sqe_wr_data,
 
     /*
      * SQE reads for the firmware, data the next cycle
@@ -87,7 +91,6 @@ initial begin
     end
 end
 
-reg [31:0] sqe_mem [0:SLOTS*16-1];
 reg [QID_W-1:0] slot_sqid [0:SLOTS-1];
 reg [15:0] slot_cid [0:SLOTS-1];
 reg [SLOTS-1:0] free_reg;
@@ -127,18 +130,35 @@ assign head_sqid = slot_sqid[head_slot];
 assign lookup_sqid = slot_sqid[lookup_slot];
 assign lookup_cid = slot_cid[lookup_slot];
 
-always @(posedge clk) begin
-    if (sqe_wr_en) begin
-        sqe_mem[{sqe_wr_slot, sqe_wr_dw}] <= sqe_wr_data;
-        if (sqe_wr_dw == 4'd0) begin
-            slot_cid[sqe_wr_slot] <= sqe_wr_data[31:16];
+// each bank read asynchronously at both ports' slots; the dword's bank is picked before the register
+wire [16*32-1:0] rd_words;
+wire [16*32-1:0] rd2_words;
+
+genvar b;
+generate
+    for (b = 0; b < 16; b = b + 1) begin : bank
+        reg [31:0] mem [0:SLOTS-1];
+        wire [SLOT_W-1:0] wr_slot = sqe_wr_slot[b*SLOT_W +: SLOT_W];
+        always @(posedge clk) begin
+            if (sqe_wr_en[b]) begin
+                mem[wr_slot] <= sqe_wr_data[b*32 +: 32];
+            end
         end
+        assign rd_words[b*32 +: 32] = mem[sqe_rd_slot];
+        assign rd2_words[b*32 +: 32] = mem[sqe_rd2_slot];
+    end
+endgenerate
+
+always @(posedge clk) begin
+    // CDW0 carries the CID
+    if (sqe_wr_en[0]) begin
+        slot_cid[sqe_wr_slot[SLOT_W-1:0]] <= sqe_wr_data[31:16];
     end
     if (sqe_rd_en) begin
-        sqe_rd_data <= sqe_mem[{sqe_rd_slot, sqe_rd_dw}];
+        sqe_rd_data <= rd_words[sqe_rd_dw*32 +: 32];
     end
     if (sqe_rd2_en) begin
-        sqe_rd2_data <= sqe_mem[{sqe_rd2_slot, sqe_rd2_dw}];
+        sqe_rd2_data <= rd2_words[sqe_rd2_dw*32 +: 32];
     end
 end
 

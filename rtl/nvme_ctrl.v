@@ -359,10 +359,9 @@ wire [SLOT_W-1:0] alloc_slot;
 wire alloc_valid;
 wire [QID_W-1:0] alloc_sqid;
 wire [SLOT_W:0] free_count;
-wire sqe_wr_en;
-wire [SLOT_W-1:0] sqe_wr_slot;
-wire [3:0] sqe_wr_dw;
-wire [31:0] sqe_wr_data;
+wire [15:0] sqe_wr_en;
+wire [16*SLOT_W-1:0] sqe_wr_slot;
+wire [16*32-1:0] sqe_wr_data;
 wire sqe_rd_en;
 wire [SLOT_W-1:0] sqe_rd_slot;
 wire [3:0] sqe_rd_dw;
@@ -650,7 +649,6 @@ cmd_table_inst (
     .free_count(free_count),
     .sqe_wr_en(sqe_wr_en),
     .sqe_wr_slot(sqe_wr_slot),
-    .sqe_wr_dw(sqe_wr_dw),
     .sqe_wr_data(sqe_wr_data),
     .sqe_rd_en(sqe_rd_en),
     .sqe_rd_slot(sqe_rd_slot),
@@ -715,7 +713,6 @@ sq_fetch_inst (
     .free_count(free_count),
     .sqe_wr_en(sqe_wr_en),
     .sqe_wr_slot(sqe_wr_slot),
-    .sqe_wr_dw(sqe_wr_dw),
     .sqe_wr_data(sqe_wr_data),
     .push_valid(push_valid),
     .push_slot(push_slot),

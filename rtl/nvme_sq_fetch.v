@@ -13,7 +13,10 @@
  * command FIFO in SQ order. Completions (RC) may arrive split at the read
  * completion boundary and, across SQs, in any order; their data goes into
  * the slots by byte offset, and the commands are queued once the read's
- * last completion arrives. An unsuccessful or poisoned completion, or none
+ * last completion arrives. A beat is taken whole: the descriptor's three
+ * dwords in one cycle where the beat holds them all (128 bits and wider),
+ * and every data dword of a beat in one cycle, written straight into the
+ * command table's dword banks. An unsuccessful or poisoned completion, or none
  * within the completion timeout, makes fetch_error a fatal controller
  * status. The read tags and the timeout are an nvme_tag_pool: a timed-out
  * tag stays out of use until the controller reset, so a late completion can
@@ -85,10 +88,10 @@ module nvme_sq_fetch #
     output wire                               alloc_valid,
     output wire [QID_W-1:0]                   alloc_sqid,
     input  wire [SLOT_W:0]                    free_count,
-    output reg                                sqe_wr_en,
-    output reg  [SLOT_W-1:0]                  sqe_wr_slot,
-    output reg  [3:0]                         sqe_wr_dw,
-    output reg  [31:0]                        sqe_wr_data,
+    // per SQE dword (the table's banks): enable, slot, data
+    output reg  [15:0]                        sqe_wr_en,
+    output reg  [16*SLOT_W-1:0]               sqe_wr_slot,
+    output reg  [16*32-1:0]                   sqe_wr_data,
     output wire                               push_valid,
     output wire [SLOT_W-1:0]                  push_slot,
 
@@ -114,10 +117,16 @@ module nvme_sq_fetch #
 
 localparam TAG_W = $clog2(FETCH_TAGS);
 localparam ENT_W = $clog2(MAX_FETCH);
+localparam LANES = AXIS_PCIE_KEEP_WIDTH;
+localparam LANE_W = $clog2(LANES) + 1;
 
 initial begin
     if (MAX_FETCH > 64 || (1 << ENT_W) != MAX_FETCH || (1 << TAG_W) != FETCH_TAGS) begin
         $error("Error: MAX_FETCH and FETCH_TAGS must be powers of two, MAX_FETCH <= 64 (instance %m)");
+        $finish;
+    end
+    if (LANES < 2 || LANES > 16) begin
+        $error("Error: a beat carries 2 to 16 dwords, one per SQE dword bank at most (instance %m)");
         $finish;
     end
 end
@@ -221,7 +230,7 @@ assign req_addr = f_addr_reg;
 assign req_dwords = {{(6-ENT_W){1'b0}}, f_count_reg, 4'd0};
 assign req_tag = {{(8-TAG_W){1'b0}}, f_tag_reg};
 
-// Completion side: one dword per cycle
+// Completion side: a beat at a time
 localparam [2:0]
     R_DESC = 3'd0,
     R_DATA = 3'd1,
@@ -240,22 +249,75 @@ reg [TAG_W-1:0] r_tag_reg;
 reg [11:0] r_offset_reg;
 reg [ENT_W:0] r_push_idx_reg;
 
-assign s_axis_rc_tready = in_keep_reg == 0;
-
 // Only the stream's tlast, tkeep and data are used
 wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 
+// the register holds what is left of a beat from lane 0 on (tkeep is contiguous in dword-aligned mode)
+wire [AXIS_PCIE_DATA_WIDTH+95:0] in_data_pad = {96'd0, in_data_reg};
+wire [AXIS_PCIE_KEEP_WIDTH+2:0] in_keep_pad = {3'd0, in_keep_reg};
 wire in_dw_valid = in_keep_reg[0];
 wire [31:0] in_dw = in_data_reg[31:0];
-wire in_dw_last = in_last_reg && in_keep_reg[AXIS_PCIE_KEEP_WIDTH-1:1] == 0;
+wire in_dw_last = in_last_reg && in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2:1] == 0;
 
-assign push_valid = r_state_reg == R_PUSH && !tag_err_reg[r_tag_reg] && !clear;
-assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
+// Descriptor: its three dwords at once when the register holds them all, else one per cycle
+wire desc_whole = r_desc_dw_reg == 2'd0 && in_keep_pad[2:0] == 3'b111;
+// (the other descriptor fields: address, byte count, requester and completer IDs, attributes)
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] desc_dw0 = in_data_pad[31:0];
+wire [31:0] desc_dw1 = in_data_pad[63:32];
+wire [31:0] desc_dw2 = desc_whole ? in_data_pad[95:64] : in_dw;
+/* verilator lint_on UNUSEDSIGNAL */
+// dword 0: error code [15:12], request completed [30]; dword 1: dword count [10:0], status [13:11],
+// poisoned [14]; dword 2: tag [7:0]
+wire desc_end = desc_whole || (r_desc_dw_reg == 2'd2 && in_dw_valid);
+wire desc_completed = desc_whole ? desc_dw0[30] : r_completed_reg;
+wire desc_bad = desc_whole ? desc_dw0[15:12] != 4'd0 || desc_dw1[13:11] != 3'd0 || desc_dw1[14] : r_error_reg;
+wire [TAG_W-1:0] desc_tag = desc_dw2[TAG_W-1:0];
+wire desc_failed = desc_bad || desc_dw2[7:TAG_W] != 0 || !tag_live[desc_tag];
+wire desc_last = in_last_reg && (desc_whole ? in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2:3] == 0 : in_dw_last);
 
-// byte offset of the current dword within its read (one read stays inside 4 KiB)
+// Data: every dword of the register in one cycle. Dword k of the register is dword data_dw + k of
+// the read; SQE dword bank b takes the register's dword b - data_dw (mod 16), of entry data_entry,
+// or of the next entry where that wraps past dword 15.
 /* verilator lint_off UNUSEDSIGNAL */
 wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
 /* verilator lint_on UNUSEDSIGNAL */
+wire [ENT_W+3:0] data_dw = entry_offset[ENT_W+5:2];
+wire [ENT_W-1:0] data_entry = data_dw[ENT_W+3:4];
+wire [SLOT_W-1:0] data_slot = tag_slot[{r_tag_reg, data_entry}];
+wire [SLOT_W-1:0] data_next_slot = tag_slot[{r_tag_reg, data_entry + 1'b1}];
+reg [LANE_W-1:0] data_count;
+reg [15:0] bank_en;
+reg [16*SLOT_W-1:0] bank_slot;
+reg [16*32-1:0] bank_data;
+reg [3:0] bank_lane;
+integer k;
+integer b;
+always @* begin
+    // dwords held: tkeep is contiguous from lane 0
+    data_count = 0;
+    for (k = 0; k < LANES; k = k + 1) begin
+        if (in_keep_reg[k]) begin
+            data_count = k[LANE_W-1:0] + 1'b1;
+        end
+    end
+    for (b = 0; b < 16; b = b + 1) begin
+        bank_lane = b[3:0] - data_dw[3:0];
+        bank_en[b] = {1'b0, bank_lane} < {1'b0, data_count} && {7'd0, bank_lane} < r_dwords_reg;
+        bank_slot[b*SLOT_W +: SLOT_W] = b[3:0] < data_dw[3:0] ? data_next_slot : data_slot;
+        bank_data[b*32 +: 32] = in_data_pad[bank_lane*32 +: 32];
+    end
+end
+wire [10:0] data_taken = {{(11-LANE_W){1'b0}}, data_count} < r_dwords_reg ? {{(11-LANE_W){1'b0}}, data_count}
+                                                                          : r_dwords_reg;
+
+// the register is emptied this cycle: the next beat may come in at once
+wire in_consumed = ((r_state_reg == R_DATA || r_state_reg == R_DROP) && in_keep_reg != 0)
+                   || (r_state_reg == R_DESC && desc_whole && in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2:3] == 0);
+assign s_axis_rc_tready = in_keep_reg == 0 || in_consumed;
+
+assign push_valid = r_state_reg == R_PUSH && !tag_err_reg[r_tag_reg] && !clear;
+assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
 
 assign idle = f_state_reg == F_IDLE && !tag_any_live && r_state_reg == R_DESC;
 
@@ -266,7 +328,7 @@ assign tag_retire = (push_done ? TAG_ONE << r_tag_reg : {FETCH_TAGS{1'b0}})
 assign quiet = idle && !can_start;
 
 always @(posedge clk) begin
-    sqe_wr_en <= 1'b0;
+    sqe_wr_en <= 16'd0;
 
     // Request side
     case (f_state_reg)
@@ -302,23 +364,20 @@ always @(posedge clk) begin
     endcase
 
     // Completion side
-    if (s_axis_rc_tready && s_axis_rc_tvalid) begin
-        in_data_reg <= s_axis_rc_tdata;
-        in_keep_reg <= s_axis_rc_tkeep;
-        in_last_reg <= s_axis_rc_tlast;
-    end
-
     case (r_state_reg)
         R_DESC: begin
-            if (in_dw_valid) begin
+            if (desc_whole) begin
+                in_data_reg <= in_data_reg >> 96;
+                in_keep_reg <= in_keep_reg >> 3;
+            end else if (in_dw_valid) begin
                 in_data_reg <= in_data_reg >> 32;
                 in_keep_reg <= in_keep_reg >> 1;
                 r_desc_dw_reg <= r_desc_dw_reg + 2'd1;
                 case (r_desc_dw_reg)
                     2'd0: begin
-                        r_offset_reg <= {in_dw[11:2], 2'b00};
                         r_completed_reg <= in_dw[30];
                         r_error_reg <= in_dw[15:12] != 4'd0;
+                        r_offset_reg <= {in_dw[11:2], 2'b00};
                     end
                     2'd1: begin
                         r_dwords_reg <= in_dw[10:0];
@@ -326,45 +385,45 @@ always @(posedge clk) begin
                             r_error_reg <= 1'b1;
                         end
                     end
-                    default: begin
-                        r_tag_reg <= in_dw[TAG_W-1:0];
-                        r_desc_dw_reg <= 2'd0;
-                        if (r_error_reg || in_dw[7:TAG_W] != 0 || !tag_live[in_dw[TAG_W-1:0]]) begin
-                            fetch_error <= 1'b1;
-                            tag_err_reg[in_dw[TAG_W-1:0]] <= 1'b1;
-                            r_state_reg <= in_dw_last ? (r_completed_reg ? R_PUSH : R_DESC) : R_DROP;
-                        end else if (in_dw_last) begin
-                            r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
-                        end else begin
-                            r_state_reg <= R_DATA;
-                        end
-                        r_push_idx_reg <= 0;
-                    end
+                    default: r_desc_dw_reg <= 2'd0;
                 endcase
+            end
+            if (desc_end) begin
+                if (desc_whole) begin
+                    r_completed_reg <= desc_completed;
+                    r_offset_reg <= {desc_dw0[11:2], 2'b00};
+                    r_dwords_reg <= desc_dw1[10:0];
+                end
+                r_tag_reg <= desc_tag;
+                r_push_idx_reg <= 0;
+                if (desc_failed) begin
+                    fetch_error <= 1'b1;
+                    tag_err_reg[desc_tag] <= 1'b1;
+                    r_state_reg <= desc_last ? (desc_completed ? R_PUSH : R_DESC) : R_DROP;
+                end else if (desc_last) begin
+                    r_state_reg <= desc_completed ? R_PUSH : R_DESC;
+                end else begin
+                    r_state_reg <= R_DATA;
+                end
             end
         end
         R_DATA: begin
-            if (in_dw_valid) begin
-                in_data_reg <= in_data_reg >> 32;
-                in_keep_reg <= in_keep_reg >> 1;
-                if (r_dwords_reg != 0) begin
-                    sqe_wr_en <= 1'b1;
-                    sqe_wr_slot <= tag_slot[{r_tag_reg, entry_offset[ENT_W+5:6]}];
-                    sqe_wr_dw <= entry_offset[5:2];
-                    sqe_wr_data <= in_dw;
-                    r_dwords_reg <= r_dwords_reg - 1;
-                    r_offset_reg <= r_offset_reg + 12'd4;
-                end
-                if (in_dw_last) begin
+            if (in_keep_reg != 0) begin
+                in_keep_reg <= 0;
+                sqe_wr_en <= bank_en;
+                sqe_wr_slot <= bank_slot;
+                sqe_wr_data <= bank_data;
+                r_dwords_reg <= r_dwords_reg - data_taken;
+                r_offset_reg <= r_offset_reg + {data_taken[9:0], 2'b00};
+                if (in_last_reg) begin
                     r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
                 end
             end
         end
         R_DROP: begin
-            if (in_dw_valid) begin
-                in_data_reg <= in_data_reg >> 32;
-                in_keep_reg <= in_keep_reg >> 1;
-                if (in_dw_last) begin
+            if (in_keep_reg != 0) begin
+                in_keep_reg <= 0;
+                if (in_last_reg) begin
                     r_state_reg <= r_completed_reg ? R_PUSH : R_DESC;
                 end
             end
@@ -379,6 +438,12 @@ always @(posedge clk) begin
         end
         default: r_state_reg <= R_DESC;
     endcase
+    // a new beat when the register is empty, or is emptied this cycle
+    if (s_axis_rc_tready && s_axis_rc_tvalid) begin
+        in_data_reg <= s_axis_rc_tdata;
+        in_keep_reg <= s_axis_rc_tkeep;
+        in_last_reg <= s_axis_rc_tlast;
+    end
 
     // Completion timeout (the tag pool's): the tag is dead, the controller fatal
     if (timeout_valid) begin
@@ -405,7 +470,7 @@ always @(posedge clk) begin
         tag_err_reg <= 0;
         in_flight_reg <= 0;
         fetch_error <= 1'b0;
-        sqe_wr_en <= 1'b0;
+        sqe_wr_en <= 16'd0;
     end else if (clear) begin
         fetch_error <= 1'b0;
     end
