@@ -78,11 +78,14 @@ def test_module_icarus(run_module: RunModule, module: str) -> None:
     assert_passed(run_module(SimBuild(simulator="icarus"), module), f"{module} under Icarus")
 
 
+@pytest.mark.parametrize("module", ["bar_access", "queue_smoke"])
 @pytest.mark.parametrize("width", [128, 64])
-def test_narrow_streams(run_module: RunModule, width: int) -> None:
-    """The BAR completer at the other stream widths (link x4 and x2)."""
+def test_narrow_streams(run_module: RunModule, width: int, module: str) -> None:
+    """The BAR completer, and the queue engine (SQ fetch, CQ poster, MSI-X), at the other stream widths
+    (link x4 and x2): the fetch takes a completion's descriptor in one cycle at 128 bits and a dword
+    at a time at 64."""
     build = SimBuild(parameters={"AXIS_PCIE_DATA_WIDTH": width})
-    assert_passed(run_module(build, "bar_access"), f"bar_access at {width} bits")
+    assert_passed(run_module(build, module), f"{module} at {width} bits")
 
 
 # a save file's trace line: the variable's path, then its bit range if it is a vector
