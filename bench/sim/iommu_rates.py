@@ -17,6 +17,11 @@ controller (models/iommu/nested.py): the policy is then the guest's, on its
 vIOMMU (stage 1), over the host's stage 2; an IOTLB miss walks both stages
 (24 reads for 4 KiB pages) and each guest invalidation first costs a VM exit
 (5 us by default).
+
+Each of those runs once more with 64 entries of paging-structure caches
+(models/iommu/walk_cache.py): a miss then walks only the levels below the
+deepest table it finds cached, and strict's page invalidations drop the
+cached tables over each page they invalidate.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import cocotb
 import pyuvm
 from cocotb.utils import get_sim_time
 
-from models.iommu import DmaDirection, DmaPolicy, VmConfig
+from models.iommu import DmaDirection, DmaPolicy, IotlbConfig, VmConfig
 from models.nvme_commands import read_cmd
 from tb.base_test import PAGE, CommandSetTest
 from tb.command_sequences import wait_for_any
@@ -42,6 +47,7 @@ NSID = 2
 NS_BLOCKS = 1 << 18
 # reads per queue: enough for each in-flight slot to come round several times
 READS = {1: 48, 32: 128}
+WALK_CACHE = 64
 
 
 class IommuRate(CommandSetTest):
@@ -89,7 +95,7 @@ class IommuRate(CommandSetTest):
         c = iommu.counters - before
         latencies.sort()
         lookups = c.iotlb_hits + c.iotlb_misses
-        where = "vm" if self.iommu.vm else "bare"
+        where = ("vm" if self.iommu.vm else "bare") + ("+wc" if self.iommu.iotlb.walk_cache else "")
         record("iommu_rates", f"{where} {self.iommu.policy.value} QD{self.depth}", {
             "where": where, "policy": self.iommu.policy.value, "qd": self.depth, "reads": len(latencies),
             "iops": len(latencies) / elapsed_ns * 1e9,
@@ -101,10 +107,12 @@ class IommuRate(CommandSetTest):
             "wall_s": time.perf_counter() - wall})
 
 
-# the twelve runs: bare metal and in a VM, each policy, QD1 and QD32 per queue
+# the 24 runs: bare metal and in a VM, without and with the walk cache, each policy, QD1 and QD32 per queue
 for _where, _vm in (("", None), ("Vm", VmConfig())):
-    for _policy in DmaPolicy:
-        for _depth in (1, 32):
-            _name = f"{_where}{_policy.name.title()}Qd{_depth}"
-            globals()[_name] = pyuvm.test(timeout_time=50, timeout_unit="ms")(
-                type(_name, (IommuRate,), {"iommu": IommuConfig(policy=_policy, vm=_vm), "depth": _depth}))
+    for _cache, _entries in (("", 0), ("WalkCache", WALK_CACHE)):
+        for _policy in DmaPolicy:
+            for _depth in (1, 32):
+                _name = f"{_where}{_cache}{_policy.name.title()}Qd{_depth}"
+                _config = IommuConfig(policy=_policy, vm=_vm, iotlb=IotlbConfig(walk_cache=_entries))
+                globals()[_name] = pyuvm.test(timeout_time=50, timeout_unit="ms")(
+                    type(_name, (IommuRate,), {"iommu": _config, "depth": _depth}))

@@ -27,6 +27,7 @@ from enum import Enum
 from .config import IommuCosts, IotlbConfig
 from .iotlb import Iotlb, IotlbEntry
 from .pagetable import PAGE_SIZE, BufferPhysMem, Leaf, PageTable, PhysMem, TablePageAllocator, WalkResult
+from .walk_cache import WalkCache
 
 
 def make_rid(bus: int, device: int, function: int) -> int:
@@ -148,6 +149,7 @@ class Iommu:
         self.tables = tables
         self.costs = costs
         self.iotlb = Iotlb(iotlb)
+        self.walk_cache = WalkCache(iotlb.walk_cache)
         self.counters = IommuCounters()
         self.fault_log: list[Fault] = []
         self._contexts: dict[int, Domain] = {}
@@ -217,8 +219,9 @@ class Iommu:
                 self.counters.iotlb_misses += 1
                 self.counters.page_walks += 1
                 walk = self.walk(domain, addr)
-                self.counters.walk_reads += walk.reads
-                cost += walk.reads * self.costs.walk_read_ns
+                reads = self.walk_cache.reads(domain, addr)
+                self.counters.walk_reads += reads
+                cost += reads * self.costs.walk_read_ns
                 if walk.leaf is None:
                     return self._fault(rid, addr, is_write, now_ns, FaultCause.NOT_PRESENT, cost)
                 leaf = walk.leaf
@@ -260,14 +263,17 @@ class Iommu:
 
     def invalidate_pages(self, domain_id: int, iova: int, size: int) -> int:
         """Page-selective invalidation of [iova, iova + size); returns cost."""
+        self.walk_cache.invalidate_range(domain_id, iova, size)
         return self._invalidated(self.iotlb.invalidate_range(domain_id, iova, size))
 
     def invalidate_domain(self, domain_id: int) -> int:
         """Domain-selective invalidation; returns cost."""
+        self.walk_cache.invalidate_domain(domain_id)
         return self._invalidated(self.iotlb.invalidate_domain(domain_id))
 
     def invalidate_all(self) -> int:
         """Global invalidation; returns cost."""
+        self.walk_cache.invalidate_all()
         return self._invalidated(self.iotlb.invalidate_all())
 
 
