@@ -19,7 +19,8 @@ It also adds what the stock model lacks as a test bed:
   makes completions of different requests arrive out of order (those of one
   request keep their order, as PCIe requires);
 - ``inject_read_fault`` makes the host answer chosen reads with Unsupported
-  Request, Completer Abort or poisoned data, or never;
+  Request, Completer Abort or poisoned data, never, or after the design's
+  completion timeout;
 - ``add_read_latency`` lets the host side (the IOMMU seam, tb/iommu_seam.py)
   add its own time to one outstanding read, on top of the memory latency;
 - an MSI-X message requested on cfg_interrupt_msix_int leaves behind the
@@ -77,7 +78,10 @@ async def _nothing() -> None:
 usp_model.Clock = _ClockLeftToTheTestBench
 
 Observer = Callable[[Tlp_us, int], None]
-FAULT_KINDS = ("ur", "ca", "poison", "drop")
+FAULT_KINDS = ("ur", "ca", "poison", "drop", "late")
+# a "late" read's completions come this much after their due time: past the design's completion timeout
+# (53 us), so they reach a design that has given up on the read
+LATE_NS = 60_000
 
 
 class ReadFault:
@@ -148,7 +152,10 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
                     if fault.remaining and fault.match(tlp.address):
                         fault.remaining -= 1
                         fault.hits.append(tlp.address)
-                        self._faulted[tlp.tag] = fault.kind
+                        if fault.kind == "late":
+                            self._read_due[tlp.tag] += LATE_NS
+                        else:
+                            self._faulted[tlp.tag] = fault.kind
                         break
             for observer in self.rq_observers:
                 observer(tlp, now)
