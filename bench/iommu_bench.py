@@ -70,7 +70,8 @@ def chart(figures: dict) -> None:
         for i, (where, policy) in enumerate(series):
             values = [figures[f"{where} {policy} QD{d}"][key] for d in DEPTHS]
             ax.bar([d + (i - (len(series) - 1) / 2) * width for d in range(len(DEPTHS))], values, width,
-                   label=f"{policy} ({PLACE_NAMES[where]})", hatch="//" if where.startswith("vm") else "")
+                   label=f"{policy} ({PLACE_NAMES[where]})", hatch="//" if where.startswith("vm") else "",
+                   color=plt.get_cmap("tab20")(i))
         ax.set_xticks(range(len(DEPTHS)), [f"QD{d}" for d in DEPTHS])
         ax.set_title(title)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(series) // 2)
