@@ -23,7 +23,7 @@ ENV_VAR = "NVME_COSIM_PARAMETERS"
 class DesignParams:
     """Top-level parameters of nvme_ctrl, under their Verilog names."""
 
-    # width of the PCIe AXI streams in bits (64, 128 or 256)
+    # width of the PCIe AXI streams in bits (64, 128, 256 or 512)
     AXIS_PCIE_DATA_WIDTH: int = 256
     # BAR0 is 2**BAR0_ADDR_WIDTH bytes
     BAR0_ADDR_WIDTH: int = 14

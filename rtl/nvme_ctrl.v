@@ -17,14 +17,14 @@
  */
 module nvme_ctrl #
 (
-    // Width of the PCIe AXI streams in bits (64, 128 or 256)
+    // Width of the PCIe AXI streams in bits (64, 128, 256 or 512)
     parameter AXIS_PCIE_DATA_WIDTH = `NVME_CTRL_AXIS_PCIE_DATA_WIDTH,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
-    // CQ tuser width (UltraScale+)
-    parameter AXIS_PCIE_CQ_USER_WIDTH = 88,
+    // CQ tuser width (UltraScale+; the 512-bit interface has its own layouts)
+    parameter AXIS_PCIE_CQ_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 183 : 88,
     // CC tuser width (UltraScale+)
-    parameter AXIS_PCIE_CC_USER_WIDTH = 33,
+    parameter AXIS_PCIE_CC_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 81 : 33,
     // BAR0 size is 2**BAR0_ADDR_WIDTH bytes
     parameter BAR0_ADDR_WIDTH = `NVME_CTRL_BAR0_ADDR_WIDTH,
     // I/O queue pairs in addition to the admin queue
@@ -36,9 +36,9 @@ module nvme_ctrl #
     // CAP.MPSMAX: largest memory page size is 4 KiB << MPSMAX
     parameter [3:0] MPSMAX = `NVME_CTRL_MPSMAX,
     // RQ tuser width (UltraScale+)
-    parameter AXIS_PCIE_RQ_USER_WIDTH = 62,
+    parameter AXIS_PCIE_RQ_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 137 : 62,
     // RC tuser width (UltraScale+)
-    parameter AXIS_PCIE_RC_USER_WIDTH = 75,
+    parameter AXIS_PCIE_RC_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 161 : 75,
     // Command slots: fetched commands not yet completed
     parameter CMD_SLOTS = `NVME_CTRL_CMD_SLOTS,
     // SQ fetch reads in flight
@@ -1158,7 +1158,7 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
 
 end else begin : no_dma
 
-    // the DMA data path is built for 256-bit streams; narrower builds are queue engine only
+    // the DMA data path is built for 256-bit streams; the other widths are queue engine only
     assign dma_present = 1'b0;
     assign dma_idle = 1'b1;
     assign dma_req_ready = 1'b0;

@@ -303,7 +303,7 @@ always @* begin
     end
     for (b = 0; b < 16; b = b + 1) begin
         bank_lane = b[3:0] - data_dw[3:0];
-        bank_en[b] = {1'b0, bank_lane} < {1'b0, data_count} && {7'd0, bank_lane} < r_dwords_reg;
+        bank_en[b] = {2'b00, bank_lane} < {{(6-LANE_W){1'b0}}, data_count} && {7'd0, bank_lane} < r_dwords_reg;
         bank_slot[b*SLOT_W +: SLOT_W] = b[3:0] < data_dw[3:0] ? data_next_slot : data_slot;
         bank_data[b*32 +: 32] = in_data_pad[bank_lane*32 +: 32];
     end

@@ -17,14 +17,14 @@
  */
 module pcie_us_bar_completer #
 (
-    // Width of the CQ and CC streams in bits (64, 128 or 256)
+    // Width of the CQ and CC streams in bits (64, 128, 256 or 512)
     parameter AXIS_PCIE_DATA_WIDTH = 256,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
-    // CQ tuser width (88 for UltraScale+)
-    parameter AXIS_PCIE_CQ_USER_WIDTH = 88,
-    // CC tuser width (33 for UltraScale+)
-    parameter AXIS_PCIE_CC_USER_WIDTH = 33,
+    // CQ tuser width (UltraScale+: 88, 183 at 512 bits)
+    parameter AXIS_PCIE_CQ_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 183 : 88,
+    // CC tuser width (UltraScale+: 33, 81 at 512 bits)
+    parameter AXIS_PCIE_CC_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 81 : 33,
     // Byte address width of the register space (BAR size is 2**ADDR_WIDTH)
     parameter ADDR_WIDTH = 14,
     // Longest read answered with data, in dwords (at most 128 bytes so that a
@@ -75,16 +75,18 @@ localparam [31:0] LAST_LANE_INT = AXIS_PCIE_KEEP_WIDTH-1;
 localparam [LANE_W-1:0] LAST_LANE = LAST_LANE_INT[LANE_W-1:0];
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 && AXIS_PCIE_DATA_WIDTH != 256) begin
-        $error("Error: PCIe interface width must be 64, 128 or 256 (instance %m)");
+    if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 && AXIS_PCIE_DATA_WIDTH != 256
+            && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: PCIe interface width must be 64, 128, 256 or 512 (instance %m)");
         $finish;
     end
     if (AXIS_PCIE_KEEP_WIDTH * 32 != AXIS_PCIE_DATA_WIDTH) begin
         $error("Error: PCIe interface requires dword (32-bit) granularity (instance %m)");
         $finish;
     end
-    if (AXIS_PCIE_CQ_USER_WIDTH != 88 || AXIS_PCIE_CC_USER_WIDTH != 33) begin
-        $error("Error: tuser widths must be those of UltraScale+ (88 and 33) (instance %m)");
+    if (AXIS_PCIE_CQ_USER_WIDTH != (AXIS_PCIE_DATA_WIDTH == 512 ? 183 : 88)
+            || AXIS_PCIE_CC_USER_WIDTH != (AXIS_PCIE_DATA_WIDTH == 512 ? 81 : 33)) begin
+        $error("Error: tuser widths must be those of UltraScale+ (88 and 33; 183 and 81 at 512 bits) (instance %m)");
         $finish;
     end
     if (MAX_READ_DW < 2 || MAX_READ_DW > 32) begin
@@ -204,9 +206,11 @@ function [12:0] request_byte_count(input [10:0] count, input [3:0] fbe, input [3
     end
 endfunction
 
-// Only sop and the byte enables of the first and last dword are used
-wire [46:0] unused_cq_tuser_hi = s_axis_cq_tuser[87:41];
-wire [31:0] unused_cq_byte_en = s_axis_cq_tuser[39:8];
+// Only sop and the byte enables of the first and last dword are used: first BE at [3:0] at every
+// width, last BE and sop at [7:4] and 40 below 512 bits, at [11:8] and 80 at 512 (no straddling)
+localparam CQ_LAST_BE = AXIS_PCIE_DATA_WIDTH == 512 ? 8 : 4;
+localparam CQ_SOP = AXIS_PCIE_DATA_WIDTH == 512 ? 80 : 40;
+wire [AXIS_PCIE_CQ_USER_WIDTH-1:0] unused_cq_tuser = s_axis_cq_tuser;
 
 wire in_dw_valid = in_keep_reg[0];
 wire [31:0] in_dw = in_data_reg[31:0];
@@ -243,9 +247,9 @@ always @(posedge clk) begin
         in_data_reg <= s_axis_cq_tdata;
         in_keep_reg <= s_axis_cq_tkeep;
         in_last_reg <= s_axis_cq_tlast;
-        if (s_axis_cq_tuser[40] && state_reg == STATE_DESC) begin
+        if (s_axis_cq_tuser[CQ_SOP] && state_reg == STATE_DESC) begin
             first_be_reg <= s_axis_cq_tuser[3:0];
-            last_be_reg <= s_axis_cq_tuser[7:4];
+            last_be_reg <= s_axis_cq_tuser[CQ_LAST_BE +: 4];
         end
     end
 

@@ -9,12 +9,12 @@
  */
 module pcie_us_rq_small_req #
 (
-    // Width of the RQ stream in bits (64, 128 or 256)
+    // Width of the RQ stream in bits (64, 128, 256 or 512)
     parameter AXIS_PCIE_DATA_WIDTH = 256,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
-    // RQ tuser width (62 for UltraScale+)
-    parameter AXIS_PCIE_RQ_USER_WIDTH = 62
+    // RQ tuser width (UltraScale+: 62, 137 at 512 bits)
+    parameter AXIS_PCIE_RQ_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 137 : 62
 )
 (
     input  wire                               clk,
@@ -42,16 +42,21 @@ module pcie_us_rq_small_req #
     output wire [AXIS_PCIE_RQ_USER_WIDTH-1:0] m_axis_rq_tuser
 );
 
-localparam BEATS_MAX = 256 / AXIS_PCIE_DATA_WIDTH;
+// the longest frame, a 4-dword descriptor and 4 dwords of data, padded to a whole beat
+localparam FRAME_W = AXIS_PCIE_DATA_WIDTH > 256 ? AXIS_PCIE_DATA_WIDTH : 256;
+localparam BEATS_MAX = FRAME_W / AXIS_PCIE_DATA_WIDTH;
 localparam BEAT_W = BEATS_MAX > 1 ? $clog2(BEATS_MAX) : 1;
+// RQ tuser: first BE at [3:0] at every width, last BE at [7:4] below 512 bits, at [11:8] at 512
+localparam RQ_LAST_BE = AXIS_PCIE_DATA_WIDTH == 512 ? 8 : 4;
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 && AXIS_PCIE_DATA_WIDTH != 256) begin
-        $error("Error: RQ width must be 64, 128 or 256 (instance %m)");
+    if (AXIS_PCIE_DATA_WIDTH != 64 && AXIS_PCIE_DATA_WIDTH != 128 && AXIS_PCIE_DATA_WIDTH != 256
+            && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: RQ width must be 64, 128, 256 or 512 (instance %m)");
         $finish;
     end
-    if (AXIS_PCIE_RQ_USER_WIDTH != 62) begin
-        $error("Error: RQ tuser must be the UltraScale+ 62 bits (instance %m)");
+    if (AXIS_PCIE_RQ_USER_WIDTH != (AXIS_PCIE_DATA_WIDTH == 512 ? 137 : 62)) begin
+        $error("Error: RQ tuser must be the UltraScale+ 62 bits, 137 at 512 bits (instance %m)");
         $finish;
     end
 end
@@ -60,7 +65,7 @@ localparam [3:0]
     REQ_MEM_READ = 4'b0000,
     REQ_MEM_WRITE = 4'b0001;
 
-reg [255:0] frame_reg;
+reg [FRAME_W-1:0] frame_reg;
 reg [3:0] frame_dwords_reg;
 reg [BEAT_W-1:0] beat_reg;
 reg [7:0] be_reg;
@@ -68,9 +73,10 @@ reg active_reg;
 
 assign req_ready = !active_reg;
 
-wire [3:0] beat_first_dw = {1'b0, beat_reg} * AXIS_PCIE_KEEP_WIDTH[3:0];
-wire [3:0] dwords_left = frame_dwords_reg - beat_first_dw;
-wire last_beat = dwords_left <= AXIS_PCIE_KEEP_WIDTH[3:0];
+localparam [31:0] LANES = AXIS_PCIE_KEEP_WIDTH;
+wire [4:0] beat_first_dw = {{(5-BEAT_W){1'b0}}, beat_reg} * LANES[4:0];
+wire [4:0] dwords_left = {1'b0, frame_dwords_reg} - beat_first_dw;
+wire last_beat = dwords_left <= LANES[4:0];
 
 reg [AXIS_PCIE_KEEP_WIDTH-1:0] keep;
 integer i;
@@ -84,16 +90,31 @@ assign m_axis_rq_tdata = frame_reg[beat_reg*AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DA
 assign m_axis_rq_tkeep = keep;
 assign m_axis_rq_tvalid = active_reg;
 assign m_axis_rq_tlast = last_beat;
-assign m_axis_rq_tuser = {{(AXIS_PCIE_RQ_USER_WIDTH-8){1'b0}}, be_reg};
+// descriptor (address, dword count and type, tag), then the write data
+wire [FRAME_W-1:0] frame_next;
+assign frame_next[255:0] = {req_data,
+    1'b0, 3'b000, 3'b000, 1'b0, 16'd0, req_tag,
+    16'd0, 1'b0, req_write ? REQ_MEM_WRITE : REQ_MEM_READ, req_dwords,
+    req_addr, 2'b00};
+generate
+    if (FRAME_W > 256) begin : pad
+        assign frame_next[FRAME_W-1:256] = 0;
+    end
+endgenerate
+
+reg [AXIS_PCIE_RQ_USER_WIDTH-1:0] tuser;
+always @* begin
+    tuser = 0;
+    tuser[3:0] = be_reg[3:0];
+    tuser[RQ_LAST_BE +: 4] = be_reg[7:4];
+end
+assign m_axis_rq_tuser = tuser;
 
 always @(posedge clk) begin
     if (!active_reg && req_valid) begin
         active_reg <= 1'b1;
         beat_reg <= 0;
-        frame_reg <= {req_data,
-            1'b0, 3'b000, 3'b000, 1'b0, 16'd0, req_tag,
-            16'd0, 1'b0, req_write ? REQ_MEM_WRITE : REQ_MEM_READ, req_dwords,
-            req_addr, 2'b00};
+        frame_reg <= frame_next;
         frame_dwords_reg <= req_write ? 4'd4 + req_dwords[3:0] : 4'd4;
         be_reg <= {req_dwords == 11'd1 ? 4'h0 : 4'hf, 4'hf};
     end else if (active_reg && m_axis_rq_tready) begin

@@ -53,9 +53,10 @@ MRRS_512 = 2
 class LinkConfig:
     """The PCIe link the hard IP model trains to, and the root's settings."""
 
-    generation: int = 3
-    # None: as wide as the design's streams carry at Gen3 and 250 MHz
-    # (256 bits x8, 128 bits x4, 64 bits x2)
+    # None: Gen3, but Gen4 for 512-bit streams (Gen4 x8, the hard IP's 512-bit configuration besides Gen3 x16)
+    generation: int | None = None
+    # None: as wide as the design's streams carry at 250 MHz
+    # (512 bits Gen4 x8, 256 bits x8, 128 bits x4, 64 bits x2)
     width: int | None = None
     user_clk_hz: float = 250e6
     max_payload_size: int = 256
@@ -82,7 +83,9 @@ class PcieTb:
         self.params = DesignParams.current()
         self.bar0_size = 1 << self.params.BAR0_ADDR_WIDTH
         self.data_width = len(dut.s_axis_cq_tdata)
-        self.link_width = self.link.width or self.data_width // 32
+        wide = self.data_width == 512
+        self.link_generation = self.link.generation or (4 if wide else 3)
+        self.link_width = self.link.width or (8 if wide else self.data_width // 32)
         self.log = logging.getLogger("cocotb.tb")
         self.log.setLevel(logging.INFO)
 
@@ -91,7 +94,7 @@ class PcieTb:
         self.rc.max_read_request_size = self.link.root_mrrs_code
 
         self.dev = EventDrivenUltraScalePlusPcieDevice(
-            pcie_generation=self.link.generation,
+            pcie_generation=self.link_generation,
             pcie_link_width=self.link_width,
             user_clk_frequency=self.link.user_clk_hz,
             alignment="dword",

@@ -79,11 +79,11 @@ def test_module_icarus(run_module: RunModule, module: str) -> None:
 
 
 @pytest.mark.parametrize("module", ["bar_access", "queue_smoke"])
-@pytest.mark.parametrize("width", [128, 64])
-def test_narrow_streams(run_module: RunModule, width: int, module: str) -> None:
-    """The BAR completer, and the queue engine (SQ fetch, CQ poster, MSI-X), at the other stream widths
-    (link x4 and x2): the fetch takes a completion's descriptor in one cycle at 128 bits and a dword
-    at a time at 64."""
+@pytest.mark.parametrize("width", [512, 128, 64])
+def test_other_widths(run_module: RunModule, width: int, module: str) -> None:
+    """The BAR completer, and the queue engine (SQ fetch, CQ poster, MSI-X), at the stream widths other than
+    the default 256 bits: 512 (Gen4 x8, the UltraScale+ interface's own tuser layouts), 128 and 64 (x4 and
+    x2). The fetch takes a completion's descriptor in one cycle from 128 bits on, a dword at a time at 64."""
     build = SimBuild(parameters={"AXIS_PCIE_DATA_WIDTH": width})
     assert_passed(run_module(build, module), f"{module} at {width} bits")
 
