@@ -1,7 +1,9 @@
 """`make synth`: Yosys synth_xilinx on the top level, then LUT/FF/BRAM counts.
 
 Targets the UltraScale+ family (xcup) that the hard IP model stands for.
-The full Yosys log goes to <out>/yosys.log. ``--check`` only elaborates the
+``--param NAME=VALUE`` overrides a top-level parameter (the stream width,
+for `make synth`'s build at each width). The full Yosys log goes to
+<out>/yosys.log. ``--check`` only elaborates the
 design into generic logic and checks it (no driver conflicts, no latches
 where flops were meant, no missing modules): seconds instead of minutes,
 for `make test`; the full mapping and its counts are `make synth`'s.
@@ -80,16 +82,19 @@ def main() -> int:
     parser.add_argument("--top", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--check", action="store_true", help="elaborate and check only, no technology mapping")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a top-level parameter other than its default (repeatable)")
     parser.add_argument("sources", nargs="+")
     args = parser.parse_args()
+    read = read_script(args.top, args.sources, args.param)
 
     if shutil.which("yosys") is None:
         print("synth: yosys is not installed: `apt-get install yosys` (tools/setup.sh does it as root)",
               file=sys.stderr)
         return 1
     if args.check:
-        return check(args.top, args.out, args.sources)
-    script = f"read_verilog {INCLUDES} {' '.join(args.sources)}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
+        return check(read, args.top, args.out, args.param)
+    script = f"{read}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
     status = run_yosys(script, args.out / "yosys.log", stages=True)
     if status != 0:
         return status
@@ -98,16 +103,30 @@ def main() -> int:
         sys.stderr.write("synth: no LUTs or flip-flops in the netlist; see yosys.log\n")
         return 1
     summary = ", ".join(f"{name} {counts[name]}" for name in CATEGORIES)
-    print(f"synth ({args.top}, UltraScale+): {summary}")
+    print(f"synth ({args.top}{described(args.param)}, UltraScale+): {summary}")
     return 0
 
 
-def check(top: str, out: Path, sources: list[str]) -> int:
-    script = (f"read_verilog {INCLUDES} {' '.join(sources)}; hierarchy -check -top {top}; proc; flatten; opt -fast; "
-              "setattr -unset init; check -assert")
+def read_script(top: str, sources: list[str], params: list[str]) -> str:
+    """Yosys commands that read the sources and set the top level's parameters."""
+    script = f"read_verilog {INCLUDES} {' '.join(sources)}"
+    for param in params:
+        name, _, value = param.partition("=")
+        if not name or not value.isdigit():
+            raise SystemExit(f"synth: --param takes NAME=VALUE with a decimal value, not {param!r}")
+        script += f"; chparam -set {name} {value} {top}"
+    return script
+
+
+def described(params: list[str]) -> str:
+    return "".join(f" {param}" for param in params)
+
+
+def check(read: str, top: str, out: Path, params: list[str]) -> int:
+    script = f"{read}; hierarchy -check -top {top}; proc; flatten; opt -fast; setattr -unset init; check -assert"
     if run_yosys(script, out / "yosys-check.log", stages=False) != 0:
         return 1
-    print(f"synth check ({top}): elaborates, no conflicts or undriven logic (full mapping: make synth)")
+    print(f"synth check ({top}{described(params)}): elaborates, no conflicts or undriven logic (full mapping: make synth)")
     return 0
 
 
