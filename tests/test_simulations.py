@@ -83,8 +83,13 @@ def test_module_icarus(run_module: RunModule, module: str) -> None:
     assert_passed(result, f"{module} under Icarus")
 
 
-@pytest.mark.parametrize("module", ["bar_access", "queue_smoke"])
-@pytest.mark.parametrize("width", [512, 128, 64])
+# the BAR completer and the queue engine at each width: at 512 bits the random queue workloads (multi-entry
+# reads whose SQEs straddle beats, split and reordered completions, back-pressure); at 128 and 64 one round trip
+OTHER_WIDTHS = [(512, "bar_access"), (512, "queue_random"), (128, "bar_access"), (128, "queue_smoke"),
+                (64, "bar_access"), (64, "queue_smoke")]
+
+
+@pytest.mark.parametrize("width, module", OTHER_WIDTHS)
 def test_other_widths(run_module: RunModule, width: int, module: str) -> None:
     """The BAR completer, and the queue engine (SQ fetch, CQ poster, MSI-X), at the stream widths other than
     the default 256 bits: 512 (Gen4 x8, the UltraScale+ interface's own tuser layouts), 128 and 64 (x4 and
