@@ -253,7 +253,15 @@ reg [ENT_W:0] r_push_idx_reg;
 wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 
 // the register holds what is left of a beat from lane 0 on (tkeep is contiguous in dword-aligned mode)
-wire [AXIS_PCIE_DATA_WIDTH+95:0] in_data_pad = {96'd0, in_data_reg};
+// the descriptor's three dwords where the register holds them (zeros past a 64-bit beat)
+wire [95:0] in_desc;
+generate
+    if (AXIS_PCIE_DATA_WIDTH >= 96) begin : desc_in_beat
+        assign in_desc = in_data_reg[95:0];
+    end else begin : desc_past_beat
+        assign in_desc = {{(96-AXIS_PCIE_DATA_WIDTH){1'b0}}, in_data_reg};
+    end
+endgenerate
 wire [AXIS_PCIE_KEEP_WIDTH+2:0] in_keep_pad = {3'd0, in_keep_reg};
 wire in_dw_valid = in_keep_reg[0];
 wire [31:0] in_dw = in_data_reg[31:0];
@@ -263,9 +271,9 @@ wire in_dw_last = in_last_reg && in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2:1] == 0;
 wire desc_whole = r_desc_dw_reg == 2'd0 && in_keep_pad[2:0] == 3'b111;
 // (the other descriptor fields: address, byte count, requester and completer IDs, attributes)
 /* verilator lint_off UNUSEDSIGNAL */
-wire [31:0] desc_dw0 = in_data_pad[31:0];
-wire [31:0] desc_dw1 = in_data_pad[63:32];
-wire [31:0] desc_dw2 = desc_whole ? in_data_pad[95:64] : in_dw;
+wire [31:0] desc_dw0 = in_desc[31:0];
+wire [31:0] desc_dw1 = in_desc[63:32];
+wire [31:0] desc_dw2 = desc_whole ? in_desc[95:64] : in_dw;
 /* verilator lint_on UNUSEDSIGNAL */
 // dword 0: error code [15:12], request completed [30]; dword 1: dword count [10:0], status [13:11],
 // poisoned [14]; dword 2: tag [7:0]
@@ -278,7 +286,9 @@ wire desc_last = in_last_reg && (desc_whole ? in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2
 
 // Data: every dword of the register in one cycle. Dword k of the register is dword data_dw + k of
 // the read; SQE dword bank b takes the register's dword b - data_dw (mod 16), of entry data_entry,
-// or of the next entry where that wraps past dword 15.
+// or of the next entry where that wraps past dword 15. That dword is taken only if it is below the
+// register's count, so it is also the register's dword b - data_dw mod LANES (LANES divides 16): one
+// rotation of the register by data_dw mod LANES lanes, and bank b wired to rotated lane b mod LANES.
 /* verilator lint_off UNUSEDSIGNAL */
 wire [11:0] entry_offset = r_offset_reg - tag_offset[r_tag_reg];
 /* verilator lint_on UNUSEDSIGNAL */
@@ -286,6 +296,11 @@ wire [ENT_W+3:0] data_dw = entry_offset[ENT_W+5:2];
 wire [ENT_W-1:0] data_entry = data_dw[ENT_W+3:4];
 wire [SLOT_W-1:0] data_slot = tag_slot[{r_tag_reg, data_entry}];
 wire [SLOT_W-1:0] data_next_slot = tag_slot[{r_tag_reg, data_entry + 1'b1}];
+wire [LANE_W-2:0] data_rotation = data_dw[LANE_W-2:0];
+wire [2*AXIS_PCIE_DATA_WIDTH-1:0] in_data_twice = {in_data_reg, in_data_reg};
+// rotated lane k is lane k - rotation: the doubled register's window from lane LANES - rotation on
+wire [LANE_W-1:0] data_window = {1'b1, {(LANE_W-1){1'b0}}} - {1'b0, data_rotation};
+wire [AXIS_PCIE_DATA_WIDTH-1:0] data_rotated = in_data_twice[{data_window, 5'd0} +: AXIS_PCIE_DATA_WIDTH];
 reg [LANE_W-1:0] data_count;
 reg [15:0] bank_en;
 reg [16*SLOT_W-1:0] bank_slot;
@@ -305,7 +320,7 @@ always @* begin
         bank_lane = b[3:0] - data_dw[3:0];
         bank_en[b] = {2'b00, bank_lane} < {{(6-LANE_W){1'b0}}, data_count} && {7'd0, bank_lane} < r_dwords_reg;
         bank_slot[b*SLOT_W +: SLOT_W] = b[3:0] < data_dw[3:0] ? data_next_slot : data_slot;
-        bank_data[b*32 +: 32] = in_data_pad[bank_lane*32 +: 32];
+        bank_data[b*32 +: 32] = data_rotated[(b % LANES)*32 +: 32];
     end
 end
 wire [10:0] data_taken = {{(11-LANE_W){1'b0}}, data_count} < r_dwords_reg ? {{(11-LANE_W){1'b0}}, data_count}
