@@ -252,7 +252,6 @@ reg [ENT_W:0] r_push_idx_reg;
 // Only the stream's tlast, tkeep and data are used
 wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 
-// the register holds what is left of a beat from lane 0 on (tkeep is contiguous in dword-aligned mode)
 // the descriptor's three dwords where the register holds them (zeros past a 64-bit beat)
 wire [95:0] in_desc;
 generate
@@ -262,6 +261,7 @@ generate
         assign in_desc = {{(96-AXIS_PCIE_DATA_WIDTH){1'b0}}, in_data_reg};
     end
 endgenerate
+// the register holds what is left of a beat from lane 0 on (tkeep is contiguous in dword-aligned mode)
 wire [AXIS_PCIE_KEEP_WIDTH+2:0] in_keep_pad = {3'd0, in_keep_reg};
 wire in_dw_valid = in_keep_reg[0];
 wire [31:0] in_dw = in_data_reg[31:0];
