@@ -17,13 +17,15 @@ if str(ROOT) not in sys.path:
 from tb.build import BUILD_ROOT, SimBuild  # noqa: E402
 
 
-def run_bench_module(module: str, build: SimBuild | None = None) -> dict | None:
-    """Figures of bench/sim/<module>.py on ``build`` (default: the controller's default build), or None
-    if its simulation failed."""
+def run_bench_module(module: str, build: SimBuild | None = None, env: dict[str, str] | None = None,
+                     testcase: str | None = None) -> dict | None:
+    """Figures of bench/sim/<module>.py on ``build`` (default: the controller's default build), with the
+    extra environment ``env`` (the module's knobs), of the tests ``testcase`` selects (default all),
+    or None if its simulation failed."""
     out = BUILD_ROOT / "bench" / f"{module}.json"
     out.unlink(missing_ok=True)
-    result = (build or SimBuild()).run(module, module_dir=ROOT / "bench" / "sim",
-                                       extra_env={"BENCH_OUT": str(out)})
+    result = (build or SimBuild()).run(module, testcase, module_dir=ROOT / "bench" / "sim",
+                                       extra_env={"BENCH_OUT": str(out), **(env or {})})
     if not result.passed:
         print(f"{module}: simulation failed, see {result.log}")
         return None

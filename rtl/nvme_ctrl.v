@@ -994,7 +994,7 @@ assign m_axi_dram_arcache = 4'b0011;
 assign m_axi_dram_arprot = 3'b010;
 
 generate
-if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
+if (AXIS_PCIE_DATA_WIDTH == 256 || AXIS_PCIE_DATA_WIDTH == 512) begin : dma
 
     wire [AXIS_PCIE_DATA_WIDTH-1:0] demux_tdata;
     wire [AXIS_PCIE_KEEP_WIDTH-1:0] demux_tkeep;
@@ -1158,7 +1158,7 @@ if (AXIS_PCIE_DATA_WIDTH == 256) begin : dma
 
 end else begin : no_dma
 
-    // the DMA data path is built for 256-bit streams; the other widths are queue engine only
+    // the DMA data path is built for 256- and 512-bit streams; the narrower ones are queue engine only
     assign dma_present = 1'b0;
     assign dma_idle = 1'b1;
     assign dma_req_ready = 1'b0;

@@ -126,14 +126,20 @@ module nvme_dma_rd #
 );
 
 localparam TAG_W = $clog2(TAGS);
+// dwords per beat and their lane index width: the DRAM beat is as wide as the RC stream
+localparam LANES = AXIS_PCIE_DATA_WIDTH / 32;
+localparam LANE_W = $clog2(LANES);
+localparam BEAT_SHIFT = LANE_W + 2;
+localparam [LANE_W-1:0] PAYLOAD_LANE = 3;   // after the 3-dword completion descriptor
+localparam [2:0] BEAT_SIZE = BEAT_SHIFT[2:0];  // AXI4 AxSIZE: a whole beat
 localparam SEG_W = $clog2(SEG_DEPTH);
 localparam BURST_W = $clog2(BURSTS);
 localparam [7:0] SC_DATA_TRANSFER_ERROR = 8'h04;
 localparam [7:0] SC_INTERNAL_ERROR = 8'h06;
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 256) begin
-        $error("Error: the read engine moves 256-bit beats (instance %m)");
+    if (AXIS_PCIE_DATA_WIDTH != 256 && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: the read engine moves 256- or 512-bit beats (instance %m)");
         $finish;
     end
     if ((1 << SEG_W) != SEG_DEPTH || (1 << BURST_W) != BURSTS) begin
@@ -238,11 +244,14 @@ wire [TAG_W-1:0] rc_idx = rc_tag_rel[TAG_W-1:0];
 wire rc_known = rc_tag >= TAG_BASE && {24'd0, rc_tag_rel} < TAGS && tag_live[rc_idx];
 wire rc_ok = rc_known && !rc_failed;
 wire [DRAM_AW-1:2] rc_dram = tag_dram[rc_idx] + {{(DRAM_AW-12){1'b0}}, rc_lower_addr[11:2] - tag_host_lo[rc_idx]};
-wire [11:0] rc_span = {9'd0, rc_dram[4:2]} + {1'b0, rc_dwords} - 12'd1;
-wire [7:0] w_keep;
+// last dword's index from the burst's first beat: its beat count less one is the AXI4 length
+// (its top bit is spare: the span stays inside one DRAM 4 KiB page)
+wire [LANE_W+8:0] rc_span = {9'd0, rc_dram[BEAT_SHIFT-1:2]} + {{(LANE_W-2){1'b0}}, rc_dwords}
+                            - {{(LANE_W+8){1'b0}}, 1'b1};
+wire [LANES-1:0] w_keep;
 wire counts_idle;
 // the realigner counts dwords; tkeep and the byte bits carry nothing more
-wire [13:0] unused_rc = {rc_span[11], rc_span[2:0], rc_lower_addr[1:0], s_axis_rc_tkeep};
+wire [LANE_W+3+LANES-1:0] unused_rc = {rc_span[LANE_W+8], rc_span[LANE_W-1:0], rc_lower_addr[1:0], s_axis_rc_tkeep};
 wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 
 reg rc_in_frame_reg;
@@ -253,7 +262,7 @@ reg rc_known_reg;
 reg [TAG_W-1:0] rc_idx_reg;
 
 // AW FIFO (depth 4) between the first beat and the AW channel
-reg [DRAM_AW-1:5] aw_addr_mem [0:3];
+reg [DRAM_AW-1:BEAT_SHIFT] aw_addr_mem [0:3];
 reg [7:0] aw_len_mem [0:3];
 reg [REQ_W-1:0] aw_req_mem [0:3];
 reg [2:0] aw_wr_reg;
@@ -291,7 +300,7 @@ wire [TAG_W-1:0] fd_idx = rc_in_frame_reg ? rc_idx_reg : rc_idx;
 wire rc_event = rc_frame_done && fd_known && fd_end && tag_live[fd_idx];
 
 dword_realign #(
-    .LANES(8),
+    .LANES(LANES),
     .COUNT_W(11),
     .USER_W(1)
 )
@@ -302,8 +311,8 @@ realign_inst (
     .s_valid(s_axis_rc_tvalid && rc_pass && (rc_in_frame_reg || !aw_full)),
     .s_ready(realign_ready),
     .s_last(s_axis_rc_tlast),
-    .s_in_lane(3'd3),
-    .s_out_lane(rc_dram[4:2]),
+    .s_in_lane(PAYLOAD_LANE),
+    .s_out_lane(rc_dram[BEAT_SHIFT-1:2]),
     .s_dwords(rc_dwords),
     .s_user(1'b0),
     .m_data(m_axi_wdata),
@@ -320,15 +329,15 @@ wire realign_user;
 wire unused_realign = realign_first | realign_user;
 genvar g;
 generate
-    for (g = 0; g < 8; g = g + 1) begin : strb
+    for (g = 0; g < LANES; g = g + 1) begin : strb
         assign m_axi_wstrb[4*g +: 4] = {4{w_keep[g]}};
     end
 endgenerate
 
 assign m_axi_awid = {AXI_ID_W{1'b0}};
-assign m_axi_awaddr = {aw_addr_mem[aw_rd_reg[1:0]], 5'd0};
+assign m_axi_awaddr = {aw_addr_mem[aw_rd_reg[1:0]], {BEAT_SHIFT{1'b0}}};
 assign m_axi_awlen = aw_len_mem[aw_rd_reg[1:0]];
-assign m_axi_awsize = 3'd5;
+assign m_axi_awsize = BEAT_SIZE;
 assign m_axi_awburst = 2'b01;
 assign m_axi_awvalid = !aw_empty && !b_full;
 assign m_axi_bready = 1'b1;
@@ -439,8 +448,8 @@ always @(posedge clk) begin
             rc_known_reg <= rc_known;
             rc_idx_reg <= rc_idx;
             if (rc_first_pass) begin
-                aw_addr_mem[aw_wr_reg[1:0]] <= rc_dram[DRAM_AW-1:5];
-                aw_len_mem[aw_wr_reg[1:0]] <= rc_span[10:3];
+                aw_addr_mem[aw_wr_reg[1:0]] <= rc_dram[DRAM_AW-1:BEAT_SHIFT];
+                aw_len_mem[aw_wr_reg[1:0]] <= rc_span[LANE_W+7:LANE_W];
                 aw_req_mem[aw_wr_reg[1:0]] <= tag_req[rc_idx];
                 aw_wr_reg <= aw_wr_reg + 3'd1;
             end

@@ -144,10 +144,13 @@ module nvme_dma_walker #
 );
 
 localparam TAG_W = TAGS > 1 ? $clog2(TAGS) : 1;
+// dwords per RC beat
+localparam LANES = AXIS_PCIE_DATA_WIDTH / 32;
+localparam [5:0] BEAT_DWORDS = LANES[5:0];
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 256) begin
-        $error("Error: the walker parses 256-bit completions (instance %m)");
+    if (AXIS_PCIE_DATA_WIDTH != 256 && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: the walker parses 256- or 512-bit completions (instance %m)");
         $finish;
     end
 end
@@ -326,7 +329,7 @@ assign s_axis_rc_tready = 1'b1;
 wire [AXIS_PCIE_RC_USER_WIDTH-1:0] unused_rc_tuser = s_axis_rc_tuser;
 reg rc_in_frame_reg;
 reg rc_take_reg;                 // this frame fills pbuf
-reg [5:0] rc_base_reg;           // pbuf index of the frame's lane 0, plus 8 per beat
+reg [5:0] rc_base_reg;           // pbuf index of the frame's lane 0, plus LANES per beat
 wire [11:0] rc_lower_addr = s_axis_rc_lower_addr;
 wire rc_failed = s_axis_rc_failed;
 wire rc_completed = s_axis_rc_completed;
@@ -352,19 +355,19 @@ always @(posedge clk) begin
         rc_in_frame_reg <= !s_axis_rc_tlast;
         if (!rc_in_frame_reg) begin
             rc_take_reg <= rc_ours && !rc_failed && !ptr_failed_reg;
-            rc_base_reg <= rc_first_base + 6'd8;
+            rc_base_reg <= rc_first_base + BEAT_DWORDS;
             if (rc_ours && rc_failed) begin
                 ptr_failed_reg <= 1'b1;
             end
-            for (l = 3; l < 8; l = l + 1) begin
+            for (l = 3; l < LANES; l = l + 1) begin
                 if (rc_ours && !rc_failed && s_axis_rc_tkeep[l]
                         && {22'd0, rc_first_idx} + l - 3 < 32) begin
                     pbuf[idx5(rc_first_base + l[5:0])] <= s_axis_rc_tdata[32*l +: 32];
                 end
             end
         end else begin
-            rc_base_reg <= rc_base_reg + 6'd8;
-            for (l = 0; l < 8; l = l + 1) begin
+            rc_base_reg <= rc_base_reg + BEAT_DWORDS;
+            for (l = 0; l < LANES; l = l + 1) begin
                 if (rc_take_reg && s_axis_rc_tkeep[l] && {26'd0, rc_base_reg} + l < 32) begin
                     pbuf[idx5(rc_base_reg + l[5:0])] <= s_axis_rc_tdata[32*l +: 32];
                 end

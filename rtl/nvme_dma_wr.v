@@ -12,9 +12,10 @@
  * the read data FIFO has room for it, so the DRAM latency is hidden behind
  * the writes ahead. The burst's beats are realigned from their DRAM lane
  * to the payload position after the 4-dword descriptor and leave as one
- * RQ frame: a 256-byte write takes nine beats. A request is done when its
- * last write has left RQ; posted writes keep their order, so a completion
- * queue entry sent afterwards cannot overtake them. A DRAM read answered
+ * RQ frame: a 256-byte write takes nine 256-bit beats or five 512-bit
+ * ones. A request is done when its last write has left RQ; posted writes
+ * keep their order, so a completion queue entry sent afterwards cannot
+ * overtake them. A DRAM read answered
  * with an error response (SLVERR, DECERR) fails its request with Internal
  * Error, as a bad write response does in the host-to-device engine: the
  * data the host received is then undefined, as for any failed Read.
@@ -25,8 +26,8 @@ module nvme_dma_wr #
     parameter AXIS_PCIE_DATA_WIDTH = 256,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
-    // RQ tuser width
-    parameter AXIS_PCIE_RQ_USER_WIDTH = 62,
+    // RQ tuser width (UltraScale+: 62, 137 at 512 bits)
+    parameter AXIS_PCIE_RQ_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 137 : 62,
     // Request id width
     parameter REQ_W = 4,
     // Device DRAM byte address width
@@ -103,15 +104,24 @@ localparam SEG_W = $clog2(SEG_DEPTH);
 localparam R_W = $clog2(R_DEPTH);
 localparam TLP_W = $clog2(TLPS);
 localparam [3:0] REQ_MEM_WRITE = 4'b0001;
+// dwords per beat and their lane index width: the DRAM beat is as wide as the RQ stream
+localparam W = AXIS_PCIE_DATA_WIDTH;
+localparam LANES = W / 32;
+localparam LANE_W = $clog2(LANES);
+localparam BEAT_SHIFT = LANE_W + 2;
+localparam [LANE_W-1:0] PAYLOAD_LANE = 4;   // after the 4-dword request descriptor
+localparam [2:0] BEAT_SIZE = BEAT_SHIFT[2:0];  // AXI4 AxSIZE: a whole beat
+// RQ tuser: first BE at [3:0], last BE at [7:4] below 512 bits and at [11:8] at 512
+localparam RQ_LAST_BE = W == 512 ? 8 : 4;
 localparam [7:0] SC_INTERNAL_ERROR = 8'h06;
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 256 || AXIS_PCIE_RQ_USER_WIDTH != 62) begin
-        $error("Error: the write engine builds 256-bit UltraScale+ RQ frames (instance %m)");
+    if ((W != 256 && W != 512) || AXIS_PCIE_RQ_USER_WIDTH != (W == 512 ? 137 : 62)) begin
+        $error("Error: the write engine builds 256- or 512-bit UltraScale+ RQ frames (instance %m)");
         $finish;
     end
-    if (R_DEPTH < 64) begin
-        $error("Error: R_DEPTH must hold a 1 KiB write's 33 beats twice over (instance %m)");
+    if (R_DEPTH < 2 * (1024 / (W / 8) + 1)) begin
+        $error("Error: R_DEPTH must hold a 1 KiB write's beats twice over (instance %m)");
         $finish;
     end
     if ((1 << SEG_W) != SEG_DEPTH || (1 << R_W) != R_DEPTH || (1 << TLP_W) != TLPS) begin
@@ -175,15 +185,17 @@ wire [10:0] to_mps = mps_dw - ({1'b0, cur_addr_reg[11:2]} & (mps_dw - 11'd1));
 wire [10:0] to_dram_4k = 11'd1024 - {1'b0, cur_dram_reg[11:2]};
 wire [10:0] cut_a = cur_left_reg < to_mps ? cur_left_reg : to_mps;
 wire [10:0] cut = cut_a < to_dram_4k ? cut_a : to_dram_4k;
-wire [11:0] cut_span = {9'd0, cur_dram_reg[4:2]} + {1'b0, cut} - 12'd1;
-wire [8:0] cut_beats = cut_span[11:3] + 9'd1;
-wire [2:0] unused_span = cut_span[2:0];
+// the burst's last dword, counted from its first beat's lane 0
+wire [11:0] cut_span = {{(12-LANE_W){1'b0}}, cur_dram_reg[BEAT_SHIFT-1:2]} + {1'b0, cut} - 12'd1;
+wire [11:0] cut_last_beat = cut_span >> LANE_W;
+wire [8:0] cut_beats = cut_last_beat[8:0] + 9'd1;
+wire [LANE_W+2:0] unused_span = {cut_last_beat[11:9], cut_span[LANE_W-1:0]};
 
 // read data FIFO space, reserved when a burst is asked for
 reg [R_W:0] r_space_reg;
 
 // writes whose burst was asked for: what the realigner and the descriptor need
-localparam TLP_BITS = REQ_W + 62 + 11 + 3;
+localparam TLP_BITS = REQ_W + 62 + 11 + LANE_W;
 reg [TLP_BITS-1:0] tlp_mem [0:TLPS-1];
 reg [TLP_W:0] tlp_wr_reg;
 reg [TLP_W:0] tlp_rd_reg;
@@ -192,7 +204,7 @@ wire tlp_empty = tlp_wr_reg == tlp_rd_reg;
 wire [TLP_BITS-1:0] tlp_head = tlp_mem[tlp_rd_reg[TLP_W-1:0]];
 
 reg ar_valid_reg;
-reg [DRAM_AW-1:5] ar_addr_reg;
+reg [DRAM_AW-1:BEAT_SHIFT] ar_addr_reg;
 reg [7:0] ar_len_reg;
 
 // the DRAM model samples arvalid from power-up, before the first reset
@@ -201,9 +213,9 @@ initial begin
 end
 
 assign m_axi_arid = {AXI_ID_W{1'b0}};
-assign m_axi_araddr = {ar_addr_reg, 5'd0};
+assign m_axi_araddr = {ar_addr_reg, {BEAT_SHIFT{1'b0}}};
 assign m_axi_arlen = ar_len_reg;
-assign m_axi_arsize = 3'd5;
+assign m_axi_arsize = BEAT_SIZE;
 assign m_axi_arburst = 2'b01;
 assign m_axi_arvalid = ar_valid_reg;
 
@@ -216,15 +228,15 @@ wire end_pass = take_seg && h_end;
  * Read data FIFO
  */
 // {error response, last, data}
-reg [AXIS_PCIE_DATA_WIDTH+1:0] r_mem [0:R_DEPTH-1];
+reg [W+1:0] r_mem [0:R_DEPTH-1];
 reg [R_W:0] r_wr_reg;
 reg [R_W:0] r_rd_reg;
 wire r_empty = r_wr_reg == r_rd_reg;
 assign m_axi_rready = 1'b1;   // space was reserved with the burst
 wire [AXI_ID_W-1:0] unused_rid = m_axi_rid;
-wire [AXIS_PCIE_DATA_WIDTH+1:0] r_head = r_mem[r_rd_reg[R_W-1:0]];
+wire [W+1:0] r_head = r_mem[r_rd_reg[R_W-1:0]];
 // a DRAM read answered with SLVERR or DECERR fails the request its beat belongs to (Internal Error)
-wire r_head_err = r_head[AXIS_PCIE_DATA_WIDTH+1];
+wire r_head_err = r_head[W+1];
 reg [REQ_W-1:0] frame_req_reg;
 
 wire realign_ready;
@@ -236,11 +248,11 @@ wire start_pop = r_pop && !realign_in_frame_reg;
 
 wire [REQ_W-1:0] t_req = tlp_head[TLP_BITS-1 -: REQ_W];
 wire [63:2] t_addr = tlp_head[TLP_BITS-1-REQ_W -: 62];
-wire [10:0] t_dwords = tlp_head[13:3];
-wire [2:0] t_lane = tlp_head[2:0];
+wire [10:0] t_dwords = tlp_head[LANE_W+10:LANE_W];
+wire [LANE_W-1:0] t_lane = tlp_head[LANE_W-1:0];
 
-wire [255:0] out_data;
-wire [7:0] out_keep;
+wire [W-1:0] out_data;
+wire [LANES-1:0] out_keep;
 wire out_valid;
 wire out_last;
 wire out_first;
@@ -250,19 +262,19 @@ wire [63:2] o_addr = out_user[72:11];
 wire [10:0] o_dwords = out_user[10:0];
 
 dword_realign #(
-    .LANES(8),
+    .LANES(LANES),
     .COUNT_W(11),
     .USER_W(REQ_W + 62 + 11)
 )
 realign_inst (
     .clk(clk),
     .rst(rst),
-    .s_data(r_head[255:0]),
+    .s_data(r_head[W-1:0]),
     .s_valid(!r_empty && !tlp_empty_for_start),
     .s_ready(realign_ready),
-    .s_last(r_head[256]),
+    .s_last(r_head[W]),
     .s_in_lane(t_lane),
-    .s_out_lane(3'd4),
+    .s_out_lane(PAYLOAD_LANE),
     .s_dwords(t_dwords),
     .s_user({t_req, t_addr, t_dwords}),
     .m_data(out_data),
@@ -278,11 +290,17 @@ realign_inst (
 wire [127:0] desc = {1'b0, 3'b000, 3'b000, 1'b0, 16'd0, 8'd0,
                      16'd0, 1'b0, REQ_MEM_WRITE, o_dwords,
                      o_addr, 2'b00};
-assign m_axis_rq_tdata = out_first ? {out_data[255:128], desc} : out_data;
-assign m_axis_rq_tkeep = out_first ? {out_keep[7:4], 4'hf} : out_keep;
+assign m_axis_rq_tdata = out_first ? {out_data[W-1:128], desc} : out_data;
+assign m_axis_rq_tkeep = out_first ? {out_keep[LANES-1:4], 4'hf} : out_keep;
 assign m_axis_rq_tvalid = out_valid;
 assign m_axis_rq_tlast = out_last;
-assign m_axis_rq_tuser = {{(AXIS_PCIE_RQ_USER_WIDTH-8){1'b0}}, o_dwords == 11'd1 ? 4'h0 : 4'hf, 4'hf};
+reg [AXIS_PCIE_RQ_USER_WIDTH-1:0] rq_tuser;
+always @* begin
+    rq_tuser = 0;
+    rq_tuser[3:0] = 4'hf;
+    rq_tuser[RQ_LAST_BE +: 4] = o_dwords == 11'd1 ? 4'h0 : 4'hf;
+end
+assign m_axis_rq_tuser = rq_tuser;
 wire sent = out_valid && m_axis_rq_tready && out_last;
 
 wire counts_idle;
@@ -334,9 +352,9 @@ always @(posedge clk) begin
     end
     if (issue) begin
         ar_valid_reg <= 1'b1;
-        ar_addr_reg <= cur_dram_reg[DRAM_AW-1:5];
+        ar_addr_reg <= cur_dram_reg[DRAM_AW-1:BEAT_SHIFT];
         ar_len_reg <= cut_beats[7:0] - 8'd1;
-        tlp_mem[tlp_wr_reg[TLP_W-1:0]] <= {cur_req_reg, cur_addr_reg, cut, cur_dram_reg[4:2]};
+        tlp_mem[tlp_wr_reg[TLP_W-1:0]] <= {cur_req_reg, cur_addr_reg, cut, cur_dram_reg[BEAT_SHIFT-1:2]};
         tlp_wr_reg <= tlp_wr_reg + 1;
         cur_addr_reg <= cur_addr_reg + {51'd0, cut};
         cur_dram_reg <= cur_dram_reg + {{(DRAM_AW-13){1'b0}}, cut};
@@ -355,7 +373,7 @@ always @(posedge clk) begin
     end
     if (r_pop) begin
         r_rd_reg <= r_rd_reg + 1;
-        realign_in_frame_reg <= !r_head[256];
+        realign_in_frame_reg <= !r_head[W];
     end
     if (start_pop) begin
         tlp_rd_reg <= tlp_rd_reg + 1;

@@ -4,8 +4,8 @@
 
 /*
  * The requester completion (RC) front end: decodes each completion's
- * descriptor once, in the frame's first beat (256-bit stream: all three
- * descriptor dwords), and routes the frame by tag: port 0 takes tags below
+ * descriptor once, in the frame's first beat (256 or 512 bits: it holds
+ * all three descriptor dwords), and routes the frame by tag: port 0 takes tags below
  * TAG_SPLIT_1, port 1 tags below TAG_SPLIT_2, port 2 the rest. The decoded
  * fields go to every port, valid in a frame's first beat: lower address,
  * error (an error code, an unsuccessful completion status or the poisoned
@@ -13,7 +13,7 @@
  */
 module pcie_us_rc_router #
 (
-    // Width of the RC stream in bits (256: the descriptor is in the first beat)
+    // Width of the RC stream in bits (256 or 512: the descriptor is in the first beat)
     parameter AXIS_PCIE_DATA_WIDTH = 256,
     // tkeep width: one bit per dword
     parameter AXIS_PCIE_KEEP_WIDTH = AXIS_PCIE_DATA_WIDTH/32,
@@ -53,8 +53,8 @@ module pcie_us_rc_router #
 );
 
 initial begin
-    if (AXIS_PCIE_DATA_WIDTH != 256) begin
-        $error("Error: the RC front end reads the descriptor from a 256-bit first beat (instance %m)");
+    if (AXIS_PCIE_DATA_WIDTH != 256 && AXIS_PCIE_DATA_WIDTH != 512) begin
+        $error("Error: the RC front end reads the descriptor from a 256- or 512-bit first beat (instance %m)");
         $finish;
     end
     if (TAG_SPLIT_1 > TAG_SPLIT_2) begin

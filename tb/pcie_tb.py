@@ -62,6 +62,9 @@ class LinkConfig:
     max_payload_size: int = 256
     root_mps_code: int = MPS_256
     root_mrrs_code: int = 0
+    # the device's max read request size (Device Control code, 128 << n bytes), set after enumeration as
+    # Linux's pcie_set_readrq() would; None keeps the reset value, 512 bytes
+    device_mrrs_code: int | None = None
     # host memory read latency; jitter (random per read) reorders completions
     host_read_latency_ns: int = 800
     host_read_jitter_ns: int = 0
@@ -303,6 +306,8 @@ class PcieTb:
         self.func = matches[0]
         await self.func.enable_device()
         await self.func.set_master()
+        if self.link.device_mrrs_code is not None:
+            await self.func.set_readrq(self.link.device_mrrs_code)
         if self.iommu_seam is not None:
             self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)), self.iommu_seam.invalidation_queue)
         if self.peer is not None:

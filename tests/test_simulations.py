@@ -84,18 +84,28 @@ def test_module_icarus(run_module: RunModule, module: str) -> None:
 
 
 # the BAR completer and the queue engine at each width: at 512 bits the random queue workloads (multi-entry
-# reads whose SQEs straddle beats, split and reordered completions, back-pressure); at 128 and 64 one round trip
-OTHER_WIDTHS = [(512, "bar_access"), (512, "queue_random"), (128, "bar_access"), (128, "queue_smoke"),
-                (64, "bar_access"), (64, "queue_smoke")]
+# reads whose SQEs straddle beats, split and reordered completions, back-pressure) and the DMA engine's data
+# paths (PRP and SGL round trips at every buffer offset, split and reordered completions, a reset under
+# traffic, a failed PRP-list read); at 128 and 64 one round trip. (width, module, tests; None: all)
+OTHER_WIDTHS = [(512, "bar_access", None), (512, "queue_random", None),
+                (512, "dma_transfers", "PrpRoundTrips,SglRoundTrips,PacedReorderingHost,ResetDuringTransfers,"
+                                       "PrpListReadErrors"),
+                (128, "bar_access", None), (128, "queue_smoke", None), (64, "bar_access", None),
+                (64, "queue_smoke", None)]
 
 
-@pytest.mark.parametrize("width, module", OTHER_WIDTHS)
-def test_other_widths(run_module: RunModule, width: int, module: str) -> None:
+@pytest.mark.parametrize("width, module, testcase",
+                         [pytest.param(*run, id=f"{run[0]}-{run[1]}") for run in OTHER_WIDTHS])
+def test_other_widths(run_module: RunModule, width: int, module: str, testcase: str | None) -> None:
     """The BAR completer, and the queue engine (SQ fetch, CQ poster, MSI-X), at the stream widths other than
-    the default 256 bits: 512 (Gen4 x8, the UltraScale+ interface's own tuser layouts), 128 and 64 (x4 and
-    x2). The fetch takes a completion's descriptor in one cycle from 128 bits on, a dword at a time at 64."""
+    the default 256 bits: 512 (Gen4 x8, the UltraScale+ interface's own tuser layouts, with the DMA
+    engine), 128 and 64 (x4 and x2, queue engine only). The fetch takes a completion's descriptor in one
+    cycle from 128 bits on, a dword at a time at 64."""
     build = SimBuild(parameters={"AXIS_PCIE_DATA_WIDTH": width})
-    assert_passed(run_module(build, module), f"{module} at {width} bits")
+    result = run_module(build, module, testcase=testcase)
+    assert_passed(result, f"{module} at {width} bits")
+    if testcase is not None:
+        assert result.total == len(testcase.split(",")), f"{module} at {width} bits: not every test of {testcase} ran"
 
 
 # a save file's trace line: the variable's path, then its bit range if it is a vector

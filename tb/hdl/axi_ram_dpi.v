@@ -146,10 +146,14 @@ wire [511:0] w_data = s_axi_wdata;
 wire [63:0] w_strb = s_axi_wstrb;
 /* verilator lint_on WIDTHEXPAND */
 wire w_beat = s_axi_wvalid && s_axi_wready;
-// the next burst starts in the cycle of the last beat: no bubble between bursts
-wire w_take = (!w_active_reg || (w_beat && s_axi_wlast)) && !aw_empty;
+wire aw_hs = s_axi_awvalid && s_axi_awready;
+// the next burst starts in the cycle of the last beat: no bubble between bursts; with no burst queued,
+// an address arriving now starts its burst at once, so its data is taken from the next cycle on (a
+// memory controller's write data buffer does not wait for the queue either)
+wire w_take = (!w_active_reg || (w_beat && s_axi_wlast)) && (!aw_empty || aw_hs);
+wire aw_bypass = w_take && aw_empty;
 always @(posedge clk) begin
-    if (s_axi_awvalid && s_axi_awready) begin
+    if (aw_hs && !aw_bypass) begin
         aw_mem[aw_wr_reg[Q_W-1:0]] <= {s_axi_awid, s_axi_awaddr};
         aw_wr_reg <= aw_wr_reg + 1;
     end
@@ -169,8 +173,10 @@ always @(posedge clk) begin
         end
     end
     if (w_take) begin
-        {w_id_reg, w_addr_reg} <= aw_mem[aw_rd_reg[Q_W-1:0]];
-        aw_rd_reg <= aw_rd_reg + 1;
+        {w_id_reg, w_addr_reg} <= aw_bypass ? {s_axi_awid, s_axi_awaddr} : aw_mem[aw_rd_reg[Q_W-1:0]];
+        if (!aw_bypass) begin
+            aw_rd_reg <= aw_rd_reg + 1;
+        end
         w_active_reg <= 1'b1;
         w_err_reg <= 1'b0;
     end
