@@ -1,7 +1,7 @@
 """Queue-engine benchmark: fetch rate and doorbell-to-mailbox latency, in simulated time.
 
 Runs bench/sim/queue_rates.py on the default Verilator build (256-bit
-streams, Gen3 x8) and on the 512-bit one (Gen4 x8, queue engine only), and
+streams, Gen3 x8) and on the 512-bit one (Gen4 x8), and
 prints the figures. Wall-clock time is printed only as the simulation's own
 cost.
 

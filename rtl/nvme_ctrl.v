@@ -145,7 +145,7 @@ module nvme_ctrl #
     output wire                               quiescent,
 
     /*
-     * Device DRAM (AXI4 master of the DMA engine, 256-bit streams only)
+     * Device DRAM (AXI4 master of the DMA engine, 256- and 512-bit streams only)
      */
     output wire [DRAM_ID_WIDTH-1:0]           m_axi_dram_awid,
     output wire [DRAM_ADDR_WIDTH-1:0]         m_axi_dram_awaddr,

@@ -120,8 +120,8 @@ initial begin
         $error("Error: the write engine builds 256- or 512-bit UltraScale+ RQ frames (instance %m)");
         $finish;
     end
-    if (R_DEPTH < 2 * (1024 / (W / 8) + 1)) begin
-        $error("Error: R_DEPTH must hold a 1 KiB write's beats twice over (instance %m)");
+    if (R_DEPTH < 1024 / (W / 8) + 1) begin
+        $error("Error: R_DEPTH must hold a 1 KiB write's beats, one more when it is not beat aligned (instance %m)");
         $finish;
     end
     if ((1 << SEG_W) != SEG_DEPTH || (1 << R_W) != R_DEPTH || (1 << TLP_W) != TLPS) begin
