@@ -92,8 +92,10 @@ initial begin
     end
 end
 
-// the burst type and beat size are the DMA engine's (INCR, full width); WLAST ends a write burst
-wire unused_attrs = &{1'b0, s_axi_awsize, s_axi_awburst, s_axi_arsize, s_axi_arburst, s_axi_awlen};
+// the burst type and beat size are the DMA engine's (INCR, full width); WLAST ends a write burst, and a
+// burst whose WLAST is not on its AWLEN's last beat is answered SLVERR (a real memory would hang or
+// write elsewhere)
+wire unused_attrs = &{1'b0, s_axi_awsize, s_axi_awburst, s_axi_arsize, s_axi_arburst};
 
 /*
  * Pacing: a 32-bit LFSR, one step per cycle; each handshake takes its own bit
@@ -121,7 +123,7 @@ endfunction
 /*
  * Writes: AW queue, W beats into the memory, B per burst
  */
-reg [ADDR_WIDTH+ID_WIDTH-1:0] aw_mem [0:QUEUE_DEPTH-1];
+reg [ADDR_WIDTH+ID_WIDTH+7:0] aw_mem [0:QUEUE_DEPTH-1];
 reg [Q_W:0] aw_wr_reg, aw_rd_reg;
 wire aw_empty = aw_wr_reg == aw_rd_reg;
 wire aw_full = (aw_wr_reg - aw_rd_reg) == QUEUE_DEPTH[Q_W:0];
@@ -131,6 +133,7 @@ reg [ADDR_WIDTH-1:0] w_addr_reg;
 reg [ID_WIDTH-1:0] w_id_reg;
 reg w_active_reg;
 reg w_err_reg;
+reg [7:0] w_left_reg;   // beats after this one, by AWLEN
 assign s_axi_wready = w_active_reg && !stall[1] && !(bq_full);
 
 reg [ID_WIDTH+1:0] b_mem [0:QUEUE_DEPTH-1];
@@ -154,7 +157,7 @@ wire w_take = (!w_active_reg || (w_beat && s_axi_wlast)) && (!aw_empty || aw_hs)
 wire aw_bypass = w_take && aw_empty;
 always @(posedge clk) begin
     if (aw_hs && !aw_bypass) begin
-        aw_mem[aw_wr_reg[Q_W-1:0]] <= {s_axi_awid, s_axi_awaddr};
+        aw_mem[aw_wr_reg[Q_W-1:0]] <= {s_axi_awlen, s_axi_awid, s_axi_awaddr};
         aw_wr_reg <= aw_wr_reg + 1;
     end
     if (w_beat) begin
@@ -164,16 +167,21 @@ always @(posedge clk) begin
             nvme_cosim_dram_write({{(64-ADDR_WIDTH){1'b0}}, w_addr_reg}, w_data, w_strb, BYTES);
         end
         w_addr_reg <= w_addr_reg + BYTES[ADDR_WIDTH-1:0];
+        w_left_reg <= w_left_reg - 8'd1;
+        if (s_axi_wlast != (w_left_reg == 8'd0)) begin
+            w_err_reg <= 1'b1;
+        end
         if (s_axi_wlast) begin
             w_active_reg <= 1'b0;
             b_mem[b_wr_reg[Q_W-1:0]] <= {w_id_reg,
-                                         w_err_reg || (err_wr_en && in_error_range(w_addr_reg)) ? RESP_SLVERR
-                                                                                                 : RESP_OKAY};
+                                         w_err_reg || w_left_reg != 8'd0 || (err_wr_en && in_error_range(w_addr_reg))
+                                         ? RESP_SLVERR : RESP_OKAY};
             b_wr_reg <= b_wr_reg + 1;
         end
     end
     if (w_take) begin
-        {w_id_reg, w_addr_reg} <= aw_bypass ? {s_axi_awid, s_axi_awaddr} : aw_mem[aw_rd_reg[Q_W-1:0]];
+        {w_left_reg, w_id_reg, w_addr_reg} <= aw_bypass ? {s_axi_awlen, s_axi_awid, s_axi_awaddr}
+                                                        : aw_mem[aw_rd_reg[Q_W-1:0]];
         if (!aw_bypass) begin
             aw_rd_reg <= aw_rd_reg + 1;
         end
