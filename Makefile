@@ -30,7 +30,7 @@ SIM_MODULES := $(sort $(basename $(notdir $(wildcard tests/sim/[!_]*.py))))
 TOP      := nvme_ctrl
 RTL      := $(sort $(wildcard rtl/*.v))
 
-.PHONY: all sim test nightly lint regs synth synth-check waves bench unit clean distclean help
+.PHONY: all sim test nightly lint regs synth synth-check synth-modules waves bench unit clean distclean help
 
 all: sim
 
@@ -44,7 +44,7 @@ help:
 	@echo "  make waves      open the last waveform of TEST in GTKWave"
 	@echo "  make coverage   functional coverage merged over the runs so far, with its holes"
 	@echo "  make regs       regenerate the register views from contract/ (the other targets do it first)"
-	@echo "  make lint | synth | bench | clean | distclean"
+	@echo "  make lint | synth | synth-modules | bench | clean | distclean"
 	@echo "Variables:"
 	@echo "  TEST=<module>       module of tests/sim for sim and waves (default: demo)"
 	@echo "  TESTCASE=<name>     run only this test of the module"
@@ -138,6 +138,11 @@ synth: $(REGS_STAMP)
 		$(PYTHON) tools/synth.py --top $(TOP) --param AXIS_PCIE_DATA_WIDTH=$$width --out build/synth/$$width $(RTL) \
 			|| exit 1; \
 	done
+
+# where the LUTs go: each module's own counts, mapped without flattening, at the default width
+synth-modules: $(REGS_STAMP)
+	@mkdir -p build/synth
+	@$(PYTHON) tools/synth.py --modules --top $(TOP) --out build/synth $(RTL)
 
 # the default width only, in seconds: `make test` runs it (the other widths elaborate in their Verilator
 # builds, and map in `make synth`)

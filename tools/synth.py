@@ -7,6 +7,10 @@ for `make synth`'s build at each width). The full Yosys log goes to
 design into generic logic and checks it (no driver conflicts, no latches
 where flops were meant, no missing modules): seconds instead of minutes,
 for `make test`; the full mapping and its counts are `make synth`'s.
+``--modules`` maps without flattening and prints each module's own counts
+times its instances, largest first (`make synth-modules`): where the LUTs
+go, at the price of no optimization across module boundaries, so its
+total is above the flattened one.
 """
 
 from __future__ import annotations
@@ -55,6 +59,38 @@ def parse_stat(log: str) -> dict[str, int]:
     return cells
 
 
+def parse_modules(log: str) -> dict[str, tuple[int, Counter[str]]]:
+    """Per module (parameterized variants under their module's name): its instances in the design and
+    the counts of the cells it holds itself, from the last hierarchical `stat` report of a Yosys log."""
+    report = log[log.rindex("Printing statistics."):]
+    own: dict[str, Counter[str]] = {}
+    sections = re.split(r"^=== (.+) ===$", report, flags=re.M)
+    hierarchy = ""
+    for name, body in zip(sections[1::2], sections[2::2]):
+        if name == "design hierarchy":
+            hierarchy = body
+            continue
+        cells = parse_stat(body) if "Number of cells:" in body else {}
+        own[name] = categorize(cells)
+    modules: dict[str, tuple[int, Counter[str]]] = {}
+    for line in hierarchy.splitlines():
+        match = re.match(r"^\s+(\S+)\s+(\d+)$", line)
+        if match and match.group(1) in own:
+            name, count = match.group(1), int(match.group(2))
+            base = module_name(name)
+            instances, total = modules.get(base, (0, Counter()))
+            modules[base] = (instances + count, total + Counter({k: v * count for k, v in own[name].items()}))
+    return modules
+
+
+def module_name(yosys_name: str) -> str:
+    """``$paramod$<hash>\\name`` or ``$paramod\\name\\P=V...`` -> name."""
+    if not yosys_name.startswith("$paramod"):
+        return yosys_name.lstrip("\\")
+    parts = yosys_name.split("\\")
+    return parts[1]
+
+
 # "21.43. Executing ABC pass (technology mapping using ABC)." : a stage of synth_xilinx
 STAGE = re.compile(r"^\d+\.\d+\. Executing (\S+) pass")
 
@@ -82,6 +118,7 @@ def main() -> int:
     parser.add_argument("--top", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--check", action="store_true", help="elaborate and check only, no technology mapping")
+    parser.add_argument("--modules", action="store_true", help="map without flattening; counts per module")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a top-level parameter other than its default (repeatable)")
     parser.add_argument("sources", nargs="+")
@@ -94,6 +131,8 @@ def main() -> int:
         return 1
     if args.check:
         return check(read, args.top, args.out, args.param)
+    if args.modules:
+        return per_module(read, args.top, args.out, args.param)
     script = f"{read}; synth_xilinx -family xcup -top {args.top} -flatten; stat"
     status = run_yosys(script, args.out / "yosys.log", stages=True)
     if status != 0:
@@ -120,6 +159,25 @@ def read_script(top: str, sources: list[str], params: list[str]) -> str:
 
 def described(params: list[str]) -> str:
     return "".join(f" {param}" for param in params)
+
+
+def per_module(read: str, top: str, out: Path, params: list[str]) -> int:
+    script = f"{read}; synth_xilinx -family xcup -top {top}; stat"
+    if run_yosys(script, out / "yosys-modules.log", stages=True) != 0:
+        return 1
+    modules = parse_modules((out / "yosys-modules.log").read_text())
+    if not modules:
+        sys.stderr.write("synth: no per-module statistics in yosys-modules.log\n")
+        return 1
+    total = sum((counts for _, counts in modules.values()), Counter())
+    print(f"synth per module ({top}{described(params)}, UltraScale+, not flattened; "
+          f"each module's own cells times its instances):")
+    print(f"  {'module':24s} {'inst':>5s} {'LUT':>8s} {'FF':>8s} {'LUTRAM':>7s} {'LUT %':>6s}")
+    for name, (instances, counts) in sorted(modules.items(), key=lambda m: -m[1][1]["LUT"]):
+        print(f"  {name:24s} {instances:5d} {counts['LUT']:8d} {counts['FF']:8d} {counts['LUTRAM']:7d} "
+              f"{100 * counts['LUT'] / max(total['LUT'], 1):5.1f}%")
+    print(f"  {'total':24s} {'':5s} {total['LUT']:8d} {total['FF']:8d} {total['LUTRAM']:7d}")
+    return 0
 
 
 def check(read: str, top: str, out: Path, params: list[str]) -> int:
