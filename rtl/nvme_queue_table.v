@@ -7,8 +7,14 @@
  * size, head, tail, CQ phase, SQ-to-CQ mapping, SQ priority, CQ interrupt
  * vector and enable. Every change goes through this module, with a fixed
  * priority when several happen in the same cycle: controller reset, then
- * firmware create/delete, then the engines and doorbells, which touch
- * disjoint fields.
+ * the admin queue's creation (a firmware create or delete in that cycle is
+ * ignored), then firmware create/delete, then the engines and doorbells,
+ * which touch disjoint fields.
+ *
+ * A queue's configuration (base, size, mapping, priority, vector, enable)
+ * is written only when the queue is created and is never reset: it has one
+ * write port per queue kind, so that it maps to distributed RAM, and only
+ * the state that moves (valid, head, tail, phase) is in flip-flops.
  *
  * Doorbell writes are checked here; an invalid one changes nothing and is
  * reported on db_err_*. An SQ tail may add at most as many entries as are
@@ -130,22 +136,24 @@ initial begin
     end
 end
 
-reg                 sq_valid [0:QUEUE_COUNT-1];
+// configuration (one write port each: distributed RAM)
 reg  [63:12]        sq_base  [0:QUEUE_COUNT-1];
 reg  [15:0]         sq_size  [0:QUEUE_COUNT-1];
-reg  [15:0]         sq_head  [0:QUEUE_COUNT-1];
-reg  [15:0]         sq_tail  [0:QUEUE_COUNT-1];
 reg  [QID_W-1:0]    sq_cqid  [0:QUEUE_COUNT-1];
 reg  [1:0]          sq_qprio [0:QUEUE_COUNT-1];
-
-reg                 cq_valid [0:QUEUE_COUNT-1];
 reg  [63:12]        cq_base  [0:QUEUE_COUNT-1];
 reg  [15:0]         cq_size  [0:QUEUE_COUNT-1];
+reg  [QID_W-1:0]    cq_iv    [0:QUEUE_COUNT-1];
+reg                 cq_ien   [0:QUEUE_COUNT-1];
+
+// state
+reg                 sq_valid [0:QUEUE_COUNT-1];
+reg  [15:0]         sq_head  [0:QUEUE_COUNT-1];
+reg  [15:0]         sq_tail  [0:QUEUE_COUNT-1];
+reg                 cq_valid [0:QUEUE_COUNT-1];
 reg  [15:0]         cq_head  [0:QUEUE_COUNT-1];
 reg  [15:0]         cq_tail  [0:QUEUE_COUNT-1];
 reg                 cq_phase [0:QUEUE_COUNT-1];
-reg  [QID_W-1:0]    cq_iv    [0:QUEUE_COUNT-1];
-reg                 cq_ien   [0:QUEUE_COUNT-1];
 
 localparam [2:0]
     OP_CREATE_SQ = 3'd1,
@@ -216,6 +224,27 @@ always @* begin
 end
 assign any_queue_valid = any_valid;
 
+// Queue creation: the admin queue pair from AQA/ASQ/ACQ, or one queue the firmware creates
+wire fw_cmd = fw_cmd_valid && !admin_create;
+wire create_sq = admin_create || (fw_cmd && fw_cmd_op == OP_CREATE_SQ);
+wire create_cq = admin_create || (fw_cmd && fw_cmd_op == OP_CREATE_CQ);
+wire [QID_W-1:0] create_qid = admin_create ? {QID_W{1'b0}} : fw_cmd_qid;
+
+always @(posedge clk) begin
+    if (create_sq) begin
+        sq_base[create_qid] <= admin_create ? asq_base[63:12] : fw_cmd_base[63:12];
+        sq_size[create_qid] <= admin_create ? {4'd0, aqa_asqs} : fw_cmd_size;
+        sq_cqid[create_qid] <= admin_create ? {QID_W{1'b0}} : fw_cmd_map;
+        sq_qprio[create_qid] <= admin_create ? 2'd0 : fw_cmd_prio;
+    end
+    if (create_cq) begin
+        cq_base[create_qid] <= admin_create ? acq_base[63:12] : fw_cmd_base[63:12];
+        cq_size[create_qid] <= admin_create ? {4'd0, aqa_acqs} : fw_cmd_size;
+        cq_iv[create_qid] <= admin_create ? {QID_W{1'b0}} : fw_cmd_map;
+        cq_ien[create_qid] <= admin_create || fw_cmd_ien;
+    end
+end
+
 // Doorbell check
 wire db_queue_exists = !db_beyond && {{(32-QID_W){1'b0}}, db_qid} < QUEUE_COUNT && (db_is_cq ? cq_valid[db_qid] : sq_valid[db_qid]);
 wire [15:0] db_size = db_is_cq ? cq_size[db_qid] : sq_size[db_qid];
@@ -260,49 +289,22 @@ always @(posedge clk) begin
         end
     end
 
-    if (admin_create) begin
-        sq_valid[0] <= 1'b1;
-        sq_base[0] <= asq_base[63:12];
-        sq_size[0] <= {4'd0, aqa_asqs};
-        sq_head[0] <= 16'd0;
-        sq_tail[0] <= 16'd0;
-        sq_cqid[0] <= 0;
-        sq_qprio[0] <= 2'd0;
-        cq_valid[0] <= 1'b1;
-        cq_base[0] <= acq_base[63:12];
-        cq_size[0] <= {4'd0, aqa_acqs};
-        cq_head[0] <= 16'd0;
-        cq_tail[0] <= 16'd0;
-        cq_phase[0] <= 1'b1;
-        cq_iv[0] <= 0;
-        cq_ien[0] <= 1'b1;
+    if (create_sq) begin
+        sq_valid[create_qid] <= 1'b1;
+        sq_head[create_qid] <= 16'd0;
+        sq_tail[create_qid] <= 16'd0;
     end
-
-    if (fw_cmd_valid) begin
-        case (fw_cmd_op)
-            OP_CREATE_SQ: begin
-                sq_valid[fw_cmd_qid] <= 1'b1;
-                sq_base[fw_cmd_qid] <= fw_cmd_base[63:12];
-                sq_size[fw_cmd_qid] <= fw_cmd_size;
-                sq_head[fw_cmd_qid] <= 16'd0;
-                sq_tail[fw_cmd_qid] <= 16'd0;
-                sq_cqid[fw_cmd_qid] <= fw_cmd_map;
-                sq_qprio[fw_cmd_qid] <= fw_cmd_prio;
-            end
-            OP_CREATE_CQ: begin
-                cq_valid[fw_cmd_qid] <= 1'b1;
-                cq_base[fw_cmd_qid] <= fw_cmd_base[63:12];
-                cq_size[fw_cmd_qid] <= fw_cmd_size;
-                cq_head[fw_cmd_qid] <= 16'd0;
-                cq_tail[fw_cmd_qid] <= 16'd0;
-                cq_phase[fw_cmd_qid] <= 1'b1;
-                cq_iv[fw_cmd_qid] <= fw_cmd_map;
-                cq_ien[fw_cmd_qid] <= fw_cmd_ien;
-            end
-            OP_DELETE_SQ: sq_valid[fw_cmd_qid] <= 1'b0;
-            OP_DELETE_CQ: cq_valid[fw_cmd_qid] <= 1'b0;
-            default: ;
-        endcase
+    if (create_cq) begin
+        cq_valid[create_qid] <= 1'b1;
+        cq_head[create_qid] <= 16'd0;
+        cq_tail[create_qid] <= 16'd0;
+        cq_phase[create_qid] <= 1'b1;
+    end
+    if (fw_cmd && fw_cmd_op == OP_DELETE_SQ) begin
+        sq_valid[fw_cmd_qid] <= 1'b0;
+    end
+    if (fw_cmd && fw_cmd_op == OP_DELETE_CQ) begin
+        cq_valid[fw_cmd_qid] <= 1'b0;
     end
 
     if (rst || ctrl_reset) begin
