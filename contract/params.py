@@ -27,7 +27,9 @@ class DesignParams:
     AXIS_PCIE_DATA_WIDTH: int = 256
     # BAR0 is 2**BAR0_ADDR_WIDTH bytes
     BAR0_ADDR_WIDTH: int = 14
-    # I/O queue pairs in addition to the admin queue
+    # physical functions, each an NVMe controller with its own BAR0 (1 to 4, the hard IP's)
+    FUNCTIONS: int = 1
+    # I/O queue pairs of each controller, in addition to its admin queue
     IO_QUEUES: int = 64
     # CAP.MQES: largest I/O queue, zero-based
     MQES: int = 4095
@@ -51,7 +53,7 @@ class DesignParams:
 
     @property
     def queue_count(self) -> int:
-        """Queues including the admin queue: one doorbell pair and one MSI-X vector each."""
+        """One controller's queues including its admin queue: one doorbell pair and one MSI-X vector each."""
         return self.IO_QUEUES + 1
 
     @property

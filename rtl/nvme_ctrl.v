@@ -10,6 +10,12 @@
  * the PBA (contract/nvme_bar0.rdl). The parameters' defaults come from
  * contract/params.py (rtl/include/nvme_ctrl_params.vh).
  *
+ * Each of FUNCTIONS physical functions is a controller with its own BAR0:
+ * registers, enable and shutdown state, doorbells, MSI-X table and PBA.
+ * The queue engine, the DMA engine and the firmware mailbox serve function
+ * 0; another function's registers and MSI-X table work, its doorbells are
+ * not served yet (docs/virtual_controllers.md).
+ *
  * quiescent: nothing is in flight, no state change is under way and no
  * timer is armed (every time base holds while its timers are idle), so the
  * design's state cannot change until an input does. A platform may gate the
@@ -27,7 +33,9 @@ module nvme_ctrl #
     parameter AXIS_PCIE_CC_USER_WIDTH = AXIS_PCIE_DATA_WIDTH == 512 ? 81 : 33,
     // BAR0 size is 2**BAR0_ADDR_WIDTH bytes
     parameter BAR0_ADDR_WIDTH = `NVME_CTRL_BAR0_ADDR_WIDTH,
-    // I/O queue pairs in addition to the admin queue
+    // Physical functions, each a controller with its own BAR0 (1 to 4)
+    parameter FUNCTIONS = `NVME_CTRL_FUNCTIONS,
+    // I/O queue pairs of each controller in addition to its admin queue
     parameter IO_QUEUES = `NVME_CTRL_IO_QUEUES,
     // CAP.MQES: maximum I/O queue size, zero-based
     parameter [15:0] MQES = `NVME_CTRL_MQES,
@@ -113,6 +121,7 @@ module nvme_ctrl #
     output wire [63:0]                        cfg_interrupt_msix_address,
     output wire [31:0]                        cfg_interrupt_msix_data,
     output wire                               cfg_interrupt_msix_int,
+    output wire [7:0]                         cfg_interrupt_msi_function_number,
     input  wire                               cfg_interrupt_msix_sent,
     input  wire                               cfg_interrupt_msix_fail,
 
@@ -186,6 +195,9 @@ module nvme_ctrl #
 
 localparam QUEUE_COUNT = IO_QUEUES + 1;
 localparam QID_W = $clog2(QUEUE_COUNT);
+// MSI-X vectors of all functions, one per queue
+localparam MSIX_VECTORS = FUNCTIONS * QUEUE_COUNT;
+localparam MSIX_VEC_W = $clog2(MSIX_VECTORS);
 localparam SLOT_W = $clog2(CMD_SLOTS);
 // read tags: SQ fetch from 0, the DMA engine's pointer reads, then its data reads
 localparam [7:0] TAG_WALK = FETCH_TAGS;
@@ -198,6 +210,10 @@ localparam TIMEOUT_TICKS = 13;
 `include "nvme_bar0_regs.vh"
 
 initial begin
+    if (FUNCTIONS < 1 || FUNCTIONS > 4) begin
+        $error("Error: 1 to 4 physical functions, as the hard IP has (instance %m)");
+        $finish;
+    end
     if (BAR0_ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
         $error("Error: BAR0 decodes %0d address bits: registers, doorbells, MSI-X table and PBA (instance %m)",
                NVME_BAR0_ADDR_W);
@@ -207,20 +223,34 @@ end
 
 // BAR0: registers and doorbells below the MSI-X table, the table and PBA from there on
 wire [BAR0_ADDR_WIDTH-1:2] reg_addr;
+wire [7:0] reg_function;
 wire reg_wr_en;
 wire [31:0] reg_wr_data;
 wire [3:0] reg_wr_strb;
 wire reg_rd_en;
-wire [31:0] ctrl_rd_data;
 wire [31:0] msix_rd_data;
 reg msix_rd_sel_reg;
 wire msix_window = reg_addr >= NVME_MSIX_TABLE[BAR0_ADDR_WIDTH-1:2];
+// each function's register file, and the function whose register a read returns
+wire [FUNCTIONS-1:0] regs_select;
+wire [32*FUNCTIONS-1:0] fn_rd_data;
+wire [FUNCTIONS-1:0] fn_stable;
+reg [7:0] rd_function_reg;
+wire [31:0] ctrl_rd_data = {24'd0, rd_function_reg} < FUNCTIONS ? fn_rd_data[rd_function_reg[1:0]*32 +: 32] : 32'd0;
 
 always @(posedge user_clk) begin
     if (reg_rd_en) begin
         msix_rd_sel_reg <= msix_window;
+        rd_function_reg <= reg_function;
     end
 end
+
+genvar f;
+generate
+for (f = 0; f < FUNCTIONS; f = f + 1) begin : function_select
+    assign regs_select[f] = reg_function == f;
+end
+endgenerate
 
 // Controller state
 wire ctrl_enabled;
@@ -493,6 +523,7 @@ bar0_completer_inst (
     .m_axis_cc_tlast(m_axis_cc_tlast),
     .m_axis_cc_tuser(m_axis_cc_tuser),
     .reg_addr(reg_addr),
+    .reg_function(reg_function),
     .reg_wr_en(reg_wr_en),
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
@@ -512,11 +543,11 @@ regs_inst (
     .clk(user_clk),
     .rst(user_reset),
     .reg_addr(reg_addr),
-    .reg_wr_en(reg_wr_en && !msix_window),
+    .reg_wr_en(reg_wr_en && !msix_window && regs_select[0]),
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
-    .reg_rd_en(reg_rd_en && !msix_window),
-    .reg_rd_data(ctrl_rd_data),
+    .reg_rd_en(reg_rd_en && !msix_window && regs_select[0]),
+    .reg_rd_data(fn_rd_data[31:0]),
     .ctrl_enabled(ctrl_enabled),
     .ctrl_resetting(ctrl_resetting),
     .ctrl_reset(ctrl_reset),
@@ -538,13 +569,94 @@ regs_inst (
     .acq_base(acq_base),
     .intm(intm),
     .engine_idle(engine_idle),
-    .stable(regs_stable),
+    .stable(fn_stable[0]),
     .db_valid(db_valid),
     .db_qid(db_qid),
     .db_is_cq(db_is_cq),
     .db_beyond(db_beyond),
     .db_value(db_value)
 );
+
+assign regs_stable = &fn_stable;
+
+// The other functions' registers. Nothing of theirs is fetched, moved or held by the firmware yet, so
+// their engine is idle and a shutdown has no volatile state to wait for; their doorbells are dropped.
+generate
+for (f = 1; f < FUNCTIONS; f = f + 1) begin : other_function
+    wire ctrl_enabled_f;
+    wire ctrl_resetting_f;
+    wire ctrl_reset_f;
+    wire admin_create_f;
+    wire [2:0] cc_css_f;
+    wire shutdown_requested_f;
+    wire shutdown_abrupt_f;
+    wire shutdown_complete_f;
+    wire fatal_f;
+    wire [3:0] cc_mps_f;
+    wire [2:0] cc_ams_f;
+    wire [3:0] cc_iosqes_f;
+    wire [3:0] cc_iocqes_f;
+    wire [11:0] aqa_asqs_f;
+    wire [11:0] aqa_acqs_f;
+    wire [63:12] asq_base_f;
+    wire [63:12] acq_base_f;
+    wire [31:0] intm_f;
+    wire db_valid_f;
+    wire [QID_W-1:0] db_qid_f;
+    wire db_is_cq_f;
+    wire db_beyond_f;
+    wire [15:0] db_value_f;
+    wire unused_f = &{1'b0, ctrl_enabled_f, ctrl_resetting_f, ctrl_reset_f, admin_create_f, cc_css_f,
+                      shutdown_requested_f, shutdown_abrupt_f, shutdown_complete_f, fatal_f, cc_mps_f, cc_ams_f,
+                      cc_iosqes_f, cc_iocqes_f, aqa_asqs_f, aqa_acqs_f, asq_base_f, acq_base_f, intm_f,
+                      db_valid_f, db_qid_f, db_is_cq_f, db_beyond_f, db_value_f};
+
+    nvme_ctrl_regs #(
+        .ADDR_WIDTH(BAR0_ADDR_WIDTH),
+        .QUEUE_COUNT(QUEUE_COUNT),
+        .MQES(MQES),
+        .DSTRD(DSTRD),
+        .MPSMAX(MPSMAX)
+    )
+    regs_inst (
+        .clk(user_clk),
+        .rst(user_reset),
+        .reg_addr(reg_addr),
+        .reg_wr_en(reg_wr_en && !msix_window && regs_select[f]),
+        .reg_wr_data(reg_wr_data),
+        .reg_wr_strb(reg_wr_strb),
+        .reg_rd_en(reg_rd_en && !msix_window && regs_select[f]),
+        .reg_rd_data(fn_rd_data[f*32 +: 32]),
+        .ctrl_enabled(ctrl_enabled_f),
+        .ctrl_resetting(ctrl_resetting_f),
+        .ctrl_reset(ctrl_reset_f),
+        .admin_create(admin_create_f),
+        .cc_css(cc_css_f),
+        .shutdown_requested(shutdown_requested_f),
+        .shutdown_abrupt(shutdown_abrupt_f),
+        .shutdown_complete(shutdown_complete_f),
+        .fw_shutdown_done(1'b1),
+        .fatal_error(1'b0),
+        .fatal(fatal_f),
+        .cc_mps(cc_mps_f),
+        .cc_ams(cc_ams_f),
+        .cc_iosqes(cc_iosqes_f),
+        .cc_iocqes(cc_iocqes_f),
+        .aqa_asqs(aqa_asqs_f),
+        .aqa_acqs(aqa_acqs_f),
+        .asq_base(asq_base_f),
+        .acq_base(acq_base_f),
+        .intm(intm_f),
+        .engine_idle(1'b1),
+        .stable(fn_stable[f]),
+        .db_valid(db_valid_f),
+        .db_qid(db_qid_f),
+        .db_is_cq(db_is_cq_f),
+        .db_beyond(db_beyond_f),
+        .db_value(db_value_f)
+    );
+end
+endgenerate
 
 nvme_queue_table #(
     .QUEUE_COUNT(QUEUE_COUNT),
@@ -839,8 +951,9 @@ rq_mux_inst (
 );
 
 nvme_msix #(
+    .FUNCTIONS(FUNCTIONS),
     .VECTORS(QUEUE_COUNT),
-    .VEC_W(QID_W),
+    .VEC_W(MSIX_VEC_W),
     .ADDR_W(BAR0_ADDR_WIDTH - 2),
     .TICK_CYCLES(COALESCE_TICK_CYCLES)
 )
@@ -849,22 +962,25 @@ msix_inst (
     .rst(user_reset),
     .clear(ctrl_reset),
     .reg_addr(reg_addr),
+    .reg_function(reg_function),
     .reg_wr_en(reg_wr_en && msix_window),
     .reg_wr_data(reg_wr_data),
     .reg_wr_strb(reg_wr_strb),
     .reg_rd_en(reg_rd_en && msix_window),
     .reg_rd_data(msix_rd_data),
     .irq_valid(irq_valid),
-    .irq_vector(irq_vector),
+    // function 0's vectors come first
+    .irq_vector({{(MSIX_VEC_W-QID_W){1'b0}}, irq_vector}),
     .irq_coalesce(irq_coalesce),
     .coalesce_thr(coalesce_thr),
     .coalesce_time(coalesce_time),
-    .coalesce_disable(coalesce_disable),
+    .coalesce_disable({{(MSIX_VECTORS-QUEUE_COUNT){1'b0}}, coalesce_disable}),
     .cfg_interrupt_msix_enable(cfg_interrupt_msix_enable),
     .cfg_interrupt_msix_mask(cfg_interrupt_msix_mask),
     .cfg_interrupt_msix_address(cfg_interrupt_msix_address),
     .cfg_interrupt_msix_data(cfg_interrupt_msix_data),
     .cfg_interrupt_msix_int(cfg_interrupt_msix_int),
+    .cfg_interrupt_msi_function_number(cfg_interrupt_msi_function_number),
     .cfg_interrupt_msix_sent(cfg_interrupt_msix_sent),
     .cfg_interrupt_msix_fail(cfg_interrupt_msix_fail),
     .idle(msix_idle)

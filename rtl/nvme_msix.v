@@ -14,13 +14,21 @@
  * its own mask bit or by the function mask, or with MSI-X disabled, shows
  * the request in the PBA instead, and the message goes out on unmask.
  * Messages leave through the hard IP's cfg_interrupt_msix_* handshake.
+ *
+ * Each physical function has a table and PBA of VECTORS entries in its own
+ * BAR0, and its own MSI-X Enable and Function Mask; vector v of function f is
+ * vector f * VECTORS + v here, and its message names function f.
  */
 module nvme_msix #
 (
-    // Number of vectors
+    // Physical functions (1 to 4, the hard IP's)
+    parameter FUNCTIONS = 1,
+    // Vectors per function
     parameter VECTORS = 65,
-    // Vector number width
-    parameter VEC_W = $clog2(VECTORS),
+    // Vectors of all functions
+    parameter TOTAL = FUNCTIONS * VECTORS,
+    // Vector number width (all functions' vectors)
+    parameter VEC_W = $clog2(FUNCTIONS * VECTORS),
     // Width of the register port's dword address (BAR0 byte address width - 2)
     parameter ADDR_W = 12,
     // Clock cycles per 100 us coalescing time unit
@@ -36,6 +44,7 @@ module nvme_msix #
      * Register port (BAR0 dword address)
      */
     input  wire [ADDR_W-1:0]    reg_addr,
+    input  wire [7:0]           reg_function,
     input  wire                 reg_wr_en,
     input  wire [31:0]          reg_wr_data,
     input  wire [3:0]           reg_wr_strb,
@@ -54,7 +63,7 @@ module nvme_msix #
      */
     input  wire [7:0]           coalesce_thr,
     input  wire [7:0]           coalesce_time,
-    input  wire [VECTORS-1:0]   coalesce_disable,
+    input  wire [TOTAL-1:0]     coalesce_disable,
 
     /*
      * Hard IP MSI-X interface
@@ -64,6 +73,7 @@ module nvme_msix #
     output reg  [63:0]          cfg_interrupt_msix_address,
     output reg  [31:0]          cfg_interrupt_msix_data,
     output reg                  cfg_interrupt_msix_int,
+    output reg  [7:0]           cfg_interrupt_msi_function_number,
     input  wire                 cfg_interrupt_msix_sent,
     input  wire                 cfg_interrupt_msix_fail,
 
@@ -75,8 +85,13 @@ module nvme_msix #
 
 localparam integer TABLE_BASE = {{(32-NVME_BAR0_ADDR_W){1'b0}}, NVME_MSIX_TABLE};
 localparam integer PBA_BASE = {{(32-NVME_BAR0_ADDR_W){1'b0}}, NVME_MSIX_PBA};
+localparam [31:0] VECTORS_32 = VECTORS;
 
 initial begin
+    if (FUNCTIONS < 1 || FUNCTIONS > 4 || TOTAL != FUNCTIONS * VECTORS || (1 << VEC_W) < TOTAL) begin
+        $error("Error: 1 to 4 functions, TOTAL = FUNCTIONS * VECTORS vectors numbered in VEC_W bits (instance %m)");
+        $finish;
+    end
     if (ADDR_W + 2 != NVME_BAR0_ADDR_W) begin
         $error("Error: the register port carries BAR0 dword addresses (instance %m)");
         $finish;
@@ -92,20 +107,20 @@ initial begin
     end
 end
 
-reg [31:0] addr_lo_mem [0:VECTORS-1];
-reg [31:0] addr_hi_mem [0:VECTORS-1];
-reg [31:0] data_mem [0:VECTORS-1];
-reg [VECTORS-1:0] mask_reg;
+reg [31:0] addr_lo_mem [0:TOTAL-1];
+reg [31:0] addr_hi_mem [0:TOTAL-1];
+reg [31:0] data_mem [0:TOTAL-1];
+reg [TOTAL-1:0] mask_reg;
 
-reg [VECTORS-1:0] fire_reg;
-reg [7:0] agg_count [0:VECTORS-1];
-reg [7:0] agg_ticks [0:VECTORS-1];
+reg [TOTAL-1:0] fire_reg;
+reg [7:0] agg_count [0:TOTAL-1];
+reg [7:0] agg_ticks [0:TOTAL-1];
 wire tick;
 reg aggregating;
 integer v;
 always @* begin
     aggregating = 1'b0;
-    for (v = 0; v < VECTORS; v = v + 1) begin
+    for (v = 0; v < TOTAL; v = v + 1) begin
         aggregating = aggregating || agg_count[v] != 0;
     end
 end
@@ -127,26 +142,35 @@ localparam [1:0]
 
 reg [1:0] s_state_reg;
 reg [VEC_W-1:0] s_vec_reg;
+// the function whose vector goes out
+wire [31:0] s_function = {{(32-VEC_W){1'b0}}, s_vec_reg} / VECTORS_32;
 
 // the hard IP samples the request from power-up, before the first reset
 initial begin
     cfg_interrupt_msix_int = 1'b0;
     cfg_interrupt_msix_address = 64'd0;
     cfg_interrupt_msix_data = 32'd0;
+    cfg_interrupt_msi_function_number = 8'd0;
 end
 
-// only physical function 0 exists
-wire [5:0] unused_other_functions = {cfg_interrupt_msix_enable[3:1], cfg_interrupt_msix_mask[3:1]};
-wire blocked = !cfg_interrupt_msix_enable[0] || cfg_interrupt_msix_mask[0];
-wire [VECTORS-1:0] sendable = blocked ? {VECTORS{1'b0}} : fire_reg & ~mask_reg;
-wire [VECTORS-1:0] pba = fire_reg & (mask_reg | {VECTORS{blocked}});
+// a function's vectors are blocked while its MSI-X Enable is clear or its Function Mask set
+wire [3:0] function_blocked = ~cfg_interrupt_msix_enable | cfg_interrupt_msix_mask;
+reg [TOTAL-1:0] blocked;
+integer b;
+always @* begin
+    for (b = 0; b < TOTAL; b = b + 1) begin
+        blocked[b] = function_blocked[b / VECTORS];
+    end
+end
+wire [TOTAL-1:0] sendable = fire_reg & ~mask_reg & ~blocked;
+wire [TOTAL-1:0] pba = fire_reg & (mask_reg | blocked);
 assign idle = s_state_reg == S_IDLE && sendable == 0 && !aggregating && !cfg_interrupt_msix_int;
 
 reg [VEC_W-1:0] first_sendable;
 integer i;
 always @* begin
     first_sendable = 0;
-    for (i = VECTORS - 1; i >= 0; i = i - 1) begin
+    for (i = TOTAL - 1; i >= 0; i = i - 1) begin
         if (sendable[i]) begin
             first_sendable = i[VEC_W-1:0];
         end
@@ -159,43 +183,51 @@ localparam [ADDR_W-1:0] PBA_DW = NVME_MSIX_PBA[ADDR_W+1:2];
 wire is_pba = reg_addr >= PBA_DW;
 wire [ADDR_W-1:0] table_dw = reg_addr - TABLE_DW;
 wire [ADDR_W-1:0] pba_dw = reg_addr - PBA_DW;
-wire [ADDR_W-3:0] entry = table_dw[ADDR_W-1:2];
+wire [ADDR_W-3:0] local_entry = table_dw[ADDR_W-1:2];
 wire [3:0] field_offset = {table_dw[1:0], 2'b00};
-wire entry_ok = reg_addr >= TABLE_DW && {{(32-(ADDR_W-2)){1'b0}}, entry} < VECTORS;
+wire function_ok = {24'd0, reg_function} < FUNCTIONS;
+wire entry_ok = reg_addr >= TABLE_DW && {{(32-(ADDR_W-2)){1'b0}}, local_entry} < VECTORS && function_ok;
+// the function's first vector, and the entry in all functions' vectors
+wire [31:0] function_base = function_ok ? {24'd0, reg_function} * VECTORS_32 : 32'd0;
+wire [31:0] entry_index = function_base + {{(34-ADDR_W){1'b0}}, local_entry};
+wire [VEC_W-1:0] entry = entry_index[VEC_W-1:0];
+// below TOTAL, and a function number below 4
+wire unused_index_msbs = &{1'b0, entry_index[31:VEC_W], s_function[31:8]};
 wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
 
-// PBA dword: 32 vectors each
+// PBA dword: 32 vectors of the function each
+wire [VECTORS-1:0] function_pba = pba[function_base +: VECTORS];
 /* verilator lint_off WIDTHEXPAND */
-wire [VECTORS+31:0] pba_padded = {32'd0, pba};
+wire [VECTORS+31:0] pba_padded = {32'd0, function_pba};
 /* verilator lint_on WIDTHEXPAND */
 wire [31:0] pba_dword = pba_padded[pba_dw[ADDR_W-4:0]*32 +: 32];
 
 always @(posedge clk) begin
     if (reg_rd_en) begin
         if (is_pba) begin
-            reg_rd_data <= {{(32-ADDR_W){1'b0}}, pba_dw} < (VECTORS + 31) / 32 ? pba_dword : 32'd0;
+            reg_rd_data <= {{(32-ADDR_W){1'b0}}, pba_dw} < (VECTORS + 31) / 32 && function_ok ? pba_dword : 32'd0;
         end else if (!entry_ok) begin
             reg_rd_data <= 32'd0;
         end else begin
             case (field_offset)
-                NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: reg_rd_data <= addr_lo_mem[entry[VEC_W-1:0]];
-                NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: reg_rd_data <= addr_hi_mem[entry[VEC_W-1:0]];
-                NVME_MSIX_TABLE_MSG_DATA[3:0]: reg_rd_data <= data_mem[entry[VEC_W-1:0]];
-                default: reg_rd_data <= {31'd0, mask_reg[entry[VEC_W-1:0]]} << NVME_MSIX_TABLE_VECTOR_CTRL_MASK;
+                NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: reg_rd_data <= addr_lo_mem[entry];
+                NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: reg_rd_data <= addr_hi_mem[entry];
+                NVME_MSIX_TABLE_MSG_DATA[3:0]: reg_rd_data <= data_mem[entry];
+                default: reg_rd_data <= {31'd0, mask_reg[entry]} << NVME_MSIX_TABLE_VECTOR_CTRL_MASK;
             endcase
         end
     end
 
     if (reg_wr_en && !is_pba && entry_ok) begin
         case (field_offset)
-            NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: addr_lo_mem[entry[VEC_W-1:0]] <= ((addr_lo_mem[entry[VEC_W-1:0]] & ~strb_mask)
+            NVME_MSIX_TABLE_MSG_ADDR_LO[3:0]: addr_lo_mem[entry] <= ((addr_lo_mem[entry] & ~strb_mask)
                 | (reg_wr_data & strb_mask)) & NVME_MSIX_TABLE_MSG_ADDR_LO_WMASK;
-            NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: addr_hi_mem[entry[VEC_W-1:0]] <= (addr_hi_mem[entry[VEC_W-1:0]] & ~strb_mask)
+            NVME_MSIX_TABLE_MSG_ADDR_HI[3:0]: addr_hi_mem[entry] <= (addr_hi_mem[entry] & ~strb_mask)
                 | (reg_wr_data & strb_mask);
-            NVME_MSIX_TABLE_MSG_DATA[3:0]: data_mem[entry[VEC_W-1:0]] <= (data_mem[entry[VEC_W-1:0]] & ~strb_mask)
+            NVME_MSIX_TABLE_MSG_DATA[3:0]: data_mem[entry] <= (data_mem[entry] & ~strb_mask)
                 | (reg_wr_data & strb_mask);
             default: if (strb_mask[NVME_MSIX_TABLE_VECTOR_CTRL_MASK]) begin
-                mask_reg[entry[VEC_W-1:0]] <= reg_wr_data[NVME_MSIX_TABLE_VECTOR_CTRL_MASK];
+                mask_reg[entry] <= reg_wr_data[NVME_MSIX_TABLE_VECTOR_CTRL_MASK];
             end
         endcase
     end
@@ -214,6 +246,7 @@ always @(posedge clk) begin
             if (sendable[s_vec_reg]) begin
                 cfg_interrupt_msix_address <= {addr_hi_mem[s_vec_reg], addr_lo_mem[s_vec_reg]};
                 cfg_interrupt_msix_data <= data_mem[s_vec_reg];
+                cfg_interrupt_msi_function_number <= s_function[7:0];
                 cfg_interrupt_msix_int <= 1'b1;
                 fire_reg[s_vec_reg] <= 1'b0;
                 s_state_reg <= S_WAIT;
@@ -233,7 +266,7 @@ always @(posedge clk) begin
     endcase
 
     if (tick) begin
-        for (i = 0; i < VECTORS; i = i + 1) begin
+        for (i = 0; i < TOTAL; i = i + 1) begin
             if (agg_count[i] != 0) begin
                 if (agg_ticks[i] <= 8'd1) begin
                     fire_reg[i] <= 1'b1;
@@ -262,13 +295,13 @@ always @(posedge clk) begin
 
     if (rst || clear) begin
         fire_reg <= 0;
-        for (i = 0; i < VECTORS; i = i + 1) begin
+        for (i = 0; i < TOTAL; i = i + 1) begin
             agg_count[i] <= 8'd0;
         end
     end
     if (rst) begin
         // every vector masked at reset (PCIe base specification, 7.7.2)
-        mask_reg <= {VECTORS{1'b1}};
+        mask_reg <= {TOTAL{1'b1}};
         s_state_reg <= S_IDLE;
         cfg_interrupt_msix_int <= 1'b0;
     end

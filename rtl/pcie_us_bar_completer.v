@@ -14,6 +14,10 @@
  * longer reads complete with Completer Abort. Other non-posted requests (I/O,
  * atomics, locked reads) complete with Unsupported Request; other posted
  * requests are dropped.
+ *
+ * A multi-function device shares the completer: each access carries the
+ * target function of its request (reg_function), and the completion names
+ * that function as its completer.
  */
 module pcie_us_bar_completer #
 (
@@ -60,6 +64,8 @@ module pcie_us_bar_completer #
      * after reg_rd_en (a registered read)
      */
     output wire [ADDR_WIDTH-1:2]              reg_addr,
+    // the physical function the request targets
+    output wire [7:0]                         reg_function,
     output wire                               reg_wr_en,
     output wire [31:0]                        reg_wr_data,
     output wire [3:0]                         reg_wr_strb,
@@ -125,6 +131,7 @@ reg [10:0] dword_count_reg;
 reg [3:0] req_type_reg;
 reg [15:0] requester_id_reg;
 reg [7:0] tag_reg;
+reg [7:0] function_reg;
 reg [2:0] tc_reg;
 reg [2:0] attr_reg;
 reg [3:0] first_be_reg;
@@ -163,6 +170,7 @@ assign m_axis_cc_tlast = out_last_reg;
 assign m_axis_cc_tuser = {AXIS_PCIE_CC_USER_WIDTH{1'b0}};
 
 assign reg_addr = reg_addr_reg;
+assign reg_function = function_reg;
 assign reg_wr_en = reg_wr_en_reg;
 assign reg_wr_data = reg_wr_data_reg;
 assign reg_wr_strb = reg_wr_strb_reg;
@@ -269,6 +277,7 @@ always @(posedge clk) begin
                     end
                     default: begin
                         tag_reg <= in_dw[7:0];
+                        function_reg <= in_dw[15:8];
                         tc_reg <= in_dw[27:25];
                         attr_reg <= in_dw[30:28];
                     end
@@ -338,8 +347,9 @@ always @(posedge clk) begin
                         9'd0, addr_reg[6:2], first_be_skip(first_be_reg)};
                     2'd1: out_data_reg[out_lane_reg*32 +: 32] <= {requester_id_reg, 1'b0, 1'b0,
                         cpl_status_reg, cpl_status_reg == CPL_STATUS_SC ? dword_count_reg : 11'd0};
+                    // the completer id: the hard IP fills in the bus and device numbers
                     default: out_data_reg[out_lane_reg*32 +: 32] <= {1'b0, attr_reg, tc_reg, 1'b0,
-                        16'd0, tag_reg};
+                        8'd0, function_reg, tag_reg};
                 endcase
                 if (cpl_desc_dw_reg == 2'd2 && cpl_status_reg != CPL_STATUS_SC) begin
                     out_valid_reg <= 1'b1;

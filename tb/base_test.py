@@ -57,12 +57,16 @@ class NvmeBaseTest(uvm_test):
         self.config = self.controller_config()
         self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=self.config.pci,
                          clock_gate=self.clock_gate)
-        self.regs = RegisterBfm(self.tb)
+        # each function's register file, checked by its own scoreboard; function 0's is the one a
+        # single-controller test drives
+        self.function_regs = [RegisterBfm(self.tb, fn) for fn in range(self.tb.params.FUNCTIONS)]
+        self.function_reg_models = [RegisterModel(self.controller_params) for _ in self.function_regs]
+        self.regs = self.function_regs[0]
+        self.reg_model = self.function_reg_models[0]
         self.driver = NvmeDriver(self.tb, self.regs)
-        self.reg_model = RegisterModel(self.controller_params)
         ConfigDB().set(None, "*", "CONTROLLER_CONFIG", self.config)
-        ConfigDB().set(None, "*", "REG_BFM", self.regs)
-        ConfigDB().set(None, "*", "REG_MODEL", self.reg_model)
+        ConfigDB().set(None, "*", "REG_BFMS", self.function_regs)
+        ConfigDB().set(None, "*", "REG_MODELS", self.function_reg_models)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)

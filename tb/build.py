@@ -12,6 +12,7 @@ learns its build's parameters from NVME_COSIM_PARAMETERS.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import hashlib
 from collections.abc import Callable, Iterator
@@ -366,3 +367,17 @@ def prune_builds(sim_dir: Path, family: str, keep: int) -> list[Path]:
 def sim_modules(tests_dir: Path = TESTS_DIR) -> list[str]:
     """The cocotb test modules under tests/sim (or another directory), by module name."""
     return sorted(p.stem for p in tests_dir.glob("*.py") if not p.stem.startswith("_"))
+
+
+# a module whose tests need a build other than the default names its parameters in this top-level dict
+BUILD_PARAMETERS = "BUILD_PARAMETERS"
+
+
+def module_parameters(module: str, tests_dir: Path = TESTS_DIR) -> dict[str, int]:
+    """The build parameters a module declares (``BUILD_PARAMETERS = {...}``, a literal), {} for the default
+    build. Read from its source: importing a cocotb module needs a running simulator."""
+    tree = ast.parse((tests_dir / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == BUILD_PARAMETERS for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}

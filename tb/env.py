@@ -20,11 +20,15 @@ from tb.scoreboards import CompletionScoreboard, InterruptScoreboard, QueueMonit
 
 
 class RegMonitor(uvm_component):
-    """Publishes every completed BAR0 access."""
+    """Publishes every completed access to one function's BAR0."""
+
+    def __init__(self, name: str, parent: uvm_component, function: int = 0) -> None:
+        super().__init__(name, parent)
+        self.function = function
 
     def build_phase(self) -> None:
         self.ap = uvm_analysis_port("ap", self)
-        bfm: RegisterBfm = ConfigDB().get(self, "", "REG_BFM")
+        bfm: RegisterBfm = ConfigDB().get(self, "", "REG_BFMS")[self.function]
         bfm.observers.append(self.ap.write)
 
 
@@ -32,11 +36,16 @@ class RegScoreboard(uvm_subscriber):
     """Checks each register read against RegisterModel; fails on any mismatch.
 
     Tests that write CC.EN 1->0 rely on the model's controller reset. A
-    scoreboard that saw no read has checked nothing and fails too.
+    scoreboard that saw no read has checked nothing and fails too. One
+    scoreboard per function, each with its own model.
     """
 
+    def __init__(self, name: str, parent: uvm_component, function: int = 0) -> None:
+        super().__init__(name, parent)
+        self.function = function
+
     def build_phase(self) -> None:
-        self.model: RegisterModel = ConfigDB().get(self, "", "REG_MODEL")
+        self.model: RegisterModel = ConfigDB().get(self, "", "REG_MODELS")[self.function]
         self.reads_checked = 0
         self.mismatches: list[str] = []
 
@@ -60,8 +69,9 @@ class RegScoreboard(uvm_subscriber):
             self.logger.warning(self.mismatches[-1])
 
     def check_phase(self) -> None:
-        assert self.reads_checked > 0, "register scoreboard saw no reads"
-        assert not self.mismatches, f"{len(self.mismatches)} register mismatches, first: {self.mismatches[0]}"
+        assert self.reads_checked > 0, f"register scoreboard of function {self.function} saw no reads"
+        assert not self.mismatches, (f"function {self.function}: {len(self.mismatches)} register mismatches, "
+                                     f"first: {self.mismatches[0]}")
         self.logger.info("register scoreboard: %d reads checked, all match", self.reads_checked)
 
 
@@ -84,14 +94,17 @@ class TlpRuleScoreboard(uvm_component):
 class NvmeEnv(uvm_env):
     """The environment every simulation test builds.
 
-    The register monitor and scoreboard and the TLP-rule check are always
-    there. Tests that run commands (ConfigDB "QUEUES" true) add the queue
+    The register monitor and scoreboard (one pair per function) and the
+    TLP-rule check are always there. Tests that run commands (ConfigDB "QUEUES" true) add the queue
     monitor with the completion and interrupt scoreboards and coverage.
     """
 
     def build_phase(self) -> None:
-        self.reg_monitor = RegMonitor("reg_monitor", self)
-        self.reg_scoreboard = RegScoreboard("reg_scoreboard", self)
+        functions = len(ConfigDB().get(self, "", "REG_BFMS"))
+        # function 0's keep the single-controller names
+        suffixes = [""] + [f"_fn{fn}" for fn in range(1, functions)]
+        self.reg_monitors = [RegMonitor(f"reg_monitor{s}", self, fn) for fn, s in enumerate(suffixes)]
+        self.reg_scoreboards = [RegScoreboard(f"reg_scoreboard{s}", self, fn) for fn, s in enumerate(suffixes)]
         self.tlp_rules = TlpRuleScoreboard("tlp_rules", self)
         self.queues = ConfigDB().get(self, "", "QUEUES")
         if self.queues:
@@ -104,7 +117,8 @@ class NvmeEnv(uvm_env):
             self.coverage = QueueCoverage("coverage", self)
 
     def connect_phase(self) -> None:
-        self.reg_monitor.ap.connect(self.reg_scoreboard.analysis_export)
+        for monitor, scoreboard in zip(self.reg_monitors, self.reg_scoreboards):
+            monitor.ap.connect(scoreboard.analysis_export)
         if self.queues:
             # the reference sees each SQE before the scoreboard can see its CQE
             self.queue_monitor.ap.connect(self.reference.analysis_export)

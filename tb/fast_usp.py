@@ -6,7 +6,7 @@ status, configuration control, interrupts). At 250 MHz that Python work is
 most of a simulation's wall time even when the link is idle. This subclass
 replaces those loops, for the ports this design connects, with loops that
 wake on a queue, on cfg_interrupt_msix_int, or when the host writes the
-function's configuration space, to copy its state (MPS, MRRS, MSI-X enable
+functions' configuration space, to copy their state (MPS, MRRS, MSI-X enable
 and mask) to the cfg_* outputs.
 
 It also adds what the stock model lacks as a test bed:
@@ -123,16 +123,16 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         self._tap_rq()
 
     def _watch_config_writes(self) -> None:
-        """Tell the cfg_* loops when the host has written function 0's configuration space."""
-        function = self.functions[0]
-        write = function.write_config_register
+        """Tell the cfg_* loops when the host has written a function's configuration space."""
+        for function in self.functions:
+            function.write_config_register = self._written(function.write_config_register)
 
+    def _written(self, write: Callable) -> Callable:
         async def written(reg: int, data: int, mask: int) -> None:
             await write(reg, data, mask)
             self._status_written.set()
             self._msix_written.set()
-
-        function.write_config_register = written
+        return written
 
     def _tap_rq(self) -> None:
         # the sink hands each complete frame to _sink_frame: wrapping it sees
@@ -251,20 +251,27 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             await self._status_written.wait()
 
     async def _run_cfg_int_logic(self) -> None:
-        msix_cap = self.functions[0].msix_cap
+        """Each function's MSI-X Enable and Function Mask on its bit of cfg_interrupt_msix_enable/mask; a
+        message goes out as the function cfg_interrupt_msi_function_number names (function 0 if the design
+        does not drive it)."""
         request = self.cfg_interrupt_msix_int
         while True:
             self._msix_written.clear()
-            self.cfg_interrupt_msix_enable.value = int(msix_cap.msix_enable)
-            self.cfg_interrupt_msix_mask.value = int(msix_cap.msix_function_mask)
+            self.cfg_interrupt_msix_enable.value = sum(int(f.msix_cap.msix_enable) << k
+                                                       for k, f in enumerate(self.functions))
+            self.cfg_interrupt_msix_mask.value = sum(int(f.msix_cap.msix_function_mask) << k
+                                                     for k, f in enumerate(self.functions))
             await First(RisingEdge(request), self._msix_written.wait())
             if request.value != 1:
                 continue
-            if not msix_cap.msix_enable:
-                raise RuntimeError("MSI-X requested while the host has it disabled")
+            number = self.cfg_interrupt_msi_function_number
+            function = self.functions[int(number.value) if number is not None else 0]
+            if not function.msix_cap.msix_enable:
+                raise RuntimeError(f"MSI-X requested for function {function.function_num} while the host has it "
+                                   "disabled")
             message = Tlp_us()
             message.fmt_type = TlpType.MEM_WRITE
-            message.requester_id = self.functions[0].pcie_id
+            message.requester_id = function.pcie_id
             message.set_addr_be_data(int(self.cfg_interrupt_msix_address.value),
                                      int(self.cfg_interrupt_msix_data.value).to_bytes(4, "little"))
             self._queue_rq_frame(message.pack_us_rq())

@@ -65,10 +65,11 @@ class RegAccess:
 
 
 class RegisterBfm:
-    """BAR0 reads and writes of any size and alignment, with observers."""
+    """One function's BAR0 reads and writes of any size and alignment, with observers."""
 
-    def __init__(self, tb: PcieTb) -> None:
+    def __init__(self, tb: PcieTb, function: int = 0) -> None:
         self.tb = tb
+        self.function = function
         self.observers: list[Callable[[RegAccess], None]] = []
 
     def _notify(self, access: RegAccess) -> None:
@@ -76,12 +77,12 @@ class RegisterBfm:
             observer(access)
 
     async def read(self, offset: int, length: int) -> bytes:
-        data = await self.tb.bar0.read(offset, length)
+        data = await self.tb.bar0_of(self.function).read(offset, length)
         self._notify(RegAccess(False, offset, bytes(data), int(get_sim_time("ns"))))
         return data
 
     async def write(self, offset: int, data: bytes) -> None:
-        await self.tb.bar0.write(offset, data)
+        await self.tb.bar0_of(self.function).write(offset, data)
         self._notify(RegAccess(True, offset, bytes(data), int(get_sim_time("ns"))))
 
     async def readl(self, offset: int) -> int:
@@ -120,6 +121,10 @@ class NvmeDriver:
         """Enumerate, find the NVMe function by class code, enable memory space and bus mastering,
         read CAP and VS."""
         await self.tb.enumerate(NVME_CLASS_CODE)
+        await self.read_cap()
+
+    async def read_cap(self) -> None:
+        """Read CAP and VS: what a probe does first on each function it binds to."""
         self.cap = Cap.decode(await self.regs.readq(NVME_REG_CAP))
         self.version = await self.regs.readl(NVME_REG_VS)
 

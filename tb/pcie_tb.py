@@ -118,13 +118,9 @@ class PcieTb:
             cfg_interrupt_msix_int=dut.cfg_interrupt_msix_int,
             cfg_interrupt_msix_sent=dut.cfg_interrupt_msix_sent,
             cfg_interrupt_msix_fail=dut.cfg_interrupt_msix_fail,
-            # the design keeps the MSI-X table and PBA in BAR0; one vector per CQ
-            pf0_msix_enable=True,
-            pf0_msix_table_size=self.params.msix_vectors - 1,
-            pf0_msix_table_bir=0,
-            pf0_msix_table_offset=bar0.MSIX_TABLE.OFFSET,
-            pf0_msix_pba_bir=0,
-            pf0_msix_pba_offset=bar0.MSIX_PBA.OFFSET,
+            cfg_interrupt_msi_function_number=dut.cfg_interrupt_msi_function_number,
+            pf_count=self.params.FUNCTIONS,
+            **{key: value for fn in range(self.params.FUNCTIONS) for key, value in self._msix_capability(fn).items()},
             read_latency_ns=self.link.host_read_latency_ns,
             read_jitter_ns=self.link.host_read_jitter_ns,
             seed=self.link.host_seed,
@@ -138,8 +134,9 @@ class PcieTb:
         # host may, so the design sees the smallest pieces
         self.rc.split_on_all_rcb = self.link.split_completions
         self._set_identity(identity)
-        # A 64-bit BAR0 holding the registers and doorbells
-        self.dev.functions[0].configure_bar(0, self.bar0_size, ext=True)
+        # each function's 64-bit BAR0 holding its registers, doorbells and MSI-X table
+        for function in self.dev.functions:
+            function.configure_bar(0, self.bar0_size, ext=True)
         self.rc.make_port().connect(self.dev)
 
         # the device's DRAM, behind the DMA engine's AXI4 master (an AxiRam logs its set-up at INFO)
@@ -147,7 +144,8 @@ class PcieTb:
         self.dram = make_dram(dut)
         self._quiet_models(verbose)
 
-        self.func = None  # the device as the host sees it, after enumerate()
+        self.func = None  # the device (function 0) as the host sees it, after enumerate()
+        self.funcs: list = []  # every function, by function number, after enumerate()
         self.high_pool = None
         # host buffers the design may reach, as (base, size)
         self.dma_buffers: list[tuple[int, int]] = []
@@ -197,15 +195,22 @@ class PcieTb:
         self._device_wrote.clear()
         await First(self._device_wrote.wait(), Timer(max(1, int(timeout_ns)), "ns"))
 
+    def _msix_capability(self, fn: int) -> dict[str, int]:
+        """The hard IP's MSI-X customisation of function ``fn``: the design keeps each function's MSI-X
+        table and PBA in its BAR0, one vector per CQ."""
+        return {f"pf{fn}_msix_enable": True, f"pf{fn}_msix_table_size": self.params.msix_vectors - 1,
+                f"pf{fn}_msix_table_bir": 0, f"pf{fn}_msix_table_offset": bar0.MSIX_TABLE.OFFSET,
+                f"pf{fn}_msix_pba_bir": 0, f"pf{fn}_msix_pba_offset": bar0.MSIX_PBA.OFFSET}
+
     def _set_identity(self, identity: PciIdentity) -> None:
-        """The IDs and class code function 0's configuration space reports (the IP's customisation)."""
-        function = self.dev.functions[0]
-        function.vendor_id = identity.vendor_id
-        function.device_id = identity.device_id
-        function.subsystem_vendor_id = identity.subsystem_vendor_id
-        function.subsystem_id = identity.subsystem_id
-        function.revision_id = identity.revision_id
-        function.class_code = identity.class_code
+        """The IDs and class code every function's configuration space reports (the IP's customisation)."""
+        for function in self.dev.functions:
+            function.vendor_id = identity.vendor_id
+            function.device_id = identity.device_id
+            function.subsystem_vendor_id = identity.subsystem_vendor_id
+            function.subsystem_id = identity.subsystem_id
+            function.revision_id = identity.revision_id
+            function.class_code = identity.class_code
 
     def _design_read_latency(self, rid: int, tag: int, ns: int) -> bool:
         if self.func is None or rid != int(self.func.pcie_id):
@@ -295,19 +300,21 @@ class PcieTb:
         return self.peer
 
     async def enumerate(self, class_code: int) -> None:
-        """Enumerate the bus, find the one function of ``class_code`` (as a driver's PCI ID table
-        matches) and enable it as its probe would; under an IOMMU the device gets its default domain
+        """Enumerate the bus, find the design's functions of ``class_code`` (as a driver's PCI ID table
+        matches) and enable each as its probe would; under an IOMMU function 0 gets its default domain
         (DmaApi.for_device) here, as at the IOMMU core's probe."""
         await self.rc.enumerate()
         matches = [f for f in _functions(self.rc.host_bridge.bus) if f.class_code == class_code]
-        assert len(matches) == 1, (
-            f"{len(matches)} functions of class {class_code:06x} after enumeration: "
-            f"{[(str(f.pcie_id), f'{f.class_code:06x}') for f in _functions(self.rc.host_bridge.bus)]}")
-        self.func = matches[0]
-        await self.func.enable_device()
-        await self.func.set_master()
-        if self.link.device_mrrs_code is not None:
-            await self.func.set_readrq(self.link.device_mrrs_code)
+        assert len(matches) == self.params.FUNCTIONS, (
+            f"{len(matches)} functions of class {class_code:06x} after enumeration, {self.params.FUNCTIONS} "
+            f"expected: {[(str(f.pcie_id), f'{f.class_code:06x}') for f in _functions(self.rc.host_bridge.bus)]}")
+        self.funcs = sorted(matches, key=lambda f: f.pcie_id.function)
+        self.func = self.funcs[0]
+        for func in self.funcs:
+            await func.enable_device()
+            await func.set_master()
+            if self.link.device_mrrs_code is not None:
+                await func.set_readrq(self.link.device_mrrs_code)
         if self.iommu_seam is not None:
             self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)), self.iommu_seam.invalidation_queue)
         if self.peer is not None:
@@ -317,9 +324,13 @@ class PcieTb:
 
     @property
     def bar0(self):
-        """BAR0 as a memory region on the host side (read/write by offset)."""
-        assert self.func is not None, "enumerate() first"
-        return self.func.bar_window[0]
+        """Function 0's BAR0 as a memory region on the host side (read/write by offset)."""
+        return self.bar0_of(0)
+
+    def bar0_of(self, function: int):
+        """A function's BAR0 as a memory region on the host side."""
+        assert self.funcs, "enumerate() first"
+        return self.funcs[function].bar_window[0]
 
     @property
     def bar0_address(self) -> int:

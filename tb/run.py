@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-from tb.build import TESTS_DIR, BuildError, SimBuild, sim_modules
+from tb.build import TESTS_DIR, BuildError, SimBuild, module_parameters, sim_modules
 from tb.results import WATCHDOG_MESSAGE, Outcome, module_failures, relative
 
 
@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = sim_modules(tests_dir)
     if args.test not in modules:
         parser.error(f"no module {args.test!r} in {relative(tests_dir)}; have: {', '.join(modules)}")
-    build = SimBuild(parameters=dict(args.param), waves=args.waves, simulator=args.sim)
+    # the module's own build (its BUILD_PARAMETERS), with --param on top
+    parameters = module_parameters(args.test, tests_dir) | dict(args.param)
+    build = SimBuild(parameters=parameters, waves=args.waves, simulator=args.sim)
     try:
         result = build.run(args.test, testcase=args.testcase, seed=args.seed, module_dir=tests_dir,
                            progress=_progress)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tb.build import SimBuild, SimResult, sim_modules
+from tb.build import SimBuild, SimResult, module_parameters, sim_modules
 from tb.results import RESULTS_PROPERTY, Outcome, module_failures, relative
 from tb.waves.fst_vars import read_vars
 from tb.waves.gtkw import generate
@@ -65,7 +65,10 @@ def default_build() -> SimBuild:
 
 @pytest.mark.parametrize("module", sim_modules())
 def test_module(default_build: SimBuild, run_module: RunModule, module: str) -> None:
-    assert_passed(run_module(default_build, module), module)
+    """A module on the default build, or on the one its BUILD_PARAMETERS name (a build of its own)."""
+    parameters = module_parameters(module)
+    build = SimBuild(parameters=parameters) if parameters else default_build
+    assert_passed(run_module(build, module), module)
 
 
 # Icarus runs the register-level and smoke modules: its own event ordering

@@ -75,6 +75,7 @@ module pcie_stream_floor #
     output wire [63:0]                        cfg_interrupt_msix_address,
     output wire [31:0]                        cfg_interrupt_msix_data,
     output wire                               cfg_interrupt_msix_int,
+    output wire [7:0]                         cfg_interrupt_msi_function_number,
     input  wire                               cfg_interrupt_msix_sent,
     input  wire                               cfg_interrupt_msix_fail,
 
@@ -107,6 +108,7 @@ assign m_axis_cc_tvalid = 1'b0;
 assign m_axis_cc_tlast = 1'b0;
 assign m_axis_cc_tuser = 0;
 assign cfg_interrupt_msix_address = 64'd0;
+assign cfg_interrupt_msi_function_number = 8'd0;
 assign cfg_interrupt_msix_data = 32'd0;
 assign cfg_interrupt_msix_int = 1'b0;
 
