@@ -123,32 +123,39 @@ coverage: $(STAMP)
 
 # every stream width the design builds at (256, the default, and 512 carry the DMA engine)
 WIDTHS   := 512 256 128 64
+# the most physical functions the design builds with (the hard IP's four), at the default width
+MAX_FUNCTIONS := 4
 
 lint: $(REGS_STAMP)
 	@for width in $(WIDTHS); do \
 		verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) -GAXIS_PCIE_DATA_WIDTH=$$width $(RTL) \
 			|| exit 1; \
 	done
-	@echo "lint: clean ($(words $(RTL)) files, at $(WIDTHS) bits)"
+	@verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) -GFUNCTIONS=$(MAX_FUNCTIONS) $(RTL)
+	@echo "lint: clean ($(words $(RTL)) files, at $(WIDTHS) bits, and with $(MAX_FUNCTIONS) functions)"
 
-# LUT/FF/BRAM counts at each stream width (build/synth/<width>/yosys.log)
+# LUT/FF/BRAM counts at each stream width (build/synth/<width>/yosys.log), and with every function
+# (build/synth/functions/yosys.log)
 synth: $(REGS_STAMP)
 	@for width in $(WIDTHS); do \
 		mkdir -p build/synth/$$width && \
 		$(PYTHON) tools/synth.py --top $(TOP) --param AXIS_PCIE_DATA_WIDTH=$$width --out build/synth/$$width $(RTL) \
 			|| exit 1; \
 	done
+	@mkdir -p build/synth/functions
+	@$(PYTHON) tools/synth.py --top $(TOP) --param FUNCTIONS=$(MAX_FUNCTIONS) --out build/synth/functions $(RTL)
 
 # where the LUTs go: each module's own counts, mapped without flattening, at the default width
 synth-modules: $(REGS_STAMP)
 	@mkdir -p build/synth
 	@$(PYTHON) tools/synth.py --modules --top $(TOP) --out build/synth $(RTL)
 
-# the default width only, in seconds: `make test` runs it (the other widths elaborate in their Verilator
-# builds, and map in `make synth`)
+# the default width, one function and every function, in seconds: `make test` runs it (the other widths
+# elaborate in their Verilator builds, and map in `make synth`)
 synth-check: $(REGS_STAMP)
-	@mkdir -p build/synth
+	@mkdir -p build/synth build/synth/functions
 	@$(PYTHON) tools/synth.py --check --top $(TOP) --out build/synth $(RTL)
+	@$(PYTHON) tools/synth.py --check --top $(TOP) --param FUNCTIONS=$(MAX_FUNCTIONS) --out build/synth/functions $(RTL)
 
 waves: $(STAMP)
 	$(PYTHON) tools/waves.py --test $(TEST)
