@@ -11,8 +11,9 @@ and mask) to the cfg_* outputs.
 
 It also adds what the stock model lacks as a test bed:
 
-- ``rq_observers`` see every request the design sends on RQ, and
-  ``rc_observers`` every completion handed to it on RC;
+- ``rq_observers`` see every request the design sends on RQ,
+  ``rc_observers`` every completion handed to it on RC, and
+  ``cc_observers`` every completion it sends on CC;
 - host memory answers reads after ``read_latency_ns`` (the stock root
   complex answers at once, which hides a read window too small for a real
   server's 0.5-1 us), plus a random ``read_jitter_ns`` per request, which
@@ -104,6 +105,7 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
                  **kwargs) -> None:
         self.rq_observers: list[Observer] = []
         self.rc_observers: list[Observer] = []
+        self.cc_observers: list[Observer] = []
         self.read_latency_ns = read_latency_ns
         self.read_jitter_ns = read_jitter_ns
         self._rng = random.Random(seed)
@@ -121,6 +123,7 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
         for name in unsupported:
             assert getattr(self, name, None) is None, f"{name} is not handled by the event-driven model"
         self._tap_rq()
+        self._tap_cc()
 
     def _watch_config_writes(self) -> None:
         """Tell the cfg_* loops when the host has written a function's configuration space."""
@@ -159,6 +162,21 @@ class EventDrivenUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
                         break
             for observer in self.rq_observers:
                 observer(tlp, now)
+            deliver(frame)
+
+        sink._sink_frame = tap
+
+    def _tap_cc(self) -> None:
+        """``cc_observers`` see every completion the design sends on CC (the BAR completer's)."""
+        sink = self.cc_sink
+        deliver = sink._sink_frame
+
+        def tap(frame) -> None:
+            if self.cc_observers:
+                tlp = Tlp_us.unpack_us_cc(frame)
+                now = _now()
+                for observer in self.cc_observers:
+                    observer(tlp, now)
             deliver(frame)
 
         sink._sink_frame = tap

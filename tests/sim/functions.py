@@ -37,6 +37,20 @@ def table_entry(function: int, vector: int) -> tuple[int, int, int, int]:
     return (0xFEE0_0000 | function << 12 | vector << 4, function + 1, function << 16 | vector, (function + vector) & 1)
 
 
+async def read_registers(tb, function_regs: list) -> None:
+    """Read the controller registers of each function given (through its scoreboard) and check that every
+    completion of those reads names that function as its completer (PCIe: the completer id is the
+    function's)."""
+    for regs in function_regs:
+        completers: list[int] = []
+        observer = lambda tlp, t: completers.append(tlp.completer_id.function)  # noqa: E731 - removed below
+        tb.dev.cc_observers.append(observer)
+        await regs.read(0, bar0.ACQ.OFFSET + 8)
+        tb.dev.cc_observers.remove(observer)
+        assert completers and set(completers) == {regs.function}, (
+            f"reads of function {regs.function} completed as functions {completers}")
+
+
 class FunctionTest(NvmeBaseTest):
     """Enumerated, with a driver per function (function 0's is ``self.driver``)."""
 
@@ -48,9 +62,9 @@ class FunctionTest(NvmeBaseTest):
         return drivers
 
     async def read_all_registers(self) -> None:
-        """Every controller register of every function, through its scoreboard."""
-        for regs in self.function_regs:
-            await regs.read(0, bar0.ACQ.OFFSET + 8)
+        """Every controller register of every function, through its scoreboard; each read's completion
+        names that function as its completer."""
+        await read_registers(self.tb, self.function_regs)
 
     async def csts(self) -> list[int]:
         return [await regs.readl(bar0.CSTS.OFFSET) for regs in self.function_regs]
@@ -177,8 +191,18 @@ class Function0ServesWhileOthersReset(QueueTest):
         self.churning = False
         cycles = await churn
         assert cycles > 0, "no other function was reset while function 0 served"
-        await self.read_all_other_registers()
+        await read_registers(self.tb, self.function_regs)
         assert requesters == {0}, f"MSI-X messages from functions {sorted(requesters)}"
+        await self.pending_bit_is_function_0s(sqs[0])
+
+    async def pending_bit_is_function_0s(self, sq) -> None:
+        """A completion on function 0's masked vector 1 pends in function 0's PBA only; unmasking sends it."""
+        await self.set_mask(1, True)
+        await sq.wait_for(await sq.submit_many([io_command()]))
+        pbas = [int.from_bytes(await self.tb.bar0_of(fn).read(bar0.MSIX_PBA.OFFSET, 4), "little")
+                for fn in range(len(self.tb.funcs))]
+        assert pbas == [0b10] + [0] * (len(pbas) - 1), f"PBA dword 0 per function: {[bin(p) for p in pbas]}"
+        await self.set_mask(1, False)
 
     async def churn(self, drivers: list[NvmeDriver], rng: random.Random) -> int:
         """Bring other functions up and down until told to stop; return how many cycles ran."""
@@ -197,6 +221,3 @@ class Function0ServesWhileOthersReset(QueueTest):
             cycles += 1
         return cycles
 
-    async def read_all_other_registers(self) -> None:
-        for regs in self.function_regs[1:]:
-            await regs.read(0, bar0.ACQ.OFFSET + 8)
