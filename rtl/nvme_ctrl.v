@@ -532,85 +532,33 @@ bar0_completer_inst (
     .idle(completer_idle)
 );
 
-nvme_ctrl_regs #(
-    .ADDR_WIDTH(BAR0_ADDR_WIDTH),
-    .QUEUE_COUNT(QUEUE_COUNT),
-    .MQES(MQES),
-    .DSTRD(DSTRD),
-    .MPSMAX(MPSMAX)
-)
-regs_inst (
-    .clk(user_clk),
-    .rst(user_reset),
-    .reg_addr(reg_addr),
-    .reg_wr_en(reg_wr_en && !msix_window && regs_select[0]),
-    .reg_wr_data(reg_wr_data),
-    .reg_wr_strb(reg_wr_strb),
-    .reg_rd_en(reg_rd_en && !msix_window && regs_select[0]),
-    .reg_rd_data(fn_rd_data[31:0]),
-    .ctrl_enabled(ctrl_enabled),
-    .ctrl_resetting(ctrl_resetting),
-    .ctrl_reset(ctrl_reset),
-    .admin_create(admin_create),
-    .cc_css(cc_css),
-    .shutdown_requested(shutdown_requested),
-    .shutdown_abrupt(shutdown_abrupt),
-    .shutdown_complete(shutdown_complete),
-    .fw_shutdown_done(shutdown_done),
-    .fatal_error(fetch_error || fw_dead),
-    .fatal(fatal),
-    .cc_mps(cc_mps),
-    .cc_ams(cc_ams),
-    .cc_iosqes(cc_iosqes),
-    .cc_iocqes(cc_iocqes),
-    .aqa_asqs(aqa_asqs),
-    .aqa_acqs(aqa_acqs),
-    .asq_base(asq_base),
-    .acq_base(acq_base),
-    .intm(intm),
-    .engine_idle(engine_idle),
-    .stable(fn_stable[0]),
-    .db_valid(db_valid),
-    .db_qid(db_qid),
-    .db_is_cq(db_is_cq),
-    .db_beyond(db_beyond),
-    .db_value(db_value)
-);
+// Each function's register file and controller state; function 0's drives the engines
+wire [FUNCTIONS-1:0] fn_ctrl_enabled;
+wire [FUNCTIONS-1:0] fn_ctrl_resetting;
+wire [FUNCTIONS-1:0] fn_ctrl_reset;
+wire [FUNCTIONS-1:0] fn_admin_create;
+wire [3*FUNCTIONS-1:0] fn_cc_css;
+wire [FUNCTIONS-1:0] fn_shutdown_requested;
+wire [FUNCTIONS-1:0] fn_shutdown_abrupt;
+wire [FUNCTIONS-1:0] fn_shutdown_complete;
+wire [FUNCTIONS-1:0] fn_fatal;
+wire [4*FUNCTIONS-1:0] fn_cc_mps;
+wire [3*FUNCTIONS-1:0] fn_cc_ams;
+wire [4*FUNCTIONS-1:0] fn_cc_iosqes;
+wire [4*FUNCTIONS-1:0] fn_cc_iocqes;
+wire [12*FUNCTIONS-1:0] fn_aqa_asqs;
+wire [12*FUNCTIONS-1:0] fn_aqa_acqs;
+wire [52*FUNCTIONS-1:0] fn_asq_base;
+wire [52*FUNCTIONS-1:0] fn_acq_base;
+wire [32*FUNCTIONS-1:0] fn_intm;
+wire [FUNCTIONS-1:0] fn_db_valid;
+wire [QID_W*FUNCTIONS-1:0] fn_db_qid;
+wire [FUNCTIONS-1:0] fn_db_is_cq;
+wire [FUNCTIONS-1:0] fn_db_beyond;
+wire [16*FUNCTIONS-1:0] fn_db_value;
 
-assign regs_stable = &fn_stable;
-
-// The other functions' registers. Nothing of theirs is fetched, moved or held by the firmware yet, so
-// their engine is idle and a shutdown has no volatile state to wait for; their doorbells are dropped.
 generate
-for (f = 1; f < FUNCTIONS; f = f + 1) begin : other_function
-    wire ctrl_enabled_f;
-    wire ctrl_resetting_f;
-    wire ctrl_reset_f;
-    wire admin_create_f;
-    wire [2:0] cc_css_f;
-    wire shutdown_requested_f;
-    wire shutdown_abrupt_f;
-    wire shutdown_complete_f;
-    wire fatal_f;
-    wire [3:0] cc_mps_f;
-    wire [2:0] cc_ams_f;
-    wire [3:0] cc_iosqes_f;
-    wire [3:0] cc_iocqes_f;
-    wire [11:0] aqa_asqs_f;
-    wire [11:0] aqa_acqs_f;
-    wire [63:12] asq_base_f;
-    wire [63:12] acq_base_f;
-    wire [31:0] intm_f;
-    wire db_valid_f;
-    wire [QID_W-1:0] db_qid_f;
-    wire db_is_cq_f;
-    wire db_beyond_f;
-    wire [15:0] db_value_f;
-    wire unused_f = &{1'b0, ctrl_enabled_f, ctrl_resetting_f, ctrl_reset_f, admin_create_f, cc_css_f,
-                      shutdown_requested_f, shutdown_abrupt_f, shutdown_complete_f, fatal_f, cc_mps_f, cc_ams_f,
-                      cc_iosqes_f, cc_iocqes_f, aqa_asqs_f, aqa_acqs_f, asq_base_f, acq_base_f, intm_f,
-                      db_valid_f, db_qid_f, db_is_cq_f, db_beyond_f, db_value_f};
-
+for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
     nvme_ctrl_regs #(
         .ADDR_WIDTH(BAR0_ADDR_WIDTH),
         .QUEUE_COUNT(QUEUE_COUNT),
@@ -627,36 +575,67 @@ for (f = 1; f < FUNCTIONS; f = f + 1) begin : other_function
         .reg_wr_strb(reg_wr_strb),
         .reg_rd_en(reg_rd_en && !msix_window && regs_select[f]),
         .reg_rd_data(fn_rd_data[f*32 +: 32]),
-        .ctrl_enabled(ctrl_enabled_f),
-        .ctrl_resetting(ctrl_resetting_f),
-        .ctrl_reset(ctrl_reset_f),
-        .admin_create(admin_create_f),
-        .cc_css(cc_css_f),
-        .shutdown_requested(shutdown_requested_f),
-        .shutdown_abrupt(shutdown_abrupt_f),
-        .shutdown_complete(shutdown_complete_f),
-        .fw_shutdown_done(1'b1),
-        .fatal_error(1'b0),
-        .fatal(fatal_f),
-        .cc_mps(cc_mps_f),
-        .cc_ams(cc_ams_f),
-        .cc_iosqes(cc_iosqes_f),
-        .cc_iocqes(cc_iocqes_f),
-        .aqa_asqs(aqa_asqs_f),
-        .aqa_acqs(aqa_acqs_f),
-        .asq_base(asq_base_f),
-        .acq_base(acq_base_f),
-        .intm(intm_f),
-        .engine_idle(1'b1),
+        // the engines serve function 0 only: nothing of another function is in flight or volatile
+        .fw_shutdown_done(f == 0 ? shutdown_done : 1'b1),
+        .fatal_error(f == 0 ? fetch_error || fw_dead : 1'b0),
+        .engine_idle(f == 0 ? engine_idle : 1'b1),
         .stable(fn_stable[f]),
-        .db_valid(db_valid_f),
-        .db_qid(db_qid_f),
-        .db_is_cq(db_is_cq_f),
-        .db_beyond(db_beyond_f),
-        .db_value(db_value_f)
+        .ctrl_enabled(fn_ctrl_enabled[f]),
+        .ctrl_resetting(fn_ctrl_resetting[f]),
+        .ctrl_reset(fn_ctrl_reset[f]),
+        .admin_create(fn_admin_create[f]),
+        .cc_css(fn_cc_css[f*3 +: 3]),
+        .shutdown_requested(fn_shutdown_requested[f]),
+        .shutdown_abrupt(fn_shutdown_abrupt[f]),
+        .shutdown_complete(fn_shutdown_complete[f]),
+        .fatal(fn_fatal[f]),
+        .cc_mps(fn_cc_mps[f*4 +: 4]),
+        .cc_ams(fn_cc_ams[f*3 +: 3]),
+        .cc_iosqes(fn_cc_iosqes[f*4 +: 4]),
+        .cc_iocqes(fn_cc_iocqes[f*4 +: 4]),
+        .aqa_asqs(fn_aqa_asqs[f*12 +: 12]),
+        .aqa_acqs(fn_aqa_acqs[f*12 +: 12]),
+        .asq_base(fn_asq_base[f*52 +: 52]),
+        .acq_base(fn_acq_base[f*52 +: 52]),
+        .intm(fn_intm[f*32 +: 32]),
+        .db_valid(fn_db_valid[f]),
+        .db_qid(fn_db_qid[f*QID_W +: QID_W]),
+        .db_is_cq(fn_db_is_cq[f]),
+        .db_beyond(fn_db_beyond[f]),
+        .db_value(fn_db_value[f*16 +: 16])
     );
 end
+if (FUNCTIONS > 1) begin : not_served
+    // another function's doorbells are dropped, and its state drives nothing yet
+    wire unused_other_functions = &{1'b0, fn_ctrl_enabled[FUNCTIONS-1:1], fn_ctrl_resetting[FUNCTIONS-1:1], fn_ctrl_reset[FUNCTIONS-1:1], fn_admin_create[FUNCTIONS-1:1], fn_cc_css[3*FUNCTIONS-1:3], fn_shutdown_requested[FUNCTIONS-1:1], fn_shutdown_abrupt[FUNCTIONS-1:1], fn_shutdown_complete[FUNCTIONS-1:1], fn_fatal[FUNCTIONS-1:1], fn_cc_mps[4*FUNCTIONS-1:4], fn_cc_ams[3*FUNCTIONS-1:3], fn_cc_iosqes[4*FUNCTIONS-1:4], fn_cc_iocqes[4*FUNCTIONS-1:4], fn_aqa_asqs[12*FUNCTIONS-1:12], fn_aqa_acqs[12*FUNCTIONS-1:12], fn_asq_base[52*FUNCTIONS-1:52], fn_acq_base[52*FUNCTIONS-1:52], fn_intm[32*FUNCTIONS-1:32], fn_db_valid[FUNCTIONS-1:1], fn_db_qid[QID_W*FUNCTIONS-1:QID_W], fn_db_is_cq[FUNCTIONS-1:1], fn_db_beyond[FUNCTIONS-1:1], fn_db_value[16*FUNCTIONS-1:16]};
+end
 endgenerate
+
+assign ctrl_enabled = fn_ctrl_enabled[0];
+assign ctrl_resetting = fn_ctrl_resetting[0];
+assign ctrl_reset = fn_ctrl_reset[0];
+assign admin_create = fn_admin_create[0];
+assign cc_css = fn_cc_css[0 +: 3];
+assign shutdown_requested = fn_shutdown_requested[0];
+assign shutdown_abrupt = fn_shutdown_abrupt[0];
+assign shutdown_complete = fn_shutdown_complete[0];
+assign fatal = fn_fatal[0];
+assign cc_mps = fn_cc_mps[0 +: 4];
+assign cc_ams = fn_cc_ams[0 +: 3];
+assign cc_iosqes = fn_cc_iosqes[0 +: 4];
+assign cc_iocqes = fn_cc_iocqes[0 +: 4];
+assign aqa_asqs = fn_aqa_asqs[0 +: 12];
+assign aqa_acqs = fn_aqa_acqs[0 +: 12];
+assign asq_base = fn_asq_base[0 +: 52];
+assign acq_base = fn_acq_base[0 +: 52];
+assign intm = fn_intm[0 +: 32];
+assign db_valid = fn_db_valid[0];
+assign db_qid = fn_db_qid[0 +: QID_W];
+assign db_is_cq = fn_db_is_cq[0];
+assign db_beyond = fn_db_beyond[0];
+assign db_value = fn_db_value[0 +: 16];
+
+assign regs_stable = &fn_stable;
 
 nvme_queue_table #(
     .QUEUE_COUNT(QUEUE_COUNT),
