@@ -142,8 +142,21 @@ localparam [1:0]
 
 reg [1:0] s_state_reg;
 reg [VEC_W-1:0] s_vec_reg;
-// the function whose vector goes out
-wire [31:0] s_function = {{(32-VEC_W){1'b0}}, s_vec_reg} / VECTORS_32;
+// A function's first vector, and the function of a vector: with at most four functions, constants and
+// comparators rather than a multiplier and a divider
+function [31:0] first_vector(input [1:0] fn);
+    first_vector = fn == 2'd0 ? 32'd0 : fn == 2'd1 ? VECTORS_32 : fn == 2'd2 ? 2 * VECTORS_32 : 3 * VECTORS_32;
+endfunction
+
+function [1:0] vector_function(input [VEC_W-1:0] vector);
+    reg [31:0] number;
+    begin
+        number = {{(32-VEC_W){1'b0}}, vector};
+        vector_function = FUNCTIONS > 3 && number >= 3 * VECTORS_32 ? 2'd3
+                        : FUNCTIONS > 2 && number >= 2 * VECTORS_32 ? 2'd2
+                        : FUNCTIONS > 1 && number >= VECTORS_32 ? 2'd1 : 2'd0;
+    end
+endfunction
 
 // the hard IP samples the request from power-up, before the first reset
 initial begin
@@ -188,11 +201,11 @@ wire [3:0] field_offset = {table_dw[1:0], 2'b00};
 wire function_ok = {24'd0, reg_function} < FUNCTIONS;
 wire entry_ok = reg_addr >= TABLE_DW && {{(32-(ADDR_W-2)){1'b0}}, local_entry} < VECTORS && function_ok;
 // the function's first vector, and the entry in all functions' vectors
-wire [31:0] function_base = function_ok ? {24'd0, reg_function} * VECTORS_32 : 32'd0;
+wire [31:0] function_base = function_ok ? first_vector(reg_function[1:0]) : 32'd0;
 wire [31:0] entry_index = function_base + {{(34-ADDR_W){1'b0}}, local_entry};
 wire [VEC_W-1:0] entry = entry_index[VEC_W-1:0];
-// below TOTAL, and a function number below 4
-wire unused_index_msbs = &{1'b0, entry_index[31:VEC_W], s_function[31:8]};
+// below TOTAL
+wire unused_index_msbs = &{1'b0, entry_index[31:VEC_W]};
 wire [31:0] strb_mask = {{8{reg_wr_strb[3]}}, {8{reg_wr_strb[2]}}, {8{reg_wr_strb[1]}}, {8{reg_wr_strb[0]}}};
 
 // PBA dword: 32 vectors of the function each
@@ -246,7 +259,7 @@ always @(posedge clk) begin
             if (sendable[s_vec_reg]) begin
                 cfg_interrupt_msix_address <= {addr_hi_mem[s_vec_reg], addr_lo_mem[s_vec_reg]};
                 cfg_interrupt_msix_data <= data_mem[s_vec_reg];
-                cfg_interrupt_msi_function_number <= s_function[7:0];
+                cfg_interrupt_msi_function_number <= {6'd0, vector_function(s_vec_reg)};
                 cfg_interrupt_msix_int <= 1'b1;
                 fire_reg[s_vec_reg] <= 1'b0;
                 s_state_reg <= S_WAIT;
