@@ -150,12 +150,11 @@ synth-modules: $(REGS_STAMP)
 	@mkdir -p build/synth
 	@$(PYTHON) tools/synth.py --modules --top $(TOP) --out build/synth $(RTL)
 
-# the default width, one function and every function, in seconds: `make test` runs it (the other widths
+# the default width only, in seconds: `make test` runs it (the other widths and the functions build
 # elaborate in their Verilator builds, and map in `make synth`)
 synth-check: $(REGS_STAMP)
-	@mkdir -p build/synth build/synth/functions
+	@mkdir -p build/synth
 	@$(PYTHON) tools/synth.py --check --top $(TOP) --out build/synth $(RTL)
-	@$(PYTHON) tools/synth.py --check --top $(TOP) --param FUNCTIONS=$(MAX_FUNCTIONS) --out build/synth/functions $(RTL)
 
 waves: $(STAMP)
 	$(PYTHON) tools/waves.py --test $(TEST)
