@@ -123,15 +123,17 @@ coverage: $(STAMP)
 
 # every stream width the design builds at (256, the default, and 512 carry the DMA engine)
 WIDTHS   := 512 256 128 64
-# the most physical functions the design builds with (the hard IP's four), at the default width
+# the most physical functions the design builds with (the hard IP's four), at the default width; their
+# queues share one table, so each has 15 I/O queues (a power of two with the admin queue, 64 in all)
 MAX_FUNCTIONS := 4
+FUNCTIONS_PARAMS := FUNCTIONS=$(MAX_FUNCTIONS) IO_QUEUES=15
 
 lint: $(REGS_STAMP)
 	@for width in $(WIDTHS); do \
 		verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) -GAXIS_PCIE_DATA_WIDTH=$$width $(RTL) \
 			|| exit 1; \
 	done
-	@verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) -GFUNCTIONS=$(MAX_FUNCTIONS) $(RTL)
+	@verilator --lint-only -Wall -Irtl -Irtl/include --top-module $(TOP) $(addprefix -G,$(FUNCTIONS_PARAMS)) $(RTL)
 	@echo "lint: clean ($(words $(RTL)) files, at $(WIDTHS) bits, and with $(MAX_FUNCTIONS) functions)"
 
 # LUT/FF/BRAM counts at each stream width (build/synth/<width>/yosys.log), and with every function
@@ -143,7 +145,7 @@ synth: $(REGS_STAMP)
 			|| exit 1; \
 	done
 	@mkdir -p build/synth/functions
-	@$(PYTHON) tools/synth.py --top $(TOP) --param FUNCTIONS=$(MAX_FUNCTIONS) --out build/synth/functions $(RTL)
+	@$(PYTHON) tools/synth.py --top $(TOP) $(addprefix --param ,$(FUNCTIONS_PARAMS)) --out build/synth/functions $(RTL)
 
 # where the LUTs go: each module's own counts, mapped without flattening, at the default width
 synth-modules: $(REGS_STAMP)

@@ -17,7 +17,9 @@ class FW_ID(Register):
 
 
 class FW_CTRL_STATUS(Register):
-    """Controller status. What the host has done to the controller, as the firmware must know it."""
+    """Controller status. What the host has done to a controller, as the firmware must know it;
+    FW_DEAD and CMD_COUNT are the subsystem's, the same for every controller.
+    """
     OFFSET = 0x0004
     ENABLED = Field(0, 1)  # Controller enabled (CSTS.RDY).
     RESETTING = Field(1, 1)  # A controller reset (CC.EN 1->0) is in progress.
@@ -26,7 +28,7 @@ class FW_CTRL_STATUS(Register):
     SHUTDOWN_DONE = Field(4, 1)  # Shutdown complete (CSTS.SHST 10b).
     # The firmware was taken for dead by the watchdog: CSTS.CFS, no data moves until the controller reset.
     FW_DEAD = Field(5, 1)
-    EPOCH = Field(8, 8)  # Reset epoch: advances on every controller reset.
+    EPOCH = Field(8, 8)  # Reset epoch: advances on every reset of this controller.
     CMD_COUNT = Field(16, 8)  # Commands waiting in the command FIFO.
     # CC.CSS as the host enabled the controller with: 000b the NVM command set only, 110b every I/O
     # command set.
@@ -39,9 +41,11 @@ class FW_IRQ_STATUS(Register):
     RESET_VALUE = 0x0
     COMMAND = Field(0, 1)  # Commands wait in the command FIFO (level, not clearable).
     DB_ERROR = Field(1, 1)  # An invalid doorbell write was logged in DB_ERR.
-    ENABLED = Field(2, 1)  # The controller was enabled.
-    CTRL_RESET = Field(3, 1)  # Controller reset (CC.EN 1->0): every queue is gone, every slot freed.
-    SHUTDOWN = Field(4, 1)  # Shutdown notification (CC.SHN written non-zero).
+    ENABLED = Field(2, 1)  # A controller was enabled (FN_EVENTS says which).
+    # Controller reset (CC.EN 1->0; FN_EVENTS says which): its queues are gone; with one controller every
+    # slot is freed, with several its slots drain.
+    CTRL_RESET = Field(3, 1)
+    SHUTDOWN = Field(4, 1)  # Shutdown notification (CC.SHN written non-zero; FN_EVENTS says which).
     DMA_RESULT = Field(5, 1)  # DMA results wait (level, not clearable).
 
 
@@ -51,9 +55,11 @@ class FW_IRQ_ENABLE(Register):
     RESET_VALUE = 0x0
     COMMAND = Field(0, 1)  # Commands wait in the command FIFO (level, not clearable).
     DB_ERROR = Field(1, 1)  # An invalid doorbell write was logged in DB_ERR.
-    ENABLED = Field(2, 1)  # The controller was enabled.
-    CTRL_RESET = Field(3, 1)  # Controller reset (CC.EN 1->0): every queue is gone, every slot freed.
-    SHUTDOWN = Field(4, 1)  # Shutdown notification (CC.SHN written non-zero).
+    ENABLED = Field(2, 1)  # A controller was enabled (FN_EVENTS says which).
+    # Controller reset (CC.EN 1->0; FN_EVENTS says which): its queues are gone; with one controller every
+    # slot is freed, with several its slots drain.
+    CTRL_RESET = Field(3, 1)
+    SHUTDOWN = Field(4, 1)  # Shutdown notification (CC.SHN written non-zero; FN_EVENTS says which).
     DMA_RESULT = Field(5, 1)  # DMA results wait (level, not clearable).
 
 
@@ -61,7 +67,7 @@ class FW_PARAMS(Register):
     """Build parameters."""
     OFFSET = 0x0010
     CMD_SLOTS = Field(0, 8)  # Command slots (CMD_SLOTS).
-    IO_QUEUES = Field(8, 8)  # I/O queue pairs.
+    IO_QUEUES = Field(8, 8)  # I/O queue pairs of each controller.
     MQES = Field(16, 16)  # CAP.MQES.
 
 
@@ -69,16 +75,17 @@ class FW_SHUTDOWN(Register):
     """Shutdown."""
     OFFSET = 0x0014
     RESET_VALUE = 0x0
-    # Shutdown done: every acknowledged write is durable. CSTS.SHST reaches 10b only once this is set and
-    # the DMA engine is idle. Taken only while a shutdown is requested; cleared when none is and on a
-    # controller reset.
-    DONE = Field(0, 1)
+    # Shutdown done, one bit per controller (bit f: function f), set by writing 1: every write it
+    # acknowledged is durable. Its CSTS.SHST reaches 10b only once this is set and nothing of it is in
+    # flight. Taken only while that controller's shutdown is requested; cleared when none is and on its
+    # reset.
+    DONE = Field(0, 4)
 
 
 class FW_STALE(Register):
     """Stale completions."""
     OFFSET = 0x0018
-    DROPPED = Field(0, 16)  # Completions dropped because they named another reset epoch (saturating).
+    DROPPED = Field(0, 16)  # Completions dropped for their epoch (CPL_POST.EPOCH; saturating).
 
 
 class FW_WATCHDOG(Register):
@@ -90,11 +97,54 @@ class FW_WATCHDOG(Register):
     LIMIT_US = Field(0, 16)
 
 
+class FW_FUNCTIONS(Register):
+    """Controllers. The NVM subsystem: one controller per PCIe physical function. Queue q of
+    controller f is queue table entry f x (IO_QUEUES + 1) + q (Q_SEL, CMD_INFO.SQID,
+    DB_ERR.QID), and its interrupt vector v is vector f x (IO_QUEUES + 1) + v (Q_ATTR.ID of a
+    CQ, COALESCE_DISABLE).
+    """
+    OFFSET = 0x0020
+    FUNCTIONS = Field(0, 3)  # Controllers (FUNCTIONS).
+
+
+class FN_EVENTS(Register):
+    """Controller events. Which controllers the FW_IRQ_STATUS events ENABLED, CTRL_RESET and
+    SHUTDOWN came from (bit f: function f); cleared by writing 1.
+    """
+    OFFSET = 0x0024
+    RESET_VALUE = 0x0
+    ENABLED = Field(0, 4)  # Enabled.
+    CTRL_RESET = Field(4, 4)  # Reset.
+    SHUTDOWN = Field(8, 4)  # Shutdown notification.
+
+
+class FN_STATUS(Register):
+    """Controller status per function. What the host has done to a controller, as the firmware
+    must know it; FW_DEAD and CMD_COUNT are the subsystem's, the same for every controller.
+    """
+    OFFSET = 0x0040
+    STRIDE = 4
+    COUNT = 4
+    ENABLED = Field(0, 1)  # Controller enabled (CSTS.RDY).
+    RESETTING = Field(1, 1)  # A controller reset (CC.EN 1->0) is in progress.
+    SHUTDOWN_REQ = Field(2, 1)  # A shutdown is requested (CC.SHN != 0).
+    ABRUPT = Field(3, 1)  # The requested shutdown is abrupt (CC.SHN 10b).
+    SHUTDOWN_DONE = Field(4, 1)  # Shutdown complete (CSTS.SHST 10b).
+    # The firmware was taken for dead by the watchdog: CSTS.CFS, no data moves until the controller reset.
+    FW_DEAD = Field(5, 1)
+    EPOCH = Field(8, 8)  # Reset epoch: advances on every reset of this controller.
+    CMD_COUNT = Field(16, 8)  # Commands waiting in the command FIFO.
+    # CC.CSS as the host enabled the controller with: 000b the NVM command set only, 110b every I/O
+    # command set.
+    CSS = Field(24, 3)
+
+
 class CMD_INFO(Register):
     """Command FIFO head. The oldest fetched command; all zeros when the FIFO is empty."""
     OFFSET = 0x0100
     SLOT = Field(0, 8)  # Its command slot (SQE window at 0x1000 + 64 * slot).
-    EPOCH = Field(8, 8)  # The reset epoch it was fetched in; its completion and DMA requests must name it.
+    # The reset epoch of its controller it was fetched in; its completion and DMA requests must name it.
+    EPOCH = Field(8, 8)
     SQID = Field(16, 7)  # Its submission queue.
     VALID = Field(31, 1)  # A command waits.
 
@@ -128,7 +178,8 @@ class CPL_POST(Register):
     OFFSET = 0x0208
     RESET_VALUE = 0x0
     SLOT = Field(0, 8)  # The command slot.
-    # The epoch CMD_INFO gave; another epoch's completion is dropped and counted in FW_STALE.
+    # The epoch CMD_INFO gave. A completion naming another epoch than its slot's, or of a slot fetched
+    # before its controller's last reset, is dropped and counted in FW_STALE.
     EPOCH = Field(8, 8)
     # CQE status field without the phase tag: SC [7:0], SCT [10:8], CRD [12:11], M [13], DNR [14].
     STATUS = Field(17, 15)

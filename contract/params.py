@@ -51,6 +51,21 @@ class DesignParams:
     DMA_REQS: int = 16
     DMA_DATA_TAGS: int = 20
 
+    def __post_init__(self) -> None:
+        # several controllers share one queue table, queue q of controller f at entry {f, q}, and the
+        # firmware mailbox numbers entries and vectors in 7 bits and 96 coalescing-disable bits
+        if not 1 <= self.FUNCTIONS <= 4:
+            raise ValueError(f"FUNCTIONS={self.FUNCTIONS}: the hard IP has 1 to 4 physical functions")
+        if self.FUNCTIONS > 1 and (self.queue_count & (self.queue_count - 1)
+                                   or self.FUNCTIONS * self.queue_count > 96):
+            raise ValueError(f"FUNCTIONS={self.FUNCTIONS}, IO_QUEUES={self.IO_QUEUES}: with several functions, "
+                             "IO_QUEUES + 1 must be a power of two and all functions' queues at most 96")
+
+    @property
+    def queue_table_entries(self) -> int:
+        """Every controller's queues: queue q of controller f is entry f x queue_count + q."""
+        return self.FUNCTIONS * self.queue_count
+
     @property
     def queue_count(self) -> int:
         """One controller's queues including its admin queue: one doorbell pair and one MSI-X vector each."""

@@ -213,6 +213,10 @@ class Mailbox:
         self.timeout_ns = timeout_ns
         self._lock = Lock()
 
+    # a reset of the one controller frees its slots at once; a ControllerMailbox of a subsystem of several
+    # is True: the reset controller's commands drain, each freed by its (dropped) completion
+    drains_on_reset = False
+
     @classmethod
     def from_dut(cls, dut: HierarchyObject, timeout_ns: int = 1_000_000) -> Mailbox:
         """The mailbox on the top level's s_axil port, in the user_clk domain."""
@@ -305,9 +309,10 @@ class Mailbox:
 
     # shutdown, stale completions, watchdog
 
-    async def shutdown_done(self) -> None:
-        """Everything volatile is durable: the hardware may report CSTS.SHST complete."""
-        await self.write(regs.FW_SHUTDOWN.OFFSET, regs.FW_SHUTDOWN.DONE.bit)
+    async def shutdown_done(self, function: int = 0) -> None:
+        """Everything volatile of controller ``function`` is durable: the hardware may report its CSTS.SHST
+        complete."""
+        await self.write(regs.FW_SHUTDOWN.OFFSET, regs.FW_SHUTDOWN.DONE.put(1 << function))
 
     async def stale_completions(self) -> int:
         """Completions the hardware dropped because they named an older epoch."""

@@ -159,9 +159,15 @@ class MinimalFirmware:
     # events
 
     async def _controller_reset(self) -> None:
-        """CC.EN 1->0: the hardware dropped every queue and slot; drop ours and restore feature defaults."""
+        """CC.EN 1->0: the hardware dropped the controller's queues (and, with no other controller, every
+        slot); drop ours and restore feature defaults. Where the slots drain instead, each deferred
+        completion is posted, to be dropped by its epoch and free its slot."""
         assert self.admin is not None
         self.resets += 1
+        if self.mailbox.drains_on_reset:
+            for fifo in self._deferred.values():
+                for completion in fifo:
+                    await self._drop(completion.slot)
         self._deferred.clear()
         self.async_events.clear()
         self.admin.reset()
@@ -254,6 +260,11 @@ class MinimalFirmware:
 
     async def _post(self, c: PendingCompletion) -> None:
         await self.mailbox.post_completion(c.slot, c.status, dw0=c.dw0, dw1=c.dw1)
+
+    async def _drop(self, slot: CommandSlot) -> None:
+        """A command of an older epoch than its controller's: its completion, which the hardware drops, only
+        frees the slot."""
+        await self.mailbox.post_completion(slot, Status.of(GenericStatus.ABORT_REQUESTED))
 
     async def _retry_deferred(self) -> bool:
         posted = False

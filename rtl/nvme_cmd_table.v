@@ -6,9 +6,11 @@
  * Command slots: the SQ entries fetched and not yet completed.
  *
  * A slot is taken when its entry is fetched and given back when the
- * command's completion is posted. The table holds each slot's 64-byte SQE,
- * its SQ id and CID for the CQ poster, and the command FIFO: the order in
- * which fetched commands are handed to the firmware.
+ * command's completion is posted (or dropped). The table holds each slot's
+ * 64-byte SQE, its SQ id, CID and the reset epoch of its controller at the
+ * fetch (for the CQ poster, the firmware and the DMA engine), and the
+ * command FIFO: the order in which fetched commands are handed to the
+ * firmware. Giving back a free slot changes nothing.
  *
  * The SQE store is 16 banks, bank b holding dword b of every slot, so that
  * the fetch engine writes a whole beat of completion data in one cycle: up
@@ -23,7 +25,12 @@ module nvme_cmd_table #
     // Slot id width
     parameter SLOT_W = $clog2(SLOTS),
     // Queue id width
-    parameter QID_W = 7
+    parameter QID_W = 7,
+    // Reset epoch width
+    parameter EPOCH_W = 8,
+    // Controllers sharing the table; an SQ id is {controller, LQID_W-bit id} when there are several
+    parameter FUNCTIONS = 1,
+    parameter LQID_W = QID_W
 )
 (
     input  wire               clk,
@@ -38,6 +45,7 @@ module nvme_cmd_table #
     output wire [SLOT_W-1:0]  alloc_slot,
     input  wire               alloc_valid,
     input  wire [QID_W-1:0]   alloc_sqid,
+    input  wire [EPOCH_W-1:0] alloc_epoch,
     output wire [SLOT_W:0]    free_count,
 
     /*
@@ -71,17 +79,30 @@ module nvme_cmd_table #
     output wire               head_valid,
     output wire [SLOT_W-1:0]  head_slot,
     output wire [QID_W-1:0]   head_sqid,
+    output wire [EPOCH_W-1:0] head_epoch,
     input  wire               pop,
     output wire [SLOT_W:0]    fifo_count,
 
     /*
-     * Completion: SQ id and CID of a slot, and its release
+     * Completion: SQ id, CID and epoch of a slot, and its release
      */
     input  wire [SLOT_W-1:0]  lookup_slot,
     output wire [QID_W-1:0]   lookup_sqid,
     output wire [15:0]        lookup_cid,
+    output wire [EPOCH_W-1:0] lookup_epoch,
+
+    /*
+     * DMA request: SQ id and epoch of the slot it names
+     */
+    input  wire [SLOT_W-1:0]  lookup2_slot,
+    output wire [QID_W-1:0]   lookup2_sqid,
+    output wire [EPOCH_W-1:0] lookup2_epoch,
+
     input  wire               release_valid,
-    input  wire [SLOT_W-1:0]  release_slot
+    input  wire [SLOT_W-1:0]  release_slot,
+
+    // a slot of controller f is taken: a command of it is fetched and not yet completed or dropped
+    output wire [FUNCTIONS-1:0] function_busy
 );
 
 initial begin
@@ -89,15 +110,45 @@ initial begin
         $error("Error: SLOTS must be a power of two (instance %m)");
         $finish;
     end
+    if (FUNCTIONS < 1 || FUNCTIONS > 4 || (FUNCTIONS > 1 && LQID_W + 2 < QID_W) || LQID_W > QID_W) begin
+        $error("Error: 1 to 4 controllers, SQ ids of {controller, LQID_W bits} (instance %m)");
+        $finish;
+    end
 end
 
 reg [QID_W-1:0] slot_sqid [0:SLOTS-1];
 reg [15:0] slot_cid [0:SLOTS-1];
+reg [EPOCH_W-1:0] slot_epoch [0:SLOTS-1];
 reg [SLOTS-1:0] free_reg;
 
 reg [SLOT_W-1:0] fifo_mem [0:SLOTS-1];
 reg [SLOT_W:0] fifo_wr_ptr_reg;
 reg [SLOT_W:0] fifo_rd_ptr_reg;
+
+// each slot's controller, for function_busy (flip-flops: every slot is looked at at once)
+generate
+    if (FUNCTIONS > 1) begin : controllers
+        reg [1:0] slot_function [0:SLOTS-1];
+        reg [FUNCTIONS-1:0] busy;
+        integer s;
+        always @* begin
+            busy = 0;
+            for (s = 0; s < SLOTS; s = s + 1) begin
+                busy[slot_function[s]] = busy[slot_function[s]] | !free_reg[s];
+            end
+        end
+        wire [31:0] alloc_function = {{(32-QID_W){1'b0}}, alloc_sqid} >> LQID_W;
+        wire [29:0] unused_function = alloc_function[31:2];
+        always @(posedge clk) begin
+            if (alloc_valid) begin
+                slot_function[alloc_slot] <= alloc_function[1:0];
+            end
+        end
+        assign function_busy = busy;
+    end else begin : one_controller
+        assign function_busy = ~&free_reg;
+    end
+endgenerate
 
 // lowest free slot
 wire unused_any_free;
@@ -126,9 +177,13 @@ assign fifo_count = fifo_wr_ptr_reg - fifo_rd_ptr_reg;
 assign head_valid = fifo_wr_ptr_reg != fifo_rd_ptr_reg;
 assign head_slot = fifo_mem[fifo_rd_ptr_reg[SLOT_W-1:0]];
 assign head_sqid = slot_sqid[head_slot];
+assign head_epoch = slot_epoch[head_slot];
 
 assign lookup_sqid = slot_sqid[lookup_slot];
 assign lookup_cid = slot_cid[lookup_slot];
+assign lookup_epoch = slot_epoch[lookup_slot];
+assign lookup2_sqid = slot_sqid[lookup2_slot];
+assign lookup2_epoch = slot_epoch[lookup2_slot];
 
 // each bank read asynchronously at both ports' slots; the dword's bank is picked before the register
 wire [16*32-1:0] rd_words;
@@ -166,6 +221,7 @@ always @(posedge clk) begin
     if (alloc_valid) begin
         free_reg[alloc_slot] <= 1'b0;
         slot_sqid[alloc_slot] <= alloc_sqid;
+        slot_epoch[alloc_slot] <= alloc_epoch;
     end
     if (release_valid) begin
         free_reg[release_slot] <= 1'b1;

@@ -10,7 +10,20 @@
  * memory and advances the tail; the slot is then free. A full CQ holds the
  * completion (busy) until a CQ head doorbell makes room: an entry the host
  * has not consumed is never overwritten. A completion for a CQ that no
- * longer exists is dropped and its slot freed. Once the CQE write has left
+ * longer exists is dropped and its slot freed.
+ *
+ * Reset epochs: a completion names the epoch the firmware was given with
+ * its command (cpl_epoch). One that differs from the slot's (the slot was
+ * given back and taken again since) is dropped and the slot left alone; a
+ * slot fetched in an older epoch of its controller than the current one
+ * (fn_epoch: the controller was reset since) is dropped, and its slot freed
+ * where a reset leaves its slots to drain (STALE_FREES; with one controller
+ * the reset frees every slot at once). Either is counted on stale. No CQE of a reset controller's command ever
+ * reaches its new queues.
+ *
+ * The CQE names the SQ by its id within its controller (the low LQID_W bits
+ * of the queue table's id), and the admin CQ (local id 0) is not
+ * coalesced. Once the CQE write has left
  * on RQ (its request builder is idle again), the CQ's interrupt vector is
  * signalled when interrupts are enabled on it, so the message never
  * overtakes the entry it announces.
@@ -20,7 +33,14 @@ module nvme_cq_poster #
     // Queue id width
     parameter QID_W = 7,
     // Command slot id width
-    parameter SLOT_W = 6
+    parameter SLOT_W = 6,
+    // Queue id width within a controller (the queue table's ids are {controller, local id})
+    parameter LQID_W = QID_W,
+    // Reset epoch width
+    parameter EPOCH_W = 8,
+    // 1: a reset leaves its controller's slots busy until their completions come, dropped (several
+    // controllers share the command table); 0: a reset frees every slot at once
+    parameter STALE_FREES = 0
 )
 (
     input  wire               clk,
@@ -37,6 +57,9 @@ module nvme_cq_poster #
     input  wire [14:0]        cpl_status,
     input  wire [31:0]        cpl_dw0,
     input  wire [31:0]        cpl_dw1,
+    input  wire [EPOCH_W-1:0] cpl_epoch,
+    // a completion dropped for its epoch
+    output wire               stale,
 
     /*
      * Command table
@@ -44,6 +67,9 @@ module nvme_cq_poster #
     output wire [SLOT_W-1:0]  lookup_slot,
     input  wire [QID_W-1:0]   lookup_sqid,
     input  wire [15:0]        lookup_cid,
+    input  wire [EPOCH_W-1:0] lookup_epoch,
+    // the current epoch of the controller of lookup_sqid
+    input  wire [EPOCH_W-1:0] fn_epoch,
     output wire               release_valid,
     output wire [SLOT_W-1:0]  release_slot,
 
@@ -80,8 +106,8 @@ module nvme_cq_poster #
 
 initial begin
     // A CQE carries the SQ id and the command id in 16 bits each
-    if (QID_W < 1 || QID_W > 16 || SLOT_W < 1 || SLOT_W > 16) begin
-        $error("Error: QID_W and SLOT_W must be between 1 and 16 (instance %m)");
+    if (QID_W < 1 || QID_W > 16 || SLOT_W < 1 || SLOT_W > 16 || LQID_W < 1 || LQID_W > QID_W) begin
+        $error("Error: QID_W and SLOT_W must be between 1 and 16, LQID_W at most QID_W (instance %m)");
         $finish;
     end
 end
@@ -102,6 +128,8 @@ reg [15:0] cid_reg;
 reg [QID_W-1:0] vector_reg;
 reg ien_reg;
 reg coalesce_reg;
+reg misnamed_reg;   // the completion names another epoch than its slot's
+reg old_reg;        // the slot's command is of an older epoch of its controller
 
 assign idle = state_reg == P_IDLE;
 assign cpl_ready = state_reg == P_IDLE && !clear;
@@ -109,12 +137,22 @@ assign lookup_slot = cpl_slot;
 assign post_sqid = sqid_reg;
 
 wire write_done = state_reg == P_WRITE && req_ready;
-wire drop = state_reg == P_LOOKUP && !post_cq_valid;
+// a stale slot is freed only where the reset left it busy: with one controller it may hold a new command
+wire drop = state_reg == P_LOOKUP && !misnamed_reg && (old_reg ? STALE_FREES != 0 : !post_cq_valid);
+assign stale = state_reg == P_LOOKUP && (misnamed_reg || old_reg);
+wire [LQID_W-1:0] local_sqid = sqid_reg[LQID_W-1:0];
+wire [LQID_W-1:0] local_cqid = post_cqid[LQID_W-1:0];
+generate
+    if (LQID_W < QID_W) begin : controllers
+        // the controller's bits select queue table entries and the vector only
+        wire [QID_W-LQID_W-1:0] unused_controller = sqid_reg[QID_W-1:LQID_W] ^ post_cqid[QID_W-1:LQID_W];
+    end
+endgenerate
 
 assign req_valid = state_reg == P_WRITE;
 assign req_addr = {post_cq_base, 10'd0} + {44'd0, post_cq_tail, 2'd0};
 assign req_data = {status_reg, post_cq_phase, cid_reg,
-                   {{(16-QID_W){1'b0}}, sqid_reg}, post_sq_head, dw1_reg, dw0_reg};
+                   {{(16-LQID_W){1'b0}}, local_sqid}, post_sq_head, dw1_reg, dw0_reg};
 
 assign post_advance = write_done;
 assign release_valid = write_done || drop;
@@ -134,11 +172,13 @@ always @(posedge clk) begin
                 dw1_reg <= cpl_dw1;
                 sqid_reg <= lookup_sqid;
                 cid_reg <= lookup_cid;
+                misnamed_reg <= cpl_epoch != lookup_epoch;
+                old_reg <= lookup_epoch != fn_epoch;
                 state_reg <= P_LOOKUP;
             end
         end
         P_LOOKUP: begin
-            if (!post_cq_valid) begin
+            if (misnamed_reg || old_reg || !post_cq_valid) begin
                 state_reg <= P_IDLE;
             end else if (!post_cq_full) begin
                 state_reg <= P_WRITE;
@@ -148,7 +188,7 @@ always @(posedge clk) begin
             if (req_ready) begin
                 vector_reg <= post_cq_vector;
                 ien_reg <= post_cq_ien;
-                coalesce_reg <= post_cqid != 0;
+                coalesce_reg <= local_cqid != 0;
                 state_reg <= P_SENT;
             end
         end

@@ -11,10 +11,17 @@
  * contract/params.py (rtl/include/nvme_ctrl_params.vh).
  *
  * Each of FUNCTIONS physical functions is a controller with its own BAR0:
- * registers, enable and shutdown state, doorbells, MSI-X table and PBA.
- * The queue engine, the DMA engine and the firmware mailbox serve function
- * 0; another function's registers and MSI-X table work, its doorbells are
- * not served yet (docs/virtual_controllers.md).
+ * registers, enable and shutdown state, doorbells, MSI-X table and PBA,
+ * and its own reset epoch. The controllers share the queue engine, the DMA
+ * engine and the firmware mailbox: queue q of controller f is queue table
+ * entry f x (IO_QUEUES + 1) + q, its CQ's vector v is MSI-X vector
+ * f x (IO_QUEUES + 1) + v, and every memory request for one of its queues
+ * or commands names function f as its requester. With one controller, a
+ * reset clears the shared engines at once; with several, a controller's
+ * reset drops its queues and pending interrupts, its commands in flight
+ * drain (their completions are dropped, their DMA refused, by epoch), and
+ * CSTS.RDY clears when none of its commands is left
+ * (docs/virtual_controllers.md).
  *
  * quiescent: nothing is in flight, no state change is under way and no
  * timer is armed (every time base holds while its timers are idle), so the
@@ -193,11 +200,14 @@ module nvme_ctrl #
     output wire                               m_axi_dram_rready
 );
 
+// one controller's queue pairs, and a queue id within the controller
 localparam QUEUE_COUNT = IO_QUEUES + 1;
 localparam QID_W = $clog2(QUEUE_COUNT);
-// MSI-X vectors of all functions, one per queue
-localparam MSIX_VECTORS = FUNCTIONS * QUEUE_COUNT;
-localparam MSIX_VEC_W = $clog2(MSIX_VECTORS);
+// the shared queue table: every controller's queues ({f, q} with several controllers)
+localparam QT_ENTRIES = FUNCTIONS * QUEUE_COUNT;
+localparam QT_W = $clog2(QT_ENTRIES);
+// MSI-X vectors of all functions, one per queue, numbered as the queue table's entries
+localparam MSIX_VEC_W = QT_W;
 localparam SLOT_W = $clog2(CMD_SLOTS);
 // read tags: SQ fetch from 0, the DMA engine's pointer reads, then its data reads
 localparam [7:0] TAG_WALK = FETCH_TAGS;
@@ -212,6 +222,10 @@ localparam TIMEOUT_TICKS = 13;
 initial begin
     if (FUNCTIONS < 1 || FUNCTIONS > 4) begin
         $error("Error: 1 to 4 physical functions, as the hard IP has (instance %m)");
+        $finish;
+    end
+    if (FUNCTIONS > 1 && (1 << QID_W) != QUEUE_COUNT) begin
+        $error("Error: with several functions, IO_QUEUES + 1 must be a power of two: queue {f, q} (instance %m)");
         $finish;
     end
     if (BAR0_ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
@@ -252,32 +266,58 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : function_select
 end
 endgenerate
 
-// Controller state
-wire ctrl_enabled;
-wire ctrl_resetting;
-wire [2:0] cc_css;   // the I/O command sets the host selected, for the firmware
-wire ctrl_reset;
-wire admin_create;
-wire shutdown_requested;
-wire shutdown_abrupt;
-wire shutdown_complete;
-wire shutdown_done;
-wire fatal;
+// the controller (function) of a queue table entry: comparators, as QUEUE_COUNT may not be a power of two
+localparam [31:0] QUEUE_COUNT_32 = QUEUE_COUNT;
+function [1:0] controller_of(input [QT_W-1:0] entry);
+    reg [31:0] number;
+    begin
+        number = {{(32-QT_W){1'b0}}, entry};
+        controller_of = FUNCTIONS > 3 && number >= 3 * QUEUE_COUNT_32 ? 2'd3
+                      : FUNCTIONS > 2 && number >= 2 * QUEUE_COUNT_32 ? 2'd2
+                      : FUNCTIONS > 1 && number >= QUEUE_COUNT_32 ? 2'd1 : 2'd0;
+    end
+endfunction
+
+// Each controller's state (one register file per function, below)
+wire [FUNCTIONS-1:0] fn_ctrl_enabled;
+wire [FUNCTIONS-1:0] fn_ctrl_resetting;
+wire [FUNCTIONS-1:0] fn_ctrl_reset;
+wire [FUNCTIONS-1:0] fn_admin_create;
+wire [3*FUNCTIONS-1:0] fn_cc_css;   // the I/O command sets the host selected, for the firmware
+wire [FUNCTIONS-1:0] fn_shutdown_requested;
+wire [FUNCTIONS-1:0] fn_shutdown_abrupt;
+wire [FUNCTIONS-1:0] fn_shutdown_complete;
+wire [FUNCTIONS-1:0] fn_fatal;
+wire [4*FUNCTIONS-1:0] fn_cc_mps;
+wire [3*FUNCTIONS-1:0] fn_cc_ams;
+wire [4*FUNCTIONS-1:0] fn_cc_iosqes;
+wire [4*FUNCTIONS-1:0] fn_cc_iocqes;
+wire [12*FUNCTIONS-1:0] fn_aqa_asqs;
+wire [12*FUNCTIONS-1:0] fn_aqa_acqs;
+wire [52*FUNCTIONS-1:0] fn_asq_base;
+wire [52*FUNCTIONS-1:0] fn_acq_base;
+wire [32*FUNCTIONS-1:0] fn_intm;
+wire [FUNCTIONS-1:0] fn_db_valid;
+wire [QID_W*FUNCTIONS-1:0] fn_db_qid;
+wire [FUNCTIONS-1:0] fn_db_is_cq;
+wire [FUNCTIONS-1:0] fn_db_beyond;
+wire [16*FUNCTIONS-1:0] fn_db_value;
+// nothing of a controller is in flight: no command slot of it is taken, the CQ poster holds none of it
+wire [FUNCTIONS-1:0] fn_idle;
+wire [FUNCTIONS-1:0] fn_busy;
+wire [FUNCTIONS-1:0] shutdown_done;   // the firmware's, per controller
+wire [8*FUNCTIONS-1:0] epoch;         // each controller's reset epoch
 wire fw_dead;
-wire [7:0] epoch;
-// commands are fetched and their data moved only while the controller serves: ready, no fatal
+// a controller's commands are fetched and their data moved only while it serves: ready, no fatal
 // status, not shut down (SHST 10b: ready for power removal, nothing may move)
-wire fetch_enable = ctrl_enabled && !fatal && !shutdown_complete;
-wire dma_serving = fetch_enable;
-wire [3:0] cc_mps;
-wire [2:0] cc_ams;
-wire [3:0] cc_iosqes;
-wire [3:0] cc_iocqes;
-wire [11:0] aqa_asqs;
-wire [11:0] aqa_acqs;
-wire [63:12] asq_base;
-wire [63:12] acq_base;
-wire [31:0] intm;
+wire [FUNCTIONS-1:0] fn_serving = fn_ctrl_enabled & ~fn_fatal & ~fn_shutdown_complete;
+// the same, and the epochs, for each of the four functions the hard IP can have (looked up by controller_of)
+wire [3:0] serving_any = {{(4-FUNCTIONS){1'b0}}, fn_serving};
+wire [31:0] epoch_any = {{(32-8*FUNCTIONS){1'b0}}, epoch};
+// with one controller its reset clears the shared engines; with several, each one's work drains
+wire engines_clear = FUNCTIONS == 1 && fn_ctrl_reset[0];
+// the arbitration mechanism is function 0's (docs/virtual_controllers.md)
+wire [2:0] cc_ams = fn_cc_ams[0 +: 3];
 wire engine_idle;
 wire fetch_error;
 wire completer_idle;
@@ -287,15 +327,67 @@ wire msix_idle;
 wire mailbox_idle;
 
 // Entry sizes and the pin-interrupt mask matter to the firmware
-wire [9:0] unused_cc = {cc_iosqes, cc_iocqes, cc_ams[2:1]};
-wire [31:0] unused_intm = intm;
+wire [8*FUNCTIONS+1:0] unused_cc = {fn_cc_iosqes, fn_cc_iocqes, cc_ams[2:1]};
+wire [32*FUNCTIONS-1:0] unused_intm = fn_intm;
 
-// Doorbells
-wire db_valid;
-wire [QID_W-1:0] db_qid;
-wire db_is_cq;
-wire db_beyond;
-wire [15:0] db_value;
+// Doorbells: one function's at a time (register writes come one by one), as its queue table entry
+reg db_valid;
+reg [QT_W-1:0] db_qid;
+reg db_is_cq;
+reg db_beyond;
+reg [15:0] db_value;
+integer d;
+reg [31:0] db_entry;
+always @* begin
+    db_valid = 1'b0;
+    db_entry = 32'd0;
+    db_qid = 0;
+    db_is_cq = 1'b0;
+    db_beyond = 1'b0;
+    db_value = 16'd0;
+    for (d = 0; d < FUNCTIONS; d = d + 1) begin
+        if (fn_db_valid[d]) begin
+            db_valid = 1'b1;
+            db_entry = d * QUEUE_COUNT + {{(32-QID_W){1'b0}}, fn_db_qid[d*QID_W +: QID_W]};
+            db_qid = db_entry[QT_W-1:0];
+            db_is_cq = fn_db_is_cq[d];
+            db_beyond = fn_db_beyond[d];
+            db_value = fn_db_value[d*16 +: 16];
+        end
+    end
+end
+
+// Admin queue creation: one function's at a time, from its AQA, ASQ and ACQ
+reg admin_create;
+reg [QT_W-1:0] admin_qid;
+reg [11:0] aqa_asqs;
+reg [11:0] aqa_acqs;
+reg [63:12] asq_base;
+reg [63:12] acq_base;
+integer a;
+reg [31:0] admin_entry;
+always @* begin
+    admin_create = 1'b0;
+    admin_entry = 32'd0;
+    admin_qid = 0;
+    aqa_asqs = fn_aqa_asqs[0 +: 12];
+    aqa_acqs = fn_aqa_acqs[0 +: 12];
+    asq_base = fn_asq_base[0 +: 52];
+    acq_base = fn_acq_base[0 +: 52];
+    for (a = 0; a < FUNCTIONS; a = a + 1) begin
+        if (fn_admin_create[a]) begin
+            admin_create = 1'b1;
+            admin_entry = a * QUEUE_COUNT;
+            admin_qid = admin_entry[QT_W-1:0];
+            aqa_asqs = fn_aqa_asqs[a*12 +: 12];
+            aqa_acqs = fn_aqa_acqs[a*12 +: 12];
+            asq_base = fn_asq_base[a*52 +: 52];
+            acq_base = fn_acq_base[a*52 +: 52];
+        end
+    end
+end
+// entries are below QT_ENTRIES
+wire [31-QT_W:0] unused_entries = db_entry[31:QT_W] | admin_entry[31:QT_W];
 // the firmware's compare-and-set doorbells (shadow doorbell values); an MMIO doorbell goes first
 wire fw_db_valid;
 wire fw_db_is_cq;
@@ -304,7 +396,7 @@ wire [15:0] fw_db_value;
 wire fw_db_ready = !db_valid;
 // one registered doorbell port into the queue table: the MMIO doorbell, else the firmware's
 reg qt_db_valid_reg;
-reg [QID_W-1:0] qt_db_qid_reg;
+reg [QT_W-1:0] qt_db_qid_reg;
 reg qt_db_is_cq_reg;
 reg qt_db_beyond_reg;
 reg [15:0] qt_db_value_reg;
@@ -321,32 +413,32 @@ always @(posedge user_clk) begin
 end
 wire db_err_valid;
 wire [1:0] db_err_kind;
-wire [QID_W-1:0] db_err_qid;
+wire [QT_W-1:0] db_err_qid;
 wire db_err_is_cq;
 
 // Queue table
-wire [QID_W-1:0] fetch_qid;
+wire [QT_W-1:0] fetch_qid;
 wire [63:0] fetch_sq_base;
 wire [15:0] fetch_sq_size;
 wire [15:0] fetch_sq_head;
 wire [15:0] fetch_sq_tail;
 wire fetch_advance;
-wire [QID_W-1:0] fetch_advance_qid;
+wire [QT_W-1:0] fetch_advance_qid;
 wire [15:0] fetch_advance_count;
-wire [QID_W-1:0] post_sqid;
+wire [QT_W-1:0] post_sqid;
 wire [15:0] post_sq_head;
-wire [QID_W-1:0] post_cqid;
+wire [QT_W-1:0] post_cqid;
 wire post_cq_valid;
 wire [63:0] post_cq_base;
 wire [15:0] post_cq_tail;
 wire post_cq_phase;
 wire post_cq_full;
-wire [QID_W-1:0] post_cq_vector;
+wire [QT_W-1:0] post_cq_vector;
 wire post_cq_ien;
 wire post_advance;
-wire [QUEUE_COUNT-1:0] sq_pending;
-wire [2*QUEUE_COUNT-1:0] sq_prio;
-wire [QUEUE_COUNT-1:0] sq_in_flight;
+wire [QT_ENTRIES-1:0] sq_pending;
+wire [2*QT_ENTRIES-1:0] sq_prio;
+wire [QT_ENTRIES-1:0] sq_in_flight;
 wire any_queue_valid;
 wire [11:0] unused_queue_bases = {fetch_sq_base[11:0] | post_cq_base[11:0]};
 wire unused_any_queue = any_queue_valid;
@@ -354,10 +446,10 @@ wire unused_any_queue = any_queue_valid;
 // Firmware queue programming and settings
 wire q_cmd_valid;
 wire [2:0] q_cmd_op;
-wire [QID_W-1:0] q_sel;
+wire [QT_W-1:0] q_sel;
 wire [63:12] q_base;
 wire [15:0] q_size;
-wire [QID_W-1:0] q_map;
+wire [QT_W-1:0] q_map;
 wire [1:0] q_prio;
 wire q_ien;
 // the queue Q_SEL selects, as the mailbox reads it
@@ -376,18 +468,18 @@ wire [7:0] arb_mpw;
 wire [7:0] arb_hpw;
 wire [7:0] coalesce_thr;
 wire [7:0] coalesce_time;
-wire [QUEUE_COUNT-1:0] coalesce_disable;
+wire [QT_ENTRIES-1:0] coalesce_disable;
 
 // Arbitration
 wire grant_valid;
-wire [QID_W-1:0] grant_qid;
+wire [QT_W-1:0] grant_qid;
 wire grant_ack;
 wire [15:0] grant_count;
 
 // Command table
 wire [SLOT_W-1:0] alloc_slot;
 wire alloc_valid;
-wire [QID_W-1:0] alloc_sqid;
+wire [QT_W-1:0] alloc_sqid;
 wire [SLOT_W:0] free_count;
 wire [15:0] sqe_wr_en;
 wire [16*SLOT_W-1:0] sqe_wr_slot;
@@ -400,12 +492,20 @@ wire push_valid;
 wire [SLOT_W-1:0] push_slot;
 wire cmd_valid;
 wire [SLOT_W-1:0] cmd_slot;
-wire [QID_W-1:0] cmd_sqid;
+wire [QT_W-1:0] cmd_sqid;
+wire [7:0] cmd_epoch;
 wire cmd_pop;
 wire [SLOT_W:0] cmd_count;
 wire [SLOT_W-1:0] lookup_slot;
-wire [QID_W-1:0] lookup_sqid;
+wire [QT_W-1:0] lookup_sqid;
 wire [15:0] lookup_cid;
+wire [7:0] lookup_epoch;
+// the slot a DMA request names: its controller, and that controller's epoch and state
+wire [QT_W-1:0] dma_slot_sqid;
+wire [7:0] unused_dma_slot_epoch;
+wire [1:0] dma_function = controller_of(dma_slot_sqid);
+// the epoch of the controller whose command a fetch brings: taken with the grant, before its queue can go
+reg [7:0] fetch_epoch_reg;
 wire release_valid;
 wire [SLOT_W-1:0] release_slot;
 
@@ -416,9 +516,11 @@ wire [SLOT_W-1:0] cpl_slot;
 wire [14:0] cpl_status;
 wire [31:0] cpl_dw0;
 wire [31:0] cpl_dw1;
+wire [7:0] cpl_epoch;
+wire cpl_stale;
 wire poster_idle;
 wire irq_valid;
-wire [QID_W-1:0] irq_vector;
+wire [QT_W-1:0] irq_vector;
 wire irq_coalesce;
 
 // RQ requests
@@ -427,6 +529,7 @@ wire fetch_req_ready;
 wire [63:2] fetch_req_addr;
 wire [10:0] fetch_req_dwords;
 wire [7:0] fetch_req_tag;
+wire [QT_W-1:0] fetch_req_sqid;
 wire post_req_valid;
 wire post_req_ready;
 wire [63:2] post_req_addr;
@@ -487,7 +590,10 @@ wire [SLOT_W-1:0] fw_cpl_slot;
 wire [14:0] fw_cpl_status;
 wire [31:0] fw_cpl_dw0;
 wire [31:0] fw_cpl_dw1;
+wire [7:0] fw_cpl_epoch;
 assign cpl_valid = fw_cpl_valid || dma_cpl_valid;
+// an auto-completion is of the slot's own epoch
+assign cpl_epoch = fw_cpl_valid ? fw_cpl_epoch : lookup_epoch;
 assign cpl_slot = fw_cpl_valid ? fw_cpl_slot : dma_cpl_slot;
 assign cpl_status = fw_cpl_valid ? fw_cpl_status : 15'd0;
 assign cpl_dw0 = fw_cpl_valid ? fw_cpl_dw0 : 32'd0;
@@ -532,31 +638,7 @@ bar0_completer_inst (
     .idle(completer_idle)
 );
 
-// Each function's register file and controller state; function 0's drives the engines
-wire [FUNCTIONS-1:0] fn_ctrl_enabled;
-wire [FUNCTIONS-1:0] fn_ctrl_resetting;
-wire [FUNCTIONS-1:0] fn_ctrl_reset;
-wire [FUNCTIONS-1:0] fn_admin_create;
-wire [3*FUNCTIONS-1:0] fn_cc_css;
-wire [FUNCTIONS-1:0] fn_shutdown_requested;
-wire [FUNCTIONS-1:0] fn_shutdown_abrupt;
-wire [FUNCTIONS-1:0] fn_shutdown_complete;
-wire [FUNCTIONS-1:0] fn_fatal;
-wire [4*FUNCTIONS-1:0] fn_cc_mps;
-wire [3*FUNCTIONS-1:0] fn_cc_ams;
-wire [4*FUNCTIONS-1:0] fn_cc_iosqes;
-wire [4*FUNCTIONS-1:0] fn_cc_iocqes;
-wire [12*FUNCTIONS-1:0] fn_aqa_asqs;
-wire [12*FUNCTIONS-1:0] fn_aqa_acqs;
-wire [52*FUNCTIONS-1:0] fn_asq_base;
-wire [52*FUNCTIONS-1:0] fn_acq_base;
-wire [32*FUNCTIONS-1:0] fn_intm;
-wire [FUNCTIONS-1:0] fn_db_valid;
-wire [QID_W*FUNCTIONS-1:0] fn_db_qid;
-wire [FUNCTIONS-1:0] fn_db_is_cq;
-wire [FUNCTIONS-1:0] fn_db_beyond;
-wire [16*FUNCTIONS-1:0] fn_db_value;
-
+// Each function's register file and controller state
 generate
 for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
     nvme_ctrl_regs #(
@@ -575,10 +657,10 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
         .reg_wr_strb(reg_wr_strb),
         .reg_rd_en(reg_rd_en && !msix_window && regs_select[f]),
         .reg_rd_data(fn_rd_data[f*32 +: 32]),
-        // the engines serve function 0 only: nothing of another function is in flight or volatile
-        .fw_shutdown_done(f == 0 ? shutdown_done : 1'b1),
-        .fatal_error(f == 0 ? fetch_error || fw_dead : 1'b0),
-        .engine_idle(f == 0 ? engine_idle : 1'b1),
+        .fw_shutdown_done(shutdown_done[f]),
+        // the shared engines and firmware fail every controller
+        .fatal_error(fetch_error || fw_dead),
+        .engine_idle(fn_idle[f]),
         .stable(fn_stable[f]),
         .ctrl_enabled(fn_ctrl_enabled[f]),
         .ctrl_resetting(fn_ctrl_resetting[f]),
@@ -604,48 +686,35 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
         .db_beyond(fn_db_beyond[f]),
         .db_value(fn_db_value[f*16 +: 16])
     );
+    if (FUNCTIONS == 1) begin : one_controller
+        // its reset clears the engines, which must be idle before CSTS.RDY clears
+        assign fn_idle[f] = engine_idle;
+        wire unused_busy = fn_busy[f];
+    end else begin : shared
+        // its commands drain: none of its slots is taken and the poster's CQE write of it has left
+        assign fn_idle[f] = !fn_busy[f] && (poster_idle || controller_of(post_sqid) != f);
+    end
 end
-if (FUNCTIONS > 1) begin : not_served
-    // another function's doorbells are dropped, and its state drives nothing yet
-    wire unused_other_functions = &{1'b0, fn_ctrl_enabled[FUNCTIONS-1:1], fn_ctrl_resetting[FUNCTIONS-1:1], fn_ctrl_reset[FUNCTIONS-1:1], fn_admin_create[FUNCTIONS-1:1], fn_cc_css[3*FUNCTIONS-1:3], fn_shutdown_requested[FUNCTIONS-1:1], fn_shutdown_abrupt[FUNCTIONS-1:1], fn_shutdown_complete[FUNCTIONS-1:1], fn_fatal[FUNCTIONS-1:1], fn_cc_mps[4*FUNCTIONS-1:4], fn_cc_ams[3*FUNCTIONS-1:3], fn_cc_iosqes[4*FUNCTIONS-1:4], fn_cc_iocqes[4*FUNCTIONS-1:4], fn_aqa_asqs[12*FUNCTIONS-1:12], fn_aqa_acqs[12*FUNCTIONS-1:12], fn_asq_base[52*FUNCTIONS-1:52], fn_acq_base[52*FUNCTIONS-1:52], fn_intm[32*FUNCTIONS-1:32], fn_db_valid[FUNCTIONS-1:1], fn_db_qid[QID_W*FUNCTIONS-1:QID_W], fn_db_is_cq[FUNCTIONS-1:1], fn_db_beyond[FUNCTIONS-1:1], fn_db_value[16*FUNCTIONS-1:16]};
+if (FUNCTIONS > 1) begin : other_ams
+    // the arbitration mechanism is function 0's
+    wire [3*FUNCTIONS-4:0] unused_ams = fn_cc_ams[3*FUNCTIONS-1:3];
 end
 endgenerate
-
-assign ctrl_enabled = fn_ctrl_enabled[0];
-assign ctrl_resetting = fn_ctrl_resetting[0];
-assign ctrl_reset = fn_ctrl_reset[0];
-assign admin_create = fn_admin_create[0];
-assign cc_css = fn_cc_css[0 +: 3];
-assign shutdown_requested = fn_shutdown_requested[0];
-assign shutdown_abrupt = fn_shutdown_abrupt[0];
-assign shutdown_complete = fn_shutdown_complete[0];
-assign fatal = fn_fatal[0];
-assign cc_mps = fn_cc_mps[0 +: 4];
-assign cc_ams = fn_cc_ams[0 +: 3];
-assign cc_iosqes = fn_cc_iosqes[0 +: 4];
-assign cc_iocqes = fn_cc_iocqes[0 +: 4];
-assign aqa_asqs = fn_aqa_asqs[0 +: 12];
-assign aqa_acqs = fn_aqa_acqs[0 +: 12];
-assign asq_base = fn_asq_base[0 +: 52];
-assign acq_base = fn_acq_base[0 +: 52];
-assign intm = fn_intm[0 +: 32];
-assign db_valid = fn_db_valid[0];
-assign db_qid = fn_db_qid[0 +: QID_W];
-assign db_is_cq = fn_db_is_cq[0];
-assign db_beyond = fn_db_beyond[0];
-assign db_value = fn_db_value[0 +: 16];
 
 assign regs_stable = &fn_stable;
 
 nvme_queue_table #(
-    .QUEUE_COUNT(QUEUE_COUNT),
-    .QID_W(QID_W)
+    .FUNCTIONS(FUNCTIONS),
+    .CTRL_QUEUES(QUEUE_COUNT),
+    .QUEUE_COUNT(QT_ENTRIES),
+    .QID_W(QT_W)
 )
 queue_table_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .ctrl_reset(ctrl_reset),
+    .ctrl_reset(fn_ctrl_reset),
     .admin_create(admin_create),
+    .admin_qid(admin_qid),
     .asq_base(asq_base),
     .acq_base(acq_base),
     .aqa_asqs(aqa_asqs),
@@ -706,18 +775,33 @@ queue_table_inst (
 
 assign fetch_qid = grant_qid;
 
+// only the SQs of a controller that serves are fetched
+reg [QT_ENTRIES-1:0] sq_served;
+integer e;
+always @* begin
+    for (e = 0; e < QT_ENTRIES; e = e + 1) begin
+        sq_served[e] = serving_any[controller_of(e[QT_W-1:0])];
+    end
+end
+
+always @(posedge user_clk) begin
+    if (grant_ack) begin
+        fetch_epoch_reg <= epoch_any[8*controller_of(grant_qid) +: 8];
+    end
+end
+
 nvme_sq_arbiter #(
-    .QUEUE_COUNT(QUEUE_COUNT),
-    .QID_W(QID_W)
+    .QUEUE_COUNT(QT_ENTRIES),
+    .QID_W(QT_W)
 )
 arbiter_inst (
     .clk(user_clk),
-    .rst(user_reset || ctrl_reset),
+    .rst(user_reset || engines_clear),
     .wrr_enable(cc_ams[0]),
     .hpw(arb_hpw),
     .mpw(arb_mpw),
     .lpw(arb_lpw),
-    .eligible(sq_pending & ~sq_in_flight),
+    .eligible(sq_pending & ~sq_in_flight & sq_served),
     .prio(sq_prio),
     .grant_valid(grant_valid),
     .grant_qid(grant_qid),
@@ -728,15 +812,19 @@ arbiter_inst (
 nvme_cmd_table #(
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
-    .QID_W(QID_W)
+    .QID_W(QT_W),
+    .EPOCH_W(8),
+    .FUNCTIONS(FUNCTIONS),
+    .LQID_W(QID_W)
 )
 cmd_table_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .clear(ctrl_reset),
+    .clear(engines_clear),
     .alloc_slot(alloc_slot),
     .alloc_valid(alloc_valid),
     .alloc_sqid(alloc_sqid),
+    .alloc_epoch(fetch_epoch_reg),
     .free_count(free_count),
     .sqe_wr_en(sqe_wr_en),
     .sqe_wr_slot(sqe_wr_slot),
@@ -754,21 +842,27 @@ cmd_table_inst (
     .head_valid(cmd_valid),
     .head_slot(cmd_slot),
     .head_sqid(cmd_sqid),
+    .head_epoch(cmd_epoch),
     .pop(cmd_pop),
     .fifo_count(cmd_count),
     .lookup_slot(lookup_slot),
     .lookup_sqid(lookup_sqid),
     .lookup_cid(lookup_cid),
+    .lookup_epoch(lookup_epoch),
+    .lookup2_slot(dma_req_slot),
+    .lookup2_sqid(dma_slot_sqid),
+    .lookup2_epoch(unused_dma_slot_epoch),
     .release_valid(release_valid),
-    .release_slot(release_slot)
+    .release_slot(release_slot),
+    .function_busy(fn_busy)
 );
 
 nvme_sq_fetch #(
     .AXIS_PCIE_DATA_WIDTH(AXIS_PCIE_DATA_WIDTH),
     .AXIS_PCIE_KEEP_WIDTH(AXIS_PCIE_KEEP_WIDTH),
     .AXIS_PCIE_RC_USER_WIDTH(AXIS_PCIE_RC_USER_WIDTH),
-    .QUEUE_COUNT(QUEUE_COUNT),
-    .QID_W(QID_W),
+    .QUEUE_COUNT(QT_ENTRIES),
+    .QID_W(QT_W),
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
     .FETCH_TAGS(FETCH_TAGS),
@@ -779,8 +873,9 @@ nvme_sq_fetch #(
 sq_fetch_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .enable(fetch_enable),
-    .clear(ctrl_reset),
+    // the arbiter grants only the SQs of a controller that serves
+    .enable(fn_serving != 0),
+    .clear(engines_clear),
     .max_read_request(cfg_max_read_req),
     .arb_burst(arb_burst),
     .idle(fetch_idle),
@@ -812,6 +907,7 @@ sq_fetch_inst (
     .req_addr(fetch_req_addr),
     .req_dwords(fetch_req_dwords),
     .req_tag(fetch_req_tag),
+    .req_sqid(fetch_req_sqid),
     .s_axis_rc_tdata(fetch_rc_tdata),
     .s_axis_rc_tkeep(fetch_rc_tkeep),
     .s_axis_rc_tvalid(fetch_rc_tvalid),
@@ -821,13 +917,16 @@ sq_fetch_inst (
 );
 
 nvme_cq_poster #(
-    .QID_W(QID_W),
-    .SLOT_W(SLOT_W)
+    .QID_W(QT_W),
+    .SLOT_W(SLOT_W),
+    .LQID_W(QID_W),
+    .EPOCH_W(8),
+    .STALE_FREES(FUNCTIONS > 1)
 )
 cq_poster_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .clear(ctrl_reset),
+    .clear(engines_clear),
     .idle(poster_idle),
     .cpl_valid(cpl_valid),
     .cpl_ready(cpl_ready),
@@ -835,9 +934,13 @@ cq_poster_inst (
     .cpl_status(cpl_status),
     .cpl_dw0(cpl_dw0),
     .cpl_dw1(cpl_dw1),
+    .cpl_epoch(cpl_epoch),
+    .stale(cpl_stale),
     .lookup_slot(lookup_slot),
     .lookup_sqid(lookup_sqid),
     .lookup_cid(lookup_cid),
+    .lookup_epoch(lookup_epoch),
+    .fn_epoch(epoch_any[8*controller_of(lookup_sqid) +: 8]),
     .release_valid(release_valid),
     .release_slot(release_slot),
     .post_sqid(post_sqid),
@@ -874,6 +977,7 @@ fetch_rq_inst (
     .req_addr(fetch_req_addr),
     .req_dwords(fetch_req_dwords),
     .req_tag(fetch_req_tag),
+    .req_function({6'd0, controller_of(fetch_req_sqid)}),
     .req_data(128'd0),
     .m_axis_rq_tdata(rq_tdata[0 +: AXIS_PCIE_DATA_WIDTH]),
     .m_axis_rq_tkeep(rq_tkeep[0 +: AXIS_PCIE_KEEP_WIDTH]),
@@ -897,6 +1001,7 @@ post_rq_inst (
     .req_addr(post_req_addr),
     .req_dwords(11'd4),
     .req_tag(8'd0),
+    .req_function({6'd0, controller_of(post_sqid)}),
     .req_data(post_req_data),
     .m_axis_rq_tdata(rq_tdata[AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
     .m_axis_rq_tkeep(rq_tkeep[AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
@@ -939,7 +1044,7 @@ nvme_msix #(
 msix_inst (
     .clk(user_clk),
     .rst(user_reset),
-    .clear(ctrl_reset),
+    .clear(fn_ctrl_reset),
     .reg_addr(reg_addr),
     .reg_function(reg_function),
     .reg_wr_en(reg_wr_en && msix_window),
@@ -948,12 +1053,11 @@ msix_inst (
     .reg_rd_en(reg_rd_en && msix_window),
     .reg_rd_data(msix_rd_data),
     .irq_valid(irq_valid),
-    // function 0's vectors come first
-    .irq_vector({{(MSIX_VEC_W-QID_W){1'b0}}, irq_vector}),
+    .irq_vector(irq_vector),
     .irq_coalesce(irq_coalesce),
     .coalesce_thr(coalesce_thr),
     .coalesce_time(coalesce_time),
-    .coalesce_disable({{(MSIX_VECTORS-QUEUE_COUNT){1'b0}}, coalesce_disable}),
+    .coalesce_disable(coalesce_disable),
     .cfg_interrupt_msix_enable(cfg_interrupt_msix_enable),
     .cfg_interrupt_msix_mask(cfg_interrupt_msix_mask),
     .cfg_interrupt_msix_address(cfg_interrupt_msix_address),
@@ -966,8 +1070,10 @@ msix_inst (
 );
 
 nvme_fw_mailbox #(
-    .QUEUE_COUNT(QUEUE_COUNT),
-    .QID_W(QID_W),
+    .FUNCTIONS(FUNCTIONS),
+    .CTRL_QUEUES(QUEUE_COUNT),
+    .QUEUE_COUNT(QT_ENTRIES),
+    .QID_W(QT_W),
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
     .MQES(MQES),
@@ -997,13 +1103,13 @@ mailbox_inst (
     .s_axil_rready(s_axil_rready),
     .fw_irq(fw_irq),
     .fw_dma_irq(fw_dma_irq),
-    .ctrl_enabled(ctrl_enabled),
-    .ctrl_resetting(ctrl_resetting),
-    .cc_css(cc_css),
-    .ctrl_reset(ctrl_reset),
-    .shutdown_requested(shutdown_requested),
-    .shutdown_abrupt(shutdown_abrupt),
-    .shutdown_complete(shutdown_complete),
+    .ctrl_enabled(fn_ctrl_enabled),
+    .ctrl_resetting(fn_ctrl_resetting),
+    .cc_css(fn_cc_css),
+    .ctrl_reset(fn_ctrl_reset),
+    .shutdown_requested(fn_shutdown_requested),
+    .shutdown_abrupt(fn_shutdown_abrupt),
+    .shutdown_complete(fn_shutdown_complete),
     .shutdown_done(shutdown_done),
     .epoch(epoch),
     .fw_dead(fw_dead),
@@ -1011,6 +1117,7 @@ mailbox_inst (
     .cmd_valid(cmd_valid),
     .cmd_slot(cmd_slot),
     .cmd_sqid(cmd_sqid),
+    .cmd_epoch(cmd_epoch),
     .cmd_count(cmd_count),
     .cmd_pop(cmd_pop),
     .sqe_rd_en(sqe_rd_en),
@@ -1023,7 +1130,9 @@ mailbox_inst (
     .cpl_status(fw_cpl_status),
     .cpl_dw0(fw_cpl_dw0),
     .cpl_dw1(fw_cpl_dw1),
+    .cpl_epoch(fw_cpl_epoch),
     .poster_idle(poster_idle),
+    .cpl_stale(cpl_stale),
     .q_cmd_valid(q_cmd_valid),
     .q_cmd_op(q_cmd_op),
     .q_sel(q_sel),
@@ -1160,15 +1269,16 @@ if (AXIS_PCIE_DATA_WIDTH == 256 || AXIS_PCIE_DATA_WIDTH == 512) begin : dma
     dma_inst (
         .clk(user_clk),
         .rst(user_reset),
-        .clear(ctrl_reset),
-        .mps(cc_mps),
+        .clear(engines_clear),
+        .mps({{(16-4*FUNCTIONS){1'b0}}, fn_cc_mps}),
         .max_read_request(cfg_max_read_req),
         .max_payload(cfg_max_payload),
-        .serving(dma_serving),
-        .epoch(epoch),
+        .serving(serving_any[dma_function]),
+        .epoch(epoch_any[8*dma_function +: 8]),
         .req_valid(dma_req_valid),
         .req_ready(dma_req_ready),
         .req_slot(dma_req_slot),
+        .req_function(dma_function),
         .req_dir(dma_req_dir),
         .req_auto(dma_req_auto),
         .req_epoch(dma_req_epoch),
@@ -1299,10 +1409,10 @@ end else begin : no_dma
     assign m_axi_dram_arvalid = 1'b0;
     assign m_axi_dram_rready = 1'b1;
     wire unused_dma = &{1'b0, dma_req_valid, dma_req_slot, dma_req_dir, dma_req_auto, dma_req_cookie,
-                        dma_req_epoch, epoch, dma_serving,
+                        dma_req_epoch, epoch, fn_serving, dma_function,
                         dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_req_host_buf,
                         dma_req_host, dma_res_pop,
-                        dma_cpl_ready, sqe_rd2_data, cfg_max_payload, cc_mps, rq_tready[3:2],
+                        dma_cpl_ready, sqe_rd2_data, cfg_max_payload, fn_cc_mps, rq_tready[3:2],
                         m_axi_dram_awready, m_axi_dram_wready, m_axi_dram_bid, m_axi_dram_bresp,
                         m_axi_dram_bvalid, m_axi_dram_arready, m_axi_dram_rid, m_axi_dram_rdata,
                         m_axi_dram_rresp, m_axi_dram_rlast, m_axi_dram_rvalid};

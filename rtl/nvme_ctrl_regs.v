@@ -103,7 +103,7 @@ initial begin
         $error("Error: the BAR0 map decodes %0d address bits (instance %m)", NVME_BAR0_ADDR_W);
         $finish;
     end
-    if (((QUEUE_COUNT * 2) << (2 + DSTRD)) + NVME_DOORBELL > NVME_MSIX_TABLE) begin
+    if (((QUEUE_COUNT * 2) << (2 + DSTRD)) + {18'd0, NVME_DOORBELL} > {18'd0, NVME_MSIX_TABLE}) begin
         $error("Error: doorbells reach into the MSI-X table (instance %m)");
         $finish;
     end

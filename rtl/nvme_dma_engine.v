@@ -58,13 +58,14 @@ module nvme_dma_engine #
     input  wire                                 rst,
     // Controller reset pulse
     input  wire                                 clear,
-    // CC.MPS and the PCIe device control settings
-    input  wire [3:0]                           mps,
+    // CC.MPS of each function (4 bits each, function 0 lowest; a walk uses its request's), and the PCIe
+    // device control settings
+    input  wire [15:0]                          mps,
     input  wire [2:0]                           max_read_request,
     input  wire [2:0]                           max_payload,
-    // The controller serves commands (CSTS.RDY, no fatal status, not shut down)
+    // The controller of the request's slot (req_slot) serves commands (CSTS.RDY, no fatal status, not
+    // shut down), and its reset generation
     input  wire                                 serving,
-    // The controller's reset generation
     input  wire [7:0]                           epoch,
 
     /*
@@ -73,6 +74,8 @@ module nvme_dma_engine #
     input  wire                                 req_valid,
     output wire                                 req_ready,
     input  wire [SLOT_W-1:0]                    req_slot,
+    // the function of the slot's controller: the requester of every memory request for it
+    input  wire [1:0]                           req_function,
     input  wire                                 req_dir,
     input  wire                                 req_auto,
     input  wire [7:0]                           req_epoch,
@@ -213,7 +216,7 @@ wire forget = aborting_reg && walker_idle && rd_idle && wr_idle;
 /*
  * Request queue and request ids
  */
-localparam Q_BITS = 65 + SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
+localparam Q_BITS = 67 + SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
 reg [Q_BITS-1:0] q_mem [0:7];   // 8 requests waiting for the walker
 reg [3:0] q_wr_reg;
 reg [3:0] q_rd_reg;
@@ -222,22 +225,24 @@ wire q_empty = q_wr_reg == q_rd_reg;
 wire [3:0] q_count = q_wr_reg - q_rd_reg;
 assign req_ready = q_count != 4'd8 && !aborting_reg && !clear;
 wire [Q_BITS-1:0] q_head = q_mem[q_rd_reg[2:0]];
-wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-66 -: SLOT_W];
-wire h_dir = q_head[Q_BITS-66-SLOT_W];
-wire h_auto = q_head[Q_BITS-67-SLOT_W];
-wire h_refuse = q_head[Q_BITS-68-SLOT_W];
-wire [7:0] h_cookie = q_head[Q_BITS-69-SLOT_W -: 8];
+wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-68 -: SLOT_W];
+wire h_dir = q_head[Q_BITS-68-SLOT_W];
+wire h_auto = q_head[Q_BITS-69-SLOT_W];
+wire h_refuse = q_head[Q_BITS-70-SLOT_W];
+wire [7:0] h_cookie = q_head[Q_BITS-71-SLOT_W -: 8];
 wire [23:0] h_offset = q_head[DRAM_AW+71:DRAM_AW+48];
 wire [23:0] h_length = q_head[DRAM_AW+47:DRAM_AW+24];
 wire [23:0] h_cmd_len = q_head[DRAM_AW+23:DRAM_AW];
 wire [DRAM_AW-1:0] h_dram = q_head[DRAM_AW-1:0];
-wire h_host_buf = q_head[Q_BITS-1];
-wire [63:0] h_host = q_head[Q_BITS-2 -: 64];
+wire [1:0] h_function = q_head[Q_BITS-1 -: 2];
+wire h_host_buf = q_head[Q_BITS-3];
+wire [63:0] h_host = q_head[Q_BITS-4 -: 64];
 
 reg [REQS-1:0] id_busy_reg;
 reg [7:0] id_cookie [0:REQS-1];
 reg [SLOT_W-1:0] id_slot [0:REQS-1];
 reg [REQS-1:0] id_auto_reg;
+reg [2*REQS-1:0] id_function_reg;
 
 reg [REQ_W-1:0] free_id;
 reg id_free;
@@ -296,7 +301,7 @@ walker_inst (
     .rst(rst),
     .clear(clear),
     .tick(tick),
-    .mps(mps),
+    .mps(mps[4*id_function_reg[2*seg_req +: 2] +: 4]),
     .req_valid(start),
     .req_ready(walker_req_ready),
     .req_id(free_id),
@@ -350,6 +355,7 @@ wire rd_req_ready;
 wire [63:2] rd_req_addr;
 wire [10:0] rd_req_dwords;
 wire [7:0] rd_req_tag;
+wire [REQ_W-1:0] rd_req_id;
 wire rd_done_valid;
 wire rd_done_ready;
 wire [REQ_W-1:0] rd_done_req;
@@ -386,6 +392,7 @@ rd_inst (
     .rd_req_addr(rd_req_addr),
     .rd_req_dwords(rd_req_dwords),
     .rd_req_tag(rd_req_tag),
+    .rd_req_id(rd_req_id),
     .s_axis_rc_tdata(s_axis_rc_tdata),
     .s_axis_rc_tkeep(s_axis_rc_tkeep),
     .s_axis_rc_tvalid(s_axis_rc_tvalid[1]),
@@ -436,6 +443,7 @@ read_rq_inst (
     .req_addr(ptr_req_valid ? ptr_req_addr : rd_req_addr),
     .req_dwords(ptr_req_valid ? ptr_req_dwords : rd_req_dwords),
     .req_tag(ptr_req_valid ? ptr_req_tag : rd_req_tag),
+    .req_function({6'd0, id_function_reg[2*(ptr_req_valid ? seg_req : rd_req_id) +: 2]}),
     .req_data(128'd0),
     .m_axis_rq_tdata(m_axis_rd_tdata),
     .m_axis_rq_tkeep(m_axis_rd_tkeep),
@@ -475,6 +483,7 @@ wr_inst (
     .seg_ready(wr_seg_ready),
     .seg_end(seg_end),
     .seg_req(seg_req),
+    .req_functions(id_function_reg),
     .seg_code(seg_code),
     .seg_addr(seg_addr),
     .seg_dwords(seg_dwords),
@@ -545,7 +554,7 @@ assign idle = !aborting_reg && q_empty && d_state_reg == D_IDLE && walker_idle &
 always @(posedge clk) begin
     // requests in
     if (req_valid && req_ready) begin
-        q_mem[q_wr_reg[2:0]] <= {req_host_buf, req_host, req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
+        q_mem[q_wr_reg[2:0]] <= {req_function, req_host_buf, req_host, req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
                                  req_offset, req_length, req_cmd_len, req_dram};
         q_wr_reg <= q_wr_reg + 4'd1;
     end
@@ -555,6 +564,7 @@ always @(posedge clk) begin
         id_cookie[free_id] <= h_cookie;
         id_slot[free_id] <= h_slot;
         id_auto_reg[free_id] <= h_auto;
+        id_function_reg[2*free_id +: 2] <= h_function;
     end
 
     // done requests

@@ -75,6 +75,8 @@ module nvme_dma_rd #
     output wire [63:2]                          rd_req_addr,
     output wire [10:0]                          rd_req_dwords,
     output wire [7:0]                           rd_req_tag,
+    // the request the read is for (its function is the requester)
+    output wire [REQ_W-1:0]                     rd_req_id,
 
     /*
      * Their completions
@@ -211,6 +213,7 @@ assign rd_req_tag = TAG_BASE + {{(8-TAG_W){1'b0}}, rd_tag_reg};
 reg [DRAM_AW-1:2] tag_dram [0:TAGS-1];
 reg [11:2] tag_host_lo [0:TAGS-1];
 reg [REQ_W-1:0] tag_req [0:TAGS-1];
+assign rd_req_id = tag_req[rd_tag_reg];
 
 localparam [TAGS-1:0] TAG_ONE = 1;
 wire [TAG_W-1:0] free_tag;

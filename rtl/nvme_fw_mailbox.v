@@ -14,13 +14,20 @@
  * Q_SQ_DOORBELL or Q_CQ_DOORBELL write once the queue table has taken the
  * doorbell (an MMIO doorbell in the same cycle goes first).
  *
- * Reset generations: every controller reset (CC.EN 1->0) advances an 8-bit
- * epoch. CMD_INFO hands each command out with the epoch it was fetched in;
- * a completion or a DMA request must name that epoch. A completion of an
- * older epoch is dropped here (its slot may already hold a newer command)
- * and counted in FW_STALE; the DMA engine refuses a request of an older
- * epoch without touching memory. A firmware task that outlives a reset
- * therefore cannot reach the host, whatever it does.
+ * Controllers: one per PCIe physical function (FUNCTIONS), sharing the
+ * command FIFO, the queue table (CTRL_QUEUES entries each, queue q of
+ * controller f at f x CTRL_QUEUES + q) and the engines. FW_CTRL_STATUS is
+ * controller 0's state, FN_STATUS[f] controller f's; FN_EVENTS says which
+ * controllers an ENABLED, CTRL_RESET or SHUTDOWN event came from.
+ *
+ * Reset generations: every reset (CC.EN 1->0) of a controller advances its
+ * 8-bit epoch. CMD_INFO hands each command out with the epoch of its
+ * controller it was fetched in; a completion or a DMA request must name
+ * that epoch. The CQ poster drops a completion of another epoch than its
+ * slot's, or of an older epoch than its controller's (counted in FW_STALE
+ * here); the DMA engine refuses a request of an older epoch without
+ * touching memory. A firmware task that outlives a reset therefore cannot
+ * reach the host, whatever it does.
  *
  * Watchdog: while a command waits at the head of the FIFO and the controller
  * is enabled, a counter runs in microseconds; a pop restarts it. When it
@@ -30,8 +37,12 @@
  */
 module nvme_fw_mailbox #
 (
-    // Queues including the admin queue
-    parameter QUEUE_COUNT = 65,
+    // Controllers (PCIe physical functions)
+    parameter FUNCTIONS = 1,
+    // Queues of one controller, its admin queue included
+    parameter CTRL_QUEUES = 65,
+    // Queue table entries: every controller's queues
+    parameter QUEUE_COUNT = FUNCTIONS * CTRL_QUEUES,
     // Queue id width
     parameter QID_W = $clog2(QUEUE_COUNT),
     // Command slots
@@ -75,17 +86,17 @@ module nvme_fw_mailbox #
     output wire                     fw_dma_irq,
 
     /*
-     * Controller state and events
+     * Each controller's state and events, and its reset epoch
      */
-    input  wire                     ctrl_enabled,
-    input  wire                     ctrl_resetting,
-    input  wire [2:0]               cc_css,
-    input  wire                     ctrl_reset,
-    input  wire                     shutdown_requested,
-    input  wire                     shutdown_abrupt,
-    input  wire                     shutdown_complete,
-    output wire                     shutdown_done,
-    output wire [7:0]               epoch,
+    input  wire [FUNCTIONS-1:0]     ctrl_enabled,
+    input  wire [FUNCTIONS-1:0]     ctrl_resetting,
+    input  wire [3*FUNCTIONS-1:0]   cc_css,
+    input  wire [FUNCTIONS-1:0]     ctrl_reset,
+    input  wire [FUNCTIONS-1:0]     shutdown_requested,
+    input  wire [FUNCTIONS-1:0]     shutdown_abrupt,
+    input  wire [FUNCTIONS-1:0]     shutdown_complete,
+    output wire [FUNCTIONS-1:0]     shutdown_done,
+    output wire [8*FUNCTIONS-1:0]   epoch,
     output wire                     fw_dead,
     // no access in progress and no command waiting for the firmware (the watchdog idle)
     output wire                     idle,
@@ -96,6 +107,7 @@ module nvme_fw_mailbox #
     input  wire                     cmd_valid,
     input  wire [SLOT_W-1:0]        cmd_slot,
     input  wire [QID_W-1:0]         cmd_sqid,
+    input  wire [7:0]               cmd_epoch,
     input  wire [SLOT_W:0]          cmd_count,
     output wire                     cmd_pop,
     output wire                     sqe_rd_en,
@@ -112,7 +124,10 @@ module nvme_fw_mailbox #
     output wire [14:0]              cpl_status,
     output wire [31:0]              cpl_dw0,
     output wire [31:0]              cpl_dw1,
+    output wire [7:0]               cpl_epoch,
     input  wire                     poster_idle,
+    // the poster dropped a completion for its epoch
+    input  wire                     cpl_stale,
 
     /*
      * Queue programming
@@ -192,7 +207,12 @@ module nvme_fw_mailbox #
 
 initial begin
     if (SLOT_W > CMD_INFO_SLOT_W || QID_W > CMD_INFO_SQID_W || SLOTS > 255 || QUEUE_COUNT > 128) begin
-        $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 127 I/O queue pairs (instance %m)");
+        $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 128 queue table entries (instance %m)");
+        $finish;
+    end
+    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
+            || QUEUE_COUNT > 32 * COALESCE_DISABLE_COUNT) begin
+        $error("Error: 1 to 4 controllers of CTRL_QUEUES queues each, as many vectors as COALESCE_DISABLE holds (instance %m)");
         $finish;
     end
     if (US_CYCLES < 1) begin
@@ -225,8 +245,6 @@ reg [31:0] rdata_reg;
 // sticky FW_IRQ_STATUS events in their places (the level bits are the FIFOs')
 reg [31:0] irq_event_reg;
 reg [31:0] irq_enable_reg;
-reg enabled_seen_reg;
-reg shutdown_seen_reg;
 
 reg [31:0] cpl_dw0_reg;
 reg [31:0] cpl_dw1_reg;
@@ -250,9 +268,13 @@ reg [95:0] cd_reg;
 reg cmd_pop_reg;
 reg dma_res_pop_reg;
 
-reg [7:0] epoch_reg;
+reg [8*FUNCTIONS-1:0] epoch_reg;
 reg [15:0] stale_cpl_reg;
-reg shutdown_done_reg;
+reg [FUNCTIONS-1:0] shutdown_done_reg;
+reg [FUNCTIONS-1:0] enabled_seen_reg;
+reg [FUNCTIONS-1:0] shutdown_seen_reg;
+reg [31:0] fn_events_reg;
+reg [7:0] cpl_epoch_reg;
 reg [15:0] wd_limit_reg;
 reg [15:0] wd_count_reg;
 reg fw_dead_reg;
@@ -286,21 +308,29 @@ assign s_axil_rvalid = r_state_reg == R_RESP;
 wire [31:0] irq_status = irq_event_reg | place({31'd0, cmd_valid}, FW_IRQ_STATUS_COMMAND)
                          | place({31'd0, dma_res_valid}, FW_IRQ_STATUS_DMA_RESULT);
 
-// read-only words
-wire [31:0] ctrl_status_word = place({31'd0, ctrl_enabled}, FW_CTRL_STATUS_ENABLED)
-    | place({31'd0, ctrl_resetting}, FW_CTRL_STATUS_RESETTING)
-    | place({31'd0, shutdown_requested}, FW_CTRL_STATUS_SHUTDOWN_REQ)
-    | place({31'd0, shutdown_abrupt}, FW_CTRL_STATUS_ABRUPT)
-    | place({31'd0, shutdown_complete}, FW_CTRL_STATUS_SHUTDOWN_DONE)
-    | place({31'd0, fw_dead_reg}, FW_CTRL_STATUS_FW_DEAD)
-    | place({24'd0, epoch_reg}, FW_CTRL_STATUS_EPOCH)
-    | place({29'd0, cc_css}, FW_CTRL_STATUS_CSS)
-    | place({{(31-SLOT_W){1'b0}}, cmd_count}, FW_CTRL_STATUS_CMD_COUNT);
-wire [31:0] params_word = place(SLOTS, FW_PARAMS_CMD_SLOTS) | place(QUEUE_COUNT - 1, FW_PARAMS_IO_QUEUES)
+// read-only words: each controller's status (FW_CTRL_STATUS is controller 0's; FN_STATUS has the same
+// layout), with the subsystem's FW_DEAD and CMD_COUNT; an absent controller's reads as zero
+reg [32*FN_STATUS_COUNT-1:0] fn_status_words;
+integer fs;
+always @* begin
+    fn_status_words = 0;
+    for (fs = 0; fs < FUNCTIONS; fs = fs + 1) begin
+        fn_status_words[32*fs +: 32] = place({31'd0, ctrl_enabled[fs]}, FW_CTRL_STATUS_ENABLED)
+            | place({31'd0, ctrl_resetting[fs]}, FW_CTRL_STATUS_RESETTING)
+            | place({31'd0, shutdown_requested[fs]}, FW_CTRL_STATUS_SHUTDOWN_REQ)
+            | place({31'd0, shutdown_abrupt[fs]}, FW_CTRL_STATUS_ABRUPT)
+            | place({31'd0, shutdown_complete[fs]}, FW_CTRL_STATUS_SHUTDOWN_DONE)
+            | place({31'd0, fw_dead_reg}, FW_CTRL_STATUS_FW_DEAD)
+            | place({24'd0, epoch_reg[8*fs +: 8]}, FW_CTRL_STATUS_EPOCH)
+            | place({29'd0, cc_css[3*fs +: 3]}, FW_CTRL_STATUS_CSS)
+            | place({{(31-SLOT_W){1'b0}}, cmd_count}, FW_CTRL_STATUS_CMD_COUNT);
+    end
+end
+wire [31:0] params_word = place(SLOTS, FW_PARAMS_CMD_SLOTS) | place(CTRL_QUEUES - 1, FW_PARAMS_IO_QUEUES)
     | place({16'd0, MQES}, FW_PARAMS_MQES);
 // slot and SQ id of an empty FIFO are stale: report zeros
 wire [31:0] cmd_info_word = !cmd_valid ? 32'd0 : place(32'd1, CMD_INFO_VALID)
-    | place({{(32-QID_W){1'b0}}, cmd_sqid}, CMD_INFO_SQID) | place({24'd0, epoch_reg}, CMD_INFO_EPOCH)
+    | place({{(32-QID_W){1'b0}}, cmd_sqid}, CMD_INFO_SQID) | place({24'd0, cmd_epoch}, CMD_INFO_EPOCH)
     | place({{(32-SLOT_W){1'b0}}, cmd_slot}, CMD_INFO_SLOT);
 wire [31:0] sq_state_word = place({31'd0, q_sq_valid}, Q_SQ_STATE_VALID)
     | place({31'd0, q_sq_fetching}, Q_SQ_STATE_FETCHING) | place({16'd0, q_sq_head}, Q_SQ_STATE_HEAD);
@@ -320,7 +350,7 @@ assign shutdown_done = shutdown_done_reg;
 assign fw_dead = fw_dead_reg;
 
 wire us_tick;
-wire wd_running = cmd_valid && ctrl_enabled;
+wire wd_running = cmd_valid && ctrl_enabled != 0;
 timebase_pulse #(
     .PERIOD(US_CYCLES)
 )
@@ -360,6 +390,7 @@ assign cpl_slot = cpl_slot_reg;
 assign cpl_status = cpl_status_reg;
 assign cpl_dw0 = cpl_dw0_reg;
 assign cpl_dw1 = cpl_dw1_reg;
+assign cpl_epoch = cpl_epoch_reg;
 
 assign fw_db_valid = w_state_reg == W_DB;
 assign fw_db_is_cq = fw_db_is_cq_reg;
@@ -383,20 +414,38 @@ assign coalesce_thr = coalesce_reg[COALESCE_THR +: 8];
 assign coalesce_time = coalesce_reg[COALESCE_TIME +: 8];
 assign coalesce_disable = cd_reg[QUEUE_COUNT-1:0];
 
+// events of this cycle: set in FW_IRQ_STATUS and FN_EVENTS even if the firmware clears others meanwhile
+wire [FUNCTIONS-1:0] enabled_event = ctrl_enabled & ~enabled_seen_reg;
+wire [FUNCTIONS-1:0] shutdown_event = shutdown_requested & ~shutdown_seen_reg;
+wire [31:0] fn_set = place({{(32-FUNCTIONS){1'b0}}, enabled_event}, FN_EVENTS_ENABLED)
+    | place({{(32-FUNCTIONS){1'b0}}, ctrl_reset}, FN_EVENTS_CTRL_RESET)
+    | place({{(32-FUNCTIONS){1'b0}}, shutdown_event}, FN_EVENTS_SHUTDOWN);
+wire [31:0] irq_set = place({31'd0, enabled_event != 0}, FW_IRQ_STATUS_ENABLED)
+    | place({31'd0, ctrl_reset != 0}, FW_IRQ_STATUS_CTRL_RESET)
+    | place({31'd0, shutdown_event != 0}, FW_IRQ_STATUS_SHUTDOWN)
+    | place({31'd0, db_err_valid}, FW_IRQ_STATUS_DB_ERROR);
+
+integer e;
 always @(posedge clk) begin
     cmd_pop_reg <= 1'b0;
     dma_res_pop_reg <= 1'b0;
     q_cmd_valid_reg <= 1'b0;
 
     // events
-    if (ctrl_reset) begin
-        irq_event_reg[FW_IRQ_STATUS_CTRL_RESET] <= 1'b1;
-        epoch_reg <= epoch_reg + 8'd1;
-        shutdown_done_reg <= 1'b0;
-        fw_dead_reg <= 1'b0;
-    end
-    if (!shutdown_requested) begin
-        shutdown_done_reg <= 1'b0;
+    irq_event_reg <= irq_event_reg | irq_set;
+    fn_events_reg <= fn_events_reg | fn_set;
+    enabled_seen_reg <= ctrl_enabled;
+    shutdown_seen_reg <= shutdown_requested;
+    for (e = 0; e < FUNCTIONS; e = e + 1) begin
+        if (ctrl_reset[e]) begin
+            epoch_reg[8*e +: 8] <= epoch_reg[8*e +: 8] + 8'd1;
+            shutdown_done_reg[e] <= 1'b0;
+            // the firmware gets another chance with the reset of any controller
+            fw_dead_reg <= 1'b0;
+        end
+        if (!shutdown_requested[e]) begin
+            shutdown_done_reg[e] <= 1'b0;
+        end
     end
 
     // watchdog: the head of the command FIFO waits for the firmware
@@ -408,16 +457,10 @@ always @(posedge clk) begin
             fw_dead_reg <= 1'b1;
         end
     end
-    enabled_seen_reg <= ctrl_enabled;
-    if (ctrl_enabled && !enabled_seen_reg) begin
-        irq_event_reg[FW_IRQ_STATUS_ENABLED] <= 1'b1;
-    end
-    shutdown_seen_reg <= shutdown_requested;
-    if (shutdown_requested && !shutdown_seen_reg) begin
-        irq_event_reg[FW_IRQ_STATUS_SHUTDOWN] <= 1'b1;
+    if (cpl_stale && stale_cpl_reg != 16'hffff) begin
+        stale_cpl_reg <= stale_cpl_reg + 16'd1;
     end
     if (db_err_valid) begin
-        irq_event_reg[FW_IRQ_STATUS_DB_ERROR] <= 1'b1;
         if (!db_err_reg[DB_ERR_VALID]) begin
             db_err_reg[DB_ERR_VALID] <= 1'b1;
             db_err_reg[DB_ERR_KIND +: 2] <= db_err_kind;
@@ -435,22 +478,21 @@ always @(posedge clk) begin
             if (do_write) begin
                 w_state_reg <= W_RESP;
                 case (waddr)
-                    FW_IRQ_STATUS: irq_event_reg <= irq_event_reg & ~(wdata & FW_IRQ_STATUS_WMASK);
+                    FW_IRQ_STATUS: irq_event_reg <= (irq_event_reg & ~(wdata & FW_IRQ_STATUS_WMASK)) | irq_set;
+                    FN_EVENTS: fn_events_reg <= (fn_events_reg & ~(wdata & FN_EVENTS_WMASK)) | fn_set;
                     FW_IRQ_ENABLE: irq_enable_reg <= wdata & FW_IRQ_ENABLE_WMASK;
-                    FW_SHUTDOWN: shutdown_done_reg <= wdata[FW_SHUTDOWN_DONE] && shutdown_requested;
+                    FW_SHUTDOWN: shutdown_done_reg <= shutdown_done_reg
+                                                      | (wdata[FW_SHUTDOWN_DONE +: FUNCTIONS] & shutdown_requested);
                     FW_WATCHDOG: wd_limit_reg <= wdata[FW_WATCHDOG_LIMIT_US +: 16];
                     CMD_POP: cmd_pop_reg <= 1'b1;
                     CPL_DW0: cpl_dw0_reg <= wdata;
                     CPL_DW1: cpl_dw1_reg <= wdata;
                     CPL_POST: begin
+                        // the poster drops a completion of another reset generation
                         cpl_status_reg <= wdata[CPL_POST_STATUS +: 15];
                         cpl_slot_reg <= wdata[CPL_POST_SLOT +: SLOT_W];
-                        // a completion of an older reset generation never reaches a CQ
-                        if (wdata[CPL_POST_EPOCH +: 8] == epoch_reg) begin
-                            w_state_reg <= W_POST;
-                        end else if (stale_cpl_reg != 16'hffff) begin
-                            stale_cpl_reg <= stale_cpl_reg + 16'd1;
-                        end
+                        cpl_epoch_reg <= wdata[CPL_POST_EPOCH +: 8];
+                        w_state_reg <= W_POST;
                     end
                     Q_SEL: q_sel_reg <= wdata[Q_SEL_QID +: QID_W];
                     Q_BASE_LO: q_base_reg[31:0] <= wdata;
@@ -515,11 +557,17 @@ always @(posedge clk) begin
                 r_state_reg <= R_RESP;
                 case (raddr)
                     FW_ID: rdata_reg <= FW_ID_MAGIC_VALUE;
-                    FW_CTRL_STATUS: rdata_reg <= ctrl_status_word;
+                    FW_CTRL_STATUS: rdata_reg <= fn_status_words[31:0];
+                    FN_STATUS: rdata_reg <= fn_status_words[31:0];
+                    FN_STATUS + FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[63:32];
+                    FN_STATUS + 2 * FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[95:64];
+                    FN_STATUS + 3 * FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[127:96];
+                    FN_EVENTS: rdata_reg <= fn_events_reg;
+                    FW_FUNCTIONS: rdata_reg <= place(FUNCTIONS, FW_FUNCTIONS_FUNCTIONS);
                     FW_IRQ_STATUS: rdata_reg <= irq_status;
                     FW_IRQ_ENABLE: rdata_reg <= irq_enable_reg;
                     FW_PARAMS: rdata_reg <= params_word;
-                    FW_SHUTDOWN: rdata_reg <= place({31'd0, shutdown_done_reg}, FW_SHUTDOWN_DONE);
+                    FW_SHUTDOWN: rdata_reg <= place({{(32-FUNCTIONS){1'b0}}, shutdown_done_reg}, FW_SHUTDOWN_DONE);
                     FW_STALE: rdata_reg <= place({16'd0, stale_cpl_reg}, FW_STALE_DROPPED);
                     FW_WATCHDOG: rdata_reg <= place({16'd0, wd_limit_reg}, FW_WATCHDOG_LIMIT_US);
                     CMD_INFO: rdata_reg <= cmd_info_word;
@@ -578,8 +626,10 @@ always @(posedge clk) begin
         r_state_reg <= R_IDLE;
         irq_event_reg <= FW_IRQ_STATUS_RESET;
         irq_enable_reg <= FW_IRQ_ENABLE_RESET;
-        enabled_seen_reg <= 1'b0;
-        shutdown_seen_reg <= 1'b0;
+        enabled_seen_reg <= 0;
+        shutdown_seen_reg <= 0;
+        fn_events_reg <= FN_EVENTS_RESET;
+        cpl_epoch_reg <= 8'd0;
         cpl_dw0_reg <= CPL_DW0_RESET;
         cpl_dw1_reg <= CPL_DW1_RESET;
         q_sel_reg <= 0;
@@ -599,9 +649,9 @@ always @(posedge clk) begin
         dma_cmd_len_reg <= 24'd0;
         dma_dram_reg <= 64'd0;
         dma_host_reg <= 64'd0;
-        epoch_reg <= 8'd0;
+        epoch_reg <= 0;
         stale_cpl_reg <= 16'd0;
-        shutdown_done_reg <= 1'b0;
+        shutdown_done_reg <= 0;
         wd_limit_reg <= FW_WATCHDOG_RESET[FW_WATCHDOG_LIMIT_US +: 16];
         wd_count_reg <= 16'd0;
         fw_dead_reg <= 1'b0;

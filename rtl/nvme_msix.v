@@ -37,8 +37,8 @@ module nvme_msix #
 (
     input  wire                 clk,
     input  wire                 rst,
-    // Controller reset: gathered entries are forgotten
-    input  wire                 clear,
+    // A controller's reset: the entries gathered on its vectors are forgotten
+    input  wire [FUNCTIONS-1:0] clear,
 
     /*
      * Register port (BAR0 dword address)
@@ -157,6 +157,9 @@ function [1:0] vector_function(input [VEC_W-1:0] vector);
                         : FUNCTIONS > 1 && number >= VECTORS_32 ? 2'd1 : 2'd0;
     end
 endfunction
+
+// the clear of each of the four functions the hard IP can have
+wire [3:0] clear_any = {{(4-FUNCTIONS){1'b0}}, clear};
 
 // the hard IP samples the request from power-up, before the first reset
 initial begin
@@ -306,9 +309,9 @@ always @(posedge clk) begin
         end
     end
 
-    if (rst || clear) begin
-        fire_reg <= 0;
-        for (i = 0; i < TOTAL; i = i + 1) begin
+    for (i = 0; i < TOTAL; i = i + 1) begin
+        if (rst || clear_any[vector_function(i[VEC_W-1:0])]) begin
+            fire_reg[i] <= 1'b0;
             agg_count[i] <= 8'd0;
         end
     end

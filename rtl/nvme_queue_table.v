@@ -5,7 +5,10 @@
 /*
  * Per-queue state of the admin queue pair and the I/O queue pairs: base,
  * size, head, tail, CQ phase, SQ-to-CQ mapping, SQ priority, CQ interrupt
- * vector and enable. Every change goes through this module, with a fixed
+ * vector and enable. The table holds the queues of FUNCTIONS controllers,
+ * CTRL_QUEUES each: queue q of controller f is entry f x CTRL_QUEUES + q,
+ * and its CQ's interrupt vector is numbered the same way; a controller's
+ * reset drops its queues only. Every change goes through this module, with a fixed
  * priority when several happen in the same cycle: controller reset, then
  * the admin queue's creation (a firmware create or delete in that cycle is
  * ignored), then firmware create/delete, then the engines and doorbells,
@@ -31,8 +34,12 @@
  */
 module nvme_queue_table #
 (
-    // Queue pairs including the admin queue
-    parameter QUEUE_COUNT = 65,
+    // Controllers
+    parameter FUNCTIONS = 1,
+    // Queue pairs of one controller, including its admin queue
+    parameter CTRL_QUEUES = 65,
+    // Entries: every controller's queue pairs
+    parameter QUEUE_COUNT = FUNCTIONS * CTRL_QUEUES,
     // Queue id width
     parameter QID_W = $clog2(QUEUE_COUNT)
 )
@@ -43,8 +50,10 @@ module nvme_queue_table #
     /*
      * Controller state
      */
-    input  wire                     ctrl_reset,
+    // a controller's reset, and the creation of one controller's admin queue pair (entry admin_qid)
+    input  wire [FUNCTIONS-1:0]     ctrl_reset,
     input  wire                     admin_create,
+    input  wire [QID_W-1:0]         admin_qid,
     input  wire [63:12]             asq_base,
     input  wire [63:12]             acq_base,
     input  wire [11:0]              aqa_asqs,
@@ -128,10 +137,23 @@ module nvme_queue_table #
     output wire                     any_queue_valid
 );
 
+// a controller's queues are the entries {f, q}: q has LQID_W bits
+localparam LQID_W = $clog2(CTRL_QUEUES);
+
+// the controller of an entry
+function integer controller_of(input integer entry);
+    controller_of = FUNCTIONS == 1 ? 0 : entry >> LQID_W;
+endfunction
+
 initial begin
     // Queue 0 is the admin queue; NVMe allows at most 65535 I/O queues
-    if (QUEUE_COUNT < 2 || QUEUE_COUNT > 65536 || (1 << QID_W) < QUEUE_COUNT) begin
-        $error("Error: QUEUE_COUNT must be between 2 and 65536 and fit in QID_W bits (instance %m)");
+    if (QUEUE_COUNT < 2 || QUEUE_COUNT > 65536 || (1 << QID_W) < QUEUE_COUNT
+            || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES) begin
+        $error("Error: QUEUE_COUNT must be FUNCTIONS x CTRL_QUEUES, between 2 and 65536, and fit in QID_W bits (instance %m)");
+        $finish;
+    end
+    if (FUNCTIONS > 1 && CTRL_QUEUES != 1 << LQID_W) begin
+        $error("Error: with several controllers, CTRL_QUEUES must be a power of two: entry {f, q} (instance %m)");
         $finish;
     end
 end
@@ -228,19 +250,19 @@ assign any_queue_valid = any_valid;
 wire fw_cmd = fw_cmd_valid && !admin_create;
 wire create_sq = admin_create || (fw_cmd && fw_cmd_op == OP_CREATE_SQ);
 wire create_cq = admin_create || (fw_cmd && fw_cmd_op == OP_CREATE_CQ);
-wire [QID_W-1:0] create_qid = admin_create ? {QID_W{1'b0}} : fw_cmd_qid;
+wire [QID_W-1:0] create_qid = admin_create ? admin_qid : fw_cmd_qid;
 
 always @(posedge clk) begin
     if (create_sq) begin
         sq_base[create_qid] <= admin_create ? asq_base[63:12] : fw_cmd_base[63:12];
         sq_size[create_qid] <= admin_create ? {4'd0, aqa_asqs} : fw_cmd_size;
-        sq_cqid[create_qid] <= admin_create ? {QID_W{1'b0}} : fw_cmd_map;
+        sq_cqid[create_qid] <= admin_create ? admin_qid : fw_cmd_map;
         sq_qprio[create_qid] <= admin_create ? 2'd0 : fw_cmd_prio;
     end
     if (create_cq) begin
         cq_base[create_qid] <= admin_create ? acq_base[63:12] : fw_cmd_base[63:12];
         cq_size[create_qid] <= admin_create ? {4'd0, aqa_acqs} : fw_cmd_size;
-        cq_iv[create_qid] <= admin_create ? {QID_W{1'b0}} : fw_cmd_map;
+        cq_iv[create_qid] <= admin_create ? admin_qid : fw_cmd_map;
         cq_ien[create_qid] <= admin_create || fw_cmd_ien;
     end
 end
@@ -307,8 +329,8 @@ always @(posedge clk) begin
         cq_valid[fw_cmd_qid] <= 1'b0;
     end
 
-    if (rst || ctrl_reset) begin
-        for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
+    for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
+        if (rst || ctrl_reset[controller_of(k)]) begin
             sq_valid[k] <= 1'b0;
             cq_valid[k] <= 1'b0;
             sq_head[k] <= 16'd0;
@@ -316,6 +338,9 @@ always @(posedge clk) begin
             cq_head[k] <= 16'd0;
             cq_tail[k] <= 16'd0;
         end
+    end
+    // the reset of the doorbell's controller comes first
+    if (rst || ctrl_reset[controller_of({{(32-QID_W){1'b0}}, db_qid})]) begin
         db_err_valid <= 1'b0;
     end
 end

@@ -103,6 +103,8 @@ module nvme_sq_fetch #
     output wire [63:2]                        req_addr,
     output wire [10:0]                        req_dwords,
     output wire [7:0]                         req_tag,
+    // the SQ read (its controller's function is the requester)
+    output wire [QID_W-1:0]                   req_sqid,
 
     /*
      * Requester completions (RC)
@@ -229,6 +231,7 @@ assign req_valid = f_state_reg == F_REQ;
 assign req_addr = f_addr_reg;
 assign req_dwords = {{(6-ENT_W){1'b0}}, f_count_reg, 4'd0};
 assign req_tag = {{(8-TAG_W){1'b0}}, f_tag_reg};
+assign req_sqid = f_qid_reg;
 
 // Completion side: a beat at a time
 localparam [2:0]

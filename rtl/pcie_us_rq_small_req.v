@@ -29,6 +29,8 @@ module pcie_us_rq_small_req #
     input  wire [63:2]                        req_addr,
     input  wire [10:0]                        req_dwords,
     input  wire [7:0]                         req_tag,
+    // the requesting function: the hard IP completes the requester id with its bus number
+    input  wire [7:0]                         req_function,
     input  wire [127:0]                       req_data,
 
     /*
@@ -90,11 +92,11 @@ assign m_axis_rq_tdata = frame_reg[beat_reg*AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DA
 assign m_axis_rq_tkeep = keep;
 assign m_axis_rq_tvalid = active_reg;
 assign m_axis_rq_tlast = last_beat;
-// descriptor (address, dword count and type, tag), then the write data
+// descriptor (address, dword count and type, requester function, tag), then the write data
 wire [FRAME_W-1:0] frame_next;
 assign frame_next[255:0] = {req_data,
     1'b0, 3'b000, 3'b000, 1'b0, 16'd0, req_tag,
-    16'd0, 1'b0, req_write ? REQ_MEM_WRITE : REQ_MEM_READ, req_dwords,
+    8'd0, req_function, 1'b0, req_write ? REQ_MEM_WRITE : REQ_MEM_READ, req_dwords,
     req_addr, 2'b00};
 generate
     if (FRAME_W > 256) begin : pad

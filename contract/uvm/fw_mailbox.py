@@ -49,8 +49,8 @@ class nvme_fw_mailbox__FW_ID(uvm_reg):
         self.MAGIC.configure(self, 32, 0, "RO", False, 0x4e564d45, True, True, False)
 
 
-# Reg - nvme_fw_mailbox::FW_CTRL_STATUS
-class nvme_fw_mailbox__FW_CTRL_STATUS(uvm_reg):
+# Reg - nvme_fw_mailbox::ctrl_status
+class nvme_fw_mailbox__ctrl_status(uvm_reg):
 
     def __init__(self, name: str = "FW_CTRL_STATUS"):
         super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
@@ -141,7 +141,7 @@ class nvme_fw_mailbox__FW_SHUTDOWN(uvm_reg):
         self.DONE = uvm_reg_field("DONE")
 
     def build(self) -> None:
-        self.DONE.configure(self, 1, 0, "RW", False, 0x0, True, True, False)
+        self.DONE.configure(self, 4, 0, "W1S", False, 0x0, True, True, False)
 
 
 # Reg - nvme_fw_mailbox::FW_STALE
@@ -164,6 +164,59 @@ class nvme_fw_mailbox__FW_WATCHDOG(uvm_reg):
 
     def build(self) -> None:
         self.LIMIT_US.configure(self, 16, 0, "RW", False, 0x2710, True, True, False)
+
+
+# Reg - nvme_fw_mailbox::FW_FUNCTIONS
+class nvme_fw_mailbox__FW_FUNCTIONS(uvm_reg):
+
+    def __init__(self, name: str = "FW_FUNCTIONS"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.FUNCTIONS = uvm_reg_field("FUNCTIONS")
+
+    def build(self) -> None:
+        self.FUNCTIONS.configure(self, 3, 0, "RO", True, 0x0, False, True, False)
+
+
+# Reg - nvme_fw_mailbox::FN_EVENTS
+class nvme_fw_mailbox__FN_EVENTS(uvm_reg):
+
+    def __init__(self, name: str = "FN_EVENTS"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.ENABLED = uvm_reg_field("ENABLED")
+        self.CTRL_RESET = uvm_reg_field("CTRL_RESET")
+        self.SHUTDOWN = uvm_reg_field("SHUTDOWN")
+
+    def build(self) -> None:
+        self.ENABLED.configure(self, 4, 0, "W1C", True, 0x0, True, True, False)
+        self.CTRL_RESET.configure(self, 4, 4, "W1C", True, 0x0, True, True, False)
+        self.SHUTDOWN.configure(self, 4, 8, "W1C", True, 0x0, True, True, False)
+
+
+# Reg - nvme_fw_mailbox::ctrl_status_name_5f9ecf72
+class nvme_fw_mailbox__ctrl_status_name_5f9ecf72(uvm_reg):
+
+    def __init__(self, name: str = "FN_STATUS"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.ENABLED = uvm_reg_field("ENABLED")
+        self.RESETTING = uvm_reg_field("RESETTING")
+        self.SHUTDOWN_REQ = uvm_reg_field("SHUTDOWN_REQ")
+        self.ABRUPT = uvm_reg_field("ABRUPT")
+        self.SHUTDOWN_DONE = uvm_reg_field("SHUTDOWN_DONE")
+        self.FW_DEAD = uvm_reg_field("FW_DEAD")
+        self.EPOCH = uvm_reg_field("EPOCH")
+        self.CMD_COUNT = uvm_reg_field("CMD_COUNT")
+        self.CSS = uvm_reg_field("CSS")
+
+    def build(self) -> None:
+        self.ENABLED.configure(self, 1, 0, "RO", True, 0x0, False, True, False)
+        self.RESETTING.configure(self, 1, 1, "RO", True, 0x0, False, True, False)
+        self.SHUTDOWN_REQ.configure(self, 1, 2, "RO", True, 0x0, False, True, False)
+        self.ABRUPT.configure(self, 1, 3, "RO", True, 0x0, False, True, False)
+        self.SHUTDOWN_DONE.configure(self, 1, 4, "RO", True, 0x0, False, True, False)
+        self.FW_DEAD.configure(self, 1, 5, "RO", True, 0x0, False, True, False)
+        self.EPOCH.configure(self, 8, 8, "RO", True, 0x0, False, True, False)
+        self.CMD_COUNT.configure(self, 8, 16, "RO", True, 0x0, False, True, False)
+        self.CSS.configure(self, 3, 24, "RO", True, 0x0, False, True, False)
 
 
 # Reg - nvme_fw_mailbox::CMD_INFO
@@ -605,13 +658,16 @@ class nvme_fw_mailbox(uvm_reg_block):
     def __init__(self, name: str = "nvme_fw_mailbox"):
         super().__init__(name)
         self.FW_ID = nvme_fw_mailbox__FW_ID("FW_ID")
-        self.FW_CTRL_STATUS = nvme_fw_mailbox__FW_CTRL_STATUS("FW_CTRL_STATUS")
+        self.FW_CTRL_STATUS = nvme_fw_mailbox__ctrl_status("FW_CTRL_STATUS")
         self.FW_IRQ_STATUS = nvme_fw_mailbox__irq_bits_desc_08ffadd3_name_ce6cf037("FW_IRQ_STATUS")
         self.FW_IRQ_ENABLE = nvme_fw_mailbox__irq_bits_SW_rw_HW_r_EVENT_CLEAR_f_EVENT_SET_f_desc_bfd7ba44_name_861d5382("FW_IRQ_ENABLE")
         self.FW_PARAMS = nvme_fw_mailbox__FW_PARAMS("FW_PARAMS")
         self.FW_SHUTDOWN = nvme_fw_mailbox__FW_SHUTDOWN("FW_SHUTDOWN")
         self.FW_STALE = nvme_fw_mailbox__FW_STALE("FW_STALE")
         self.FW_WATCHDOG = nvme_fw_mailbox__FW_WATCHDOG("FW_WATCHDOG")
+        self.FW_FUNCTIONS = nvme_fw_mailbox__FW_FUNCTIONS("FW_FUNCTIONS")
+        self.FN_EVENTS = nvme_fw_mailbox__FN_EVENTS("FN_EVENTS")
+        self.FN_STATUS = create_object_array(nvme_fw_mailbox__ctrl_status_name_5f9ecf72, "FN_STATUS", [4])
         self.CMD_INFO = nvme_fw_mailbox__CMD_INFO("CMD_INFO")
         self.CMD_POP = nvme_fw_mailbox__CMD_POP("CMD_POP")
         self.CPL_DW0 = nvme_fw_mailbox__CPL_DW0("CPL_DW0")
@@ -654,7 +710,7 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.FW_ID.build()
         self.get_default_map().add_reg(self.FW_ID, 0x0, "RO")
-        self.FW_CTRL_STATUS = nvme_fw_mailbox__FW_CTRL_STATUS("FW_CTRL_STATUS")
+        self.FW_CTRL_STATUS = nvme_fw_mailbox__ctrl_status("FW_CTRL_STATUS")
         self.FW_CTRL_STATUS.configure(self, None, "")
 
         self.FW_CTRL_STATUS.build()
@@ -689,6 +745,21 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.FW_WATCHDOG.build()
         self.get_default_map().add_reg(self.FW_WATCHDOG, 0x1c, "RW")
+        self.FW_FUNCTIONS = nvme_fw_mailbox__FW_FUNCTIONS("FW_FUNCTIONS")
+        self.FW_FUNCTIONS.configure(self, None, "")
+
+        self.FW_FUNCTIONS.build()
+        self.get_default_map().add_reg(self.FW_FUNCTIONS, 0x20, "RO")
+        self.FN_EVENTS = nvme_fw_mailbox__FN_EVENTS("FN_EVENTS")
+        self.FN_EVENTS.configure(self, None, "")
+
+        self.FN_EVENTS.build()
+        self.get_default_map().add_reg(self.FN_EVENTS, 0x24, "RW")
+        for i, reg in enumerate(self.FN_STATUS.flatten()):
+            reg.configure(self)
+            
+            reg.build()
+            self.get_default_map().add_reg(reg, 0x40 + i * 4, "RO")
         self.CMD_INFO = nvme_fw_mailbox__CMD_INFO("CMD_INFO")
         self.CMD_INFO.configure(self, None, "")
 

@@ -27,6 +27,10 @@ class AsyncEvents:
         self._pending: list[AsyncEvent] = []
         self._masked: dict[AsyncEventType, int] = {}   # masked type -> the log page that unmasks it
 
+    def held(self) -> list[CommandSlot]:
+        """The slots of the requests outstanding."""
+        return list(self._requests)
+
     def request(self, slot: CommandSlot) -> list[tuple[CommandSlot, int]] | None:
         """Hold an AER's slot; None if the limit is exceeded, else the (slot, DW0) completions now due."""
         if len(self._requests) >= self.limit:

@@ -125,6 +125,8 @@ class NvmeFirmware(MinimalFirmware):
         # the new generation first: the base class awaits the mailbox, and a task of the old one that
         # finishes meanwhile must already find itself stale
         self._generation += 1
+        # held Asynchronous Event Requests end with the reset; where slots drain, each must free its slot
+        held = self.commands.events.held() if self.mailbox.drains_on_reset else []
         self._queued.clear()
         self._shutting_down = False
         self.dma.reset()
@@ -134,6 +136,8 @@ class NvmeFirmware(MinimalFirmware):
         self.io.controller_reset()
         self.soc.reset()
         await super()._controller_reset()
+        for slot in held:
+            await self._drop(slot)
         self._update_write_through()
 
     async def _enabled(self) -> None:
@@ -252,6 +256,8 @@ class NvmeFirmware(MinimalFirmware):
     async def _finish(self, command: Command, status: Status, dw0: int = 0, dw1: int = 0) -> None:
         if command.generation == self._generation:
             await self._complete(command.slot, command.sqid, status, dw0, dw1)
+        elif self.mailbox.drains_on_reset:
+            await self._drop(command.slot)
 
     async def _admin_command(self, command: Command) -> None:
         assert self.commands is not None

@@ -71,10 +71,10 @@ localparam integer FW_PARAMS_MQES = 16;
 localparam integer FW_PARAMS_MQES_W = 16;
 // FW_SHUTDOWN: Shutdown
 localparam [15:0] FW_SHUTDOWN = 16'h0014;
-localparam [31:0] FW_SHUTDOWN_WMASK = 32'h1;
+localparam [31:0] FW_SHUTDOWN_WMASK = 32'hF;
 localparam [31:0] FW_SHUTDOWN_RESET = 32'h0;
 localparam integer FW_SHUTDOWN_DONE = 0;
-localparam integer FW_SHUTDOWN_DONE_W = 1;
+localparam integer FW_SHUTDOWN_DONE_W = 4;
 // FW_STALE: Stale completions
 localparam [15:0] FW_STALE = 16'h0018;
 localparam integer FW_STALE_DROPPED = 0;
@@ -85,6 +85,42 @@ localparam [31:0] FW_WATCHDOG_WMASK = 32'hFFFF;
 localparam [31:0] FW_WATCHDOG_RESET = 32'h2710;
 localparam integer FW_WATCHDOG_LIMIT_US = 0;
 localparam integer FW_WATCHDOG_LIMIT_US_W = 16;
+// FW_FUNCTIONS: Controllers
+localparam [15:0] FW_FUNCTIONS = 16'h0020;
+localparam integer FW_FUNCTIONS_FUNCTIONS = 0;
+localparam integer FW_FUNCTIONS_FUNCTIONS_W = 3;
+// FN_EVENTS: Controller events
+localparam [15:0] FN_EVENTS = 16'h0024;
+localparam [31:0] FN_EVENTS_WMASK = 32'hFFF;
+localparam [31:0] FN_EVENTS_RESET = 32'h0;
+localparam integer FN_EVENTS_ENABLED = 0;
+localparam integer FN_EVENTS_ENABLED_W = 4;
+localparam integer FN_EVENTS_CTRL_RESET = 4;
+localparam integer FN_EVENTS_CTRL_RESET_W = 4;
+localparam integer FN_EVENTS_SHUTDOWN = 8;
+localparam integer FN_EVENTS_SHUTDOWN_W = 4;
+// FN_STATUS: Controller status per function
+localparam [15:0] FN_STATUS = 16'h0040;
+localparam integer FN_STATUS_STRIDE = 4;
+localparam integer FN_STATUS_COUNT = 4;
+localparam integer FN_STATUS_ENABLED = 0;
+localparam integer FN_STATUS_ENABLED_W = 1;
+localparam integer FN_STATUS_RESETTING = 1;
+localparam integer FN_STATUS_RESETTING_W = 1;
+localparam integer FN_STATUS_SHUTDOWN_REQ = 2;
+localparam integer FN_STATUS_SHUTDOWN_REQ_W = 1;
+localparam integer FN_STATUS_ABRUPT = 3;
+localparam integer FN_STATUS_ABRUPT_W = 1;
+localparam integer FN_STATUS_SHUTDOWN_DONE = 4;
+localparam integer FN_STATUS_SHUTDOWN_DONE_W = 1;
+localparam integer FN_STATUS_FW_DEAD = 5;
+localparam integer FN_STATUS_FW_DEAD_W = 1;
+localparam integer FN_STATUS_EPOCH = 8;
+localparam integer FN_STATUS_EPOCH_W = 8;
+localparam integer FN_STATUS_CMD_COUNT = 16;
+localparam integer FN_STATUS_CMD_COUNT_W = 8;
+localparam integer FN_STATUS_CSS = 24;
+localparam integer FN_STATUS_CSS_W = 3;
 // CMD_INFO: Command FIFO head
 localparam [15:0] CMD_INFO = 16'h0100;
 localparam integer CMD_INFO_SLOT = 0;

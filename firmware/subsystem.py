@@ -1,0 +1,213 @@
+"""The firmware of an NVM subsystem of several controllers, one per PCIe physical function.
+
+The controllers share the mailbox, the queue table, the command FIFO and
+the DMA engine (docs/virtual_controllers.md). Each controller's firmware is
+an ordinary ``MinimalFirmware`` or ``NvmeFirmware``, written for one
+controller, that sees the mailbox through a ``ControllerMailbox``: its
+queue ids and interrupt vectors are its own (0 is its admin queue), and
+the view maps them to the shared table's entries, f x queues + q. Its
+status is its function's (FN_STATUS), and its shutdown and reset are its
+own.
+
+``SubsystemFirmware`` runs the one loop the shared mailbox allows: it
+reads the events and hands each to the controller it came from
+(FN_EVENTS), hands each command to the controller of its SQ, and retries
+every controller's deferred completions.
+
+With several controllers a reset leaves the shared engines running: the
+reset controller's commands in flight drain. The hardware drops their
+completions and refuses their DMA by epoch, and frees a command's slot
+only when its (dropped) completion is posted, so a controller's firmware
+must still post one for every command it took (``drains_on_reset``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import cocotb
+from cocotb.task import Task
+from cocotb.triggers import Event
+
+from contract import fw_mailbox as regs
+from firmware.mailbox import CommandSlot, CtrlStatus, DoorbellError, IrqBit, Mailbox, MailboxError
+from firmware.minimal import MinimalFirmware
+from firmware.nvme.ports import DmaDirection, DmaPort, DmaResult
+from models.nvme_spec import SubmissionEntry
+
+CONTROLLER_EVENTS = IrqBit.ENABLED | IrqBit.RESET | IrqBit.SHUTDOWN
+
+
+class ControllerMailbox(Mailbox):
+    """One controller's view of the shared mailbox: its own queue ids, vectors, status and shutdown.
+
+    It shares the port, the interrupt lines and the lock of ``bus``, so the
+    register sequences of different controllers (Q_SEL then Q_CMD) never
+    interleave.
+    """
+
+    def __init__(self, bus: Mailbox, function: int, queues: int, functions: int) -> None:
+        super().__init__(bus.port, bus.irq, bus.dma_irq, bus.timeout_ns)
+        self._lock = bus._lock
+        self.function = function
+        self.queues = queues            # one controller's queues, its admin queue included
+        self.functions = functions
+
+    @property
+    def drains_on_reset(self) -> bool:
+        """A reset of this controller leaves its commands to drain (the engines are shared)."""
+        return self.functions > 1
+
+    def entry(self, qid: int) -> int:
+        """The shared table's entry (and MSI-X vector) of this controller's queue (vector) ``qid``."""
+        if not 0 <= qid < self.queues:
+            raise ValueError(f"controller {self.function} has queues 0..{self.queues - 1}, not {qid}")
+        return self.function * self.queues + qid
+
+    async def ctrl_status(self) -> CtrlStatus:
+        return CtrlStatus.decode(await self.read(regs.FN_STATUS.OFFSET + regs.FN_STATUS.STRIDE * self.function))
+
+    async def shutdown_done(self, function: int | None = None) -> None:
+        await super().shutdown_done(self.function if function is None else function)
+
+    async def _queue_command(self, qid: int, cmd, base: int = 0, qsize: int = 0, attr: int = 0) -> None:
+        await super()._queue_command(self.entry(qid), cmd, base, qsize, attr)
+
+    async def create_sq(self, qid: int, base: int, qsize: int, cqid: int, priority: int = 0) -> None:
+        await super().create_sq(qid, base, qsize, self.entry(cqid), priority)
+
+    async def create_cq(self, qid: int, base: int, qsize: int, vector: int, ien: bool) -> None:
+        await super().create_cq(qid, base, qsize, self.entry(vector), ien)
+
+    async def _selected(self, qid: int, offset: int) -> int:
+        return await super()._selected(self.entry(qid), offset)
+
+    async def ring(self, qid: int, cq: bool, expect: int, value: int) -> None:
+        await super().ring(self.entry(qid), cq, expect, value)
+
+    async def set_coalescing_disable(self, vector: int, disabled: bool) -> None:
+        await super().set_coalescing_disable(self.entry(vector), disabled)
+
+    async def db_error(self) -> DoorbellError | None:
+        """The logged invalid doorbell write, if it was one of this controller's, with its own queue id."""
+        error = await super().db_error()
+        if error is None or error.qid // self.queues != self.function:
+            return None
+        return replace(error, qid=error.qid % self.queues)
+
+
+class ControllerDma:
+    """One controller's DmaPort on the subsystem's shared one: a reset of the controller ends no transfer
+    when its commands drain (the engine finishes or refuses them, and each gets its result)."""
+
+    def __init__(self, shared: DmaPort, mailbox: ControllerMailbox) -> None:
+        self.shared = shared
+        self.mailbox = mailbox
+
+    async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
+        return await self.shared.transfer(slot, direction, offset, length, dram_addr, cmd_len, auto_complete,
+                                          host_addr)
+
+    def reset(self) -> None:
+        if not self.mailbox.drains_on_reset:
+            self.shared.reset()
+
+
+class SubsystemFirmware:
+    """The mailbox loop of several controllers' firmware: events and commands to the controller they are
+    for. ``controllers[f]`` is function f's firmware, built on ``ControllerMailbox(bus, f, ...)``."""
+
+    def __init__(self, bus: Mailbox, controllers: Sequence[MinimalFirmware], idle_wait_ns: int = 1_000_000,
+                 retry_ns: int = 1_000) -> None:
+        self.bus = bus
+        self.controllers = list(controllers)
+        self.idle_wait_ns = idle_wait_ns
+        self.retry_ns = retry_ns
+        self.stale_commands = 0   # commands of an older epoch than their controller's, completed unexecuted
+        self._epochs: list[int] = []
+        self._task: Task | None = None
+        self._wake = Event()
+        for controller in self.controllers:
+            # a controller task that defers a completion wakes this loop, not its own (which never runs)
+            controller._wake = self._wake
+
+    def start(self) -> Task:
+        assert self._task is None or self._task.done(), "firmware already running"
+        self._task = cocotb.start_soon(self.run())
+        return self._task
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+    async def init(self) -> None:
+        await self.bus.check_id()
+        functions = regs.FW_FUNCTIONS.FUNCTIONS.get(await self.bus.read(regs.FW_FUNCTIONS.OFFSET))
+        if functions != len(self.controllers):
+            raise MailboxError(f"FW_FUNCTIONS reads {functions} controllers, the firmware has {len(self.controllers)}")
+        for controller in self.controllers:
+            await controller.init()
+        self._epochs = [(await c.mailbox.ctrl_status()).epoch for c in self.controllers]
+
+    async def run(self) -> None:
+        await self.init()
+        while True:
+            if not await self.step():
+                self._wake.clear()
+                deferred = any(c.deferred for c in self.controllers)
+                await self.bus.wait_irq(self.retry_ns if deferred else self.idle_wait_ns, self._wake)
+
+    async def step(self) -> bool:
+        """One pass: events, deferred completions, waiting commands. True if anything was done."""
+        events = await self.bus.irq_status() & ~IrqBit.COMMAND
+        if events:
+            await self.bus.irq_ack(events)
+        if events & CONTROLLER_EVENTS:
+            await self._controller_events()
+        if events & IrqBit.DB_ERROR:
+            await self._doorbell_error()
+        worked = bool(events)
+        for controller in self.controllers:
+            worked |= await controller._retry_deferred()
+        while (head := await self.bus.next_command()) is not None:
+            slot, sqid = head
+            sqe = await self.bus.read_sqe(slot)
+            await self.bus.pop()
+            await self._dispatch(slot, sqid, sqe)
+            worked = True
+        return worked
+
+    async def _controller_events(self) -> None:
+        f = regs.FN_EVENTS
+        raw = await self.bus.read(f.OFFSET)
+        await self.bus.write(f.OFFSET, raw)
+        for function, controller in enumerate(self.controllers):
+            if f.CTRL_RESET.get(raw) >> function & 1:
+                self._epochs[function] = (await controller.mailbox.ctrl_status()).epoch
+                await controller._controller_reset()
+            if f.ENABLED.get(raw) >> function & 1:
+                controller.enables += 1
+                await controller._enabled()
+            if f.SHUTDOWN.get(raw) >> function & 1:
+                await controller._shutdown()
+
+    async def _doorbell_error(self) -> None:
+        error = await self.bus.db_error()
+        if error is None:
+            return
+        queues = self.controllers[0].mailbox.queues
+        # the controller reads the log through its view and clears it
+        await self.controllers[error.qid // queues]._log_doorbell_error()
+
+    async def _dispatch(self, slot: CommandSlot, sqid: int, sqe: SubmissionEntry) -> None:
+        function, qid = divmod(sqid, self.controllers[0].mailbox.queues)
+        controller = self.controllers[function]
+        if slot.epoch != self._epochs[function]:
+            # fetched before its controller's reset: its completion is dropped and frees the slot
+            self.stale_commands += 1
+            await controller._drop(slot)
+            return
+        await controller._execute(slot, qid, sqe)
