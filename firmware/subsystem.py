@@ -121,7 +121,7 @@ class SubsystemFirmware:
 
     def __init__(self, bus: Mailbox, controllers: Sequence[MinimalFirmware], idle_wait_ns: int = 1_000_000,
                  retry_ns: int = 1_000) -> None:
-        self.bus = bus
+        self.mailbox = bus
         self.controllers = list(controllers)
         self.idle_wait_ns = idle_wait_ns
         self.retry_ns = retry_ns
@@ -144,8 +144,8 @@ class SubsystemFirmware:
         self._task = None
 
     async def init(self) -> None:
-        await self.bus.check_id()
-        functions = regs.FW_FUNCTIONS.FUNCTIONS.get(await self.bus.read(regs.FW_FUNCTIONS.OFFSET))
+        await self.mailbox.check_id()
+        functions = regs.FW_FUNCTIONS.FUNCTIONS.get(await self.mailbox.read(regs.FW_FUNCTIONS.OFFSET))
         if functions != len(self.controllers):
             raise MailboxError(f"FW_FUNCTIONS reads {functions} controllers, the firmware has {len(self.controllers)}")
         for controller in self.controllers:
@@ -158,13 +158,13 @@ class SubsystemFirmware:
             if not await self.step():
                 self._wake.clear()
                 deferred = any(c.deferred for c in self.controllers)
-                await self.bus.wait_irq(self.retry_ns if deferred else self.idle_wait_ns, self._wake)
+                await self.mailbox.wait_irq(self.retry_ns if deferred else self.idle_wait_ns, self._wake)
 
     async def step(self) -> bool:
         """One pass: events, deferred completions, waiting commands. True if anything was done."""
-        events = await self.bus.irq_status() & ~IrqBit.COMMAND
+        events = await self.mailbox.irq_status() & ~IrqBit.COMMAND
         if events:
-            await self.bus.irq_ack(events)
+            await self.mailbox.irq_ack(events)
         if events & CONTROLLER_EVENTS:
             await self._controller_events()
         if events & IrqBit.DB_ERROR:
@@ -172,18 +172,18 @@ class SubsystemFirmware:
         worked = bool(events)
         for controller in self.controllers:
             worked |= await controller._retry_deferred()
-        while (head := await self.bus.next_command()) is not None:
+        while (head := await self.mailbox.next_command()) is not None:
             slot, sqid = head
-            sqe = await self.bus.read_sqe(slot)
-            await self.bus.pop()
+            sqe = await self.mailbox.read_sqe(slot)
+            await self.mailbox.pop()
             await self._dispatch(slot, sqid, sqe)
             worked = True
         return worked
 
     async def _controller_events(self) -> None:
         f = regs.FN_EVENTS
-        raw = await self.bus.read(f.OFFSET)
-        await self.bus.write(f.OFFSET, raw)
+        raw = await self.mailbox.read(f.OFFSET)
+        await self.mailbox.write(f.OFFSET, raw)
         for function, controller in enumerate(self.controllers):
             if f.CTRL_RESET.get(raw) >> function & 1:
                 self._epochs[function] = (await controller.mailbox.ctrl_status()).epoch
@@ -195,7 +195,7 @@ class SubsystemFirmware:
                 await controller._shutdown()
 
     async def _doorbell_error(self) -> None:
-        error = await self.bus.db_error()
+        error = await self.mailbox.db_error()
         if error is None:
             return
         queues = self.controllers[0].mailbox.queues

@@ -9,6 +9,8 @@ here. Knobs come from class attributes (``link``, ``pacing_seed``,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
@@ -18,15 +20,18 @@ from firmware.dma import MailboxDma
 from firmware.mailbox import Mailbox
 from firmware.minimal import MinimalFirmware
 from firmware.nvme.loop import NvmeFirmware
+from firmware.nvme.namespaces import NamespaceTable
 from firmware.soc import SocConfig
+from firmware.subsystem import ControllerDma, ControllerMailbox, SubsystemFirmware
 from contract import nvme_bar0 as bar0
 from models.backend_factory import make_backend
 from models.flash import OcssdBackend, ZnsBackend
 from models.identify import ControllerConfig, NamespaceConfig
+from models.namespace_model import NamespaceInventory
 from models.nvme_commands import identify_cmd
 from models.nvme_spec import Status
 from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
-from tb.env import NvmeEnv
+from tb.env import ControllerChecks, NvmeEnv, function_suffix
 from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver, RegisterBfm
 from tb.nvme_queues import NvmeAdmin
@@ -47,16 +52,25 @@ class NvmeBaseTest(uvm_test):
     controller_params = ControllerParams()
     # build the queue monitor and the completion and interrupt scoreboards
     uses_queues = False
+    # how many functions (from function 0) the test runs as controllers, each with its own queue checks
+    controller_count = 1
     # stop the clock while the design is quiescent (tb/clock_gate.py)
     clock_gate: bool = CLOCK_GATE
     # None: no IOMMU, the design reaches host memory at physical addresses; else the IOMMU between
     # the root complex and host memory and the host's DMA-API policy (tb/iommu_seam.py)
     iommu: IommuConfig | None = None
+    # the firmware model's cost per command, and the hardware watchdog it arms (us; None: the reset value)
+    firmware_cost_ns = 0
+    watchdog_us: int | None = None
 
     def build_phase(self) -> None:
-        self.config = self.controller_config()
-        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=self.config.pci,
+        config = self.controller_config()
+        self.tb = PcieTb(cocotb.top, self.link, iommu=self.iommu, identity=config.pci,
                          clock_gate=self.clock_gate)
+        # one controller per function, CNTLID f, in one NVM subsystem; ``config`` is function 0's
+        functions = range(self.tb.params.FUNCTIONS)
+        self.function_configs = [replace(config, cntlid=fn, controllers=tuple(functions)) for fn in functions]
+        self.config = self.function_configs[0]
         # each function's register file, checked by its own scoreboard; function 0's is the one a
         # single-controller test drives
         self.function_regs = [RegisterBfm(self.tb, fn) for fn in range(self.tb.params.FUNCTIONS)]
@@ -64,23 +78,28 @@ class NvmeBaseTest(uvm_test):
         self.regs = self.function_regs[0]
         self.reg_model = self.function_reg_models[0]
         self.driver = NvmeDriver(self.tb, self.regs)
-        ConfigDB().set(None, "*", "CONTROLLER_CONFIG", self.config)
+        for fn, fn_config in enumerate(self.function_configs):
+            ConfigDB().set(None, f"*{function_suffix(fn)}", "CONTROLLER_CONFIG", fn_config)
+            ConfigDB().set(None, f"*{function_suffix(fn)}", "EXPECTED_STATUS", self.expected_status(fn))
+        # the namespaces and their contents, which the reference models of all controllers share
+        ConfigDB().set(None, "*", "NAMESPACES", NamespaceInventory(self.config))
         ConfigDB().set(None, "*", "REG_BFMS", self.function_regs)
         ConfigDB().set(None, "*", "REG_MODELS", self.function_reg_models)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)
+        ConfigDB().set(None, "*", "CONTROLLERS", self.controller_count)
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)
         ConfigDB().set(None, "*", "MQES", self.controller_params.mqes)
         ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.bus_peek)
-        ConfigDB().set(None, "*", "EXPECTED_STATUS", self.expected_status())
         self.env = NvmeEnv("env", self)
 
     def controller_config(self) -> ControllerConfig:
         """What the firmware and the reference model both take the controller to be."""
         return ControllerConfig()
 
-    def expected_status(self):
-        """Expected CQE status per (SQ id, CID) for the completion scoreboard; None: success."""
+    def expected_status(self, function: int = 0):
+        """Expected CQE status per (SQ id, CID) of a function's commands for its completion scoreboard;
+        None: success."""
         return None
 
     async def run_phase(self) -> None:
@@ -114,6 +133,23 @@ class NvmeBaseTest(uvm_test):
     async def body(self) -> None:
         raise NotImplementedError
 
+    def make_firmware(self, dut) -> MinimalFirmware | SubsystemFirmware:
+        """The firmware model on the mailbox; tests of the command set build a fuller one."""
+        return self.subsystem_firmware(Mailbox.from_dut(dut))
+
+    def subsystem_firmware(self, bus: Mailbox) -> MinimalFirmware | SubsystemFirmware:
+        """One controller's firmware on the mailbox; with several functions, one per function, each on its
+        view of the mailbox, under the subsystem's loop."""
+        functions = self.tb.params.FUNCTIONS
+        if functions == 1:
+            return self.controller_firmware(bus, 0)
+        views = [ControllerMailbox(bus, fn, self.tb.params.queue_count, functions) for fn in range(functions)]
+        return SubsystemFirmware(bus, [self.controller_firmware(view, fn) for fn, view in enumerate(views)])
+
+    def controller_firmware(self, mailbox: Mailbox, function: int) -> MinimalFirmware:
+        """The firmware of function ``function``'s controller."""
+        return MinimalFirmware(mailbox, cost_ns=self.firmware_cost_ns, watchdog_us=self.watchdog_us)
+
 
 # time for an MSI-X message to follow the CQE write a test ended on
 SETTLE_NS = 2_000
@@ -124,9 +160,6 @@ class QueueTest(NvmeBaseTest):
 
     uses_queues = True
     admin_depth = 32
-    firmware_cost_ns = 0
-    # the firmware arms the hardware watchdog with this many us; None leaves its reset value
-    watchdog_us: int | None = None
     # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
     cc_ams = 0
     # CC.CSS; None: as the driver chooses (every I/O command set, since CAP.CSS offers them)
@@ -137,26 +170,36 @@ class QueueTest(NvmeBaseTest):
         if self.pacing_seed is not None:
             self._pace_mailbox(self.pacing_seed)
         self.firmware.start()
-        self.msix = MsixHost(self.tb)
-        self.msix.observers.append(self.env.interrupt_scoreboard.msix)
-        self.msix.observers.append(self.env.coverage.msix)
-        self.env.coverage.admin_queue(self.admin_depth)
-        self.tb.host_write_observers.append(self.env.interrupt_scoreboard.host_write)
-        self.driver.q_depth = self.admin_depth
         await self.driver.nvme_pci_enable()
-        await self.msix.enable(self.tb.params.msix_vectors)
+        self.msix = await self.enable_msix(0)
         await self.bring_up()
+
+    async def enable_msix(self, function: int) -> MsixHost:
+        """A function's MSI-X vectors enabled, every message and CQE write seen by its checks."""
+        checks = self.env.controllers[function]
+        msix = MsixHost(self.tb, function)
+        msix.observers.append(checks.interrupt_scoreboard.msix)
+        msix.observers.append(checks.coverage.msix)
+        checks.coverage.admin_queue(self.admin_depth)
+        self.tb.host_write_observers.append(checks.interrupt_scoreboard.host_write)
+        await msix.enable(self.tb.params.msix_vectors)
+        return msix
 
     async def bring_up(self) -> None:
         """Admin queue, CC.EN=1, ``self.admin`` ready: at set-up, and again after a test's controller reset."""
-        await self.driver.nvme_pci_configure_admin_queue()
-        monitor = self.env.queue_monitor
-        config = self.driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT
+        self.admin = await self.bring_up_controller(self.driver, self.env.controllers[0])
+
+    async def bring_up_controller(self, driver: NvmeDriver, checks: ControllerChecks) -> NvmeAdmin:
+        """One function's admin queue and CC.EN=1, its queue events to its checks."""
+        driver.q_depth = self.admin_depth
+        await driver.nvme_pci_configure_admin_queue()
+        config = driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT
         if self.cc_css is not None:
             config = bar0.CC.CSS.replace(config, self.cc_css)
-        monitor.admin_created(self.admin_depth, self.admin_depth, self.driver.acq_dma, bar0.CC.CSS.get(config))
-        await self.driver.nvme_enable_ctrl(config)
-        self.admin = NvmeAdmin.from_driver(self.driver, observers=[monitor])
+        checks.queue_monitor.admin_created(self.admin_depth, self.admin_depth, driver.acq_dma,
+                                           bar0.CC.CSS.get(config))
+        await driver.nvme_enable_ctrl(config)
+        return NvmeAdmin.from_driver(driver, observers=[checks.queue_monitor])
 
     async def disable_and_watch(self, quiet_ns: int) -> None:
         """CC.EN 1->0 and wait for CSTS.RDY to read 0 (the scoreboards are told of the reset), then
@@ -173,10 +216,6 @@ class QueueTest(NvmeBaseTest):
         late = [t for t in requests if t > rdy_low_at]
         assert not late, (f"{len(late)} requests on RQ after CSTS.RDY read 0 at {rdy_low_at:.0f} ns, "
                           f"the first at {late[0]:.0f} ns")
-
-    def make_firmware(self, dut) -> MinimalFirmware:
-        """The firmware model on the mailbox; tests of the command set build a fuller one."""
-        return MinimalFirmware.from_dut(dut, cost_ns=self.firmware_cost_ns, watchdog_us=self.watchdog_us)
 
     async def set_mask(self, vector: int, masked: bool) -> None:
         """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage when it is in
@@ -218,11 +257,16 @@ class CommandSetTest(QueueTest):
     # the SoC cost model (firmware/soc.py); the default costs nothing
     soc = SocConfig()
 
-    def expected_status(self):
-        # commands a test makes fail on purpose (``forced``: host read faults, firmware faults); the rest
-        # from the reference model
-        self.forced: dict[tuple[int, int], Status] = {}
-        return lambda sqid, cid: self.forced.get((sqid, cid)) or self.env.reference.expected_status(sqid, cid)
+    def expected_status(self, function: int = 0):
+        # commands a test makes fail on purpose (``forced``: host read faults, firmware faults; function 0's);
+        # the rest from the function's reference model
+        if function == 0:
+            self.forced: dict[tuple[int, int], Status] = {}
+
+        def expected(sqid: int, cid: int):
+            forced = self.forced.get((sqid, cid)) if function == 0 else None
+            return forced or self.env.controllers[function].reference.expected_status(sqid, cid)
+        return expected
 
     def controller_config(self) -> ControllerConfig:
         # the NVM capacity is the back end's, in whole allocation units; an open-channel back end is one
@@ -243,12 +287,18 @@ class CommandSetTest(QueueTest):
         unit = ControllerConfig.allocation_unit
         return ControllerConfig(nvm_capacity=size // unit * unit)
 
-    def make_firmware(self, dut) -> NvmeFirmware:
-        mailbox = Mailbox.from_dut(dut)
+    def make_firmware(self, dut) -> NvmeFirmware | SubsystemFirmware:
+        bus = Mailbox.from_dut(dut)
         self.dram = self.tb.dram
-        self.dma = MailboxDma(mailbox)
-        return NvmeFirmware(mailbox, self.backend, self.dram, self.dma, self.config, soc=self.soc,
-                            watchdog_us=self.watchdog_us)
+        self.dma = MailboxDma(bus)
+        # the NVM subsystem's namespaces, which every controller's firmware shares
+        self.namespaces = NamespaceTable(self.config)
+        return self.subsystem_firmware(bus)
+
+    def controller_firmware(self, mailbox: Mailbox, function: int) -> NvmeFirmware:
+        dma = ControllerDma(self.dma, mailbox) if mailbox.drains_on_reset else self.dma
+        return NvmeFirmware(mailbox, self.backend, self.dram, dma, self.function_configs[function], soc=self.soc,
+                            watchdog_us=self.watchdog_us, namespaces=self.namespaces)
 
     async def prp_buffer(self, pages: int) -> tuple[int, int, int]:
         """A contiguous host buffer of ``pages`` pages: (address, PRP1, PRP2); PRP2 points to a

@@ -15,6 +15,7 @@ from pathlib import Path
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 from pyuvm import ConfigDB, uvm_subscriber
 
+from contract.params import DesignParams
 from models.identify import ControllerConfig
 from models.key_value import KvOpcode
 from models.nvme_spec import AdminOpcode, CompletionEntry, Csi, GenericStatus, NvmOpcode, StatusCodeType
@@ -23,6 +24,8 @@ from models.zoned import ZnsOpcode
 from tb.scoreboards import ADMIN_QID, CqeReaped, QueueEvent, SqeSubmitted
 
 COVERAGE_DIR = Path(__file__).resolve().parent.parent / "build" / "coverage"
+# the controllers of the build this process simulates, one per PCIe function
+FUNCTIONS = list(range(DesignParams.current().FUNCTIONS))
 
 ADMIN_OPCODES = [int(op) for op in (AdminOpcode.CREATE_IO_CQ, AdminOpcode.CREATE_IO_SQ, AdminOpcode.DELETE_IO_SQ,
                                     AdminOpcode.DELETE_IO_CQ, AdminOpcode.SET_FEATURES, AdminOpcode.GET_FEATURES,
@@ -132,8 +135,24 @@ def sample_msix(cls: str, pended: bool) -> None:
     """An MSI-X message, and whether it had waited in the PBA while masked."""
 
 
+@CoverPoint("nvme.function.io", xf=lambda function, kind: function, bins=FUNCTIONS)
+@CoverPoint("nvme.function.io_status", xf=lambda function, kind: kind, bins=STATUS_KINDS)
+@CoverCross("nvme.function.io_x_status", items=["nvme.function.io", "nvme.function.io_status"])
+def sample_function_io(function: int, kind: str) -> None:
+    """An I/O command of that function's controller completed."""
+
+
+@CoverPoint("nvme.function.msix", xf=lambda function: function, bins=FUNCTIONS)
+def sample_function_msix(function: int) -> None:
+    """An MSI-X message of that function."""
+
+
 class QueueCoverage(uvm_subscriber):
-    """Samples the cover points from queue events, MSI-X messages and mask changes."""
+    """Samples the cover points from one function's queue events, MSI-X messages and mask changes."""
+
+    def __init__(self, name: str, parent, function: int = 0) -> None:
+        super().__init__(name, parent)
+        self.function = function
 
     def build_phase(self) -> None:
         config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
@@ -162,6 +181,7 @@ class QueueCoverage(uvm_subscriber):
                 point = STATUS_POINTS.get((ADMIN, opcode))
             else:
                 sample_io(status_kind(event.cqe))
+                sample_function_io(self.function, status_kind(event.cqe))
                 point = STATUS_POINTS.get(self.pending_io.pop((event.cqe.sq_id, event.cqe.cid), None))
             if point is not None:
                 point(event.cqe.status.name)
@@ -180,6 +200,7 @@ class QueueCoverage(uvm_subscriber):
 
     def msix(self, vector: int, time_ns: int) -> None:
         sample_msix("admin" if vector == 0 else "io", vector in self.pended)
+        sample_function_msix(self.function)
         self.pended.discard(vector)
 
     def report_phase(self) -> None:

@@ -6,9 +6,16 @@ reference model and checks every read against its prediction. ``NvmeEnv``
 builds these for every test and, for tests that run commands, connects the
 queue monitor to the NVMe reference, the completion, data and interrupt
 scoreboards (tb.reference, tb.scoreboards) and the coverage collector.
+
+Each PCIe function is a controller and gets its own set, function f's
+components named with the suffix ``_fn<f>`` (function 0's with none); a
+ConfigDB entry set for ``*_fn<f>`` (its ControllerConfig, its expected
+statuses) reaches function f's alone.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_env, uvm_subscriber
 
@@ -91,38 +98,71 @@ class TlpRuleScoreboard(uvm_component):
                          self.rules.requests, self.rules.completions)
 
 
+def function_suffix(function: int) -> str:
+    """The suffix of a function's component names: none for function 0, which keeps the single-controller
+    names."""
+    return f"_fn{function}" if function else ""
+
+
+@dataclass
+class ControllerChecks:
+    """One controller's queue monitor, NVMe reference, completion, data and interrupt scoreboards and
+    coverage."""
+
+    queue_monitor: QueueMonitor
+    reference: NvmeReference
+    completion_scoreboard: CompletionScoreboard
+    data_scoreboard: DataScoreboard
+    interrupt_scoreboard: InterruptScoreboard
+    coverage: QueueCoverage
+
+    @classmethod
+    def build(cls, env: uvm_env, function: int) -> ControllerChecks:
+        s = function_suffix(function)
+        checks = cls(QueueMonitor(f"queue_monitor{s}", env), NvmeReference(f"reference{s}", env),
+                     CompletionScoreboard(f"completion_scoreboard{s}", env), DataScoreboard(f"data_scoreboard{s}", env),
+                     InterruptScoreboard(f"interrupt_scoreboard{s}", env), QueueCoverage(f"coverage{s}", env, function))
+        ConfigDB().set(env, f"*{s}", "REFERENCE", checks.reference)
+        return checks
+
+    def connect(self) -> None:
+        # the reference sees each SQE before the scoreboard can see its CQE
+        for subscriber in (self.reference, self.completion_scoreboard, self.data_scoreboard,
+                           self.interrupt_scoreboard, self.coverage):
+            self.queue_monitor.ap.connect(subscriber.analysis_export)
+
+
 class NvmeEnv(uvm_env):
     """The environment every simulation test builds.
 
     The register monitor and scoreboard (one pair per function) and the
-    TLP-rule check are always there. Tests that run commands (ConfigDB "QUEUES" true) add the queue
-    monitor with the completion and interrupt scoreboards and coverage.
+    TLP-rule check are always there. Tests that run commands (ConfigDB "QUEUES" true) add, for each
+    function they run as a controller (ConfigDB "CONTROLLERS", from function 0), the queue monitor with the
+    NVMe reference, the completion, data and interrupt scoreboards and coverage (``controllers``; function
+    0's are also this env's attributes of the same names).
     """
 
     def build_phase(self) -> None:
         functions = len(ConfigDB().get(self, "", "REG_BFMS"))
-        # function 0's keep the single-controller names
-        suffixes = [""] + [f"_fn{fn}" for fn in range(1, functions)]
-        self.reg_monitors = [RegMonitor(f"reg_monitor{s}", self, fn) for fn, s in enumerate(suffixes)]
-        self.reg_scoreboards = [RegScoreboard(f"reg_scoreboard{s}", self, fn) for fn, s in enumerate(suffixes)]
+        self.reg_monitors = [RegMonitor(f"reg_monitor{function_suffix(fn)}", self, fn) for fn in range(functions)]
+        self.reg_scoreboards = [RegScoreboard(f"reg_scoreboard{function_suffix(fn)}", self, fn)
+                                for fn in range(functions)]
         self.tlp_rules = TlpRuleScoreboard("tlp_rules", self)
         self.queues = ConfigDB().get(self, "", "QUEUES")
+        self.controllers: list[ControllerChecks] = []
         if self.queues:
-            self.queue_monitor = QueueMonitor("queue_monitor", self)
-            self.reference = NvmeReference("reference", self)
-            ConfigDB().set(self, "*", "REFERENCE", self.reference)
-            self.completion_scoreboard = CompletionScoreboard("completion_scoreboard", self)
-            self.data_scoreboard = DataScoreboard("data_scoreboard", self)
-            self.interrupt_scoreboard = InterruptScoreboard("interrupt_scoreboard", self)
-            self.coverage = QueueCoverage("coverage", self)
+            self.controllers = [ControllerChecks.build(self, fn)
+                                for fn in range(ConfigDB().get(self, "", "CONTROLLERS"))]
+            first = self.controllers[0]
+            self.queue_monitor = first.queue_monitor
+            self.reference = first.reference
+            self.completion_scoreboard = first.completion_scoreboard
+            self.data_scoreboard = first.data_scoreboard
+            self.interrupt_scoreboard = first.interrupt_scoreboard
+            self.coverage = first.coverage
 
     def connect_phase(self) -> None:
         for monitor, scoreboard in zip(self.reg_monitors, self.reg_scoreboards):
             monitor.ap.connect(scoreboard.analysis_export)
-        if self.queues:
-            # the reference sees each SQE before the scoreboard can see its CQE
-            self.queue_monitor.ap.connect(self.reference.analysis_export)
-            self.queue_monitor.ap.connect(self.completion_scoreboard.analysis_export)
-            self.queue_monitor.ap.connect(self.data_scoreboard.analysis_export)
-            self.queue_monitor.ap.connect(self.interrupt_scoreboard.analysis_export)
-            self.queue_monitor.ap.connect(self.coverage.analysis_export)
+        for checks in self.controllers:
+            checks.connect()

@@ -21,8 +21,9 @@ from tb.pcie_tb import PcieTb
 class MsixHost:
     """Per-vector interrupt events and counters for one PCIe function."""
 
-    def __init__(self, tb: PcieTb) -> None:
+    def __init__(self, tb: PcieTb, function: int = 0) -> None:
         self.tb = tb
+        self.function = function
         self.counts: Counter[int] = Counter()
         self.events: dict[int, Event] = {}
         self.observers: list[Callable[[int, int], None]] = []
@@ -30,8 +31,8 @@ class MsixHost:
 
     async def enable(self, vectors: int) -> int:
         """Allocate and enable MSI-X vectors as pci_alloc_irq_vectors does; return how many."""
-        func = self.tb.func
-        assert func is not None, "enumerate first"
+        assert self.tb.funcs, "enumerate first"
+        func = self.tb.funcs[self.function]
         got = await func.alloc_irq_vectors(1, vectors)
         assert got >= 1, f"MSI-X could not be enabled ({got})"
         self.vectors = got
@@ -69,11 +70,12 @@ class MsixHost:
         pci_msix_write_vector_ctrl() callers do: the read's completion cannot pass a message the device
         sent before the write reached it, so once it returns, no message of before the mask is on its way."""
         ctrl = bar0.MSIX_TABLE.OFFSET + bar0.MSIX_TABLE.STRIDE * vector + bar0.MSIX_TABLE.VECTOR_CTRL.OFFSET
-        await self.tb.bar0.write_dword(ctrl, bar0.MSIX_TABLE.VECTOR_CTRL.encode(MASK=masked))
-        await self.tb.bar0.read_dword(ctrl)
+        window = self.tb.bar0_of(self.function)
+        await window.write_dword(ctrl, bar0.MSIX_TABLE.VECTOR_CTRL.encode(MASK=masked))
+        await window.read_dword(ctrl)
 
     async def pending_bits(self) -> int:
         """The PBA as one integer, bit v for vector v."""
         words = (self.vectors + 31) // 32
-        raw = await self.tb.bar0.read(bar0.MSIX_PBA.OFFSET, bar0.MSIX_PBA.STRIDE * words)
+        raw = await self.tb.bar0_of(self.function).read(bar0.MSIX_PBA.OFFSET, bar0.MSIX_PBA.STRIDE * words)
         return int.from_bytes(raw, "little")

@@ -86,7 +86,7 @@ class ScoreboardSeesWrongStatus(IoWrap):
 
     depth = 3
 
-    def expected_status(self):
+    def expected_status(self, function: int = 0):
         return lambda sqid, cid: Status.of(GenericStatus.DATA_TRANSFER_ERROR) if sqid == 1 else SUCCESS
 
 

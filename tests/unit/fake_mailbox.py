@@ -15,6 +15,8 @@ from models.nvme_spec import Status, SubmissionEntry
 
 class FakeMailbox:
     timeout_ns = 5_000
+    # True: the mailbox of one controller among several, whose reset leaves its slots to drain
+    drains_on_reset = False
 
     def __init__(self) -> None:
         self.fifo: deque[tuple[CommandSlot, int, SubmissionEntry]] = deque()

@@ -526,6 +526,19 @@ def test_reset_drops_outstanding_aers(bench: Bench) -> None:
     assert bench.mb.posted == []
 
 
+def test_draining_reset_frees_the_slots_of_held_aers(bench: Bench) -> None:
+    """One controller of several: its reset leaves its slots taken until their completions come (which the
+    hardware drops by epoch), so a held AER's slot is posted once, and no event completes it later."""
+    bench.mb.drains_on_reset = True
+    aer = bench.submit(0, async_event_request_cmd())
+    bench.step()
+    assert bench.mb.posted == []
+    bench.mb.irq = IrqBit.RESET
+    bench.step()
+    bench.run(bench.fw.notify_namespace_change([1]))
+    assert [slot for slot, _, _ in bench.mb.posted] == [aer]
+
+
 # the SoC model and Abort
 
 def test_soc_schedule_on_cores() -> None:

@@ -1,0 +1,153 @@
+"""Several controllers, one per PCIe function, as a test drives them (docs/virtual_controllers.md).
+
+``ControllersTest`` brings every function of the build up as its own
+controller: its own driver, MSI-X vectors, admin queue and queue checks
+(tb.env.ControllerChecks, one set per function), all served by one
+firmware (firmware.subsystem). The namespaces are shared, so every
+controller reads and writes the same media, and each function's reference
+model sees the others' writes (one NamespaceInventory).
+
+``RequesterIds`` holds the design to PCIe's rule for a multi-function
+device: every request it makes on RQ names as requester the function whose
+host memory it reaches (its queues and its commands' buffers), which is
+what an IOMMU keys its translation on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from cocotb.simtime import get_sim_time
+
+from contract import nvme_bar0 as bar0
+from contract.params import DesignParams
+from models.identify import ControllerConfig
+from models.nvme_commands import identify_cmd
+from tb.base_test import PAGE, CommandSetTest
+from tb.command_sequences import HostBuffer
+from tb.env import ControllerChecks
+from tb.interrupts import MsixHost
+from tb.nvme_driver import NvmeDriver
+from tb.nvme_queues import NvmeAdmin, NvmeQueue
+from tb.pcie_tb import PcieTb
+
+IDENTIFY_CONTROLLER = 1
+CNTLID = slice(78, 80)
+
+
+@dataclass
+class Controller:
+    """One function's controller as the host holds it."""
+
+    function: int
+    driver: NvmeDriver
+    msix: MsixHost
+    admin: NvmeAdmin
+    checks: ControllerChecks
+
+
+class RequesterIds:
+    """Every RQ request, and whose host memory each address is: the check that each names its owner."""
+
+    def __init__(self, tb: PcieTb) -> None:
+        self.requests: list[tuple[int, int, float]] = []   # (address, requester function, time in ns)
+        self._regions: list[tuple[int, int, int]] = []     # (start, end, owning function)
+        tb.rq_observers.append(self._request)
+
+    def _request(self, tlp, time_ns: float) -> None:
+        self.requests.append((tlp.address, tlp.requester_id.function, time_ns))
+
+    def own(self, function: int, addr: int, size: int) -> None:
+        self._regions.append((addr, addr + size, function))
+
+    def own_queue(self, function: int, queue: NvmeQueue) -> None:
+        for ring in (queue.sq, queue.cq):
+            self.own(function, ring.dma_addr, ring.depth * ring.entry_size)
+
+    def owner(self, addr: int) -> int | None:
+        return next((fn for start, end, fn in self._regions if start <= addr < end), None)
+
+    def of(self, function: int, after_ns: float = 0) -> list[tuple[int, float]]:
+        """(address, time) of the requests naming ``function`` made after ``after_ns``."""
+        return [(addr, t) for addr, fn, t in self.requests if fn == function and t > after_ns]
+
+    def check(self) -> Counter[int]:
+        """Requests per requester function; fails on one to memory no function holds or another's."""
+        assert self.requests, "no request on RQ to check"
+        per_function: Counter[int] = Counter()
+        for addr, fn, t in self.requests:
+            owner = self.owner(addr)
+            assert owner is not None, f"request at {t:.0f} ns to {addr:#x}, which no function's memory holds"
+            assert owner == fn, (f"request at {t:.0f} ns to {addr:#x}, function {owner}'s memory, names "
+                                 f"function {fn} as requester")
+            per_function[fn] += 1
+        return per_function
+
+
+class ControllersTest(CommandSetTest):
+    """Every function of the build up as a controller (``self.ctrls``), each checked on its own."""
+
+    def build_phase(self) -> None:
+        self.controller_count = DesignParams.current().FUNCTIONS
+        super().build_phase()
+        self.requesters = RequesterIds(self.tb)
+
+    def controller_config(self) -> ControllerConfig:
+        # the namespaces configured are shared: attached to every controller
+        config = super().controller_config()
+        return replace(config, namespaces=tuple(replace(ns, shared=True) for ns in config.namespaces))
+
+    async def setup(self) -> None:
+        await super().setup()
+        self.ctrls = [Controller(0, self.driver, self.msix, self.admin, self.env.controllers[0])]
+        for fn in range(1, self.controller_count):
+            driver = NvmeDriver(self.tb, self.function_regs[fn])
+            await driver.read_cap()
+            msix = await self.enable_msix(fn)
+            checks = self.env.controllers[fn]
+            self.ctrls.append(Controller(fn, driver, msix, await self.bring_up_controller(driver, checks), checks))
+        for ctrl in self.ctrls:
+            self._own_admin(ctrl)
+
+    def _own_admin(self, ctrl: Controller) -> None:
+        self.requesters.own_queue(ctrl.function, ctrl.admin.queue)
+
+    async def queue_pairs(self, ctrl: Controller, count: int, depth: int) -> list[NvmeQueue]:
+        """I/O queue pairs 1..count of a controller, each with its own vector."""
+        queues = [await ctrl.admin.create_queue_pair(qid, depth) for qid in range(1, count + 1)]
+        for queue in queues:
+            self.requesters.own_queue(ctrl.function, queue)
+        return queues
+
+    async def buffer(self, ctrl: Controller, pages: int) -> HostBuffer:
+        """A host data buffer of a controller's, with its PRP list."""
+        buf = await HostBuffer.alloc(self.tb, pages)
+        self.requesters.own(ctrl.function, buf.addr, pages * PAGE)
+        if buf.prp_list:
+            self.requesters.own(ctrl.function, buf.prp_list, PAGE)
+        return buf
+
+    async def identify_controller(self, ctrl: Controller) -> bytes:
+        buf = await self.buffer(ctrl, 1)
+        await ctrl.admin.execute(identify_cmd(IDENTIFY_CONTROLLER, 0, *buf.prps(PAGE)))
+        return bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE))
+
+    async def reset(self, ctrl: Controller) -> float:
+        """CC.EN 1->0 of one controller, its checks told once CSTS.RDY reads 0; returns that time."""
+        await ctrl.driver.nvme_disable_ctrl()
+        ctrl.checks.queue_monitor.controller_reset()
+        return get_sim_time("ns")
+
+    async def restart(self, ctrl: Controller) -> None:
+        """A new admin queue and CC.EN=1 after a reset."""
+        ctrl.admin = await self.bring_up_controller(ctrl.driver, ctrl.checks)
+        self._own_admin(ctrl)
+
+    async def status(self) -> list[int]:
+        """Every controller's CSTS."""
+        return [await ctrl.driver.regs.readl(bar0.CSTS.OFFSET) for ctrl in self.ctrls]
+
+
+def cntlid(identify: bytes) -> int:
+    return int.from_bytes(identify[CNTLID], "little")

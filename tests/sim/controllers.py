@@ -1,0 +1,157 @@
+"""Several NVMe controllers in one subsystem, one per PCIe physical function (issue 15).
+
+Each function is brought up by its own driver as its own controller and
+served by the shared queue engine, DMA engine and firmware; every
+function's commands, data and interrupts go through that function's own
+scoreboards (tb.controllers.ControllersTest), and every request the design
+makes names as requester the function whose memory it reaches. A reset or
+a shutdown of one controller leaves the others serving, and nothing moves
+for a controller after its CSTS.RDY reads 0.
+"""
+
+from __future__ import annotations
+
+import random
+
+import cocotb
+import pyuvm
+from cocotb.triggers import Timer
+
+from contract import nvme_bar0 as bar0
+from models.nvme_commands import read_cmd, write_cmd
+from tb.command_sequences import HostBuffer, run_all, write_and_read_back
+from tb.controllers import Controller, ControllersTest, cntlid
+
+BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
+
+TIMEOUT_MS = 20
+NSID = 1
+LBA = 512
+CHUNK_LBAS = 8                # 4 KiB per write
+DEPTH = 16
+
+
+def lba_base(ctrl: Controller, qid: int) -> int:
+    """A controller's queue writes its own LBAs of the shared namespace."""
+    return (ctrl.function * 16 + qid) * 1024
+
+
+class ControllerIo(ControllersTest):
+    """Write and read back 4 KiB chunks on a controller's queues."""
+
+    async def io_rounds(self, ctrl: Controller, queue, rounds: int, rng: random.Random) -> int:
+        wbuf, rbuf = await self.buffer(ctrl, 1), await self.buffer(ctrl, 1)
+        for n in range(rounds):
+            data = rng.randbytes(CHUNK_LBAS * LBA)
+            await write_and_read_back(self.tb, queue, NSID, lba_base(ctrl, queue.qid) + n * CHUNK_LBAS, data, LBA,
+                                      wbuf, rbuf)
+        return rounds
+
+    def start_background(self, ctrls: list[Controller], queues: dict, rng: random.Random) -> list:
+        """Rounds on each of ``ctrls`` until ``stop_background``; ``self.rounds`` counts them per function."""
+        self.running = True
+        self.rounds = {ctrl.function: 0 for ctrl in ctrls}
+        return [cocotb.start_soon(self._rounds(ctrl, queues[ctrl.function], random.Random(rng.getrandbits(64))))
+                for ctrl in ctrls]
+
+    async def _rounds(self, ctrl: Controller, queue, rng: random.Random) -> None:
+        while self.running:
+            self.rounds[ctrl.function] += await self.io_rounds(ctrl, queue, 1, rng)
+
+    async def more_rounds(self, count: int) -> None:
+        """Until every background controller has run ``count`` more rounds."""
+        target = {fn: n + count for fn, n in self.rounds.items()}
+        while any(self.rounds[fn] < n for fn, n in target.items()):
+            await Timer(1, "us")
+
+    async def stop_background(self, tasks: list) -> None:
+        self.running = False
+        for task in tasks:
+            await task
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class EveryControllerServes(ControllerIo):
+    """All controllers at once: each identifies as its own CNTLID, creates its queues and writes and reads
+    back its own LBAs on two queues; each one's completions, data and interrupts pass its own scoreboards,
+    and every request names its owner."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        for ctrl in self.ctrls:
+            identify = await self.identify_controller(ctrl)
+            assert cntlid(identify) == ctrl.function, f"function {ctrl.function}: CNTLID {cntlid(identify)}"
+        queues = {ctrl.function: await self.queue_pairs(ctrl, 2, DEPTH) for ctrl in self.ctrls}
+        tasks = [cocotb.start_soon(self.io_rounds(ctrl, queue, 3, random.Random(rng.getrandbits(64))))
+                 for ctrl in self.ctrls for queue in queues[ctrl.function]]
+        assert sum([await task for task in tasks]) == 3 * len(tasks)
+        per_function = self.requesters.check()
+        assert sorted(per_function) == [ctrl.function for ctrl in self.ctrls], f"requesters {dict(per_function)}"
+        for ctrl in self.ctrls:
+            io_messages = sum(ctrl.msix.counts[q.qid] for q in queues[ctrl.function])
+            assert io_messages > 0, f"function {ctrl.function}: no MSI-X message on its I/O vectors"
+            self.assert_checked_by(ctrl, reads=6)
+
+    def assert_checked_by(self, ctrl: Controller, reads: int) -> None:
+        data = ctrl.checks.data_scoreboard
+        assert data.reads_checked >= reads, (
+            f"function {ctrl.function}: its data scoreboard checked {data.reads_checked} reads, expected {reads}")
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ResetOneControllerWhileOthersRun(ControllerIo):
+    """Function 1 is reset with writes in flight while the others write and read back: after its CSTS.RDY
+    reads 0 no request of function 1 leaves the device, the others stay ready and lose nothing (their
+    scoreboards see every completion and no stray interrupt), and function 1 serves again once
+    re-enabled."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        victim = self.ctrls[1]
+        background = self.start_background([c for c in self.ctrls if c is not victim], queues, rng)
+        await self.io_rounds(victim, queues[1], 2, rng)
+        buf = await self.buffer(victim, 2)
+        await queues[1].submit_many(self.chunk_writes(victim, buf, 6))
+        rdy_low_at = await self.reset(victim)
+        # the others keep going past the reset before they stop
+        await self.more_rounds(2)
+        await self.stop_background(background)
+        late = self.requesters.of(1, after_ns=rdy_low_at)
+        assert not late, f"{len(late)} requests of function 1 after its CSTS.RDY read 0, the first {late[0]}"
+        csts = await self.status()
+        assert [bar0.CSTS.RDY.get(c) for c in csts] == [int(c.function != 1) for c in self.ctrls], (
+            f"CSTS per function: {[hex(c) for c in csts]}")
+        await self.restart(victim)
+        (queue,) = await self.queue_pairs(victim, 1, DEPTH)
+        await self.io_rounds(victim, queue, 2, rng)
+        self.requesters.check()
+
+    def chunk_writes(self, ctrl: Controller, buf: HostBuffer, count: int) -> list:
+        """Writes of ``buf``'s first chunk to LBAs of the controller's queue 1 the rounds do not use."""
+        return [write_cmd(NSID, lba_base(ctrl, 1) + 64 + n * CHUNK_LBAS, CHUNK_LBAS, *buf.prps(CHUNK_LBAS * LBA))
+                for n in range(count)]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShutdownOneController(ControllerIo):
+    """A normal shutdown of function 2 completes (SHST 10b) while the others serve (RDY 1, SHST 00b), and
+    what function 2 wrote before it reads back through function 0 (one namespace, shared)."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        down, reader = self.ctrls[2], self.ctrls[0]
+        await self.io_rounds(down, queues[2], 2, rng)
+        background = self.start_background([c for c in self.ctrls if c is not down], queues, rng)
+        await self.more_rounds(1)
+        await down.driver.nvme_shutdown_ctrl()
+        shst = [bar0.CSTS.SHST.get(c) for c in await self.status()]
+        assert shst == [2 if c is down else 0 for c in self.ctrls], f"CSTS.SHST per function: {shst}"
+        await self.more_rounds(1)
+        await self.stop_background(background)
+        assert all(bar0.CSTS.RDY.get(c) for c in await self.status())
+        # function 2's LBAs through function 0's queue: the data scoreboard of function 0 checks the read
+        buf = await self.buffer(reader, 1)
+        (cqe,) = await run_all(queues[0], [read_cmd(NSID, lba_base(down, 1), CHUNK_LBAS, *buf.prps(CHUNK_LBAS * LBA))])
+        assert cqe.status.is_success, f"read of function 2's LBAs through function 0: {cqe.status}"
