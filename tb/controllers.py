@@ -33,7 +33,6 @@ from tb.nvme_queues import NvmeAdmin, NvmeQueue
 from tb.pcie_tb import PcieTb
 
 IDENTIFY_CONTROLLER = 1
-CNTLID = slice(78, 80)
 
 
 @dataclass
@@ -148,6 +147,3 @@ class ControllersTest(CommandSetTest):
         """Every controller's CSTS."""
         return [await ctrl.driver.regs.readl(bar0.CSTS.OFFSET) for ctrl in self.ctrls]
 
-
-def cntlid(identify: bytes) -> int:
-    return int.from_bytes(identify[CNTLID], "little")

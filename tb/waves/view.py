@@ -42,7 +42,7 @@ VIEW: tuple[Group, ...] = (
         "bar0_completer_inst.reg_rd_data",
     )),
     Group("Controller state", (
-        "fn[0].regs_inst.state_reg", "ctrl_enabled", "ctrl_reset", "fn[0].regs_inst.shst_reg",
+        "fn[0].regs_inst.state_reg", "fn_ctrl_enabled", "fn_ctrl_reset", "fn[0].regs_inst.shst_reg",
         "aqa_asqs", "aqa_acqs", "asq_base", "acq_base",
         "db_valid", "db_qid", "db_value",
     )),

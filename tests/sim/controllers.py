@@ -18,9 +18,10 @@ import pyuvm
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
+from models.identify import CMIC_MULTI_CONTROLLER, IdentifyController
 from models.nvme_commands import read_cmd, write_cmd
 from tb.command_sequences import HostBuffer, run_all, write_and_read_back
-from tb.controllers import Controller, ControllersTest, cntlid
+from tb.controllers import Controller, ControllersTest
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
 
@@ -72,15 +73,17 @@ class ControllerIo(ControllersTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class EveryControllerServes(ControllerIo):
-    """All controllers at once: each identifies as its own CNTLID, creates its queues and writes and reads
+    """All controllers at once: each identifies as its own CNTLID in a subsystem of several (CMIC bit 1),
+    creates its queues and writes and reads
     back its own LBAs on two queues; each one's completions, data and interrupts pass its own scoreboards,
     and every request names its owner."""
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
         for ctrl in self.ctrls:
-            identify = await self.identify_controller(ctrl)
-            assert cntlid(identify) == ctrl.function, f"function {ctrl.function}: CNTLID {cntlid(identify)}"
+            identify = IdentifyController.unpack(await self.identify_controller(ctrl))
+            assert identify.cntlid == ctrl.function, f"function {ctrl.function}: CNTLID {identify.cntlid}"
+            assert identify.cmic & CMIC_MULTI_CONTROLLER, f"function {ctrl.function}: CMIC {identify.cmic:#x}"
         queues = {ctrl.function: await self.queue_pairs(ctrl, 2, DEPTH) for ctrl in self.ctrls}
         tasks = [cocotb.start_soon(self.io_rounds(ctrl, queue, 3, random.Random(rng.getrandbits(64))))
                  for ctrl in self.ctrls for queue in queues[ctrl.function]]
