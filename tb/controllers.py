@@ -132,11 +132,13 @@ class ControllersTest(CommandSetTest):
         await ctrl.admin.execute(identify_cmd(IDENTIFY_CONTROLLER, 0, *buf.prps(PAGE)))
         return bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE))
 
-    async def reset(self, ctrl: Controller) -> float:
-        """CC.EN 1->0 of one controller, its checks told once CSTS.RDY reads 0; returns that time."""
+    async def reset(self, ctrl: Controller) -> tuple[float, float]:
+        """CC.EN 1->0 of one controller, its checks told once CSTS.RDY reads 0; returns when CC was written
+        and when CSTS.RDY read 0."""
+        written = get_sim_time("ns")
         await ctrl.driver.nvme_disable_ctrl()
         ctrl.checks.queue_monitor.controller_reset()
-        return get_sim_time("ns")
+        return written, get_sim_time("ns")
 
     async def restart(self, ctrl: Controller) -> None:
         """A new admin queue and CC.EN=1 after a reset."""

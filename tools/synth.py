@@ -149,12 +149,14 @@ def main() -> int:
 def read_script(top: str, sources: list[str], params: list[str]) -> str:
     """Yosys commands that read the sources and set the top level's parameters."""
     script = f"read_verilog {INCLUDES} {' '.join(sources)}"
+    sets = []
     for param in params:
         name, _, value = param.partition("=")
         if not name or not value.isdigit():
             raise SystemExit(f"synth: --param takes NAME=VALUE with a decimal value, not {param!r}")
-        script += f"; chparam -set {name} {value} {top}"
-    return script
+        sets.append(f"-set {name} {value}")
+    # one chparam: the design is elaborated with every value at once (its parameter checks see them together)
+    return f"{script}; chparam {' '.join(sets)} {top}" if sets else script
 
 
 def described(params: list[str]) -> str:

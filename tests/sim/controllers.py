@@ -15,12 +15,13 @@ import random
 
 import cocotb
 import pyuvm
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
 from models.identify import CMIC_MULTI_CONTROLLER, IdentifyController
 from models.nvme_commands import read_cmd, write_cmd
-from tb.command_sequences import HostBuffer, run_all, write_and_read_back
+from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
@@ -30,6 +31,9 @@ NSID = 1
 LBA = 512
 CHUNK_LBAS = 8                # 4 KiB per write
 DEPTH = 16
+BIG_WRITE = 32 * 1024
+PAGE = 4096
+PENDING_WINDOW_NS = 20_000
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -114,9 +118,14 @@ class ResetOneControllerWhileOthersRun(ControllerIo):
         victim = self.ctrls[1]
         background = self.start_background([c for c in self.ctrls if c is not victim], queues, rng)
         await self.io_rounds(victim, queues[1], 2, rng)
-        buf = await self.buffer(victim, 2)
-        await queues[1].submit_many(self.chunk_writes(victim, buf, 6))
-        rdy_low_at = await self.reset(victim)
+        buf = await self.buffer(victim, BIG_WRITE // PAGE)
+        submitted_at = get_sim_time("ns")
+        await queues[1].submit_many(self.big_writes(victim, buf, DEPTH - 1))
+        # reset while the DMA engine reads the writes' data
+        while not self.reads_of(buf, after_ns=submitted_at):
+            await Timer(100, "ns")
+        reset_at, rdy_low_at = await self.reset(victim)
+        assert self.reads_of(buf, after_ns=reset_at), "function 1's data stopped before its reset: nothing drained"
         # the others keep going past the reset before they stop
         await self.more_rounds(2)
         await self.stop_background(background)
@@ -130,31 +139,47 @@ class ResetOneControllerWhileOthersRun(ControllerIo):
         await self.io_rounds(victim, queue, 2, rng)
         self.requesters.check()
 
-    def chunk_writes(self, ctrl: Controller, buf: HostBuffer, count: int) -> list:
-        """Writes of ``buf``'s first chunk to LBAs of the controller's queue 1 the rounds do not use."""
-        return [write_cmd(NSID, lba_base(ctrl, 1) + 64 + n * CHUNK_LBAS, CHUNK_LBAS, *buf.prps(CHUNK_LBAS * LBA))
-                for n in range(count)]
+    def reads_of(self, buf: HostBuffer, after_ns: float) -> list[int]:
+        """Addresses of function 1's requests into ``buf`` after ``after_ns``."""
+        end = buf.addr + buf.pages * PAGE
+        return [addr for addr, _ in self.requesters.of(1, after_ns) if buf.addr <= addr < end]
+
+    def big_writes(self, ctrl: Controller, buf: HostBuffer, count: int) -> list:
+        """Writes of all of ``buf`` to LBAs of the controller's queue 1 the rounds do not use: long enough to
+        be moving when the reset comes."""
+        nlb = BIG_WRITE // LBA
+        return [write_cmd(NSID, lba_base(ctrl, 1) + 64 + n * nlb, nlb, *buf.prps(BIG_WRITE)) for n in range(count)]
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class ShutdownOneController(ControllerIo):
-    """A normal shutdown of function 2 completes (SHST 10b) while the others serve (RDY 1, SHST 00b), and
-    what function 2 wrote before it reads back through function 0 (one namespace, shared)."""
+    """A normal shutdown of function 0 completes (SHST 10b) while the others serve (RDY 1, SHST 00b, their
+    data still moving); a command submitted to function 0 after that is not fetched (no request of
+    function 0 leaves the device), and what function 0 wrote before reads back through function 2 (one
+    namespace, shared)."""
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
         queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
-        down, reader = self.ctrls[2], self.ctrls[0]
-        await self.io_rounds(down, queues[2], 2, rng)
+        down, reader = self.ctrls[0], self.ctrls[2]
+        await self.io_rounds(down, queues[0], 2, rng)
         background = self.start_background([c for c in self.ctrls if c is not down], queues, rng)
         await self.more_rounds(1)
         await down.driver.nvme_shutdown_ctrl()
+        shut_at = get_sim_time("ns")
         shst = [bar0.CSTS.SHST.get(c) for c in await self.status()]
         assert shst == [2 if c is down else 0 for c in self.ctrls], f"CSTS.SHST per function: {shst}"
+        buf = await self.buffer(down, 1)
+        cids = await queues[0].submit_many([read_cmd(NSID, lba_base(down, 1), CHUNK_LBAS, *buf.prps(CHUNK_LBAS * LBA))])
+        await assert_still_pending(queues[0], cids, PENDING_WINDOW_NS, "a read submitted after the shutdown")
+        late = self.requesters.of(0, after_ns=shut_at)
+        assert not late, f"{len(late)} requests of function 0 after its shutdown completed, the first {late[0]}"
         await self.more_rounds(1)
         await self.stop_background(background)
         assert all(bar0.CSTS.RDY.get(c) for c in await self.status())
-        # function 2's LBAs through function 0's queue: the data scoreboard of function 0 checks the read
-        buf = await self.buffer(reader, 1)
-        (cqe,) = await run_all(queues[0], [read_cmd(NSID, lba_base(down, 1), CHUNK_LBAS, *buf.prps(CHUNK_LBAS * LBA))])
-        assert cqe.status.is_success, f"read of function 2's LBAs through function 0: {cqe.status}"
+        # function 0's LBAs through function 2's queue: the data scoreboard of function 2 checks the read
+        rbuf = await self.buffer(reader, 1)
+        (cqe,) = await run_all(queues[2], [read_cmd(NSID, lba_base(down, 1), CHUNK_LBAS, *rbuf.prps(CHUNK_LBAS * LBA))])
+        assert cqe.status.is_success, f"read of function 0's LBAs through function 2: {cqe.status}"
+        # the read function 0 never fetched ends with its reset
+        await self.reset(down)
