@@ -3,7 +3,8 @@
 Runs bench/sim/function_rates.py on the four-function build (15 I/O
 queues per controller) and prints each busy function's 4 KiB read IOPS in
 simulated time, their sum, and Jain's index (sum x)^2 / (n sum x^2) of the
-shares when every function is busy (1.0: equal shares).
+shares when every function is busy (1.0: equal shares); then the shares of
+a function with four busy SQs and one with one.
 
 Run: .venv/bin/python bench/function_bench.py
 """
@@ -35,6 +36,9 @@ def main() -> int:
         print(f"  {busy} busy: {shares}   total {sum(rates) / 1000:7.1f}k IOPS")
     everyone = figures["iops"][max(figures["iops"], key=int)]
     print(f"  Jain's fairness index, {len(everyone)} busy: {jain(everyone):.4f}")
+    busy, single = figures["unequal"]
+    print(f"  fn0 with 4 busy SQs, fn1 with 1 (31 reads outstanding per SQ): fn0 {busy / 1000:7.1f}k  "
+          f"fn1 {single / 1000:7.1f}k IOPS, fn1's share {single / (busy + single):.0%}")
     print(f"  wall clock {time.perf_counter() - wall:8.1f} s")
     return 0
 

@@ -56,7 +56,27 @@ class PendingCompletion:
     dw1: int = 0
 
 
-class MinimalFirmware:
+class BackgroundLoop:
+    """A firmware loop run as a background cocotb task: ``start()`` runs ``run()`` until ``stop()``."""
+
+    _task: Task | None = None
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Task:
+        assert self._task is None or self._task.done(), "firmware already running"
+        self._task = cocotb.start_soon(self.run())
+        return self._task
+
+    def stop(self) -> None:
+        """End the loop wherever it waits; an error it raised before stays visible on the task."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+
+
+class MinimalFirmware(BackgroundLoop):
     """Firmware loop over the mailbox: admin queue/feature commands, I/O completed without data."""
 
     def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 1_000_000,
@@ -76,7 +96,6 @@ class MinimalFirmware:
         self.resets = 0
         self.enables = 0   # controller enables (FW_IRQ_STATUS.ENABLED events) handled
         self._deferred: defaultdict[int, deque[PendingCompletion]] = defaultdict(deque)
-        self._task: Task | None = None
         # set when a completion is deferred outside the loop's pass (by a command task): the sleeping loop must
         # wake and retry within retry_ns, not at its next interrupt
         self._wake = Event()
@@ -88,17 +107,6 @@ class MinimalFirmware:
     @classmethod
     def from_dut(cls, dut: HierarchyObject, **kwargs: int | None) -> MinimalFirmware:
         return cls(Mailbox.from_dut(dut), **kwargs)
-
-    def start(self) -> Task:
-        assert self._task is None or self._task.done(), "firmware already running"
-        self._task = cocotb.start_soon(self.run())
-        return self._task
-
-    def stop(self) -> None:
-        """End the loop wherever it waits; an error it raised before stays visible on the task."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = None
 
     @property
     def deferred(self) -> dict[int, int]:

@@ -23,16 +23,15 @@ must still post one for every command it took (``drains_on_reset``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-import cocotb
-from cocotb.task import Task
 from cocotb.triggers import Event
 
 from contract import fw_mailbox as regs
 from firmware.mailbox import CommandSlot, CtrlStatus, DoorbellError, IrqBit, Mailbox, MailboxError
-from firmware.minimal import MinimalFirmware
+from firmware.minimal import BackgroundLoop, MinimalFirmware
 from firmware.nvme.ports import DmaDirection, DmaPort, DmaResult
 from models.nvme_spec import SubmissionEntry
 
@@ -115,7 +114,7 @@ class ControllerDma:
             self.shared.reset()
 
 
-class SubsystemFirmware:
+class SubsystemFirmware(BackgroundLoop):
     """The mailbox loop of several controllers' firmware: events and commands to the controller they are
     for. ``controllers[f]`` is function f's firmware, built on ``ControllerMailbox(bus, f, ...)``."""
 
@@ -126,22 +125,12 @@ class SubsystemFirmware:
         self.idle_wait_ns = idle_wait_ns
         self.retry_ns = retry_ns
         self.stale_commands = 0   # commands of an older epoch than their controller's, completed unexecuted
+        self.commands_per_function: Counter[int] = Counter()   # commands taken from the FIFO, per controller
         self._epochs: list[int] = []
-        self._task: Task | None = None
         self._wake = Event()
         for controller in self.controllers:
             # a controller task that defers a completion wakes this loop, not its own (which never runs)
             controller._wake = self._wake
-
-    def start(self) -> Task:
-        assert self._task is None or self._task.done(), "firmware already running"
-        self._task = cocotb.start_soon(self.run())
-        return self._task
-
-    def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self._task = None
 
     async def init(self) -> None:
         await self.mailbox.check_id()
@@ -205,6 +194,7 @@ class SubsystemFirmware:
     async def _dispatch(self, slot: CommandSlot, sqid: int, sqe: SubmissionEntry) -> None:
         function, qid = divmod(sqid, self.controllers[0].mailbox.queues)
         controller = self.controllers[function]
+        self.commands_per_function[function] += 1
         if slot.epoch != self._epochs[function]:
             # fetched before its controller's reset: its completion is dropped and frees the slot
             self.stale_commands += 1

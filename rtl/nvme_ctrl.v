@@ -266,16 +266,11 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : function_select
 end
 endgenerate
 
-// the controller (function) of a queue table entry: comparators, as QUEUE_COUNT may not be a power of two
-localparam [31:0] QUEUE_COUNT_32 = QUEUE_COUNT;
+`include "function_of.vh"
+
+// the controller (function) of a queue table entry
 function [1:0] controller_of(input [QT_W-1:0] entry);
-    reg [31:0] number;
-    begin
-        number = {{(32-QT_W){1'b0}}, entry};
-        controller_of = FUNCTIONS > 3 && number >= 3 * QUEUE_COUNT_32 ? 2'd3
-                      : FUNCTIONS > 2 && number >= 2 * QUEUE_COUNT_32 ? 2'd2
-                      : FUNCTIONS > 1 && number >= QUEUE_COUNT_32 ? 2'd1 : 2'd0;
-    end
+    controller_of = function_of({{(32-QT_W){1'b0}}, entry}, QUEUE_COUNT);
 endfunction
 
 // Each controller's state (one register file per function, below)

@@ -148,14 +148,10 @@ function [31:0] first_vector(input [1:0] fn);
     first_vector = fn == 2'd0 ? 32'd0 : fn == 2'd1 ? VECTORS_32 : fn == 2'd2 ? 2 * VECTORS_32 : 3 * VECTORS_32;
 endfunction
 
+`include "function_of.vh"
+
 function [1:0] vector_function(input [VEC_W-1:0] vector);
-    reg [31:0] number;
-    begin
-        number = {{(32-VEC_W){1'b0}}, vector};
-        vector_function = FUNCTIONS > 3 && number >= 3 * VECTORS_32 ? 2'd3
-                        : FUNCTIONS > 2 && number >= 2 * VECTORS_32 ? 2'd2
-                        : FUNCTIONS > 1 && number >= VECTORS_32 ? 2'd1 : 2'd0;
-    end
+    vector_function = function_of({{(32-VEC_W){1'b0}}, vector}, VECTORS_32);
 endfunction
 
 // the clear of each of the four functions the hard IP can have

@@ -15,7 +15,7 @@ what an IOMMU keys its translation on.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 
 from cocotb.simtime import get_sim_time
@@ -23,7 +23,8 @@ from cocotb.simtime import get_sim_time
 from contract import nvme_bar0 as bar0
 from contract.params import DesignParams
 from models.identify import ControllerConfig
-from models.nvme_commands import identify_cmd
+from models.nvme_commands import identify_cmd, read_cmd
+from models.nvme_spec import CompletionEntry, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
 from tb.command_sequences import HostBuffer
 from tb.env import ControllerChecks
@@ -87,15 +88,18 @@ class RequesterIds:
 class ControllersTest(CommandSetTest):
     """Every function of the build up as a controller (``self.ctrls``), each checked on its own."""
 
+    # the namespaces configured are attached to every controller (shared); else to controller 0 only (private)
+    shared_namespaces = True
+
     def build_phase(self) -> None:
         self.controller_count = DesignParams.current().FUNCTIONS
         super().build_phase()
         self.requesters = RequesterIds(self.tb)
 
     def controller_config(self) -> ControllerConfig:
-        # the namespaces configured are shared: attached to every controller
         config = super().controller_config()
-        return replace(config, namespaces=tuple(replace(ns, shared=True) for ns in config.namespaces))
+        return replace(config, namespaces=tuple(replace(ns, shared=self.shared_namespaces)
+                                                for ns in config.namespaces))
 
     async def setup(self) -> None:
         await super().setup()
@@ -112,9 +116,9 @@ class ControllersTest(CommandSetTest):
     def _own_admin(self, ctrl: Controller) -> None:
         self.requesters.own_queue(ctrl.function, ctrl.admin.queue)
 
-    async def queue_pairs(self, ctrl: Controller, count: int, depth: int) -> list[NvmeQueue]:
-        """I/O queue pairs 1..count of a controller, each with its own vector."""
-        queues = [await ctrl.admin.create_queue_pair(qid, depth) for qid in range(1, count + 1)]
+    async def queue_pairs(self, ctrl: Controller, count: int, depth: int, first: int = 1) -> list[NvmeQueue]:
+        """``count`` I/O queue pairs of a controller from qid ``first``, each with its own vector."""
+        queues = [await ctrl.admin.create_queue_pair(qid, depth) for qid in range(first, first + count)]
         for queue in queues:
             self.requesters.own_queue(ctrl.function, queue)
         return queues
@@ -126,6 +130,12 @@ class ControllersTest(CommandSetTest):
         if buf.prp_list:
             self.requesters.own(ctrl.function, buf.prp_list, PAGE)
         return buf
+
+    async def admin_with_data(self, ctrl: Controller, sqe: SubmissionEntry, data: bytes) -> CompletionEntry:
+        """An admin command of a controller's with ``data`` (up to a page) in a buffer of its; any status."""
+        buf = await self.buffer(ctrl, 1)
+        await self.tb.rc.mem_address_space.write(buf.addr, data.ljust(PAGE, b"\0"))
+        return await ctrl.admin.execute(replace(sqe, prp1=buf.addr), expect=None)
 
     async def identify_controller(self, ctrl: Controller) -> bytes:
         buf = await self.buffer(ctrl, 1)
@@ -144,6 +154,28 @@ class ControllersTest(CommandSetTest):
         """A new admin queue and CC.EN=1 after a reset."""
         ctrl.admin = await self.bring_up_controller(ctrl.driver, ctrl.checks)
         self._own_admin(ctrl)
+
+    async def reads_until(self, ctrl: Controller, queue: NvmeQueue, buffers: list[HostBuffer], end_ns: float,
+                          nsid: int = 1, lba_size: int = 512) -> int:
+        """4 KiB reads of a controller's own LBAs, one in flight per buffer, a new one as each completes,
+        until ``end_ns``; returns how many completed by then."""
+        depth, lbas = len(buffers), PAGE // lba_size
+        base = ctrl.function << 16
+
+        def read(n: int) -> SubmissionEntry:
+            # read n uses buffer n % depth, free again once read n - depth completed
+            return read_cmd(nsid, base + n % 1024 * lbas, lbas, *buffers[n % depth].prps(PAGE))
+
+        in_flight = deque(await queue.submit_many([read(n) for n in range(depth)]))
+        issued, done = depth, 0
+        while in_flight:
+            (cqe,) = await queue.wait_for([in_flight.popleft()])
+            assert cqe.status.is_success, f"function {ctrl.function}: {cqe}"
+            if get_sim_time("ns") <= end_ns:
+                done += 1
+                in_flight.extend(await queue.submit_many([read(issued)]))
+                issued += 1
+        return done
 
     async def status(self) -> list[int]:
         """Every controller's CSTS."""

@@ -3,21 +3,21 @@
 On the four-function build, 1, 2 and then 4 controllers run 4 KiB reads at
 queue depth 16 on one queue each (a new read as each completes), through
 the full firmware and the nvm back end, for a fixed window of simulated
-time; each busy controller's completions in the window give its IOPS. The arbiter serves the functions'
+time; each busy controller's completions in the window give its IOPS.
+Then function 0 keeps four SQs busy against function 1's one, every SQ
+with 31 reads outstanding: the shares show that the arbiter serves SQs,
+not functions. The arbiter serves the functions'
 SQs round robin, so under equal load the shares should be equal (Jain's
 index, in the bench script).
 """
 
 from __future__ import annotations
 
-from collections import deque
-
 import pyuvm
 from cocotb import start_soon
 from cocotb.simtime import get_sim_time
 
-from models.nvme_commands import read_cmd
-from tb.controllers import Controller, ControllersTest
+from tb.controllers import ControllersTest
 
 from bench_figures import record
 
@@ -25,8 +25,7 @@ BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
 WINDOW_NS = 200_000
 DEPTH = 32
 BATCH = 16         # reads in flight per controller
-LBAS = 8           # 4 KiB at 512-byte LBAs
-NSID = 1
+UNEQUAL_SQS = 4    # function 0's busy SQs against function 1's one
 
 
 @pyuvm.test(timeout_time=100, timeout_unit="ms")
@@ -42,22 +41,19 @@ class FunctionRates(ControllersTest):
             completed = [await task for task in tasks]
             figures[str(busy)] = [count * 1e9 / WINDOW_NS for count in completed]
         record("function_rates", "iops", figures)
+        record("function_rates", "unequal", await self.unequal(queues[1]))
 
-    async def reads_until(self, ctrl: Controller, queue, buffers: list, end_ns: float) -> int:
-        """BATCH reads in flight until ``end_ns`` (a new one as each completes); the reads completed by then."""
-        base = ctrl.function << 16
-
-        def read(n: int):
-            # read n uses buffer n % BATCH, free again once read n - BATCH completed
-            return read_cmd(NSID, base + n % 1024 * LBAS, LBAS, *buffers[n % BATCH].prps(LBAS * 512))
-
-        in_flight = deque(await queue.submit_many([read(n) for n in range(BATCH)]))
-        issued, done = BATCH, 0
-        while in_flight:
-            (cqe,) = await queue.wait_for([in_flight.popleft()])
-            assert cqe.status.is_success, f"function {ctrl.function}: {cqe}"
-            if get_sim_time("ns") <= end_ns:
-                done += 1
-                in_flight.extend(await queue.submit_many([read(issued)]))
-                issued += 1
-        return done
+    async def unequal(self, single_queue) -> list[float]:
+        """IOPS of function 0 with UNEQUAL_SQS busy SQs and of function 1 with one, each SQ at depth
+        DEPTH - 1: far more commands outstanding than command slots."""
+        busy, single = self.ctrls[0], self.ctrls[1]
+        more = await self.queue_pairs(busy, UNEQUAL_SQS, DEPTH, first=2)
+        end = get_sim_time("ns") + WINDOW_NS
+        tasks = []
+        for ctrl, queue in [(busy, q) for q in more] + [(single, single_queue)]:
+            buffers = [await self.buffer(ctrl, 1) for _ in range(DEPTH - 1)]
+            tasks.append((ctrl.function, start_soon(self.reads_until(ctrl, queue, buffers, end))))
+        done = [0, 0]
+        for fn, task in tasks:
+            done[fn] += await task
+        return [count * 1e9 / WINDOW_NS for count in done]

@@ -19,8 +19,10 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
-from models.identify import CMIC_MULTI_CONTROLLER, IdentifyController
-from models.nvme_commands import read_cmd, write_cmd
+from models.identify import CMIC_MULTI_CONTROLLER, Cns, IdentifyController, controller_list, parse_namespace_list
+from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd, ns_create_data, ns_delete_cmd,
+                                  read_cmd, write_cmd)
+from models.nvme_spec import CommandSpecificStatus, GenericStatus, Status
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 
@@ -183,3 +185,57 @@ class ShutdownOneController(ControllerIo):
         assert cqe.status.is_success, f"read of function 0's LBAs through function 2: {cqe.status}"
         # the read function 0 never fetched ends with its reset
         await self.reset(down)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class NamespacesPerController(ControllerIo):
+    """Private namespaces (NSIDs 1 and 2, attached to controller 0): every other controller's Active
+    Namespace ID list is empty, and its I/O to them (inactive NSIDs) is Invalid Field in Command; NSID 2 moves from controller 0 to controller 1 (detach, attach) and serves
+    controller 1 only; attaching a private namespace to a second controller is Namespace Is Private; a
+    namespace controller 1 creates is attached to it alone and deleted. Each controller's reference model
+    predicts every status from the subsystem's shared attachments."""
+
+    shared_namespaces = False
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        owner, guest = self.ctrls[0], self.ctrls[1]
+        for ctrl in self.ctrls:
+            active = await self.active_namespaces(ctrl)
+            assert active == ([NSID, 2] if ctrl is owner else []), f"function {ctrl.function}: active NSIDs {active}"
+        queues = {c.function: (await self.queue_pairs(c, 1, DEPTH))[0] for c in (owner, guest)}
+        assert (await self.read_status(guest, queues[1], NSID)).has(GenericStatus.INVALID_FIELD)
+        assert (await self.read_status(owner, queues[0], NSID)).is_success
+        moved = 2
+        await self.attachment(owner, moved, [owner.function], detach=True)
+        await self.attachment(guest, moved, [guest.function])
+        refused = await self.admin_with_data(guest, ns_attachment_cmd(NSID), controller_list([guest.function]))
+        assert refused.status.has(CommandSpecificStatus.NAMESPACE_IS_PRIVATE), f"second attach: {refused.status}"
+        data = rng.randbytes(PAGE)
+        await write_and_read_back(self.tb, queues[1], moved, 0, data, PAGE, await self.buffer(guest, 1),
+                                  await self.buffer(guest, 1))
+        assert (await self.read_status(owner, queues[0], moved)).has(GenericStatus.INVALID_FIELD)
+        created = await self.admin_with_data(guest, ns_create_cmd(), ns_create_data(256, LBA))
+        assert created.status.is_success, f"create: {created.status}"
+        await self.attachment(guest, created.dw0, [guest.function])
+        assert (await self.read_status(guest, queues[1], created.dw0)).is_success
+        assert (await self.read_status(owner, queues[0], created.dw0)).has(GenericStatus.INVALID_FIELD)
+        deleted = await guest.admin.execute(ns_delete_cmd(created.dw0), expect=None)
+        assert deleted.status.is_success, f"delete: {deleted.status}"
+
+    async def active_namespaces(self, ctrl: Controller) -> list[int]:
+        """Identify's Active Namespace ID list (CNS 02h) of a controller."""
+        buf = await self.buffer(ctrl, 1)
+        await ctrl.admin.execute(identify_cmd(Cns.ACTIVE_NAMESPACES, 0, *buf.prps(PAGE)))
+        return parse_namespace_list(bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE)))
+
+    async def attachment(self, ctrl: Controller, nsid: int, controllers: list[int], detach: bool = False) -> None:
+        cqe = await self.admin_with_data(ctrl, ns_attachment_cmd(nsid, detach), controller_list(controllers))
+        assert cqe.status.is_success, f"function {ctrl.function}: {'de' if detach else ''}attach {nsid}: {cqe.status}"
+
+    async def read_status(self, ctrl: Controller, queue, nsid: int) -> Status:
+        """The status of a one-block read of ``nsid`` through a controller's queue."""
+        buf = await self.buffer(ctrl, 1)
+        (cqe,) = await run_all(queue, [read_cmd(nsid, 0, 1, *buf.prps(PAGE))])
+        return cqe.status
+

@@ -1,4 +1,4 @@
-"""Several physical functions, each a controller with its own BAR0 (issue 15, first step).
+"""Several physical functions, each a controller with its own BAR0 (issue 15): registers, enable, shutdown, MSI-X.
 
 The build has the hard IP's four physical functions. Each must enumerate as
 an NVMe controller (class code 010802h) with its own BAR0, and each BAR0 must
