@@ -4,7 +4,8 @@ Runs bench/sim/function_rates.py on the four-function build (15 I/O
 queues per controller) and prints each busy function's 4 KiB read IOPS in
 simulated time, their sum, and Jain's index (sum x)^2 / (n sum x^2) of the
 shares when every function is busy (1.0: equal shares); then the shares of
-a function with four busy SQs and one with one.
+a function with four busy SQs and one with one, without slot quotas and
+with the slots shared 1:1 and 1:3.
 
 Run: .venv/bin/python bench/function_bench.py
 """
@@ -36,9 +37,11 @@ def main() -> int:
         print(f"  {busy} busy: {shares}   total {sum(rates) / 1000:7.1f}k IOPS")
     everyone = figures["iops"][max(figures["iops"], key=int)]
     print(f"  Jain's fairness index, {len(everyone)} busy: {jain(everyone):.4f}")
-    busy, single = figures["unequal"]
-    print(f"  fn0 with 4 busy SQs, fn1 with 1 (31 reads outstanding per SQ): fn0 {busy / 1000:7.1f}k  "
-          f"fn1 {single / 1000:7.1f}k IOPS, fn1's share {single / (busy + single):.0%}")
+    unequal = figures["unequal"]
+    print(f"  fn0 with 4 busy SQs, fn1 with 1 ({unequal['outstanding per SQ']} reads outstanding per SQ):")
+    for label, (busy, single) in unequal["iops"].items():
+        print(f"    {label:12s} fn0 {busy / 1000:7.1f}k  fn1 {single / 1000:7.1f}k IOPS, "
+              f"fn1's share {single / (busy + single):.0%}")
     print(f"  wall clock {time.perf_counter() - wall:8.1f} s")
     return 0
 

@@ -118,6 +118,20 @@ class FN_EVENTS(Register):
     SHUTDOWN = Field(8, 4)  # Shutdown notification.
 
 
+class FN_SLOT_QUOTA(Register):
+    """Command slots per controller. The most command slots each controller may hold at once
+    (fetched commands not yet completed); the SQs of one holding that many are not fetched. A
+    fetch takes up to MAX_FETCH slots at once, so a controller may pass its quota by fewer
+    than that. 255 (the reset value): no quota.
+    """
+    OFFSET = 0x0028
+    RESET_VALUE = 0xFFFFFFFF
+    F0 = Field(0, 8)  # Function 0's quota.
+    F1 = Field(8, 8)  # Function 1's quota.
+    F2 = Field(16, 8)  # Function 2's quota.
+    F3 = Field(24, 8)  # Function 3's quota.
+
+
 class FN_STATUS(Register):
     """Controller status per function. What the host has done to a controller, as the firmware
     must know it; FW_DEAD and CMD_COUNT are the subsystem's, the same for every controller.

@@ -28,6 +28,7 @@ from models.nvme_spec import SQE_SIZE, Status, SubmissionEntry
 
 FW_ID_VALUE = regs.FW_ID.RESET_VALUE  # "NVME"
 AXI_OKAY = 0b00
+NO_QUOTA = 255   # FN_SLOT_QUOTA's reset value: a controller may hold every slot
 
 
 class IrqBit(IntFlag):
@@ -317,6 +318,13 @@ class Mailbox:
     async def stale_completions(self) -> int:
         """Completions the hardware dropped because they named an older epoch."""
         return regs.FW_STALE.DROPPED.get(await self.read(regs.FW_STALE.OFFSET))
+
+    async def set_slot_quotas(self, quotas: list[int]) -> None:
+        """The most command slots each controller may hold, function 0's first (FN_SLOT_QUOTA); the
+        functions not named keep 255, no quota."""
+        f = regs.FN_SLOT_QUOTA
+        names = ("F0", "F1", "F2", "F3")
+        await self.write(f.OFFSET, f.encode(**dict(zip(names, list(quotas) + [NO_QUOTA] * (4 - len(quotas))))))
 
     async def set_watchdog(self, microseconds: int) -> None:
         """How long a command may wait at the head of the FIFO before the firmware is taken for dead

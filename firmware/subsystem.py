@@ -169,6 +169,16 @@ class SubsystemFirmware(BackgroundLoop):
             worked = True
         return worked
 
+    async def share_slots(self, weights: Sequence[int]) -> list[int]:
+        """Divide the command slots between the controllers by weight (FN_SLOT_QUOTA): a controller holding
+        its share is not fetched until one of its commands completes, so under load each gets its
+        weight's share of the subsystem whatever number of SQs it keeps busy. Returns the quotas."""
+        assert len(weights) == len(self.controllers) and sum(weights) > 0, f"weights {weights}"
+        params = await self.mailbox.params()
+        quotas = [params.cmd_slots * w // sum(weights) for w in weights]
+        await self.mailbox.set_slot_quotas(quotas)
+        return quotas
+
     async def _controller_events(self) -> None:
         f = regs.FN_EVENTS
         raw = await self.mailbox.read(f.OFFSET)

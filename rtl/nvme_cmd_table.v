@@ -101,8 +101,8 @@ module nvme_cmd_table #
     input  wire               release_valid,
     input  wire [SLOT_W-1:0]  release_slot,
 
-    // a slot of controller f is taken: a command of it is fetched and not yet completed or dropped
-    output wire [FUNCTIONS-1:0] function_busy
+    // the slots controller f holds: commands of it fetched and not yet completed or dropped
+    output wire [(SLOT_W+1)*FUNCTIONS-1:0] function_slots
 );
 
 initial begin
@@ -125,30 +125,6 @@ reg [SLOT_W-1:0] fifo_mem [0:SLOTS-1];
 reg [SLOT_W:0] fifo_wr_ptr_reg;
 reg [SLOT_W:0] fifo_rd_ptr_reg;
 
-// each slot's controller, for function_busy (flip-flops: every slot is looked at at once)
-generate
-    if (FUNCTIONS > 1) begin : controllers
-        reg [1:0] slot_function [0:SLOTS-1];
-        reg [FUNCTIONS-1:0] busy;
-        integer s;
-        always @* begin
-            busy = 0;
-            for (s = 0; s < SLOTS; s = s + 1) begin
-                busy[slot_function[s]] = busy[slot_function[s]] | !free_reg[s];
-            end
-        end
-        wire [31:0] alloc_function = {{(32-QID_W){1'b0}}, alloc_sqid} >> LQID_W;
-        wire [29:0] unused_function = alloc_function[31:2];
-        always @(posedge clk) begin
-            if (alloc_valid) begin
-                slot_function[alloc_slot] <= alloc_function[1:0];
-            end
-        end
-        assign function_busy = busy;
-    end else begin : one_controller
-        assign function_busy = ~&free_reg;
-    end
-endgenerate
 
 // lowest free slot
 wire unused_any_free;
@@ -172,6 +148,37 @@ always @* begin
 end
 
 assign free_count = free_total;
+
+// each slot's controller, and a count of the slots each holds: one more when a slot is taken for it,
+// one fewer when one of its taken slots is given back
+generate
+    if (FUNCTIONS > 1) begin : controllers
+        reg [1:0] slot_function [0:SLOTS-1];
+        reg [SLOT_W:0] count [0:FUNCTIONS-1];
+        wire [31:0] alloc_function = {{(32-QID_W){1'b0}}, alloc_sqid} >> LQID_W;
+        wire [29:0] unused_function = alloc_function[31:2];
+        wire [1:0] release_function = slot_function[release_slot];
+        wire releases = release_valid && !free_reg[release_slot];
+        genvar c;
+        for (c = 0; c < FUNCTIONS; c = c + 1) begin : counts
+            always @(posedge clk) begin
+                count[c] <= count[c] + {{SLOT_W{1'b0}}, alloc_valid && alloc_function[1:0] == c}
+                            - {{SLOT_W{1'b0}}, releases && release_function == c};
+                if (rst || clear) begin
+                    count[c] <= 0;
+                end
+            end
+            assign function_slots[c*(SLOT_W+1) +: SLOT_W+1] = count[c];
+        end
+        always @(posedge clk) begin
+            if (alloc_valid) begin
+                slot_function[alloc_slot] <= alloc_function[1:0];
+            end
+        end
+    end else begin : one_controller
+        assign function_slots = SLOTS[SLOT_W:0] - free_total;
+    end
+endgenerate
 
 assign fifo_count = fifo_wr_ptr_reg - fifo_rd_ptr_reg;
 assign head_valid = fifo_wr_ptr_reg != fifo_rd_ptr_reg;

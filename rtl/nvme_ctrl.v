@@ -299,7 +299,10 @@ wire [FUNCTIONS-1:0] fn_db_beyond;
 wire [16*FUNCTIONS-1:0] fn_db_value;
 // nothing of a controller is in flight: no command slot of it is taken, the CQ poster holds none of it
 wire [FUNCTIONS-1:0] fn_idle;
-wire [FUNCTIONS-1:0] fn_busy;
+reg [FUNCTIONS-1:0] fn_busy;
+// the command slots each controller holds, and the most it may (FN_SLOT_QUOTA)
+wire [(SLOT_W+1)*FUNCTIONS-1:0] fn_slots;
+wire [8*FUNCTIONS-1:0] fn_slot_quota;
 wire [FUNCTIONS-1:0] shutdown_done;   // the firmware's, per controller
 wire [8*FUNCTIONS-1:0] epoch;         // each controller's reset epoch
 wire fw_dead;
@@ -770,12 +773,19 @@ queue_table_inst (
 
 assign fetch_qid = grant_qid;
 
-// only the SQs of a controller that serves are fetched
+// only the SQs of a controller that serves and holds fewer slots than its quota are fetched
+reg [3:0] fetchable;
 reg [QT_ENTRIES-1:0] sq_served;
 integer e;
 always @* begin
+    fetchable = 4'd0;
+    for (e = 0; e < FUNCTIONS; e = e + 1) begin
+        fetchable[e] = serving_any[e]
+                       && {{(15-SLOT_W){1'b0}}, fn_slots[e*(SLOT_W+1) +: SLOT_W+1]} < {8'd0, fn_slot_quota[8*e +: 8]};
+        fn_busy[e] = fn_slots[e*(SLOT_W+1) +: SLOT_W+1] != 0;
+    end
     for (e = 0; e < QT_ENTRIES; e = e + 1) begin
-        sq_served[e] = serving_any[controller_of(e[QT_W-1:0])];
+        sq_served[e] = fetchable[controller_of(e[QT_W-1:0])];
     end
 end
 
@@ -849,7 +859,7 @@ cmd_table_inst (
     .lookup2_epoch(unused_dma_slot_epoch),
     .release_valid(release_valid),
     .release_slot(release_slot),
-    .function_busy(fn_busy)
+    .function_slots(fn_slots)
 );
 
 nvme_sq_fetch #(
@@ -1107,6 +1117,7 @@ mailbox_inst (
     .shutdown_complete(fn_shutdown_complete),
     .shutdown_done(shutdown_done),
     .epoch(epoch),
+    .slot_quota(fn_slot_quota),
     .fw_dead(fw_dead),
     .idle(mailbox_idle),
     .cmd_valid(cmd_valid),

@@ -97,6 +97,8 @@ module nvme_fw_mailbox #
     input  wire [FUNCTIONS-1:0]     shutdown_complete,
     output wire [FUNCTIONS-1:0]     shutdown_done,
     output wire [8*FUNCTIONS-1:0]   epoch,
+    // the most command slots each controller may hold (FN_SLOT_QUOTA)
+    output wire [8*FUNCTIONS-1:0]   slot_quota,
     output wire                     fw_dead,
     // no access in progress and no command waiting for the firmware (the watchdog idle)
     output wire                     idle,
@@ -275,6 +277,7 @@ reg [FUNCTIONS-1:0] enabled_seen_reg;
 reg [FUNCTIONS-1:0] shutdown_seen_reg;
 reg [31:0] fn_events_reg;
 reg [7:0] cpl_epoch_reg;
+reg [31:0] slot_quota_reg;
 reg [15:0] wd_limit_reg;
 reg [15:0] wd_count_reg;
 reg fw_dead_reg;
@@ -346,6 +349,12 @@ assign fw_irq = (irq_status & irq_enable_reg) != 0;
 assign fw_dma_irq = dma_res_valid;
 
 assign epoch = epoch_reg;
+assign slot_quota = slot_quota_reg[8*FUNCTIONS-1:0];
+generate
+    if (FUNCTIONS < 4) begin : absent_quotas
+        wire [31-8*FUNCTIONS:0] unused_quota = slot_quota_reg[31:8*FUNCTIONS];
+    end
+endgenerate
 assign shutdown_done = shutdown_done_reg;
 assign fw_dead = fw_dead_reg;
 
@@ -480,6 +489,7 @@ always @(posedge clk) begin
                 case (waddr)
                     FW_IRQ_STATUS: irq_event_reg <= (irq_event_reg & ~(wdata & FW_IRQ_STATUS_WMASK)) | irq_set;
                     FN_EVENTS: fn_events_reg <= (fn_events_reg & ~(wdata & FN_EVENTS_WMASK)) | fn_set;
+                    FN_SLOT_QUOTA: slot_quota_reg <= (slot_quota_reg & ~wmask) | wdata;
                     FW_IRQ_ENABLE: irq_enable_reg <= wdata & FW_IRQ_ENABLE_WMASK;
                     FW_SHUTDOWN: shutdown_done_reg <= shutdown_done_reg
                                                       | (wdata[FW_SHUTDOWN_DONE +: FUNCTIONS] & shutdown_requested);
@@ -563,6 +573,7 @@ always @(posedge clk) begin
                     FN_STATUS + 2 * FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[95:64];
                     FN_STATUS + 3 * FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[127:96];
                     FN_EVENTS: rdata_reg <= fn_events_reg;
+                    FN_SLOT_QUOTA: rdata_reg <= slot_quota_reg;
                     FW_FUNCTIONS: rdata_reg <= place(FUNCTIONS, FW_FUNCTIONS_FUNCTIONS);
                     FW_IRQ_STATUS: rdata_reg <= irq_status;
                     FW_IRQ_ENABLE: rdata_reg <= irq_enable_reg;
@@ -629,6 +640,7 @@ always @(posedge clk) begin
         enabled_seen_reg <= 0;
         shutdown_seen_reg <= 0;
         fn_events_reg <= FN_EVENTS_RESET;
+        slot_quota_reg <= FN_SLOT_QUOTA_RESET;
         cpl_epoch_reg <= 8'd0;
         cpl_dw0_reg <= CPL_DW0_RESET;
         cpl_dw1_reg <= CPL_DW1_RESET;

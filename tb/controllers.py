@@ -90,9 +90,11 @@ class ControllersTest(CommandSetTest):
 
     # the namespaces configured are attached to every controller (shared); else to controller 0 only (private)
     shared_namespaces = True
+    # the functions brought up as controllers, from function 0 (None: every function of the build)
+    functions_used: int | None = None
 
     def build_phase(self) -> None:
-        self.controller_count = DesignParams.current().FUNCTIONS
+        self.controller_count = self.functions_used or DesignParams.current().FUNCTIONS
         super().build_phase()
         self.requesters = RequesterIds(self.tb)
 
@@ -112,6 +114,9 @@ class ControllersTest(CommandSetTest):
             self.ctrls.append(Controller(fn, driver, msix, await self.bring_up_controller(driver, checks), checks))
         for ctrl in self.ctrls:
             self._own_admin(ctrl)
+        # the functions left down read CAP as every function does (through their register scoreboards)
+        for fn in range(self.controller_count, self.tb.params.FUNCTIONS):
+            await NvmeDriver(self.tb, self.function_regs[fn]).read_cap()
 
     def _own_admin(self, ctrl: Controller) -> None:
         self.requesters.own_queue(ctrl.function, ctrl.admin.queue)

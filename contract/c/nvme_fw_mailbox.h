@@ -145,6 +145,24 @@ extern "C" {
 #define NVME_FW_MAILBOX__FN_EVENTS__SHUTDOWN_bw 4
 #define NVME_FW_MAILBOX__FN_EVENTS__SHUTDOWN_reset 0x0
 
+// reg - nvme_fw_mailbox::FN_SLOT_QUOTA
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F0_bm 0xff
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F0_bp 0
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F0_bw 8
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F0_reset 0xff
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F1_bm 0xff00
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F1_bp 8
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F1_bw 8
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F1_reset 0xff
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F2_bm 0xff0000
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F2_bp 16
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F2_bw 8
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F2_reset 0xff
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F3_bm 0xff000000
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F3_bp 24
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F3_bw 8
+#define NVME_FW_MAILBOX__FN_SLOT_QUOTA__F3_reset 0xff
+
 // reg - nvme_fw_mailbox::ctrl_status_name_5f9ecf72
 #define NVME_FW_MAILBOX__CTRL_STATUS_NAME_5F9ECF72__ENABLED_bm 0x1
 #define NVME_FW_MAILBOX__CTRL_STATUS_NAME_5F9ECF72__ENABLED_bp 0
@@ -489,7 +507,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t FW_WATCHDOG;
     uint32_t FW_FUNCTIONS;
     uint32_t FN_EVENTS;
-    uint8_t RESERVED_28_3f[0x18];
+    uint32_t FN_SLOT_QUOTA;
+    uint8_t RESERVED_2c_3f[0x14];
     uint32_t FN_STATUS[4];
     uint8_t RESERVED_50_ff[0xb0];
     uint32_t CMD_INFO;

@@ -192,6 +192,23 @@ class nvme_fw_mailbox__FN_EVENTS(uvm_reg):
         self.SHUTDOWN.configure(self, 4, 8, "W1C", True, 0x0, True, True, False)
 
 
+# Reg - nvme_fw_mailbox::FN_SLOT_QUOTA
+class nvme_fw_mailbox__FN_SLOT_QUOTA(uvm_reg):
+
+    def __init__(self, name: str = "FN_SLOT_QUOTA"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.F0 = uvm_reg_field("F0")
+        self.F1 = uvm_reg_field("F1")
+        self.F2 = uvm_reg_field("F2")
+        self.F3 = uvm_reg_field("F3")
+
+    def build(self) -> None:
+        self.F0.configure(self, 8, 0, "RW", False, 0xff, True, True, False)
+        self.F1.configure(self, 8, 8, "RW", False, 0xff, True, True, False)
+        self.F2.configure(self, 8, 16, "RW", False, 0xff, True, True, False)
+        self.F3.configure(self, 8, 24, "RW", False, 0xff, True, True, False)
+
+
 # Reg - nvme_fw_mailbox::ctrl_status_name_5f9ecf72
 class nvme_fw_mailbox__ctrl_status_name_5f9ecf72(uvm_reg):
 
@@ -667,6 +684,7 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.FW_WATCHDOG = nvme_fw_mailbox__FW_WATCHDOG("FW_WATCHDOG")
         self.FW_FUNCTIONS = nvme_fw_mailbox__FW_FUNCTIONS("FW_FUNCTIONS")
         self.FN_EVENTS = nvme_fw_mailbox__FN_EVENTS("FN_EVENTS")
+        self.FN_SLOT_QUOTA = nvme_fw_mailbox__FN_SLOT_QUOTA("FN_SLOT_QUOTA")
         self.FN_STATUS = create_object_array(nvme_fw_mailbox__ctrl_status_name_5f9ecf72, "FN_STATUS", [4])
         self.CMD_INFO = nvme_fw_mailbox__CMD_INFO("CMD_INFO")
         self.CMD_POP = nvme_fw_mailbox__CMD_POP("CMD_POP")
@@ -755,6 +773,11 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.FN_EVENTS.build()
         self.get_default_map().add_reg(self.FN_EVENTS, 0x24, "RW")
+        self.FN_SLOT_QUOTA = nvme_fw_mailbox__FN_SLOT_QUOTA("FN_SLOT_QUOTA")
+        self.FN_SLOT_QUOTA.configure(self, None, "")
+
+        self.FN_SLOT_QUOTA.build()
+        self.get_default_map().add_reg(self.FN_SLOT_QUOTA, 0x28, "RW")
         for i, reg in enumerate(self.FN_STATUS.flatten()):
             reg.configure(self)
             

@@ -99,6 +99,18 @@ localparam integer FN_EVENTS_CTRL_RESET = 4;
 localparam integer FN_EVENTS_CTRL_RESET_W = 4;
 localparam integer FN_EVENTS_SHUTDOWN = 8;
 localparam integer FN_EVENTS_SHUTDOWN_W = 4;
+// FN_SLOT_QUOTA: Command slots per controller
+localparam [15:0] FN_SLOT_QUOTA = 16'h0028;
+localparam [31:0] FN_SLOT_QUOTA_WMASK = 32'hFFFFFFFF;
+localparam [31:0] FN_SLOT_QUOTA_RESET = 32'hFFFFFFFF;
+localparam integer FN_SLOT_QUOTA_F0 = 0;
+localparam integer FN_SLOT_QUOTA_F0_W = 8;
+localparam integer FN_SLOT_QUOTA_F1 = 8;
+localparam integer FN_SLOT_QUOTA_F1_W = 8;
+localparam integer FN_SLOT_QUOTA_F2 = 16;
+localparam integer FN_SLOT_QUOTA_F2_W = 8;
+localparam integer FN_SLOT_QUOTA_F3 = 24;
+localparam integer FN_SLOT_QUOTA_F3_W = 8;
 // FN_STATUS: Controller status per function
 localparam [15:0] FN_STATUS = 16'h0040;
 localparam integer FN_STATUS_STRIDE = 4;

@@ -36,6 +36,8 @@ DEPTH = 16
 BIG_WRITE = 32 * 1024
 PAGE = 4096
 PENDING_WINDOW_NS = 20_000
+QUOTA_DEPTH = 64              # 63 reads outstanding per SQ, 315 in all against 64 command slots
+QUOTA_WINDOW_NS = 100_000
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -239,3 +241,34 @@ class NamespacesPerController(ControllerIo):
         (cqe,) = await run_all(queue, [read_cmd(nsid, 0, 1, *buf.prps(PAGE))])
         return cqe.status
 
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class SlotQuotasShareTheSubsystem(ControllerIo):
+    """Function 0 keeps four SQs busy and function 1 one, far more reads outstanding than command slots, so
+    that the arbiter alone would give function 1 about a fifth. With the slots divided between the two by
+    weight (FN_SLOT_QUOTA), equal weights give function 1 about half the reads and three to one in its
+    favour about three quarters; the firmware's count of commands per controller agrees."""
+
+    functions_used = 2
+
+    async def body(self) -> None:
+        busy, single = self.ctrls
+        queues = {busy.function: await self.queue_pairs(busy, 4, QUOTA_DEPTH),
+                  single.function: await self.queue_pairs(single, 1, QUOTA_DEPTH)}
+        buffers = {id(q): [await self.buffer(ctrl, 1) for _ in range(QUOTA_DEPTH - 1)]
+                   for ctrl in self.ctrls for q in queues[ctrl.function]}
+        idle = [0] * (self.tb.params.FUNCTIONS - len(self.ctrls))   # the functions this test leaves down
+        for weights, least, most in (([1, 1], 0.4, 0.6), ([1, 3], 0.65, 0.85)):
+            quotas = await self.firmware.share_slots(weights + idle)
+            end = get_sim_time("ns") + QUOTA_WINDOW_NS
+            tasks = [(ctrl.function, cocotb.start_soon(self.reads_until(ctrl, q, buffers[id(q)], end)))
+                     for ctrl in self.ctrls for q in queues[ctrl.function]]
+            done = [0, 0]
+            for fn, task in tasks:
+                done[fn] += await task
+            share = done[single.function] / sum(done)
+            assert least < share < most, (f"quotas {quotas}: reads completed per function {done}, function 1 "
+                                          f"{share:.0%}, expected {least:.0%} to {most:.0%}")
+        taken = self.firmware.commands_per_function
+        assert taken[single.function] >= done[single.function], f"firmware's commands per function {dict(taken)}"

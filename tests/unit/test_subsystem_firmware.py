@@ -140,3 +140,18 @@ def test_events_go_to_the_controllers_fn_events_names() -> None:
     assert loop._epochs[2] == 5 and controllers[1].enables == 1
     # the events read are acknowledged as read
     assert written(loop.mailbox, regs.FN_EVENTS.OFFSET) == [events]
+
+
+def test_slots_shared_by_weight() -> None:
+    params = regs.FW_PARAMS.encode(CMD_SLOTS=64, IO_QUEUES=QUEUES - 1, MQES=255)
+    loop, _ = subsystem({regs.FW_PARAMS.OFFSET: params})
+    assert asyncio.run(loop.share_slots([1, 3, 0, 0])) == [16, 48, 0, 0]
+    (raw,) = written(loop.mailbox, regs.FN_SLOT_QUOTA.OFFSET)
+    assert regs.FN_SLOT_QUOTA.decode(raw) == {"F0": 16, "F1": 48, "F2": 0, "F3": 0}
+
+
+def test_unnamed_functions_keep_no_quota() -> None:
+    shared = bus()
+    asyncio.run(shared.set_slot_quotas([10]))
+    (raw,) = written(shared, regs.FN_SLOT_QUOTA.OFFSET)
+    assert regs.FN_SLOT_QUOTA.decode(raw) == {"F0": 10, "F1": 255, "F2": 255, "F3": 255}
