@@ -10,6 +10,7 @@ here. Knobs come from class attributes (``link``, ``pacing_seed``,
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import cocotb
 from cocotb.simtime import get_sim_time
@@ -81,6 +82,8 @@ class NvmeBaseTest(uvm_test):
         for fn, fn_config in enumerate(self.function_configs):
             ConfigDB().set(None, f"*{function_suffix(fn)}", "CONTROLLER_CONFIG", fn_config)
             ConfigDB().set(None, f"*{function_suffix(fn)}", "EXPECTED_STATUS", self.expected_status(fn))
+            # host memory as the function's controller reaches it: through its own domain under an IOMMU
+            ConfigDB().set(None, f"*{function_suffix(fn)}", "HOST_MEMORY", partial(self.tb.bus_peek, function=fn))
         # the namespaces and their contents, which the reference models of all controllers share
         ConfigDB().set(None, "*", "NAMESPACES", NamespaceInventory(self.config))
         ConfigDB().set(None, "*", "REG_BFMS", self.function_regs)
@@ -90,7 +93,6 @@ class NvmeBaseTest(uvm_test):
         ConfigDB().set(None, "*", "TLP_RULES", self.tb.tlp_rules)
         ConfigDB().set(None, "*", "IO_QUEUE_PAIRS", self.controller_params.queue_count - 1)
         ConfigDB().set(None, "*", "MQES", self.controller_params.mqes)
-        ConfigDB().set(None, "*", "HOST_MEMORY", self.tb.bus_peek)
         self.env = NvmeEnv("env", self)
 
     def controller_config(self) -> ControllerConfig:

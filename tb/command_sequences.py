@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from cocotb.simtime import get_sim_time
 
+from models.iommu import DmaDirection
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import CompletionEntry, SubmissionEntry
 from tb.nvme_queues import DEFAULT_TIMEOUT_NS, NvmeQueue, QueueTimeout, SubmissionQueue
+from tb.pcie_tb import PcieTb
 
 Queue = NvmeQueue | SubmissionQueue   # anything with submit_many and wait_for
-from tb.pcie_tb import PcieTb
 
 PAGE = 4096
 
@@ -26,20 +27,29 @@ PAGE = 4096
 @dataclass(frozen=True)
 class HostBuffer:
     """A contiguous host buffer of ``pages`` pages with a PRP list for pages 1..pages-1, so that one buffer
-    serves any transfer up to its size: ``prps(length)`` gives PRP1 and PRP2 for the first ``length`` bytes."""
+    serves any transfer up to its size: ``prps(length)`` gives PRP1 and PRP2 for the first ``length`` bytes.
+
+    Mapped like dma_alloc_coherent memory, for as long as it lives, in the domain of the function whose
+    commands use it: the CPU reaches it at ``addr`` (and the PRP list at ``prp_list``), that function's
+    controller at ``bus`` (and ``list_bus``); without an IOMMU the two are the same."""
 
     addr: int
     pages: int
     prp_list: int
+    bus: int
+    list_bus: int
 
     @classmethod
-    async def alloc(cls, tb: PcieTb, pages: int) -> HostBuffer:
+    async def alloc(cls, tb: PcieTb, pages: int, function: int = 0) -> HostBuffer:
+        dma = tb.dmas[function]
         addr = tb.alloc_dma(pages * PAGE)
+        bus = dma.map_now(addr, pages * PAGE, DmaDirection.BIDIRECTIONAL)
         plist = tb.alloc_dma(PAGE) if pages > 2 else 0
+        list_bus = dma.map_now(plist, PAGE, DmaDirection.TO_DEVICE) if plist else 0
         if plist:
-            entries = b"".join((addr + PAGE * i).to_bytes(8, "little") for i in range(1, pages))
+            entries = b"".join((bus + PAGE * i).to_bytes(8, "little") for i in range(1, pages))
             await tb.rc.mem_address_space.write(plist, entries)
-        return cls(addr, pages, plist)
+        return cls(addr, pages, plist, bus, list_bus)
 
     def prps(self, length: int) -> tuple[int, int]:
         """(PRP1, PRP2) for a transfer of ``length`` bytes from the start of the buffer."""
@@ -47,8 +57,8 @@ class HostBuffer:
         if not 1 <= pages <= self.pages:
             raise ValueError(f"{length} bytes do not fit a buffer of {self.pages} pages")
         if pages == 1:
-            return self.addr, 0
-        return self.addr, self.addr + PAGE if pages == 2 else self.prp_list
+            return self.bus, 0
+        return self.bus, self.bus + PAGE if pages == 2 else self.list_bus
 
 
 async def run_one(queue: Queue, sqe: SubmissionEntry, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> CompletionEntry:

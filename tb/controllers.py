@@ -48,22 +48,42 @@ class Controller:
 
 
 class RequesterIds:
-    """Every RQ request, and whose host memory each address is: the check that each names its owner."""
+    """Every memory request of the design, and whose host memory each reaches: the check that each names
+    its owner.
+
+    Without an IOMMU that is the address of each request on RQ. Under one, bus addresses are per domain
+    (two functions may use the same number for memory of their own), so what is checked is where the
+    IOMMU sent each request it translated: a request naming the wrong function would land in that
+    function's memory, or fault."""
 
     def __init__(self, tb: PcieTb) -> None:
         self.requests: list[tuple[int, int, float]] = []   # (address, requester function, time in ns)
-        self._regions: list[tuple[int, int, int]] = []     # (start, end, owning function)
-        tb.rq_observers.append(self._request)
+        self._regions: list[tuple[int, int, int]] = []     # (start, end, owning function), host physical
+        self.seam = tb.iommu_seam
+        if self.seam is None:
+            tb.rq_observers.append(self._request)
+        else:
+            self.is_design = tb.is_design
+            self.seam.observers.append(self._translated)
 
     def _request(self, tlp, time_ns: float) -> None:
         self.requests.append((tlp.address, tlp.requester_id.function, time_ns))
 
+    def _translated(self, rid: int, tlp, translation) -> None:
+        if not (self.is_design(rid) and translation.ok):
+            return   # another device's, or a fault: the test accounts for its faults
+        msi_base, msi_size = self.seam.iommu.msi_window
+        phys = translation.segments[0].phys
+        if not msi_base <= phys < msi_base + msi_size:
+            self.requests.append((phys, tlp.requester_id.function, get_sim_time("ns")))
+
     def own(self, function: int, addr: int, size: int) -> None:
+        """Host memory at physical ``addr`` is ``function``'s."""
         self._regions.append((addr, addr + size, function))
 
     def own_queue(self, function: int, queue: NvmeQueue) -> None:
         for ring in (queue.sq, queue.cq):
-            self.own(function, ring.dma_addr, ring.depth * ring.entry_size)
+            self.own(function, ring.addr, ring.depth * ring.entry_size)
 
     def owner(self, addr: int) -> int | None:
         return next((fn for start, end, fn in self._regions if start <= addr < end), None)
@@ -74,7 +94,7 @@ class RequesterIds:
 
     def check(self) -> Counter[int]:
         """Requests per requester function; fails on one to memory no function holds or another's."""
-        assert self.requests, "no request on RQ to check"
+        assert self.requests, "no request of the design to check"
         per_function: Counter[int] = Counter()
         for addr, fn, t in self.requests:
             owner = self.owner(addr)
@@ -129,8 +149,8 @@ class ControllersTest(CommandSetTest):
         return queues
 
     async def buffer(self, ctrl: Controller, pages: int) -> HostBuffer:
-        """A host data buffer of a controller's, with its PRP list."""
-        buf = await HostBuffer.alloc(self.tb, pages)
+        """A host data buffer of a controller's, with its PRP list, mapped in its domain."""
+        buf = await HostBuffer.alloc(self.tb, pages, ctrl.function)
         self.requesters.own(ctrl.function, buf.addr, pages * PAGE)
         if buf.prp_list:
             self.requesters.own(ctrl.function, buf.prp_list, PAGE)
@@ -140,7 +160,7 @@ class ControllersTest(CommandSetTest):
         """An admin command of a controller's with ``data`` (up to a page) in a buffer of its; any status."""
         buf = await self.buffer(ctrl, 1)
         await self.tb.rc.mem_address_space.write(buf.addr, data.ljust(PAGE, b"\0"))
-        return await ctrl.admin.execute(replace(sqe, prp1=buf.addr), expect=None)
+        return await ctrl.admin.execute(replace(sqe, prp1=buf.bus), expect=None)
 
     async def identify_controller(self, ctrl: Controller) -> bytes:
         buf = await self.buffer(ctrl, 1)

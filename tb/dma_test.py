@@ -14,10 +14,8 @@ import dataclasses
 import random
 
 import cocotb
-from cocotb.triggers import Timer
-from cocotb.utils import get_sim_time
 
-from models.iommu import DmaApi, DmaDirection, DmaPolicy, Fault, FaultCause, Iommu
+from models.iommu import DmaApi, DmaDirection, DmaPolicy, FaultCause, Iommu
 from models.nvme_commands import read_cmd, write_cmd
 from models.nvme_spec import GenericStatus, Status, SubmissionEntry
 from tb.base_test import CommandSetTest
@@ -112,22 +110,5 @@ class IommuDmaTest(DmaTest):
         self.faults.check_all_seen()
 
     def expect_faults(self, cause: FaultCause, is_write: bool, pages: list[int], rid: int | None = None) -> None:
-        """The faults logged since the last look: each of ``cause`` and direction, by ``rid`` (the
-        controller's by default), inside one of the 4 KiB ``pages`` (bus addresses); each page has one."""
-        rid = self.rid if rid is None else rid
-        new = self.faults.take()
-        what = f"{cause.value} {'write' if is_write else 'read'} by {rid:#06x} in {[hex(p) for p in pages]}"
-        assert new, f"no IOMMU fault logged; expected a {what}"
-        for fault in new:
-            assert (fault.cause, fault.is_write, fault.rid) == (cause, is_write, rid) and \
-                any(page <= fault.iova < page + PAGE for page in pages), f"fault {fault} is not a {what}"
-        for page in pages:
-            assert any(page <= fault.iova < page + PAGE for fault in new), f"no fault at {page:#x}: {new}"
-
-    async def wait_for_faults(self, count: int, timeout_ns: int = 20_000) -> None:
-        """Until ``count`` faults beyond those looked at are logged (posted writes fault with no reply)."""
-        deadline = get_sim_time("ns") + timeout_ns
-        while len(self.faults.log) - self.faults.seen < count:
-            assert get_sim_time("ns") < deadline, (
-                f"{len(self.faults.log) - self.faults.seen} IOMMU faults after {timeout_ns} ns, expected {count}")
-            await Timer(100, "ns")
+        """The faults logged since the last look (FaultAccount.expect), by the controller's rid by default."""
+        self.faults.expect(cause, is_write, pages, self.rid if rid is None else rid)

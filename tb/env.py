@@ -121,7 +121,8 @@ class ControllerChecks:
         s = function_suffix(function)
         checks = cls(QueueMonitor(f"queue_monitor{s}", env), NvmeReference(f"reference{s}", env),
                      CompletionScoreboard(f"completion_scoreboard{s}", env), DataScoreboard(f"data_scoreboard{s}", env),
-                     InterruptScoreboard(f"interrupt_scoreboard{s}", env), QueueCoverage(f"coverage{s}", env, function))
+                     InterruptScoreboard(f"interrupt_scoreboard{s}", env, function),
+                     QueueCoverage(f"coverage{s}", env, function))
         ConfigDB().set(env, f"*{s}", "REFERENCE", checks.reference)
         return checks
 

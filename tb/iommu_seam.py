@@ -35,13 +35,14 @@ from cocotb.triggers import Lock, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpType
 
-from models.iommu import (BufferPhysMem, DmaApi, DmaCosts, DmaDirection, DmaPolicy, Fault, FlushQueueConfig,
-                          GuestDmaApi, Iommu, IommuCosts, IotlbConfig, TablePageAllocator, Translation, Vm,
-                          VmConfig)
+from models.iommu import (BufferPhysMem, DmaApi, DmaCosts, DmaDirection, DmaPolicy, Fault, FaultCause,
+                          FlushQueueConfig, GuestDmaApi, Iommu, IommuCosts, IotlbConfig, TablePageAllocator,
+                          Translation, Vm, VmConfig)
 from tb.device_dram import NoHostMemory
 
 # host memory the I/O page tables are allocated from, above the data pools
 TABLE_POOL_BASE = 0x2_0000_0000
+PAGE = 4096
 
 Handler = Callable[[Tlp], Awaitable[None]]
 # (requester id, request, its translation) for every upstream memory request
@@ -237,6 +238,26 @@ class FaultAccount:
         new = self.log[self.seen:]
         self.seen = len(self.log)
         return new
+
+    def expect(self, cause: FaultCause, is_write: bool, pages: list[int], rid: int) -> None:
+        """The faults logged since the last look: each of ``cause`` and direction, by ``rid``, inside one of
+        the 4 KiB ``pages`` (bus addresses); each page has one."""
+        new = self.take()
+        what = f"{cause.value} {'write' if is_write else 'read'} by {rid:#06x} in {[hex(p) for p in pages]}"
+        assert new, f"no IOMMU fault logged; expected a {what}"
+        for fault in new:
+            assert (fault.cause, fault.is_write, fault.rid) == (cause, is_write, rid) and \
+                any(page <= fault.iova < page + PAGE for page in pages), f"fault {fault} is not a {what}"
+        for page in pages:
+            assert any(page <= fault.iova < page + PAGE for fault in new), f"no fault at {page:#x}: {new}"
+
+    async def wait_for(self, count: int, timeout_ns: int = 20_000) -> None:
+        """Until ``count`` faults beyond those looked at are logged (posted writes fault with no reply)."""
+        deadline = get_sim_time("ns") + timeout_ns
+        while len(self.log) - self.seen < count:
+            assert get_sim_time("ns") < deadline, (
+                f"{len(self.log) - self.seen} IOMMU faults after {timeout_ns} ns, expected {count}")
+            await Timer(100, "ns")
 
     def check_all_seen(self) -> None:
         left = self.log[self.seen:]

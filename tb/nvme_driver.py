@@ -131,8 +131,8 @@ class NvmeDriver:
     async def nvme_pci_configure_admin_queue(self) -> None:
         """Disable, allocate the admin queue pair, program AQA/ASQ/ACQ."""
         await self.nvme_disable_ctrl()
-        self.asq = self.tb.alloc_coherent(self.q_depth * NVME_SQ_ENTRY_SIZE)
-        self.acq = self.tb.alloc_coherent(self.q_depth * NVME_CQ_ENTRY_SIZE)
+        self.asq = self.tb.alloc_coherent(self.q_depth * NVME_SQ_ENTRY_SIZE, self.regs.function)
+        self.acq = self.tb.alloc_coherent(self.q_depth * NVME_CQ_ENTRY_SIZE, self.regs.function)
         aqa = (self.q_depth - 1) | (self.q_depth - 1) << 16
         await self.regs.writel(NVME_REG_AQA, aqa)
         await self.regs.writeq(NVME_REG_ASQ, self.asq_dma)

@@ -102,7 +102,7 @@ class _Ring:
         self.shadow: ShadowDoorbellPages | None = None
         self.mmio_doorbells = 0
         # the CPU reaches the ring at addr, the controller at dma_addr (equal without an IOMMU)
-        self.addr, self.dma_addr = tb.alloc_coherent(depth * self.entry_size) if addr is None else addr
+        self.addr, self.dma_addr = tb.alloc_coherent(depth * self.entry_size, regs.function) if addr is None else addr
 
     @property
     def qsize(self) -> int:

@@ -5,7 +5,8 @@ design: cocotbext-pcie's root complex with its host memory, the UltraScale+
 PCIe device model wired to the design's CQ/CC streams, and knobs for idle
 cycles and back-pressure on those streams. With an ``IommuConfig`` it also
 puts the IOMMU between the root complex and host memory (tb/iommu_seam.py)
-and gives the host driver the DMA API it maps buffers through (``dma``);
+and gives the host driver, for each function, the DMA API it maps that
+function's buffers through (``dmas``; each function is its own domain);
 without one, bus addresses are physical addresses.
 """
 
@@ -153,8 +154,8 @@ class PcieTb:
         self.dev.rq_observers.append(self.tlp_rules.request)
         self.dev.rc_observers.append(self.tlp_rules.completion)
 
-        # the host's DMA API for the design (identity until enumerate() attaches it to the IOMMU)
-        self.dma = HostDma(None)
+        # the host's DMA API for each function (identity until enumerate() attaches each to the IOMMU)
+        self.dmas = [HostDma(None) for _ in range(self.params.FUNCTIONS)]
         self.iommu_seam: IommuSeam | None = None
         if iommu is not None:
             self.iommu_seam = IommuSeam(self.rc, iommu, read_latency=self._design_read_latency)
@@ -212,14 +213,23 @@ class PcieTb:
             function.revision_id = identity.revision_id
             function.class_code = identity.class_code
 
+    @property
+    def dma(self) -> HostDma:
+        """Function 0's DMA API: the one a single-controller test maps through."""
+        return self.dmas[0]
+
+    def is_design(self, rid: int) -> bool:
+        """Whether requester id ``rid`` is one of the design's functions (not a peer device's)."""
+        return any(rid == int(func.pcie_id) for func in self.funcs)
+
     def _design_read_latency(self, rid: int, tag: int, ns: int) -> bool:
-        if self.func is None or rid != int(self.func.pcie_id):
+        if not self.is_design(rid):
             return False
         self.dev.add_read_latency(tag, ns)
         return True
 
     def _check_translated(self, rid: int, tlp, translation) -> None:
-        if self.func is not None and rid == int(self.func.pcie_id) and translation.ok:
+        if self.is_design(rid) and translation.ok:
             msi_base, msi_size = self.iommu_seam.iommu.msi_window
             phys = translation.segments[0].phys
             if not msi_base <= phys < msi_base + msi_size:
@@ -275,19 +285,20 @@ class PcieTb:
             self.high_pool = self.rc.mem_address_space.create_pool(HIGH_POOL_BASE, HIGH_POOL_SIZE)
         return self.high_pool
 
-    def alloc_coherent(self, size: int) -> tuple[int, int]:
-        """dma_alloc_coherent: host memory and the bus address the device reaches it at, kept mapped
-        (both ways) for as long as the memory lives, as queues are."""
+    def alloc_coherent(self, size: int, function: int = 0) -> tuple[int, int]:
+        """dma_alloc_coherent: host memory and the bus address a function reaches it at, kept mapped
+        (both ways) in that function's domain for as long as the memory lives, as queues are."""
         phys = self.alloc_dma(size)
-        return phys, self.dma.map_now(phys, size, DmaDirection.BIDIRECTIONAL)
+        return phys, self.dmas[function].map_now(phys, size, DmaDirection.BIDIRECTIONAL)
 
-    def bus_peek(self, addr: int, length: int) -> bytes:
-        """Host memory behind the design's bus addresses as the host's mappings say now (no simulated time,
-        no IOTLB): what the scoreboards read. Raises NoHostMemory where nothing is mapped."""
+    def bus_peek(self, addr: int, length: int, function: int = 0) -> bytes:
+        """Host memory behind a function's bus addresses as the host's mappings say now (no simulated time,
+        no IOTLB): what that function's scoreboards read. Raises NoHostMemory where nothing is mapped."""
         space = self.rc.mem_address_space
-        if self.iommu_seam is None or self.dma.api is None:
+        api = self.dmas[function].api
+        if self.iommu_seam is None or api is None:
             return peek(space, addr, length)
-        return b"".join(peek(space, phys, n) for phys, n in self.iommu_seam.host_view(self.dma.api, addr, length))
+        return b"".join(peek(space, phys, n) for phys, n in self.iommu_seam.host_view(api, addr, length))
 
     def add_peer(self) -> Device:
         """A second PCIe device (a plain memory endpoint) on its own root port, with its own requester id:
@@ -301,8 +312,8 @@ class PcieTb:
 
     async def enumerate(self, class_code: int) -> None:
         """Enumerate the bus, find the design's functions of ``class_code`` (as a driver's PCI ID table
-        matches) and enable each as its probe would; under an IOMMU function 0 gets its default domain
-        (DmaApi.for_device) here, as at the IOMMU core's probe."""
+        matches) and enable each as its probe would; under an IOMMU each function gets a default domain of
+        its own (DmaApi.for_device on its requester id) here, as at the IOMMU core's probe."""
         await self.rc.enumerate()
         matches = [f for f in _functions(self.rc.host_bridge.bus) if f.class_code == class_code]
         assert len(matches) == self.params.FUNCTIONS, (
@@ -316,7 +327,8 @@ class PcieTb:
             if self.link.device_mrrs_code is not None:
                 await func.set_readrq(self.link.device_mrrs_code)
         if self.iommu_seam is not None:
-            self.dma = HostDma(self.iommu_seam.dma_api(int(self.func.pcie_id)), self.iommu_seam.invalidation_queue)
+            self.dmas = [HostDma(self.iommu_seam.dma_api(int(func.pcie_id)), self.iommu_seam.invalidation_queue)
+                         for func in self.funcs]
         if self.peer is not None:
             peer = self.rc.find_device(self.peer.functions[0].pcie_id)
             await peer.enable_device()

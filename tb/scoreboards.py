@@ -153,8 +153,14 @@ class InterruptScoreboard(uvm_subscriber):
     CQE writes are recognised by address as they reach the root complex, in
     the order the host sees them and the MSI-X messages: a memory write into
     a CQ ring the scoreboard learned from the admin queue setup or a
-    successful Create I/O CQ.
+    successful Create I/O CQ, by the function whose scoreboard this is (under
+    an IOMMU each function's bus addresses are its own, and two functions may
+    use the same one).
     """
+
+    def __init__(self, name: str, parent, function: int = 0) -> None:
+        super().__init__(name, parent)
+        self.function = function
 
     def build_phase(self) -> None:
         self.checker = InterruptChecker()
@@ -185,7 +191,7 @@ class InterruptScoreboard(uvm_subscriber):
 
     def host_write(self, tlp, time_ns: int) -> None:
         """A memory write reaching the root complex: a CQE write raises its CQ's vector."""
-        if not tlp.fmt_type.name.startswith("MEM_WRITE"):
+        if not tlp.fmt_type.name.startswith("MEM_WRITE") or tlp.requester_id.function != self.function:
             return
         for cqid, cq in self.cqs.items():
             if cq.ien and cq.addr <= tlp.address < cq.addr + 16 * cq.size:

@@ -6,7 +6,8 @@ function's commands, data and interrupts go through that function's own
 scoreboards (tb.controllers.ControllersTest), and every request the design
 makes names as requester the function whose memory it reaches. A reset or
 a shutdown of one controller leaves the others serving, and nothing moves
-for a controller after its CSTS.RDY reads 0.
+for a controller after its CSTS.RDY reads 0. Under an IOMMU each function
+is a domain of its own, and nothing crosses between them.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
+from models.iommu import DmaPolicy, FaultCause
 from models.identify import CMIC_MULTI_CONTROLLER, Cns, IdentifyController, controller_list, parse_namespace_list
 from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd, ns_create_data, ns_delete_cmd,
                                   read_cmd, write_cmd)
 from models.nvme_spec import CommandSpecificStatus, GenericStatus, Status
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
+from tb.device_dram import NoHostMemory
+from tb.iommu_seam import FaultAccount, IommuConfig
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
 
@@ -272,3 +276,58 @@ class SlotQuotasShareTheSubsystem(ControllerIo):
                                           f"{share:.0%}, expected {least:.0%} to {most:.0%}")
         taken = self.firmware.commands_per_function
         assert taken[single.function] >= done[single.function], f"firmware's commands per function {dict(taken)}"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class MemoryIsolatedPerFunction(ControllerIo):
+    """Under the IOMMU each function's requester id is a domain of its own: the same bus address reaches
+    each function's own memory (their admin SQs have one), and every request lands in memory of the
+    function it names. While the others run, function 1 aims a Write and a Read at a buffer of function
+    0's by its physical address, which function 1's domain does not map: the Write fails with Data
+    Transfer Error, the Read's data is dropped, both faults are logged under function 1's requester id
+    alone, the buffer keeps its bytes, and every other command of every function succeeds, function 1's
+    next ones included."""
+
+    iommu = IommuConfig(policy=DmaPolicy.STRICT)
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        iommu = self.tb.iommu_seam.iommu
+        faults = FaultAccount(iommu.fault_log)
+        rids = [int(func.pcie_id) for func in self.tb.funcs]
+        domains = {iommu.domain_of(rid).domain_id for rid in rids}
+        assert len(domains) == len(rids), f"requester ids {[hex(r) for r in rids]} share domains {domains}"
+        owner, intruder = self.ctrls[0], self.ctrls[1]
+        (owner_phys, owner_bus), (intruder_phys, intruder_bus) = owner.driver.asq, intruder.driver.asq
+        assert owner_bus == intruder_bus and owner_phys != intruder_phys, (
+            f"admin SQs at bus {owner_bus:#x} / {intruder_bus:#x}, physical {owner_phys:#x} / {intruder_phys:#x}: "
+            f"one bus address should reach two memories")
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        theirs = await self.buffer(owner, 1)
+        before = rng.randbytes(PAGE)
+        await self.tb.rc.mem_address_space.write(theirs.addr, before)
+        try:
+            self.tb.bus_peek(theirs.addr, 1, function=intruder.function)
+        except NoHostMemory:
+            pass
+        else:
+            raise AssertionError(f"{theirs.addr:#x} is mapped in function 1's domain too")
+        background = self.start_background([c for c in self.ctrls if c is not intruder], queues, rng)
+        await self.more_rounds(1)
+        queue, target = queues[intruder.function], theirs.addr
+        (write,) = await run_all(queue, [write_cmd(NSID, lba_base(intruder, 1) + 64, CHUNK_LBAS, target, 0)])
+        assert write.status.has(GenericStatus.DATA_TRANSFER_ERROR), f"Write from function 0's buffer: {write.status}"
+        faults.expect(FaultCause.NOT_PRESENT, is_write=False, pages=[target], rid=rids[intruder.function])
+        cids = await queue.submit_many([read_cmd(NSID, lba_base(intruder, 1), CHUNK_LBAS, target, 0)])
+        intruder.checks.reference.take(queue.qid, cids[0])    # its data cannot land: nothing to compare
+        (read,) = await queue.wait_for(cids)
+        assert read.status.is_success, f"a dropped posted write cannot fail the command: {read.status}"
+        faults.expect(FaultCause.NOT_PRESENT, is_write=True, pages=[target], rid=rids[intruder.function])
+        await self.more_rounds(1)
+        await self.stop_background(background)
+        assert bytes(await self.tb.rc.mem_address_space.read(theirs.addr, PAGE)) == before, (
+            "function 1's DMA changed function 0's buffer")
+        await self.io_rounds(intruder, queue, 1, rng)
+        faults.check_all_seen()
+        per_function = self.requesters.check()
+        assert sorted(per_function) == [ctrl.function for ctrl in self.ctrls], f"requesters {dict(per_function)}"

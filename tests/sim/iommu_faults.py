@@ -218,7 +218,7 @@ class DomainIsolation(FaultTest):
         """The peer writes to and reads from ``target``, the controller's buffer."""
         page = target & ~(PAGE - 1)
         await self.peer.mem_write(target, b"\xff" * 64)
-        await self.wait_for_faults(1)
+        await self.faults.wait_for(1)
         self.expect_faults(FaultCause.NOT_PRESENT, is_write=True, pages=[page], rid=self.peer_rid)
         try:
             await self.peer.mem_read(target, 64, timeout=20, timeout_unit="us")

@@ -159,7 +159,7 @@ class ShadowConfigErrors(ShadowDoorbellTest):
         oacs = struct.unpack_from("<H", await self.identify(1), IDENTIFY_OACS)[0]
         assert oacs & OACS_DOORBELL_BUFFER_CONFIG, f"OACS {oacs:#06x}: Doorbell Buffer Config not offered"
         buf = await HostBuffer.alloc(self.tb, 1)
-        await self.admin.execute(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, PAGE, prp1=buf.addr))
+        await self.admin.execute(get_log_page_cmd(LogId.COMMANDS_SUPPORTED, PAGE, prp1=buf.bus))
         admin_effects, _ = parse_command_effects(bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE)))
         assert AdminOpcode.DOORBELL_BUFFER_CONFIG in admin_effects, sorted(admin_effects)
         pages = self.pages()

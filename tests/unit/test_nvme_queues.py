@@ -49,10 +49,13 @@ class FakeRc:
 class FakeController:
     """Doorbells as register writes; fetches SQEs and posts CQEs into host memory."""
 
+    # the function whose registers these are (RegisterBfm.function), whose domain a ring is mapped in
+    function = 0
+
     def alloc_dma(self, size: int) -> int:
         return self.rc.alloc_region(size)[0]
 
-    def alloc_coherent(self, size: int) -> tuple[int, int]:
+    def alloc_coherent(self, size: int, function: int = 0) -> tuple[int, int]:
         addr = self.alloc_dma(size)
         return addr, addr
 
