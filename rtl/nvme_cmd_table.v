@@ -6,7 +6,8 @@
  * Command slots: the SQ entries fetched and not yet completed.
  *
  * A slot is taken when its entry is fetched and given back when the
- * command's completion is posted (or dropped). The table holds each slot's
+ * command's completion is posted (or dropped), or by the fetch engine when
+ * the read of its entry failed (never queued). The table holds each slot's
  * 64-byte SQE, its SQ id, CID and the reset epoch of its controller at the
  * fetch (for the CQ poster, the firmware and the DMA engine), and the
  * command FIFO: the order in which fetched commands are handed to the
@@ -100,6 +101,9 @@ module nvme_cmd_table #
 
     input  wire               release_valid,
     input  wire [SLOT_W-1:0]  release_slot,
+    // the fetch engine's: a slot whose entry could not be read (never pushed, so never the poster's)
+    input  wire               release2_valid,
+    input  wire [SLOT_W-1:0]  release2_slot,
 
     // the slots controller f holds: commands of it fetched and not yet completed or dropped
     output wire [(SLOT_W+1)*FUNCTIONS-1:0] function_slots
@@ -159,11 +163,14 @@ generate
         wire [29:0] unused_function = alloc_function[31:2];
         wire [1:0] release_function = slot_function[release_slot];
         wire releases = release_valid && !free_reg[release_slot];
+        wire [1:0] release2_function = slot_function[release2_slot];
+        wire releases2 = release2_valid && !free_reg[release2_slot];
         genvar c;
         for (c = 0; c < FUNCTIONS; c = c + 1) begin : counts
             always @(posedge clk) begin
                 count[c] <= count[c] + {{SLOT_W{1'b0}}, alloc_valid && alloc_function[1:0] == c}
-                            - {{SLOT_W{1'b0}}, releases && release_function == c};
+                            - {{SLOT_W{1'b0}}, releases && release_function == c}
+                            - {{SLOT_W{1'b0}}, releases2 && release2_function == c};
                 if (rst || clear) begin
                     count[c] <= 0;
                 end
@@ -232,6 +239,9 @@ always @(posedge clk) begin
     end
     if (release_valid) begin
         free_reg[release_slot] <= 1'b1;
+    end
+    if (release2_valid) begin
+        free_reg[release2_slot] <= 1'b1;
     end
 
     if (push_valid) begin

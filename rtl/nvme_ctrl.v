@@ -317,7 +317,14 @@ wire engines_clear = FUNCTIONS == 1 && fn_ctrl_reset[0];
 // the arbitration mechanism is function 0's (docs/virtual_controllers.md)
 wire [2:0] cc_ams = fn_cc_ams[0 +: 3];
 wire engine_idle;
+// an SQ read that failed (an unsuccessful completion, or none in time), and the SQ it read
 wire fetch_error;
+wire [QT_W-1:0] fetch_error_qid;
+wire fetch_timeout;
+wire [QT_W-1:0] fetch_timeout_qid;
+// the command slots of a failed SQ read, given back by the fetch engine
+wire fetch_release_valid;
+wire [SLOT_W-1:0] fetch_release_slot;
 wire completer_idle;
 wire regs_stable;
 wire fetch_quiet;
@@ -656,8 +663,9 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
         .reg_rd_en(reg_rd_en && !msix_window && regs_select[f]),
         .reg_rd_data(fn_rd_data[f*32 +: 32]),
         .fw_shutdown_done(shutdown_done[f]),
-        // the shared engines and firmware fail every controller
-        .fatal_error(fetch_error || fw_dead),
+        // a failed SQ read fails the controller of that SQ; the firmware, every controller
+        .fatal_error((fetch_error && controller_of(fetch_error_qid) == f)
+                     || (fetch_timeout && controller_of(fetch_timeout_qid) == f) || fw_dead),
         .engine_idle(fn_idle[f]),
         .stable(fn_stable[f]),
         .ctrl_enabled(fn_ctrl_enabled[f]),
@@ -859,6 +867,8 @@ cmd_table_inst (
     .lookup2_epoch(unused_dma_slot_epoch),
     .release_valid(release_valid),
     .release_slot(release_slot),
+    .release2_valid(fetch_release_valid),
+    .release2_slot(fetch_release_slot),
     .function_slots(fn_slots)
 );
 
@@ -886,6 +896,9 @@ sq_fetch_inst (
     .idle(fetch_idle),
     .quiet(fetch_quiet),
     .fetch_error(fetch_error),
+    .fetch_error_qid(fetch_error_qid),
+    .fetch_timeout(fetch_timeout),
+    .fetch_timeout_qid(fetch_timeout_qid),
     .grant_valid(grant_valid),
     .grant_qid(grant_qid),
     .grant_ack(grant_ack),
@@ -907,6 +920,8 @@ sq_fetch_inst (
     .sqe_wr_data(sqe_wr_data),
     .push_valid(push_valid),
     .push_slot(push_slot),
+    .release_valid(fetch_release_valid),
+    .release_slot(fetch_release_slot),
     .req_valid(fetch_req_valid),
     .req_ready(fetch_req_ready),
     .req_addr(fetch_req_addr),

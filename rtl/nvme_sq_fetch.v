@@ -17,11 +17,16 @@
  * dwords in one cycle where the beat holds them all (128 bits and wider),
  * and every data dword of a beat in one cycle, written straight into the
  * command table's dword banks. An unsuccessful or poisoned completion, or none
- * within the completion timeout, makes fetch_error a fatal controller
- * status. The read tags and the timeout are an nvme_tag_pool: a timed-out
- * tag stays out of use until the controller reset, so a late completion can
- * never be taken for a new read, and no longer keeps the engine from
- * reporting idle (the reset must be able to finish).
+ * within the completion timeout, fails the read: fetch_error (or
+ * fetch_timeout) names its SQ for a cycle, a fatal status for that SQ's
+ * controller alone, and the read's command slots are given back (release),
+ * one per cycle, once no completion of it can still write them: after its
+ * last completion, or at once for a timed-out read. With several controllers
+ * the others go on, and a reset of the failed one must find no slot of it
+ * held. The read tags and the timeout are an nvme_tag_pool: a timed-out tag
+ * stays out of use until the engines' clear, so a late completion can never
+ * be taken for a new read, and no longer keeps the engine from reporting
+ * idle (the reset must be able to finish).
  */
 module nvme_sq_fetch #
 (
@@ -59,7 +64,12 @@ module nvme_sq_fetch #
     output wire                               idle,
     // idle, and no SQ entry it could fetch now: nothing changes until an input does
     output wire                               quiet,
+    // a read of SQ fetch_error_qid failed (an unsuccessful or poisoned completion), for one cycle
     output reg                                fetch_error,
+    output reg  [QID_W-1:0]                   fetch_error_qid,
+    // a read of SQ fetch_timeout_qid got no completion in time, for one cycle
+    output reg                                fetch_timeout,
+    output reg  [QID_W-1:0]                   fetch_timeout_qid,
 
     /*
      * Arbitration
@@ -94,6 +104,9 @@ module nvme_sq_fetch #
     output reg  [16*32-1:0]                   sqe_wr_data,
     output wire                               push_valid,
     output wire [SLOT_W-1:0]                  push_slot,
+    // the slots of a failed read, given back
+    output wire                               release_valid,
+    output wire [SLOT_W-1:0]                  release_slot,
 
     /*
      * Read requests (to the RQ request builder)
@@ -151,6 +164,10 @@ reg [ENT_W:0] tag_count [0:FETCH_TAGS-1];
 reg [11:0] tag_offset [0:FETCH_TAGS-1];
 reg [SLOT_W-1:0] tag_slot [0:FETCH_TAGS*MAX_FETCH-1];
 reg [FETCH_TAGS-1:0] tag_err_reg;
+// reads that got an unsuccessful completion: their slots are given back after their last completion
+reg [FETCH_TAGS-1:0] tag_bad_reg;
+// failed reads (after that last completion, or timed out) whose slots are still to be given back
+reg [FETCH_TAGS-1:0] tag_fail_reg;
 reg [QUEUE_COUNT-1:0] in_flight_reg;
 
 // Read tags and their completion timeout
@@ -166,8 +183,7 @@ wire [FETCH_TAGS-1:0] tag_dead;
 wire [FETCH_TAGS-1:0] tag_live;
 wire tag_any_live;
 wire can_start;
-// the pool reports timeouts by tag; the fetch only needs to know one happened
-wire [TAG_W+FETCH_TAGS-1:0] unused_tags = {timeout_tag, tag_dead};
+wire [FETCH_TAGS-1:0] unused_dead = tag_dead;
 
 timebase_pulse #(
     .PERIOD(TIMEOUT_TICK_CYCLES)
@@ -334,19 +350,53 @@ wire in_consumed = ((r_state_reg == R_DATA || r_state_reg == R_DROP) && in_keep_
                    || (r_state_reg == R_DESC && desc_whole && in_keep_pad[AXIS_PCIE_KEEP_WIDTH+2:3] == 0);
 assign s_axis_rc_tready = in_keep_reg == 0 || in_consumed;
 
-assign push_valid = r_state_reg == R_PUSH && !tag_err_reg[r_tag_reg] && !clear;
+assign push_valid = r_state_reg == R_PUSH && !tag_err_reg[r_tag_reg] && !tag_fail_reg[r_tag_reg] && !clear;
 assign push_slot = tag_slot[{r_tag_reg, r_push_idx_reg[ENT_W-1:0]}];
 
-assign idle = f_state_reg == F_IDLE && !tag_any_live && r_state_reg == R_DESC;
+// Giving back a failed read's slots: a tag at a time, once the completion side is done with it (its
+// last completion taken, or none in progress), one slot per cycle; then its SQ may be fetched again
+// and the tag, if still live (an unsuccessful completion), retired. A timed-out tag stays dead.
+reg rel_busy_reg;
+reg [TAG_W-1:0] rel_tag_reg;
+reg [ENT_W:0] rel_idx_reg;
+reg [FETCH_TAGS-1:0] rel_ready;
+integer rt;
+always @* begin
+    for (rt = 0; rt < FETCH_TAGS; rt = rt + 1) begin
+        rel_ready[rt] = tag_fail_reg[rt] && !(r_state_reg != R_DESC && r_tag_reg == rt[TAG_W-1:0]);
+    end
+end
+wire [TAG_W-1:0] rel_next;
+wire rel_any;
+lowest_set_bit #(
+    .WIDTH(FETCH_TAGS),
+    .INDEX_W(TAG_W)
+)
+release_tag_inst (
+    .bits(rel_ready),
+    .index(rel_next),
+    .valid(rel_any)
+);
+assign release_valid = rel_busy_reg;
+assign release_slot = tag_slot[{rel_tag_reg, rel_idx_reg[ENT_W-1:0]}];
+wire rel_done = rel_busy_reg && rel_idx_reg + 1 == tag_count[rel_tag_reg];
 
-// a read's tag is freed once its commands are queued (or dropped), and a read not yet issued by the controller reset
-wire push_done = r_state_reg == R_PUSH && (tag_err_reg[r_tag_reg] || clear || r_push_idx_reg + 1 == tag_count[r_tag_reg]);
-assign tag_retire = (push_done ? TAG_ONE << r_tag_reg : {FETCH_TAGS{1'b0}})
+assign idle = f_state_reg == F_IDLE && !tag_any_live && r_state_reg == R_DESC && !rel_busy_reg && tag_fail_reg == 0;
+
+// a read's tag is freed once its commands are queued (or dropped; a failed read's once its slots are given
+// back), and a read not yet issued by the controller reset
+wire push_failed = tag_bad_reg[r_tag_reg] || tag_fail_reg[r_tag_reg];
+wire push_done = r_state_reg == R_PUSH
+                 && (tag_err_reg[r_tag_reg] || push_failed || clear || r_push_idx_reg + 1 == tag_count[r_tag_reg]);
+assign tag_retire = (push_done && !push_failed ? TAG_ONE << r_tag_reg : {FETCH_TAGS{1'b0}})
+                    | (rel_done ? TAG_ONE << rel_tag_reg : {FETCH_TAGS{1'b0}})
                     | (clear && f_state_reg != F_IDLE ? TAG_ONE << f_tag_reg : {FETCH_TAGS{1'b0}});
 assign quiet = idle && !can_start;
 
 always @(posedge clk) begin
     sqe_wr_en <= 16'd0;
+    fetch_error <= 1'b0;
+    fetch_timeout <= 1'b0;
 
     // Request side
     case (f_state_reg)
@@ -415,7 +465,13 @@ always @(posedge clk) begin
                 r_tag_reg <= desc_tag;
                 r_push_idx_reg <= 0;
                 if (desc_failed) begin
-                    fetch_error <= 1'b1;
+                    // a read of ours failed: fatal to its SQ's controller, its slots to be given back
+                    // (a late completion of a dead tag, or one of a read the reset dropped, is discarded)
+                    if (tag_live[desc_tag] && !tag_err_reg[desc_tag]) begin
+                        fetch_error <= 1'b1;
+                        fetch_error_qid <= tag_qid[desc_tag];
+                        tag_bad_reg[desc_tag] <= 1'b1;
+                    end
                     tag_err_reg[desc_tag] <= 1'b1;
                     r_state_reg <= desc_last ? (desc_completed ? R_PUSH : R_DESC) : R_DROP;
                 end else if (desc_last) begin
@@ -449,7 +505,13 @@ always @(posedge clk) begin
         R_PUSH: begin
             // queue the read's commands in order; an errored read queues none
             if (push_done) begin
-                in_flight_reg[tag_qid[r_tag_reg]] <= 1'b0;
+                if (!tag_err_reg[r_tag_reg] && !push_failed) begin
+                    in_flight_reg[tag_qid[r_tag_reg]] <= 1'b0;
+                end
+                if (tag_bad_reg[r_tag_reg]) begin
+                    tag_bad_reg[r_tag_reg] <= 1'b0;
+                    tag_fail_reg[r_tag_reg] <= 1'b1;
+                end
                 r_state_reg <= R_DESC;
             end
             r_push_idx_reg <= r_push_idx_reg + 1;
@@ -463,16 +525,43 @@ always @(posedge clk) begin
         in_last_reg <= s_axis_rc_tlast;
     end
 
-    // Completion timeout (the tag pool's): the tag is dead, the controller fatal
-    if (timeout_valid) begin
-        fetch_error <= 1'b1;
+    // Completion timeout (the tag pool's): the tag is dead, its SQ's controller fatal, its slots to be
+    // given back unless its commands are being queued now (their last completion came in time)
+    if (timeout_valid && !tag_err_reg[timeout_tag]) begin
+        fetch_timeout <= 1'b1;
+        fetch_timeout_qid <= tag_qid[timeout_tag];
+        if (!(r_state_reg == R_PUSH && r_tag_reg == timeout_tag)) begin
+            tag_fail_reg[timeout_tag] <= 1'b1;
+        end
+    end else if (timeout_valid && tag_bad_reg[timeout_tag]) begin
+        // a failed read whose last completion never came: dead now, nothing more of it is written
+        tag_bad_reg[timeout_tag] <= 1'b0;
+        tag_fail_reg[timeout_tag] <= 1'b1;
+    end
+
+    // Giving back a failed read's slots
+    if (rel_busy_reg) begin
+        rel_idx_reg <= rel_idx_reg + 1;
+        if (rel_done) begin
+            rel_busy_reg <= 1'b0;
+            in_flight_reg[tag_qid[rel_tag_reg]] <= 1'b0;
+        end
+    end else if (rel_any) begin
+        rel_busy_reg <= 1'b1;
+        rel_tag_reg <= rel_next;
+        rel_idx_reg <= 0;
+        tag_fail_reg[rel_next] <= 1'b0;
     end
 
     // Controller reset: a read not yet issued is dropped (its tag retired);
     // completions of issued reads are still taken in, and discarded;
     // timed-out tags return to the pool
     if (clear) begin
+        // the command table frees every slot: nothing is left to give back
         tag_err_reg <= tag_busy;
+        tag_bad_reg <= 0;
+        tag_fail_reg <= 0;
+        rel_busy_reg <= 1'b0;
         in_flight_reg <= 0;
         if (f_state_reg != F_IDLE) begin
             f_state_reg <= F_IDLE;
@@ -486,11 +575,13 @@ always @(posedge clk) begin
         in_keep_reg <= 0;
         in_last_reg <= 1'b0;
         tag_err_reg <= 0;
+        tag_bad_reg <= 0;
+        tag_fail_reg <= 0;
+        rel_busy_reg <= 1'b0;
         in_flight_reg <= 0;
         fetch_error <= 1'b0;
+        fetch_timeout <= 1'b0;
         sqe_wr_en <= 16'd0;
-    end else if (clear) begin
-        fetch_error <= 1'b0;
     end
 end
 

@@ -153,6 +153,19 @@ class NvmeBaseTest(uvm_test):
         return MinimalFirmware(mailbox, cost_ns=self.firmware_cost_ns, watchdog_us=self.watchdog_us)
 
 
+async def mask_vector(msix: MsixHost, checks: ControllerChecks, vector: int, masked: bool) -> None:
+    """Mask or unmask a function's MSI-X vector, telling its interrupt scoreboard and coverage when it is in
+    force: an unmask from the write on (a pending message may come at once), a mask once the read-back has
+    flushed the messages sent before it."""
+    if not masked:
+        checks.interrupt_scoreboard.mask(vector, masked)
+        checks.coverage.mask(vector, masked)
+    await msix.set_mask(vector, masked)
+    if masked:
+        checks.interrupt_scoreboard.mask(vector, masked)
+        checks.coverage.mask(vector, masked)
+
+
 # time for an MSI-X message to follow the CQE write a test ended on
 SETTLE_NS = 2_000
 
@@ -220,16 +233,8 @@ class QueueTest(NvmeBaseTest):
                           f"the first at {late[0]:.0f} ns")
 
     async def set_mask(self, vector: int, masked: bool) -> None:
-        """Mask or unmask an MSI-X vector, telling the interrupt scoreboard and coverage when it is in
-        force: an unmask from the write on (a pending message may come at once), a mask once the
-        read-back has flushed the messages sent before it."""
-        if not masked:
-            self.env.interrupt_scoreboard.mask(vector, masked)
-            self.env.coverage.mask(vector, masked)
-        await self.msix.set_mask(vector, masked)
-        if masked:
-            self.env.interrupt_scoreboard.mask(vector, masked)
-            self.env.coverage.mask(vector, masked)
+        """Mask or unmask one of function 0's MSI-X vectors (``mask_vector``)."""
+        await mask_vector(self.msix, self.env.controllers[0], vector, masked)
 
     def _pace_mailbox(self, seed: int) -> None:
         """Idle and back-pressure on the five AXI4-Lite channels of the firmware port."""

@@ -20,11 +20,13 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
+from models.identify import (CMIC_MULTI_CONTROLLER, Cns, IdentifyController, controller_list, parse_controller_list,
+                             parse_namespace_list)
 from models.iommu import DmaPolicy, FaultCause
-from models.identify import CMIC_MULTI_CONTROLLER, Cns, IdentifyController, controller_list, parse_namespace_list
 from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd, ns_create_data, ns_delete_cmd,
                                   read_cmd, write_cmd)
 from models.nvme_spec import CommandSpecificStatus, GenericStatus, Status
+from tb.base_test import mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 from tb.device_dram import NoHostMemory
@@ -42,6 +44,7 @@ PAGE = 4096
 PENDING_WINDOW_NS = 20_000
 QUOTA_DEPTH = 64              # 63 reads outstanding per SQ, 315 in all against 64 command slots
 QUOTA_WINDOW_NS = 100_000
+CFS_WAIT_NS = 100_000         # beyond the fetch's completion timeout (about 53 us)
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -85,17 +88,22 @@ class ControllerIo(ControllersTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class EveryControllerServes(ControllerIo):
-    """All controllers at once: each identifies as its own CNTLID in a subsystem of several (CMIC bit 1),
-    creates its queues and writes and reads
-    back its own LBAs on two queues; each one's completions, data and interrupts pass its own scoreboards,
-    and every request names its owner."""
+    """All controllers at once: each identifies as its own CNTLID in a subsystem of several (CMIC bit 1)
+    and lists the subsystem's controllers (Identify CNS 13h, from CDW10.CNTID on), creates its queues and
+    writes and reads back its own LBAs on two queues; each one's completions, data and interrupts pass its
+    own scoreboards, and every request names its owner."""
 
     async def body(self) -> None:
         rng = random.Random(random.getrandbits(64))
+        everyone = [ctrl.function for ctrl in self.ctrls]
         for ctrl in self.ctrls:
             identify = IdentifyController.unpack(await self.identify_controller(ctrl))
             assert identify.cntlid == ctrl.function, f"function {ctrl.function}: CNTLID {identify.cntlid}"
             assert identify.cmic & CMIC_MULTI_CONTROLLER, f"function {ctrl.function}: CMIC {identify.cmic:#x}"
+            # the subsystem's Controller List, from CDW10.CNTID on: each sees every controller, its own included
+            for first in (0, ctrl.function):
+                listed = await self.subsystem_controllers(ctrl, first)
+                assert listed == everyone[first:], f"function {ctrl.function}: CNS 13h from {first}: {listed}"
         queues = {ctrl.function: await self.queue_pairs(ctrl, 2, DEPTH) for ctrl in self.ctrls}
         tasks = [cocotb.start_soon(self.io_rounds(ctrl, queue, 3, random.Random(rng.getrandbits(64))))
                  for ctrl in self.ctrls for queue in queues[ctrl.function]]
@@ -106,6 +114,12 @@ class EveryControllerServes(ControllerIo):
             io_messages = sum(ctrl.msix.counts[q.qid] for q in queues[ctrl.function])
             assert io_messages > 0, f"function {ctrl.function}: no MSI-X message on its I/O vectors"
             self.assert_checked_by(ctrl, reads=6)
+
+    async def subsystem_controllers(self, ctrl: Controller, first: int) -> list[int]:
+        """Identify CNS 13h through a controller: the subsystem's controllers from CNTLID ``first`` on."""
+        buf = await self.buffer(ctrl, 1)
+        await ctrl.admin.execute(identify_cmd(Cns.CONTROLLERS, 0, *buf.prps(PAGE), cntid=first))
+        return parse_controller_list(bytes(await self.tb.rc.mem_address_space.read(buf.addr, PAGE)))
 
     def assert_checked_by(self, ctrl: Controller, reads: int) -> None:
         data = ctrl.checks.data_scoreboard
@@ -157,6 +171,72 @@ class ResetOneControllerWhileOthersRun(ControllerIo):
         be moving when the reset comes."""
         nlb = BIG_WRITE // LBA
         return [write_cmd(NSID, lba_base(ctrl, 1) + 64 + n * nlb, nlb, *buf.prps(BIG_WRITE)) for n in range(count)]
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class PendingInterruptOutlivesAnotherReset(ControllerIo):
+    """Function 2's CQEs on a masked vector leave its PBA bit set and send nothing; resetting function 1
+    leaves that bit set, and the message comes once function 2 unmasks the vector: a reset forgets only
+    what the reset function's own vectors gathered."""
+
+    async def body(self) -> None:
+        waiting, reset = self.ctrls[2], self.ctrls[1]
+        queue = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}[2]
+        vector = queue.qid
+        await mask_vector(waiting.msix, waiting.checks, vector, True)
+        sent = waiting.msix.counts[vector]
+        await self.io_rounds(waiting, queue, 1, random.Random(random.getrandbits(64)))
+        assert await waiting.msix.pending_bits() >> vector & 1, "function 2's masked vector has no pending bit"
+        assert waiting.msix.counts[vector] == sent, "a message came on a masked vector"
+        await self.reset(reset)
+        assert await waiting.msix.pending_bits() >> vector & 1, "function 1's reset cleared function 2's pending bit"
+        await mask_vector(waiting.msix, waiting.checks, vector, False)
+        await waiting.msix.wait_count(vector, sent + 1, PENDING_WINDOW_NS)
+
+
+class FetchFailsOneController(ControllerIo):
+    """A read of function 1's SQ fails (``kind``: Unsupported Request, or no completion at all): function 1
+    alone reports CSTS.CFS, the command slots the read took are given back, and the others stay ready,
+    not fatal, and keep serving. A reset brings function 1 back (it must find no slot of its own held),
+    and it serves again."""
+
+    kind = "ur"
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        failing = self.ctrls[1]
+        ring = queues[1].sq.addr, queues[1].sq.addr + DEPTH * 64
+        fault = self.tb.dev.inject_read_fault(lambda addr: ring[0] <= addr < ring[1], self.kind)
+        background = self.start_background([c for c in self.ctrls if c is not failing], queues, rng)
+        buf = await self.buffer(failing, 1)
+        await queues[1].submit_many([read_cmd(NSID, lba_base(failing, 1), CHUNK_LBAS, *buf.prps(PAGE))])
+        deadline = get_sim_time("ns") + CFS_WAIT_NS
+        while not bar0.CSTS.CFS.get(await failing.driver.regs.readl(bar0.CSTS.OFFSET)):
+            assert get_sim_time("ns") < deadline, f"no CSTS.CFS of function 1 {CFS_WAIT_NS} ns after its '{self.kind}'"
+            await Timer(1, "us")
+        assert fault.hits, "the fault never matched a fetch"
+        await self.more_rounds(2)
+        await self.stop_background(background)
+        csts = await self.status()
+        assert [bar0.CSTS.CFS.get(c) for c in csts] == [int(c is failing) for c in self.ctrls], (
+            f"CSTS per function: {[hex(c) for c in csts]}")
+        assert all(bar0.CSTS.RDY.get(c) for c in csts), f"CSTS per function: {[hex(c) for c in csts]}"
+        await self.reset(failing)
+        assert not bar0.CSTS.CFS.get(await failing.driver.regs.readl(bar0.CSTS.OFFSET)), "CFS survived the reset"
+        await self.restart(failing)
+        (queue,) = await self.queue_pairs(failing, 1, DEPTH)
+        await self.io_rounds(failing, queue, 2, rng)
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FetchErrorFailsOneController(FetchFailsOneController):
+    kind = "ur"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FetchTimeoutFailsOneController(FetchFailsOneController):
+    kind = "drop"
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
