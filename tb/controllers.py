@@ -202,6 +202,17 @@ class ControllersTest(CommandSetTest):
                 issued += 1
         return done
 
+    def assert_slots_accounted(self) -> None:
+        """Every command slot the command table marks taken is held by a controller, in its count (a white-box
+        check of the design's nvme_cmd_table: a slot given back to one and not the other breaks it)."""
+        design = self.tb.design
+        width = len(design.free_count)
+        held = int(design.fn_slots.value)
+        per_function = [held >> (width * fn) & ((1 << width) - 1) for fn in range(self.tb.params.FUNCTIONS)]
+        free = int(design.free_count.value)
+        assert free + sum(per_function) == self.tb.params.CMD_SLOTS, (
+            f"{free} command slots free and {per_function} held per controller, of {self.tb.params.CMD_SLOTS}")
+
     async def status(self) -> list[int]:
         """Every controller's CSTS."""
         return [await ctrl.driver.regs.readl(bar0.CSTS.OFFSET) for ctrl in self.ctrls]

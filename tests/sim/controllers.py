@@ -196,7 +196,8 @@ class PendingInterruptOutlivesAnotherReset(ControllerIo):
 
 class FetchFailsOneController(ControllerIo):
     """A read of function 1's SQ fails (``kind``: Unsupported Request, or no completion at all): function 1
-    alone reports CSTS.CFS, the command slots the read took are given back, and the others stay ready,
+    alone reports CSTS.CFS, the command slots the read took are given back (every slot the table marks
+    taken is held by a controller), and the others stay ready,
     not fatal, and keep serving. A reset brings function 1 back (it must find no slot of its own held),
     and it serves again."""
 
@@ -210,7 +211,8 @@ class FetchFailsOneController(ControllerIo):
         fault = self.tb.dev.inject_read_fault(lambda addr: ring[0] <= addr < ring[1], self.kind)
         background = self.start_background([c for c in self.ctrls if c is not failing], queues, rng)
         buf = await self.buffer(failing, 1)
-        await queues[1].submit_many([read_cmd(NSID, lba_base(failing, 1), CHUNK_LBAS, *buf.prps(PAGE))])
+        # one doorbell for a full SQ: the failed read takes as many slots as a fetch may
+        await queues[1].submit_many([read_cmd(NSID, lba_base(failing, 1), CHUNK_LBAS, *buf.prps(PAGE))] * (DEPTH - 1))
         deadline = get_sim_time("ns") + CFS_WAIT_NS
         while not bar0.CSTS.CFS.get(await failing.driver.regs.readl(bar0.CSTS.OFFSET)):
             assert get_sim_time("ns") < deadline, f"no CSTS.CFS of function 1 {CFS_WAIT_NS} ns after its '{self.kind}'"
@@ -227,6 +229,7 @@ class FetchFailsOneController(ControllerIo):
         await self.restart(failing)
         (queue,) = await self.queue_pairs(failing, 1, DEPTH)
         await self.io_rounds(failing, queue, 2, rng)
+        self.assert_slots_accounted()
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
