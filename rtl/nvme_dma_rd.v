@@ -220,6 +220,7 @@ wire [TAG_W-1:0] free_tag;
 wire tag_free;
 wire [TAGS-1:0] tag_live;
 wire tag_any_live;
+wire tag_armed;
 wire timeout_valid;
 wire [TAG_W-1:0] timeout_tag;
 
@@ -352,7 +353,7 @@ wire [AXI_ID_W-1:0] unused_bid = m_axi_bid;
 wire timeout = timeout_valid && !rc_event;
 wire [TAGS-1:0] tag_busy;
 wire [TAGS-1:0] tag_dead;
-wire [2*TAGS-1:0] unused_tags = {tag_busy, tag_dead};
+wire [2*TAGS:0] unused_tags = {tag_busy, tag_dead, tag_any_live};
 
 nvme_tag_pool #(
     .TAGS(TAGS),
@@ -374,7 +375,8 @@ tag_pool_inst (
     .busy(tag_busy),
     .dead(tag_dead),
     .live(tag_live),
-    .any_live(tag_any_live)
+    .any_live(tag_any_live),
+    .armed(tag_armed)
 );
 
 nvme_dma_pending #(
@@ -406,7 +408,8 @@ pending_inst (
     .idle(counts_idle)
 );
 
-assign timer_armed = tag_any_live;
+// a dead tag's quarantine needs the time base too
+assign timer_armed = tag_armed;
 
 assign idle = counts_idle && seg_empty && !cur_valid_reg && !rd_valid_reg && aw_empty
               && b_wr_reg == b_rd_reg && !rc_in_frame_reg && !m_axi_wvalid;

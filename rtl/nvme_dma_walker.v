@@ -293,6 +293,7 @@ wire [TAGS-1:0] tag_dead;
 wire [TAGS-1:0] tag_live;
 // the pointer read in flight: its tag is live
 wire ptr_pending;
+wire ptr_timer_armed;
 wire [TAG_W+3*TAGS-1:0] unused_tags = {timeout_tag, tag_busy, tag_dead, tag_live};
 
 nvme_tag_pool #(
@@ -315,11 +316,13 @@ tag_pool_inst (
     .busy(tag_busy),
     .dead(tag_dead),
     .live(tag_live),
-    .any_live(ptr_pending)
+    .any_live(ptr_pending),
+    .armed(ptr_timer_armed)
 );
 
 assign idle = state_reg == ST_IDLE && !ptr_pending;
-assign timer_armed = ptr_pending;
+// a dead tag's quarantine needs the time base too
+assign timer_armed = ptr_timer_armed;
 
 /*
  * Completions of pointer reads

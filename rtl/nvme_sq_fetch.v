@@ -24,9 +24,9 @@
  * last completion, or at once for a timed-out read. With several controllers
  * the others go on, and a reset of the failed one must find no slot of it
  * held. The read tags and the timeout are an nvme_tag_pool: a timed-out tag
- * stays out of use until the engines' clear, so a late completion can never
- * be taken for a new read, and no longer keeps the engine from reporting
- * idle (the reset must be able to finish).
+ * stays out of use for another timeout (or until the engines' clear), so a
+ * late completion is not taken for a new read, and no longer keeps the
+ * engine from reporting idle (the reset must be able to finish).
  */
 module nvme_sq_fetch #
 (
@@ -182,6 +182,7 @@ wire [FETCH_TAGS-1:0] tag_busy;
 wire [FETCH_TAGS-1:0] tag_dead;
 wire [FETCH_TAGS-1:0] tag_live;
 wire tag_any_live;
+wire tag_armed;
 wire can_start;
 wire [FETCH_TAGS-1:0] unused_dead = tag_dead;
 
@@ -191,7 +192,7 @@ timebase_pulse #(
 timeout_tick_inst (
     .clk(clk),
     .rst(rst),
-    .enable(tag_any_live),
+    .enable(tag_armed),
     .pulse(tick)
 );
 
@@ -215,7 +216,8 @@ tag_pool_inst (
     .busy(tag_busy),
     .dead(tag_dead),
     .live(tag_live),
-    .any_live(tag_any_live)
+    .any_live(tag_any_live),
+    .armed(tag_armed)
 );
 
 // Entries to fetch from the granted SQ
@@ -391,7 +393,8 @@ wire push_done = r_state_reg == R_PUSH
 assign tag_retire = (push_done && !push_failed ? TAG_ONE << r_tag_reg : {FETCH_TAGS{1'b0}})
                     | (rel_done ? TAG_ONE << rel_tag_reg : {FETCH_TAGS{1'b0}})
                     | (clear && f_state_reg != F_IDLE ? TAG_ONE << f_tag_reg : {FETCH_TAGS{1'b0}});
-assign quiet = idle && !can_start;
+// a tag in quarantine needs the clock: with every tag dead nothing could be fetched until they return
+assign quiet = idle && !can_start && !tag_armed;
 
 always @(posedge clk) begin
     sqe_wr_en <= 16'd0;

@@ -20,12 +20,16 @@
  * while timeout_ready is low, and a retire in the same cycle wins). Once
  * reported it is dead: still busy, out of use, no longer live, so a late
  * completion for it finds no live tag, retiring it does nothing, and it
- * holds up no idle logic. clear (the controller reset) returns dead tags.
+ * holds up no idle logic. A dead tag comes back after a quarantine of
+ * another TIMEOUT_TICKS (a completion that late is not expected), or at
+ * clear (the controller reset): with several controllers the engines are
+ * never cleared, and without the quarantine's end every timeout would take a
+ * tag for good, until none is left for any controller.
  *
- * A tag's age starts at zero when it is taken and moves only on tick, and
- * only while the tag is live: with no tag live (any_live low, what a user's
- * timer_armed reports, so its time base holds) nothing in the pool changes
- * until an input does.
+ * A tag's age starts at zero when it is taken, and again when it dies, and
+ * moves only on tick, and only while the tag is busy: with no tag busy
+ * (armed low, what a user's timer_armed reports, so its time base holds)
+ * nothing in the pool changes until an input does.
  */
 module nvme_tag_pool #
 (
@@ -61,7 +65,9 @@ module nvme_tag_pool #
     output wire [TAGS-1:0]      dead,
     // busy and not dead: a completion is awaited
     output wire [TAGS-1:0]      live,
-    output wire                 any_live
+    output wire                 any_live,
+    // a tag is live or in quarantine: the time base must run
+    output wire                 armed
 );
 
 localparam [3:0] LIMIT = TIMEOUT_TICKS[3:0];
@@ -86,6 +92,7 @@ assign busy = busy_reg;
 assign dead = dead_reg;
 assign live = busy_reg & ~dead_reg;
 assign any_live = live != 0;
+assign armed = busy_reg != 0;
 
 lowest_set_bit #(
     .WIDTH(TAGS),
@@ -118,13 +125,22 @@ timeout_tag_inst (
 
 wire [TAGS-1:0] taken = alloc && free_valid ? ONE << free_tag : {TAGS{1'b0}};
 wire [TAGS-1:0] killed = timeout_valid && timeout_ready ? ONE << timeout_tag : {TAGS{1'b0}};
+// dead tags whose quarantine is over
+reg [TAGS-1:0] revived;
+integer q;
+always @* begin
+    for (q = 0; q < TAGS; q = q + 1) begin
+        revived[q] = dead_reg[q] && age_reg[4*q +: 4] == LIMIT;
+    end
+end
 // a dead tag's late completion frees nothing
 wire [TAGS-1:0] ended = retire & live;
 
-// Tag state: busy from alloc to the completion that ends the request; dead from the timeout to clear
+// Tag state: busy from alloc to the completion that ends the request; dead from the timeout to the end of
+// its quarantine, or to clear
 always @(posedge clk) begin
-    busy_reg <= (busy_reg & ~ended) | taken;
-    dead_reg <= dead_reg | killed;
+    busy_reg <= (busy_reg & ~ended & ~revived) | taken;
+    dead_reg <= (dead_reg & ~revived) | killed;
 
     if (clear) begin
         busy_reg <= (busy_reg & ~ended & ~dead_reg) | taken;
@@ -137,15 +153,15 @@ always @(posedge clk) begin
     end
 end
 
-// Ages: zero when taken, one step per tick while live, up to the timeout
-// (a tag that is not live keeps its stale age, which nothing looks at)
+// Ages: zero when taken and when killed, one step per tick while busy, up to the timeout (live) or the
+// end of the quarantine (dead); a free tag keeps its stale age, which nothing looks at
 integer a;
 always @(posedge clk) begin
     for (a = 0; a < TAGS; a = a + 1) begin
-        if (live[a] && tick && age_reg[4*a +: 4] != LIMIT) begin
+        if (busy_reg[a] && tick && age_reg[4*a +: 4] != LIMIT) begin
             age_reg[4*a +: 4] <= age_reg[4*a +: 4] + 4'd1;
         end
-        if (taken[a]) begin
+        if (taken[a] || killed[a]) begin
             age_reg[4*a +: 4] <= 4'd0;
         end
     end

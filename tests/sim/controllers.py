@@ -197,9 +197,8 @@ class PendingInterruptOutlivesAnotherReset(ControllerIo):
 class FetchFailsOneController(ControllerIo):
     """A read of function 1's SQ fails (``kind``: Unsupported Request, or no completion at all): function 1
     alone reports CSTS.CFS, the command slots the read took are given back (every slot the table marks
-    taken is held by a controller), and the others stay ready,
-    not fatal, and keep serving. A reset brings function 1 back (it must find no slot of its own held),
-    and it serves again."""
+    taken is held by a controller), and the others stay ready, not fatal, and keep serving. A reset brings
+    function 1 back (it must find no slot of its own held), and it serves again."""
 
     kind = "ur"
 
@@ -207,29 +206,38 @@ class FetchFailsOneController(ControllerIo):
         rng = random.Random(random.getrandbits(64))
         queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
         failing = self.ctrls[1]
-        ring = queues[1].sq.addr, queues[1].sq.addr + DEPTH * 64
-        fault = self.tb.dev.inject_read_fault(lambda addr: ring[0] <= addr < ring[1], self.kind)
         background = self.start_background([c for c in self.ctrls if c is not failing], queues, rng)
-        buf = await self.buffer(failing, 1)
-        # one doorbell for a full SQ: the failed read takes as many slots as a fetch may
-        await queues[1].submit_many([read_cmd(NSID, lba_base(failing, 1), CHUNK_LBAS, *buf.prps(PAGE))] * (DEPTH - 1))
-        deadline = get_sim_time("ns") + CFS_WAIT_NS
-        while not bar0.CSTS.CFS.get(await failing.driver.regs.readl(bar0.CSTS.OFFSET)):
-            assert get_sim_time("ns") < deadline, f"no CSTS.CFS of function 1 {CFS_WAIT_NS} ns after its '{self.kind}'"
-            await Timer(1, "us")
-        assert fault.hits, "the fault never matched a fetch"
+        await self.fail_fetch(failing, queues[1])
         await self.more_rounds(2)
         await self.stop_background(background)
         csts = await self.status()
         assert [bar0.CSTS.CFS.get(c) for c in csts] == [int(c is failing) for c in self.ctrls], (
             f"CSTS per function: {[hex(c) for c in csts]}")
         assert all(bar0.CSTS.RDY.get(c) for c in csts), f"CSTS per function: {[hex(c) for c in csts]}"
-        await self.reset(failing)
-        assert not bar0.CSTS.CFS.get(await failing.driver.regs.readl(bar0.CSTS.OFFSET)), "CFS survived the reset"
-        await self.restart(failing)
+        await self.recover(failing)
         (queue,) = await self.queue_pairs(failing, 1, DEPTH)
         await self.io_rounds(failing, queue, 2, rng)
         self.assert_slots_accounted()
+
+    async def fail_fetch(self, ctrl: Controller, queue) -> None:
+        """A full SQ of reads behind one doorbell, whose first read (as many entries as a fetch takes)
+        fails; until the controller's CSTS.CFS reads 1."""
+        ring = queue.sq.addr, queue.sq.addr + queue.sq.depth * 64
+        fault = self.tb.dev.inject_read_fault(lambda addr: ring[0] <= addr < ring[1], self.kind)
+        buf = await self.buffer(ctrl, 1)
+        await queue.submit_many([read_cmd(NSID, lba_base(ctrl, 1), CHUNK_LBAS, *buf.prps(PAGE))] * (DEPTH - 1))
+        deadline = get_sim_time("ns") + CFS_WAIT_NS
+        while not bar0.CSTS.CFS.get(await ctrl.driver.regs.readl(bar0.CSTS.OFFSET)):
+            assert get_sim_time("ns") < deadline, (
+                f"no CSTS.CFS of function {ctrl.function} {CFS_WAIT_NS} ns after its '{self.kind}'")
+            await Timer(1, "us")
+        assert fault.hits, "the fault never matched a fetch"
+
+    async def recover(self, ctrl: Controller) -> None:
+        """The way out of CSTS.CFS: a reset, then the controller brought up again."""
+        await self.reset(ctrl)
+        assert not bar0.CSTS.CFS.get(await ctrl.driver.regs.readl(bar0.CSTS.OFFSET)), "CFS survived the reset"
+        await self.restart(ctrl)
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -240,6 +248,27 @@ class FetchErrorFailsOneController(FetchFailsOneController):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class FetchTimeoutFailsOneController(FetchFailsOneController):
     kind = "drop"
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FetchTimeoutsNeverUseUpTags(FetchFailsOneController):
+    """More lost SQ reads of function 1's, one after another, than the fetch has read tags: each timed-out
+    tag is out of use for a quarantine of another timeout, then back (the engines are never cleared with
+    several controllers), so function 1 fails and comes back every time, and then every function serves."""
+
+    kind = "drop"
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        failing = self.ctrls[1]
+        for _ in range(self.tb.params.FETCH_TAGS + 1):
+            (queue,) = await self.queue_pairs(failing, 1, DEPTH)
+            await self.fail_fetch(failing, queue)
+            await self.recover(failing)
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        for ctrl in self.ctrls:
+            await self.io_rounds(ctrl, queues[ctrl.function], 1, rng)
+        self.assert_slots_accounted()
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
