@@ -26,7 +26,7 @@ from tb.base_test import CommandSetTest
 from tb.command_sequences import HostBuffer, write_and_read_back
 from tb.sqe_fuzz import Arena, SqeFuzzer
 
-FUZZ_SQES = int(os.environ.get("NVME_COSIM_FUZZ_SQES", "3500"))
+FUZZ_SQES = int(os.environ.get("NVME_COSIM_FUZZ_SQES", "2500"))
 ADMIN_SHARE = 0.3
 # simulated time per fuzzed command, generously: a failing status is quick, 128 KiB take tens of us
 NS_PER_SQE = 100_000
