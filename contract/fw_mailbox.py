@@ -326,8 +326,12 @@ class ARB(Register):
 
 
 class COALESCE(Register):
-    """Interrupt coalescing."""
+    """Interrupt coalescing. Controller f's Interrupt Coalescing feature, for its vectors
+    (COALESCE[0] with one controller).
+    """
     OFFSET = 0x0504
+    STRIDE = 4
+    COUNT = 4
     RESET_VALUE = 0x0
     THR = Field(0, 8)  # THR, zero-based.
     TIME = Field(8, 8)  # TIME, in 100 us units.

@@ -398,9 +398,10 @@ class Mailbox:
         """ARB takes the Arbitration feature's CDW11 as is (AB, LPW, MPW, HPW)."""
         await self.write(regs.ARB.OFFSET, cdw11)
 
-    async def set_coalescing(self, cdw11: int) -> None:
-        """COALESCE takes the Interrupt Coalescing feature's THR and TIME as is."""
-        await self.write(regs.COALESCE.OFFSET, cdw11 & (regs.COALESCE.TIME.mask | regs.COALESCE.THR.mask))
+    async def set_coalescing(self, cdw11: int, function: int = 0) -> None:
+        """Controller ``function``'s COALESCE takes its Interrupt Coalescing feature's THR and TIME as is."""
+        await self.write(regs.COALESCE.OFFSET + regs.COALESCE.STRIDE * function,
+                         cdw11 & (regs.COALESCE.TIME.mask | regs.COALESCE.THR.mask))
 
     async def set_coalescing_disable(self, vector: int, disabled: bool) -> None:
         """Set or clear vector's bit in COALESCE_DISABLE (read-modify-write of its dword)."""

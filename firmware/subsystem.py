@@ -39,7 +39,8 @@ CONTROLLER_EVENTS = IrqBit.ENABLED | IrqBit.RESET | IrqBit.SHUTDOWN
 
 
 class ControllerMailbox(Mailbox):
-    """One controller's view of the shared mailbox: its own queue ids, vectors, status and shutdown.
+    """One controller's view of the shared mailbox: its own queue ids, vectors, status, shutdown and
+    interrupt coalescing.
 
     It shares the port, the interrupt lines and the lock of ``bus``, so the
     register sequences of different controllers (Q_SEL then Q_CMD) never
@@ -84,6 +85,9 @@ class ControllerMailbox(Mailbox):
 
     async def ring(self, qid: int, cq: bool, expect: int, value: int) -> None:
         await super().ring(self.entry(qid), cq, expect, value)
+
+    async def set_coalescing(self, cdw11: int, function: int | None = None) -> None:
+        await super().set_coalescing(cdw11, self.function if function is None else function)
 
     async def set_coalescing_disable(self, vector: int, disabled: bool) -> None:
         await super().set_coalescing_disable(self.entry(vector), disabled)

@@ -471,8 +471,8 @@ wire [2:0] arb_burst;
 wire [7:0] arb_lpw;
 wire [7:0] arb_mpw;
 wire [7:0] arb_hpw;
-wire [7:0] coalesce_thr;
-wire [7:0] coalesce_time;
+wire [8*FUNCTIONS-1:0] coalesce_thr;
+wire [8*FUNCTIONS-1:0] coalesce_time;
 wire [QT_ENTRIES-1:0] coalesce_disable;
 
 // Arbitration

@@ -173,8 +173,9 @@ module nvme_fw_mailbox #
     output wire [7:0]               arb_lpw,
     output wire [7:0]               arb_mpw,
     output wire [7:0]               arb_hpw,
-    output wire [7:0]               coalesce_thr,
-    output wire [7:0]               coalesce_time,
+    // each controller's Interrupt Coalescing (COALESCE[f])
+    output wire [8*FUNCTIONS-1:0]   coalesce_thr,
+    output wire [8*FUNCTIONS-1:0]   coalesce_time,
     output wire [QUEUE_COUNT-1:0]   coalesce_disable,
 
     /*
@@ -212,7 +213,7 @@ initial begin
         $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 128 queue table entries (instance %m)");
         $finish;
     end
-    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
+    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
             || QUEUE_COUNT > 32 * COALESCE_DISABLE_COUNT) begin
         $error("Error: 1 to 4 controllers of CTRL_QUEUES queues each, as many vectors as COALESCE_DISABLE holds (instance %m)");
         $finish;
@@ -264,7 +265,7 @@ reg fw_db_is_cq_reg;
 reg [31:0] fw_db_word_reg;
 reg [31:0] db_err_reg;
 reg [31:0] arb_reg;
-reg [31:0] coalesce_reg;
+reg [32*COALESCE_COUNT-1:0] coalesce_reg;
 reg [95:0] cd_reg;
 
 reg cmd_pop_reg;
@@ -419,8 +420,16 @@ assign arb_burst = arb_reg[ARB_AB +: 3];
 assign arb_lpw = arb_reg[ARB_LPW +: 8];
 assign arb_mpw = arb_reg[ARB_MPW +: 8];
 assign arb_hpw = arb_reg[ARB_HPW +: 8];
-assign coalesce_thr = coalesce_reg[COALESCE_THR +: 8];
-assign coalesce_time = coalesce_reg[COALESCE_TIME +: 8];
+genvar fc;
+generate
+    for (fc = 0; fc < FUNCTIONS; fc = fc + 1) begin : coalescing
+        assign coalesce_thr[8*fc +: 8] = coalesce_reg[32*fc + COALESCE_THR +: 8];
+        assign coalesce_time[8*fc +: 8] = coalesce_reg[32*fc + COALESCE_TIME +: 8];
+    end
+    if (FUNCTIONS < COALESCE_COUNT) begin : absent_coalescing
+        wire [32*(COALESCE_COUNT-FUNCTIONS)-1:0] unused_coalesce = coalesce_reg[32*COALESCE_COUNT-1:32*FUNCTIONS];
+    end
+endgenerate
 assign coalesce_disable = cd_reg[QUEUE_COUNT-1:0];
 
 // events of this cycle: set in FW_IRQ_STATUS and FN_EVENTS even if the firmware clears others meanwhile
@@ -520,7 +529,10 @@ always @(posedge clk) begin
                     end
                     DB_ERR: if (wdata[DB_ERR_VALID]) db_err_reg <= 32'd0;
                     ARB: arb_reg <= wdata & ARB_WMASK;
-                    COALESCE: coalesce_reg <= wdata & COALESCE_WMASK;
+                    COALESCE: coalesce_reg[31:0] <= wdata & COALESCE_WMASK;
+                    COALESCE + COALESCE_STRIDE[15:0]: coalesce_reg[63:32] <= wdata & COALESCE_WMASK;
+                    COALESCE + 2 * COALESCE_STRIDE[15:0]: coalesce_reg[95:64] <= wdata & COALESCE_WMASK;
+                    COALESCE + 3 * COALESCE_STRIDE[15:0]: coalesce_reg[127:96] <= wdata & COALESCE_WMASK;
                     COALESCE_DISABLE: cd_reg[31:0] <= wdata;
                     COALESCE_DISABLE + COALESCE_DISABLE_STRIDE[15:0]: cd_reg[63:32] <= wdata;
                     COALESCE_DISABLE + 2 * COALESCE_DISABLE_STRIDE[15:0]: cd_reg[95:64] <= wdata;
@@ -595,7 +607,10 @@ always @(posedge clk) begin
                     Q_TAILS: rdata_reg <= tails_word;
                     DB_ERR: rdata_reg <= db_err_reg;
                     ARB: rdata_reg <= arb_reg;
-                    COALESCE: rdata_reg <= coalesce_reg;
+                    COALESCE: rdata_reg <= coalesce_reg[31:0];
+                    COALESCE + COALESCE_STRIDE[15:0]: rdata_reg <= coalesce_reg[63:32];
+                    COALESCE + 2 * COALESCE_STRIDE[15:0]: rdata_reg <= coalesce_reg[95:64];
+                    COALESCE + 3 * COALESCE_STRIDE[15:0]: rdata_reg <= coalesce_reg[127:96];
                     COALESCE_DISABLE: rdata_reg <= cd_reg[31:0];
                     COALESCE_DISABLE + COALESCE_DISABLE_STRIDE[15:0]: rdata_reg <= cd_reg[63:32];
                     COALESCE_DISABLE + 2 * COALESCE_DISABLE_STRIDE[15:0]: rdata_reg <= cd_reg[95:64];
@@ -650,7 +665,7 @@ always @(posedge clk) begin
         q_attr_reg <= Q_ATTR_RESET;
         db_err_reg <= 32'd0;
         arb_reg <= ARB_RESET;
-        coalesce_reg <= COALESCE_RESET;
+        coalesce_reg <= {COALESCE_COUNT{COALESCE_RESET}};
         cd_reg <= 96'd0;
         cmd_pop_reg <= 1'b0;
         dma_res_pop_reg <= 1'b0;

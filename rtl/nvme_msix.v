@@ -59,10 +59,10 @@ module nvme_msix #
     input  wire                 irq_coalesce,
 
     /*
-     * Coalescing settings
+     * Coalescing settings: each function's (Interrupt Coalescing is a controller's feature)
      */
-    input  wire [7:0]           coalesce_thr,
-    input  wire [7:0]           coalesce_time,
+    input  wire [8*FUNCTIONS-1:0] coalesce_thr,
+    input  wire [8*FUNCTIONS-1:0] coalesce_time,
     input  wire [TOTAL-1:0]     coalesce_disable,
 
     /*
@@ -156,6 +156,11 @@ endfunction
 
 // the clear of each of the four functions the hard IP can have
 wire [3:0] clear_any = {{(4-FUNCTIONS){1'b0}}, clear};
+// the coalescing of the function whose vector an interrupt request raises
+wire [31:0] thr_any = {{(32-8*FUNCTIONS){1'b0}}, coalesce_thr};
+wire [31:0] time_any = {{(32-8*FUNCTIONS){1'b0}}, coalesce_time};
+wire [7:0] irq_thr = thr_any[8*vector_function(irq_vector) +: 8];
+wire [7:0] irq_time = time_any[8*vector_function(irq_vector) +: 8];
 
 // the hard IP samples the request from power-up, before the first reset
 initial begin
@@ -291,8 +296,8 @@ always @(posedge clk) begin
     end
 
     if (irq_valid) begin
-        if (!irq_coalesce || coalesce_disable[irq_vector] || coalesce_time == 0 ||
-                agg_count[irq_vector] >= coalesce_thr) begin
+        if (!irq_coalesce || coalesce_disable[irq_vector] || irq_time == 0 ||
+                agg_count[irq_vector] >= irq_thr) begin
             fire_reg[irq_vector] <= 1'b1;
             agg_count[irq_vector] <= 8'd0;
         end else begin
@@ -300,7 +305,7 @@ always @(posedge clk) begin
             if (agg_count[irq_vector] == 0) begin
                 // the time runs from the first entry gathered; the partial
                 // tick under way counts as one
-                agg_ticks[irq_vector] <= coalesce_time + 8'd1;
+                agg_ticks[irq_vector] <= irq_time + 8'd1;
             end
         end
     end

@@ -534,8 +534,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t DB_ERR;
     uint8_t RESERVED_404_4ff[0xfc];
     uint32_t ARB;
-    uint32_t COALESCE;
-    uint8_t RESERVED_508_5ff[0xf8];
+    uint32_t COALESCE[4];
+    uint8_t RESERVED_514_5ff[0xec];
     uint32_t COALESCE_DISABLE[3];
     uint8_t RESERVED_60c_6ff[0xf4];
     uint32_t DMA_CTRL;

@@ -705,7 +705,7 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.Q_CQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_5fd3cd39("Q_CQ_DOORBELL")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
         self.ARB = nvme_fw_mailbox__ARB("ARB")
-        self.COALESCE = nvme_fw_mailbox__COALESCE("COALESCE")
+        self.COALESCE = create_object_array(nvme_fw_mailbox__COALESCE, "COALESCE", [4])
         self.COALESCE_DISABLE = create_object_array(nvme_fw_mailbox__COALESCE_DISABLE, "COALESCE_DISABLE", [3])
         self.DMA_CTRL = nvme_fw_mailbox__DMA_CTRL("DMA_CTRL")
         self.DMA_OFFSET = nvme_fw_mailbox__DMA_OFFSET("DMA_OFFSET")
@@ -878,11 +878,11 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.ARB.build()
         self.get_default_map().add_reg(self.ARB, 0x500, "RW")
-        self.COALESCE = nvme_fw_mailbox__COALESCE("COALESCE")
-        self.COALESCE.configure(self, None, "")
-
-        self.COALESCE.build()
-        self.get_default_map().add_reg(self.COALESCE, 0x504, "RW")
+        for i, reg in enumerate(self.COALESCE.flatten()):
+            reg.configure(self)
+            
+            reg.build()
+            self.get_default_map().add_reg(reg, 0x504 + i * 4, "RW")
         for i, reg in enumerate(self.COALESCE_DISABLE.flatten()):
             reg.configure(self)
             

@@ -280,6 +280,8 @@ localparam integer ARB_HPW = 24;
 localparam integer ARB_HPW_W = 8;
 // COALESCE: Interrupt coalescing
 localparam [15:0] COALESCE = 16'h0504;
+localparam integer COALESCE_STRIDE = 4;
+localparam integer COALESCE_COUNT = 4;
 localparam [31:0] COALESCE_WMASK = 32'hFFFF;
 localparam [31:0] COALESCE_RESET = 32'h0;
 localparam integer COALESCE_THR = 0;

@@ -25,12 +25,13 @@ from models.identify import (CMIC_MULTI_CONTROLLER, Cns, IdentifyController, con
 from models.iommu import DmaPolicy, FaultCause
 from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd, ns_create_data, ns_delete_cmd,
                                   read_cmd, write_cmd)
-from models.nvme_spec import CommandSpecificStatus, GenericStatus, Status
-from tb.base_test import mask_vector
+from models.nvme_spec import CommandSpecificStatus, FeatureId, GenericStatus, Status, coalescing_dword
+from tb.base_test import SETTLE_NS, mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
+from tb.sequences import stream_commands
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
 
@@ -45,6 +46,7 @@ PENDING_WINDOW_NS = 20_000
 QUOTA_DEPTH = 64              # 63 reads outstanding per SQ, 315 in all against 64 command slots
 QUOTA_WINDOW_NS = 100_000
 CFS_WAIT_NS = 100_000         # beyond the fetch's completion timeout (about 53 us)
+COALESCING_TIME_NS = 200_000  # beyond an aggregation time of 100 us, well short of 1 ms
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -269,6 +271,30 @@ class FetchTimeoutsNeverUseUpTags(FetchFailsOneController):
         for ctrl in self.ctrls:
             await self.io_rounds(ctrl, queues[ctrl.function], 1, rng)
         self.assert_slots_accounted()
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class CoalescingPerController(ControllerIo):
+    """Interrupt Coalescing is each controller's own feature. Function 0 sets THR 3 (time 1 ms): its eight
+    completions make two messages. Function 1 sets THR 7 and 100 us: its four completions make none at
+    first, then one when its time runs out. Function 2 sets nothing: a message for each of its eight.
+    Each one's interrupt scoreboard checks its messages against its own setting."""
+
+    async def body(self) -> None:
+        gathering, timed, plain = self.ctrls[:3]
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
+        await gathering.admin.set_features(FeatureId.INTERRUPT_COALESCING, coalescing_dword(thr=3, time_100us=10))
+        await timed.admin.set_features(FeatureId.INTERRUPT_COALESCING, coalescing_dword(thr=7, time_100us=1))
+        before = {ctrl.function: ctrl.msix.counts[queues[ctrl.function].qid] for ctrl in self.ctrls}
+        for ctrl, completions, batch, messages in ((gathering, 8, 8, 2), (timed, 4, 4, 0), (plain, 8, 1, 8)):
+            queue = queues[ctrl.function]
+            await stream_commands(queue, completions, batch=batch)
+            await Timer(SETTLE_NS, "ns")
+            sent = ctrl.msix.counts[queue.qid] - before[ctrl.function]
+            assert sent == messages, (f"function {ctrl.function}: {completions} completions, {sent} messages, "
+                                      f"expected {messages}")
+        # function 1's aggregation time (100 us) ends its wait
+        await timed.msix.wait_count(queues[timed.function].qid, before[timed.function] + 1, COALESCING_TIME_NS)
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")

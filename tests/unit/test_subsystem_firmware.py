@@ -71,6 +71,13 @@ def test_status_and_shutdown_are_the_functions() -> None:
     assert view.drains_on_reset and not ControllerMailbox(shared, 0, QUEUES, 1).drains_on_reset
 
 
+def test_interrupt_coalescing_is_the_functions() -> None:
+    shared = bus()
+    asyncio.run(ControllerMailbox(shared, 2, QUEUES, FUNCTIONS).set_coalescing(0x0304))
+    assert written(shared, regs.COALESCE.OFFSET + 2 * regs.COALESCE.STRIDE) == [0x0304]
+    assert not written(shared, regs.COALESCE.OFFSET)
+
+
 def test_doorbell_error_is_seen_by_its_controller_only() -> None:
     raw = regs.DB_ERR.encode(VALID=1, KIND=DoorbellErrorKind.NO_SUCH_QUEUE, QID=QUEUES + 5, IS_CQ=1)
     shared = bus({regs.DB_ERR.OFFSET: raw})
