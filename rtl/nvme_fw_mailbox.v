@@ -213,7 +213,8 @@ initial begin
         $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 128 queue table entries (instance %m)");
         $finish;
     end
-    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
+    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT
+            || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
             || QUEUE_COUNT > 32 * COALESCE_DISABLE_COUNT) begin
         $error("Error: 1 to 4 controllers of CTRL_QUEUES queues each, as many vectors as COALESCE_DISABLE holds (instance %m)");
         $finish;

@@ -265,7 +265,7 @@ class NvmeFirmware(MinimalFirmware):
         if sqe.opcode == AdminOpcode.ABORT:
             await self._abort(command)
             return
-        if sqe.opcode == AdminOpcode.DOORBELL_BUFFER_CONFIG:
+        if sqe.opcode == AdminOpcode.DOORBELL_BUFFER_CONFIG and self.config.shadow_doorbells:
             await self._doorbell_buffer_config(command)
             return
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:

@@ -20,11 +20,11 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from contract import nvme_bar0 as bar0
-from models.identify import (CMIC_MULTI_CONTROLLER, Cns, IdentifyController, controller_list, parse_controller_list,
-                             parse_namespace_list)
+from models.identify import (CMIC_MULTI_CONTROLLER, OACS_DOORBELL_BUFFER_CONFIG, Cns, IdentifyController,
+                             controller_list, parse_controller_list, parse_namespace_list)
 from models.iommu import DmaPolicy, FaultCause
-from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd, ns_create_data, ns_delete_cmd,
-                                  read_cmd, write_cmd)
+from models.nvme_commands import (doorbell_buffer_config_cmd, identify_cmd, ns_attachment_cmd, ns_create_cmd,
+                                  ns_create_data, ns_delete_cmd, read_cmd, write_cmd)
 from models.nvme_spec import CommandSpecificStatus, FeatureId, GenericStatus, Status, coalescing_dword
 from tb.base_test import SETTLE_NS, mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
@@ -90,8 +90,9 @@ class ControllerIo(ControllersTest):
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class EveryControllerServes(ControllerIo):
-    """All controllers at once: each identifies as its own CNTLID in a subsystem of several (CMIC bit 1)
-    and lists the subsystem's controllers (Identify CNS 13h, from CDW10.CNTID on), creates its queues and
+    """All controllers at once: each identifies as its own CNTLID in a subsystem of several (CMIC bit 1),
+    without Doorbell Buffer Config (OACS bit 8 clear, the command Invalid Command Opcode), and lists the
+    subsystem's controllers (Identify CNS 13h, from CDW10.CNTID on), creates its queues and
     writes and reads back its own LBAs on two queues; each one's completions, data and interrupts pass its
     own scoreboards, and every request names its owner."""
 
@@ -102,6 +103,10 @@ class EveryControllerServes(ControllerIo):
             identify = IdentifyController.unpack(await self.identify_controller(ctrl))
             assert identify.cntlid == ctrl.function, f"function {ctrl.function}: CNTLID {identify.cntlid}"
             assert identify.cmic & CMIC_MULTI_CONTROLLER, f"function {ctrl.function}: CMIC {identify.cmic:#x}"
+            # the firmware's shadow doorbells are one controller's: not offered in a subsystem of several
+            assert not identify.oacs & OACS_DOORBELL_BUFFER_CONFIG, f"function {ctrl.function}: OACS {identify.oacs:#x}"
+            refused = await ctrl.admin.execute(doorbell_buffer_config_cmd(0, 0), expect=None)
+            assert refused.status.has(GenericStatus.INVALID_OPCODE), f"Doorbell Buffer Config: {refused.status}"
             # the subsystem's Controller List, from CDW10.CNTID on: each sees every controller, its own included
             for first in (0, ctrl.function):
                 listed = await self.subsystem_controllers(ctrl, first)
@@ -334,7 +339,8 @@ class ShutdownOneController(ControllerIo):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class NamespacesPerController(ControllerIo):
     """Private namespaces (NSIDs 1 and 2, attached to controller 0): every other controller's Active
-    Namespace ID list is empty, and its I/O to them (inactive NSIDs) is Invalid Field in Command; NSID 2 moves from controller 0 to controller 1 (detach, attach) and serves
+    Namespace ID list is empty, and its I/O to them (inactive NSIDs) is Invalid Field in Command; NSID 2 moves
+    from controller 0 to controller 1 (detach, attach) and serves
     controller 1 only; attaching a private namespace to a second controller is Namespace Is Private; a
     namespace controller 1 creates is attached to it alone and deleted. Each controller's reference model
     predicts every status from the subsystem's shared attachments."""

@@ -4,10 +4,13 @@ import struct
 
 import pytest
 
-from models.identify import (IDENTIFY_SIZE, ControllerConfig, IdentifyController, IdentifyNamespace, LbaFormat,
-                             NamespaceConfig, NidType, Oncs, namespace_list, ns_descriptors, parse_namespace_list,
-                             parse_ns_descriptors)
-from models.nvme_spec import Csi
+from models.identify import (IDENTIFY_SIZE, OACS_DOORBELL_BUFFER_CONFIG, ControllerConfig, IdentifyController,
+                             IdentifyNamespace, LbaFormat, NamespaceConfig, NidType, Oncs, namespace_list,
+                             ns_descriptors, parse_namespace_list, parse_ns_descriptors)
+from models.nvme_commands import doorbell_buffer_config_cmd
+from models.nvme_logs import command_effects
+from models.nvme_model import NvmeModel
+from models.nvme_spec import AdminOpcode, Csi, GenericStatus
 from models.zoned import ZoneGeometry
 
 
@@ -49,6 +52,16 @@ def test_controller_round_trip(config: ControllerConfig) -> None:
 
 def test_without_sgl_support_sgls_is_zero() -> None:
     assert ControllerConfig(sgl=False).identify().sgls == 0
+
+
+def test_shadow_doorbells_only_for_a_controller_alone_in_its_subsystem() -> None:
+    alone, one_of_two = ControllerConfig(), ControllerConfig(controllers=(0, 1))
+    assert alone.identify().oacs & OACS_DOORBELL_BUFFER_CONFIG
+    assert not one_of_two.identify().oacs & OACS_DOORBELL_BUFFER_CONFIG
+    assert AdminOpcode.DOORBELL_BUFFER_CONFIG in command_effects(alone)[0]
+    assert AdminOpcode.DOORBELL_BUFFER_CONFIG not in command_effects(one_of_two)[0]
+    refused = NvmeModel(one_of_two, 4, 64).admin(doorbell_buffer_config_cmd(0x1000, 0x2000))
+    assert refused is not None and refused.status.has(GenericStatus.INVALID_OPCODE)
 
 
 def test_namespace_fields_sit_at_the_spec_offsets() -> None:
