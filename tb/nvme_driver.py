@@ -165,9 +165,13 @@ class NvmeDriver:
         return self.ready_after_ns
 
     async def nvme_disable_ctrl(self) -> None:
+        await self.clear_enable()
+        await self.nvme_wait_ready(False)
+
+    async def clear_enable(self) -> None:
+        """CC.EN 1->0 (and no shutdown notification), without waiting for CSTS.RDY."""
         self.ctrl_config &= ~(NVME_CC_ENABLE | NVME_CC_SHN_MASK)
         await self.regs.writel(NVME_REG_CC, self.ctrl_config)
-        await self.nvme_wait_ready(False)
 
     async def nvme_shutdown_ctrl(self, abrupt: bool = False) -> int:
         """Shutdown notification (normal, or abrupt); wait for CSTS.SHST to read complete and return

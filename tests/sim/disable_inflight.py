@@ -5,11 +5,13 @@ the reset is refused by the hardware. (Plain re-enabling is enable.py's.)"""
 from __future__ import annotations
 
 import pyuvm
-from cocotb.triggers import Timer
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import RisingEdge, Timer
 
 from firmware.mailbox import CommandSlot
 from firmware.nvme.ports import DmaDirection
 from models.nvme_commands import read_cmd
+from models.nvme_regs import NVME_CSTS_CFS, NVME_CSTS_RDY, NVME_REG_CSTS
 from models.nvme_spec import GenericStatus, Status
 from tb.base_test import PAGE, CommandSetTest, QueueTest
 from tb.command_sequences import HostBuffer, run_all
@@ -22,6 +24,11 @@ CYCLES = 3
 BACKEND_READ_NS = 12_000
 READ_PAGES = 4
 READS_PER_QUEUE = 16
+F_REQ = 2                     # nvme_sq_fetch: a read with its slots and tag, waiting for the request builder
+ISSUE_WAIT_CYCLES = 2_000
+RESET_SEEN_NS = 2_000         # the CC write reaches the controller and its reset clears the engines
+FETCH_TIMEOUT_NS = 120_000    # beyond the fetch's completion timeout (about 53 us) and its quarantine
+RESET_BOUND_NS = 20_000       # a reset with nothing outstanding, well short of that timeout
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
@@ -47,6 +54,43 @@ class DisableWithIoInFlight(QueueTest):
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
 class DisableWithBackPressure(DisableWithIoInFlight):
     pacing_seed = 61
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class DisableWhileAFetchWaitsToIssue(QueueTest):
+    """CC.EN 1->0 while an SQ read holds its command slots and read tag but cannot be issued (RQ held
+    back, the request builder already holding another SQ's read): the reset drops that read and gives its
+    tag back at once, so CSTS.RDY reads 0 without waiting out a completion timeout for a read that never
+    left. Re-enabled, the controller serves and stays clear of a fatal status past the timeout."""
+
+    async def body(self) -> None:
+        await self.admin.set_num_queues(2, 2)
+        queues = [await self.admin.create_queue_pair(qid, 16) for qid in (1, 2)]
+        fetch = self.tb.design.sq_fetch_inst
+        self.tb.dev.rq_sink.pause = True
+        for queue in queues:
+            await queue.submit_many([io_command()])
+        for _ in range(ISSUE_WAIT_CYCLES):
+            if int(fetch.f_state_reg.value) == F_REQ:
+                break
+            await RisingEdge(self.tb.design.user_clk)
+        assert int(fetch.f_state_reg.value) == F_REQ, "no SQ read waiting to be issued"
+        disabled_at = get_sim_time("ns")
+        await self.driver.clear_enable()
+        await Timer(RESET_SEEN_NS, "ns")
+        self.tb.dev.rq_sink.pause = False
+        await self.driver.nvme_wait_ready(False)
+        took = get_sim_time("ns") - disabled_at
+        assert took < RESET_BOUND_NS, f"the reset took {took:.0f} ns: it waited for a tag with no read behind it"
+        self.env.queue_monitor.controller_reset()
+        await self.bring_up()
+        await self.admin.set_num_queues(1, 1)
+        queue = await self.admin.create_queue_pair(1, 16)
+        await run_all(queue, [io_command() for _ in range(8)])
+        await Timer(FETCH_TIMEOUT_NS, "ns")
+        csts = await self.regs.readl(NVME_REG_CSTS)
+        assert csts & NVME_CSTS_RDY and not csts & NVME_CSTS_CFS, f"CSTS {csts:#x} after the timeout's span"
+        await run_all(queue, [io_command() for _ in range(8)])
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
