@@ -126,7 +126,7 @@ WIDTHS   := 512 256 128 64
 # the most physical functions the design builds with (the hard IP's four), at the default width; their
 # queues share one table, so each has 15 I/O queues (a power of two with the admin queue, 64 in all)
 MAX_FUNCTIONS := 4
-FUNCTIONS_PARAMS := FUNCTIONS=$(MAX_FUNCTIONS) IO_QUEUES=15
+FUNCTIONS_PARAMS := FUNCTIONS=$(MAX_FUNCTIONS) IO_QUEUES=15 QUEUE_POOL=32
 
 lint: $(REGS_STAMP)
 	@for width in $(WIDTHS); do \

@@ -18,7 +18,7 @@ import time
 from simbench import run_bench_module
 from tb.build import SimBuild
 
-BUILD = SimBuild(parameters={"FUNCTIONS": 4, "IO_QUEUES": 15})
+BUILD = SimBuild(parameters={"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32})
 
 
 def jain(rates: list[float]) -> float:

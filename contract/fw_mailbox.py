@@ -98,13 +98,16 @@ class FW_WATCHDOG(Register):
 
 
 class FW_FUNCTIONS(Register):
-    """Controllers. The NVM subsystem: one controller per PCIe physical function. Queue q of
-    controller f is queue table entry f x (IO_QUEUES + 1) + q (Q_SEL, CMD_INFO.SQID,
-    DB_ERR.QID), and its interrupt vector v is vector f x (IO_QUEUES + 1) + v (Q_ATTR.ID of a
-    CQ, COALESCE_DISABLE).
+    """Controllers. The NVM subsystem: one controller per PCIe physical function. Its queues are
+    entries of the shared queue table (Q_SEL, CMD_INFO.SQID, Q_ATTR.ID of an SQ): with one
+    controller entry q is its queue q; with several, entry f is controller f's admin queue and
+    the others are the pool its I/O queues are drawn from (Q_MAP). Its interrupt vector v is
+    vector f x (IO_QUEUES + 1) + v (Q_ATTR.ID of a CQ, COALESCE_DISABLE), and DB_ERR.QID
+    numbers its queue q the same way.
     """
     OFFSET = 0x0020
     FUNCTIONS = Field(0, 3)  # Controllers (FUNCTIONS).
+    ENTRIES = Field(8, 8)  # Queue table entries, every controller's admin queue included (QUEUE_POOL).
 
 
 class FN_EVENTS(Register):
@@ -160,6 +163,8 @@ class CMD_INFO(Register):
     # The reset epoch of its controller it was fetched in; its completion and DMA requests must name it.
     EPOCH = Field(8, 8)
     SQID = Field(16, 7)  # Its submission queue.
+    # Its controller: its SQ's when it was fetched, even if the SQ's entry went to another since.
+    FUNCTION = Field(24, 2)
     VALID = Field(31, 1)  # A command waits.
 
 
@@ -303,6 +308,24 @@ class Q_CQ_DOORBELL(Register):
     EXPECT = Field(16, 16)  # The value the doorbell must hold for the write to apply.
 
 
+class Q_MAP(Register):
+    """Selected entry's queue pair. Which controller's queue pair queue table entry Q_SEL holds.
+    With several controllers the firmware maps a pool entry (not an admin queue's) to a
+    controller's queue pair before it creates the pair's first queue there, and unmaps it once
+    both queues are deleted; a controller's reset unmaps its entries. A map applies only to an
+    unmapped entry with no SQ or CQ, whose last controller, if another, holds no command slot,
+    for a pair that has no entry yet; an unmap only to an entry with no SQ or CQ. Anything
+    else changes nothing: read the entry back. With one controller entry q is always its queue
+    q.
+    """
+    OFFSET = 0x032C
+    RESET_VALUE = 0x0
+    QID = Field(0, 7)  # The queue pair's id within its controller.
+    FUNCTION = Field(16, 2)  # The controller (kept after an unmap, while its commands drain).
+    # Write 1 to map the entry to QID of controller FUNCTION, 0 to unmap it. Reads whether it is mapped.
+    MAPPED = Field(31, 1)
+
+
 class DB_ERR(Register):
     """Doorbell error log. The first invalid doorbell write since cleared. Invalid writes never
     change queue state.
@@ -310,7 +333,7 @@ class DB_ERR(Register):
     OFFSET = 0x0400
     WRITES = Field(0, 8)  # Invalid writes since cleared (saturating).
     IS_CQ = Field(8, 1)  # A CQ head doorbell (else an SQ tail doorbell).
-    QID = Field(16, 7)  # The queue id written.
+    QID = Field(16, 7)  # The queue written: f x (IO_QUEUES + 1) + its queue id within controller f.
     KIND = Field(28, 2)  # 1 no such queue, 2 value >= queue size, 3 value passes the other pointer.
     VALID = Field(31, 1)  # An error is logged; write 1 to clear the whole register.
 

@@ -29,8 +29,11 @@ class DesignParams:
     BAR0_ADDR_WIDTH: int = 14
     # physical functions, each an NVMe controller with its own BAR0 (1 to 4, the hard IP's)
     FUNCTIONS: int = 1
-    # I/O queue pairs of each controller, in addition to its admin queue
+    # I/O queue pairs of each controller, in addition to its admin queue: its queue ids and vectors
     IO_QUEUES: int = 64
+    # queue table entries, every controller's admin queue included: the pool their I/O queues are drawn
+    # from (0: FUNCTIONS x (IO_QUEUES + 1), a queue pair for every queue id of every controller)
+    QUEUE_POOL: int = 0
     # CAP.MQES: largest I/O queue, zero-based
     MQES: int = 4095
     # CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
@@ -60,11 +63,16 @@ class DesignParams:
                                    or self.FUNCTIONS * self.queue_count > 96):
             raise ValueError(f"FUNCTIONS={self.FUNCTIONS}, IO_QUEUES={self.IO_QUEUES}: with several functions, "
                              "IO_QUEUES + 1 must be a power of two and all functions' queues at most 96")
+        pool = self.QUEUE_POOL or self.FUNCTIONS * self.queue_count
+        if (self.FUNCTIONS == 1 and pool != self.queue_count) or not 2 * self.FUNCTIONS <= pool <= min(
+                self.FUNCTIONS * self.queue_count, 128):
+            raise ValueError(f"QUEUE_POOL={self.QUEUE_POOL}: one controller has an entry per queue; several need an "
+                             "admin and an I/O queue each, and at most an entry per queue id of each")
 
     @property
     def queue_table_entries(self) -> int:
-        """Every controller's queues: queue q of controller f is entry f x queue_count + q."""
-        return self.FUNCTIONS * self.queue_count
+        """The queue table: every controller's admin queue, and the pool its I/O queues are drawn from."""
+        return self.QUEUE_POOL or self.FUNCTIONS * self.queue_count
 
     @property
     def queue_count(self) -> int:

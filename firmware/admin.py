@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from models.nvme_spec import (SUCCESS, AdminOpcode, CommandSpecificStatus, CreateCqFlags, CreateSqFlags, FeatureId,
                               GenericStatus, GetFeaturesSelect, Status, StatusCode, SubmissionEntry,
                               num_queues_dword, qsize_qid, vector_config_dword)
+from models.queue_budget import QueueBudget
 
 ADMIN_QID = 0
 MAX_QID = 0x7F  # Q_SEL and CMD_INFO carry 7-bit queue ids
@@ -99,11 +100,16 @@ class _Features:
 class AdminState:
     """The firmware's copy of the I/O queues and features, and the admin commands that change them."""
 
-    def __init__(self, io_queue_pairs: int, mqes: int) -> None:
+    def __init__(self, io_queue_pairs: int, mqes: int, budget: QueueBudget | None = None,
+                 controller: int = 0) -> None:
+        """``io_queue_pairs``: the controller's I/O queue ids and vectors; ``budget``: how many pairs it may
+        create, shared with the subsystem's other controllers (its own, of every id, when alone)."""
         if not 1 <= io_queue_pairs <= MAX_QID:
             raise ValueError(f"{io_queue_pairs} I/O queue pairs: the mailbox addresses 1..{MAX_QID}")
         self.io_queue_pairs = io_queue_pairs
         self.mqes = mqes
+        self.budget = budget if budget is not None else QueueBudget.alone(io_queue_pairs)
+        self.controller = controller
         self.vectors = io_queue_pairs + 1
         self._handlers: dict[int, Callable[[SubmissionEntry], AdminResult]] = {
             AdminOpcode.CREATE_IO_CQ: self._create_cq,
@@ -116,13 +122,16 @@ class AdminState:
         self.reset()
 
     def reset(self) -> None:
-        """Controller reset: no I/O queue exists and every feature is back to its default."""
+        """Controller reset: no I/O queue exists, every feature is back to its default, and the allocation
+        of queues back to the controller's share of the pool."""
         self.cqs: dict[int, CreateCq] = {}
         self.sqs: dict[int, CreateSq] = {}
+        self.budget.reset(self.controller)
         self.features = self._default_features()
 
     def _default_features(self) -> _Features:
-        return _Features(nsqa=self.io_queue_pairs - 1, ncqa=self.io_queue_pairs - 1)
+        pairs = self.budget.allocations[self.controller]
+        return _Features(nsqa=pairs - 1, ncqa=pairs - 1)
 
     def default_actions(self) -> tuple[HardwareAction, ...]:
         """Hardware writes that put the feature registers back to the defaults after a reset."""
@@ -210,8 +219,9 @@ class AdminState:
                 return error(GenericStatus.INVALID_FIELD)
             if self.sqs or self.cqs:  # only before any I/O queue exists (5.21.1.7)
                 return error(GenericStatus.COMMAND_SEQUENCE_ERROR)
-            f.nsqa = min(nsqr, self.io_queue_pairs - 1)
-            f.ncqa = min(ncqr, self.io_queue_pairs - 1)
+            pairs = self.budget.grant(self.controller, max(nsqr, ncqr) + 1)
+            f.nsqa = min(nsqr, pairs - 1)
+            f.ncqa = min(ncqr, pairs - 1)
             return AdminResult(SUCCESS, num_queues_dword(f.nsqa, f.ncqa))
         if fid == FeatureId.ARBITRATION:
             f.arbitration = cdw11

@@ -25,6 +25,7 @@ from firmware.axil_port import AxiLitePort
 
 from contract import fw_mailbox as regs
 from models.nvme_spec import SQE_SIZE, Status, SubmissionEntry
+from models.queue_budget import QueueBudget
 
 FW_ID_VALUE = regs.FW_ID.RESET_VALUE  # "NVME"
 AXI_OKAY = 0b00
@@ -102,6 +103,7 @@ class CommandSlot:
 
     index: int
     epoch: int = 0
+    function: int = 0   # the controller the command is of (CMD_INFO.FUNCTION)
 
     def __post_init__(self) -> None:
         # CPL_POST and DMA_CTRL carry both; their fields check the ranges
@@ -217,6 +219,10 @@ class Mailbox:
     # a reset of the one controller frees its slots at once; a ControllerMailbox of a subsystem of several
     # is True: the reset controller's commands drain, each freed by its (dropped) completion
     drains_on_reset = False
+    # the controller this is the view of, and the I/O queue pairs it may create (None: every queue id it has);
+    # a ControllerMailbox's are its function's and its subsystem's budget
+    function = 0
+    budget: QueueBudget | None = None
 
     @classmethod
     def from_dut(cls, dut: HierarchyObject, timeout_ns: int = 1_000_000) -> Mailbox:
@@ -281,7 +287,7 @@ class Mailbox:
         info = await self.read(f.OFFSET)
         if not f.VALID.get(info):
             return None
-        return CommandSlot(f.SLOT.get(info), f.EPOCH.get(info)), f.SQID.get(info)
+        return CommandSlot(f.SLOT.get(info), f.EPOCH.get(info), f.FUNCTION.get(info)), f.SQID.get(info)
 
     async def read_sqe(self, slot: CommandSlot) -> SubmissionEntry:
         """The slot's 64-byte SQE, dword by dword."""
@@ -358,6 +364,18 @@ class Mailbox:
 
     async def delete_cq(self, qid: int) -> None:
         await self._queue_command(qid, QueueCommand.DELETE_CQ)
+
+    async def map_entry(self, entry: int, function: int, qid: int, mapped: bool = True) -> bool:
+        """Map queue table entry ``entry`` to controller ``function``'s queue pair ``qid`` (Q_MAP), or unmap it;
+        True if the hardware took it (it refuses what is not safe, and changes nothing then)."""
+        f = regs.Q_MAP
+        async with self._lock:
+            await self.write(regs.Q_SEL.OFFSET, entry)
+            await self.write(f.OFFSET, f.encode(MAPPED=int(mapped), FUNCTION=function, QID=qid))
+            state = await self.read(f.OFFSET)
+        if not mapped:
+            return not f.MAPPED.get(state)
+        return (f.MAPPED.get(state), f.FUNCTION.get(state), f.QID.get(state)) == (1, function, qid)
 
     async def _selected(self, qid: int, offset: int) -> int:
         async with self._lock:

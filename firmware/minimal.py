@@ -117,7 +117,8 @@ class MinimalFirmware(BackgroundLoop):
         """Check the mailbox, learn the controller's parameters, enable every event."""
         await self.mailbox.check_id()
         self.params = await self.mailbox.params()
-        self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes)
+        self.admin = AdminState(self.params.io_queue_pairs, self.params.mqes, self.mailbox.budget,
+                                self.mailbox.function)
         if self.watchdog_us is not None:
             await self.mailbox.set_watchdog(self.watchdog_us)
         await self.mailbox.irq_enable(IrqBit.all())

@@ -4,15 +4,17 @@ The controllers share the mailbox, the queue table, the command FIFO and
 the DMA engine (docs/virtual_controllers.md). Each controller's firmware is
 an ordinary ``MinimalFirmware`` or ``NvmeFirmware``, written for one
 controller, that sees the mailbox through a ``ControllerMailbox``: its
-queue ids and interrupt vectors are its own (0 is its admin queue), and
-the view maps them to the shared table's entries, f x queues + q. Its
-status is its function's (FN_STATUS), and its shutdown and reset are its
-own.
+queue ids and interrupt vectors are its own (0 is its admin queue). The
+view maps its queue pairs to the shared table's entries, drawn from the
+subsystem's ``QueuePool`` as they are created, and its vectors to
+f x queues + v. Its status is its function's (FN_STATUS), its shutdown
+and reset are its own, and its Number of Queues is granted from the
+pool's budget.
 
 ``SubsystemFirmware`` runs the one loop the shared mailbox allows: it
 reads the events and hands each to the controller it came from
-(FN_EVENTS), hands each command to the controller of its SQ, and retries
-every controller's deferred completions.
+(FN_EVENTS), hands each command to its controller (CMD_INFO.FUNCTION),
+and retries every controller's deferred completions.
 
 With several controllers a reset leaves the shared engines running: the
 reset controller's commands in flight drain. The hardware drops their
@@ -33,7 +35,9 @@ from contract import fw_mailbox as regs
 from firmware.mailbox import CommandSlot, CtrlStatus, DoorbellError, IrqBit, Mailbox, MailboxError
 from firmware.minimal import BackgroundLoop, MinimalFirmware
 from firmware.nvme.ports import DmaDirection, DmaPort, DmaResult
+from firmware.queue_pool import QueuePool
 from models.nvme_spec import SubmissionEntry
+from models.queue_budget import QueueBudget
 
 CONTROLLER_EVENTS = IrqBit.ENABLED | IrqBit.RESET | IrqBit.SHUTDOWN
 
@@ -44,26 +48,48 @@ class ControllerMailbox(Mailbox):
 
     It shares the port, the interrupt lines and the lock of ``bus``, so the
     register sequences of different controllers (Q_SEL then Q_CMD) never
-    interleave.
+    interleave. Its queue pairs' entries are drawn from ``pool``, which the
+    subsystem's loop attaches (``SubsystemFirmware``).
     """
 
     def __init__(self, bus: Mailbox, function: int, queues: int, functions: int) -> None:
         super().__init__(bus.port, bus.irq, bus.dma_irq, bus.timeout_ns)
         self._lock = bus._lock
         self.function = function
-        self.queues = queues            # one controller's queues, its admin queue included
+        self.queues = queues            # one controller's queue ids and vectors, its admin queue's included
         self.functions = functions
+        self.pool: QueuePool | None = None
 
     @property
     def drains_on_reset(self) -> bool:
         """A reset of this controller leaves its commands to drain (the engines are shared)."""
         return self.functions > 1
 
-    def entry(self, qid: int) -> int:
-        """The shared table's entry (and MSI-X vector) of this controller's queue (vector) ``qid``."""
+    @property
+    def budget(self) -> QueueBudget | None:
+        return self._pool().budget
+
+    def _pool(self) -> QueuePool:
+        if self.pool is None:
+            raise MailboxError(f"controller {self.function}'s view has no queue pool: run it under SubsystemFirmware")
+        return self.pool
+
+    def _check(self, qid: int) -> None:
         if not 0 <= qid < self.queues:
-            raise ValueError(f"controller {self.function} has queues 0..{self.queues - 1}, not {qid}")
-        return self.function * self.queues + qid
+            raise ValueError(f"controller {self.function} has queues and vectors 0..{self.queues - 1}, not {qid}")
+
+    def entry(self, qid: int) -> int:
+        """The shared table's entry of this controller's queue pair ``qid``."""
+        self._check(qid)
+        entry = self._pool().entry(self.function, qid)
+        if entry is None:
+            raise ValueError(f"controller {self.function}'s queue pair {qid} has no entry: none of its queues exists")
+        return entry
+
+    def vector(self, vector: int) -> int:
+        """The MSI-X vector number of this controller's vector ``vector``."""
+        self._check(vector)
+        return self.function * self.queues + vector
 
     async def ctrl_status(self) -> CtrlStatus:
         return CtrlStatus.decode(await self.read(regs.FN_STATUS.OFFSET + regs.FN_STATUS.STRIDE * self.function))
@@ -75,10 +101,22 @@ class ControllerMailbox(Mailbox):
         await super()._queue_command(self.entry(qid), cmd, base, qsize, attr)
 
     async def create_sq(self, qid: int, base: int, qsize: int, cqid: int, priority: int = 0) -> None:
+        self._check(qid)
+        await self._pool().hold(self.function, qid)
         await super().create_sq(qid, base, qsize, self.entry(cqid), priority)
 
     async def create_cq(self, qid: int, base: int, qsize: int, vector: int, ien: bool) -> None:
-        await super().create_cq(qid, base, qsize, self.entry(vector), ien)
+        self._check(qid)
+        await self._pool().hold(self.function, qid)
+        await super().create_cq(qid, base, qsize, self.vector(vector), ien)
+
+    async def delete_sq(self, qid: int) -> None:
+        await super().delete_sq(qid)
+        await self._pool().release(self.function, qid)
+
+    async def delete_cq(self, qid: int) -> None:
+        await super().delete_cq(qid)
+        await self._pool().release(self.function, qid)
 
     async def _selected(self, qid: int, offset: int) -> int:
         return await super()._selected(self.entry(qid), offset)
@@ -90,7 +128,7 @@ class ControllerMailbox(Mailbox):
         await super().set_coalescing(cdw11, self.function if function is None else function)
 
     async def set_coalescing_disable(self, vector: int, disabled: bool) -> None:
-        await super().set_coalescing_disable(self.entry(vector), disabled)
+        await super().set_coalescing_disable(self.vector(vector), disabled)
 
     async def db_error(self) -> DoorbellError | None:
         """The logged invalid doorbell write, if it was one of this controller's, with its own queue id."""
@@ -126,6 +164,7 @@ class SubsystemFirmware(BackgroundLoop):
                  retry_ns: int = 1_000) -> None:
         self.mailbox = bus
         self.controllers = list(controllers)
+        self.pool: QueuePool | None = None   # the queue table's entries, read from the hardware at init
         self.idle_wait_ns = idle_wait_ns
         self.retry_ns = retry_ns
         self.stale_commands = 0   # commands of an older epoch than their controller's, completed unexecuted
@@ -138,10 +177,13 @@ class SubsystemFirmware(BackgroundLoop):
 
     async def init(self) -> None:
         await self.mailbox.check_id()
-        functions = regs.FW_FUNCTIONS.FUNCTIONS.get(await self.mailbox.read(regs.FW_FUNCTIONS.OFFSET))
-        if functions != len(self.controllers):
-            raise MailboxError(f"FW_FUNCTIONS reads {functions} controllers, the firmware has {len(self.controllers)}")
+        params = await self.mailbox.params()
+        self.pool = await QueuePool.read(self.mailbox, params.io_queue_pairs + 1)
+        if self.pool.functions != len(self.controllers):
+            raise MailboxError(f"FW_FUNCTIONS reads {self.pool.functions} controllers, the firmware has "
+                               f"{len(self.controllers)}")
         for controller in self.controllers:
+            controller.mailbox.pool = self.pool
             await controller.init()
         self._epochs = [(await c.mailbox.ctrl_status()).epoch for c in self.controllers]
 
@@ -190,6 +232,7 @@ class SubsystemFirmware(BackgroundLoop):
         for function, controller in enumerate(self.controllers):
             if f.CTRL_RESET.get(raw) >> function & 1:
                 self._epochs[function] = (await controller.mailbox.ctrl_status()).epoch
+                self._pool().reset(function)
                 await controller._controller_reset()
             if f.ENABLED.get(raw) >> function & 1:
                 controller.enables += 1
@@ -205,8 +248,13 @@ class SubsystemFirmware(BackgroundLoop):
         # the controller reads the log through its view and clears it
         await self.controllers[error.qid // queues]._log_doorbell_error()
 
+    def _pool(self) -> QueuePool:
+        if self.pool is None:
+            raise MailboxError("the subsystem's loop was not initialized: no queue pool")
+        return self.pool
+
     async def _dispatch(self, slot: CommandSlot, sqid: int, sqe: SubmissionEntry) -> None:
-        function, qid = divmod(sqid, self.controllers[0].mailbox.queues)
+        function = slot.function
         controller = self.controllers[function]
         self.commands_per_function[function] += 1
         if slot.epoch != self._epochs[function]:
@@ -214,4 +262,10 @@ class SubsystemFirmware(BackgroundLoop):
             self.stale_commands += 1
             await controller._drop(slot)
             return
-        await controller._execute(slot, qid, sqe)
+        pair = self._pool().locate(sqid)
+        if pair is None or pair[0] != function:
+            # its SQ was deleted and the entry went to another controller: the hardware drops its completion
+            # (the CQ it would name is the other's), which frees the slot
+            await controller._drop(slot)
+            return
+        await controller._execute(slot, pair[1], sqe)

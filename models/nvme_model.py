@@ -65,6 +65,7 @@ from models.open_channel import (MAX_VECTOR_LBAS, OcOpcode, VectorFields, Vector
 from models.key_value import (STORE_ONLY_IF_ABSENT, STORE_ONLY_IF_EXISTS, KvFields, KvOpcode, key_list,
                               kv_identify_namespace)
 from models.prp import DataPointerError
+from models.queue_budget import QueueBudget
 from models.zoned import (IDENTIFY_SIZE, REPORT_HEADER_SIZE, ReportFilter, SELECT_ALL,
                           ZRA_REPORT_ZONES, ZnsOpcode, ZoneAction, ZoneReceiveFields, ZoneSendFields, ZoneState,
                           appended_lba, changed_zone_log, zns_identify_controller, zns_identify_namespace, zone_report)
@@ -117,10 +118,15 @@ class NvmeModel:
     """Predicts every admin and I/O command of one controller built from ``config``."""
 
     def __init__(self, config: ControllerConfig, io_queue_pairs: int, mqes: int,
-                 namespaces: NamespaceInventory | None = None) -> None:
+                 namespaces: NamespaceInventory | None = None, budget: QueueBudget | None = None,
+                 controller: int = 0) -> None:
         self.config = config
         self.io_queue_pairs = io_queue_pairs
         self.mqes = mqes
+        # the I/O queue pairs each controller of the subsystem may create (this one is ``controller``): shared
+        # with the models of its other controllers
+        self.budget = budget if budget is not None else QueueBudget.alone(io_queue_pairs)
+        self.controller = controller
         # the subsystem's namespaces and their contents: shared with the models of its other controllers,
         # and kept over a controller reset
         self.namespaces = namespaces if namespaces is not None else NamespaceInventory(config)
@@ -147,6 +153,7 @@ class NvmeModel:
                 shadow.zones.controller_reset()
         self.sqs: dict[int, int] = {}           # SQ id -> CQ id
         self.cqs: set[int] = set()
+        self.budget.reset(self.controller)
         self.features = self._defaults()
         self.vector_cd: set[int] = set()
         self.outstanding_aers = 0
@@ -154,7 +161,7 @@ class NvmeModel:
         self.masked: dict[AsyncEventType, int] = {}    # masked type -> the log page the event named
 
     def _defaults(self) -> dict[int, int]:
-        n = self.io_queue_pairs - 1
+        n = self.budget.allocations[self.controller] - 1
         return {FeatureId.ARBITRATION: 0, FeatureId.NUMBER_OF_QUEUES: num_queues_dword(n, n),
                 FeatureId.INTERRUPT_COALESCING: 0, FeatureId.VOLATILE_WRITE_CACHE: 1,
                 FeatureId.ASYNC_EVENT_CONFIG: 0,
@@ -761,7 +768,7 @@ class NvmeModel:
                 return fail(GenericStatus.INVALID_FIELD)
             if self.sqs or self.cqs:
                 return fail(GenericStatus.COMMAND_SEQUENCE_ERROR)
-            top = self.io_queue_pairs - 1
+            top = self.budget.grant(self.controller, max(nsqr, ncqr) + 1) - 1
             value = num_queues_dword(min(nsqr, top), min(ncqr, top))
         elif fid == FeatureId.INTERRUPT_VECTOR_CONFIG:
             iv, cd = value & 0xFFFF, bool(value >> 16 & 1)

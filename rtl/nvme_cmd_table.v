@@ -29,9 +29,8 @@ module nvme_cmd_table #
     parameter QID_W = 7,
     // Reset epoch width
     parameter EPOCH_W = 8,
-    // Controllers sharing the table; an SQ id is {controller, LQID_W-bit id} when there are several
-    parameter FUNCTIONS = 1,
-    parameter LQID_W = QID_W
+    // Controllers sharing the table
+    parameter FUNCTIONS = 1
 )
 (
     input  wire               clk,
@@ -46,6 +45,8 @@ module nvme_cmd_table #
     output wire [SLOT_W-1:0]  alloc_slot,
     input  wire               alloc_valid,
     input  wire [QID_W-1:0]   alloc_sqid,
+    // the controller of that SQ
+    input  wire [1:0]         alloc_function,
     input  wire [EPOCH_W-1:0] alloc_epoch,
     output wire [SLOT_W:0]    free_count,
 
@@ -81,23 +82,29 @@ module nvme_cmd_table #
     output wire [SLOT_W-1:0]  head_slot,
     output wire [QID_W-1:0]   head_sqid,
     output wire [EPOCH_W-1:0] head_epoch,
+    output wire [1:0]         head_function,
     input  wire               pop,
     output wire [SLOT_W:0]    fifo_count,
 
     /*
-     * Completion: SQ id, CID and epoch of a slot, and its release
+     * Completion: SQ id, CID, epoch and controller of a slot, and its release.
+     * A slot's controller is the one its SQ had when the command was
+     * fetched, so a command a reset left to drain stays that controller's
+     * when its queue table entry goes to another (nvme_queue_map).
      */
     input  wire [SLOT_W-1:0]  lookup_slot,
     output wire [QID_W-1:0]   lookup_sqid,
     output wire [15:0]        lookup_cid,
     output wire [EPOCH_W-1:0] lookup_epoch,
+    output wire [1:0]         lookup_function,
 
     /*
-     * DMA request: SQ id and epoch of the slot it names
+     * DMA request: SQ id, epoch and controller of the slot it names
      */
     input  wire [SLOT_W-1:0]  lookup2_slot,
     output wire [QID_W-1:0]   lookup2_sqid,
     output wire [EPOCH_W-1:0] lookup2_epoch,
+    output wire [1:0]         lookup2_function,
 
     input  wire               release_valid,
     input  wire [SLOT_W-1:0]  release_slot,
@@ -114,8 +121,8 @@ initial begin
         $error("Error: SLOTS must be a power of two (instance %m)");
         $finish;
     end
-    if (FUNCTIONS < 1 || FUNCTIONS > 4 || (FUNCTIONS > 1 && LQID_W + 2 < QID_W) || LQID_W > QID_W) begin
-        $error("Error: 1 to 4 controllers, SQ ids of {controller, LQID_W bits} (instance %m)");
+    if (FUNCTIONS < 1 || FUNCTIONS > 4) begin
+        $error("Error: 1 to 4 controllers (instance %m)");
         $finish;
     end
 end
@@ -159,8 +166,6 @@ generate
     if (FUNCTIONS > 1) begin : controllers
         reg [1:0] slot_function [0:SLOTS-1];
         reg [SLOT_W:0] count [0:FUNCTIONS-1];
-        wire [31:0] alloc_function = {{(32-QID_W){1'b0}}, alloc_sqid} >> LQID_W;
-        wire [29:0] unused_function = alloc_function[31:2];
         wire [1:0] release_function = slot_function[release_slot];
         wire releases = release_valid && !free_reg[release_slot];
         wire [1:0] release2_function = slot_function[release2_slot];
@@ -168,7 +173,7 @@ generate
         genvar c;
         for (c = 0; c < FUNCTIONS; c = c + 1) begin : counts
             always @(posedge clk) begin
-                count[c] <= count[c] + {{SLOT_W{1'b0}}, alloc_valid && alloc_function[1:0] == c}
+                count[c] <= count[c] + {{SLOT_W{1'b0}}, alloc_valid && alloc_function == c}
                             - {{SLOT_W{1'b0}}, releases && release_function == c}
                             - {{SLOT_W{1'b0}}, releases2 && release2_function == c};
                 if (rst || clear) begin
@@ -179,11 +184,18 @@ generate
         end
         always @(posedge clk) begin
             if (alloc_valid) begin
-                slot_function[alloc_slot] <= alloc_function[1:0];
+                slot_function[alloc_slot] <= alloc_function;
             end
         end
+        assign lookup_function = slot_function[lookup_slot];
+        assign head_function = slot_function[head_slot];
+        assign lookup2_function = slot_function[lookup2_slot];
     end else begin : one_controller
         assign function_slots = SLOTS[SLOT_W:0] - free_total;
+        wire [1:0] unused_function = alloc_function;
+        assign lookup_function = 2'd0;
+        assign head_function = 2'd0;
+        assign lookup2_function = 2'd0;
     end
 endgenerate
 

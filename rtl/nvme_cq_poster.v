@@ -10,7 +10,9 @@
  * memory and advances the tail; the slot is then free. A full CQ holds the
  * completion (busy) until a CQ head doorbell makes room: an entry the host
  * has not consumed is never overwritten. A completion for a CQ that no
- * longer exists is dropped and its slot freed.
+ * longer exists is dropped and its slot freed, and so is one whose SQ's
+ * queue table entry went to another controller since its command was
+ * fetched (lookup_foreign): the CQ it names now is that controller's.
  *
  * Reset epochs: a completion names the epoch the firmware was given with
  * its command (cpl_epoch). One that differs from the slot's (the slot was
@@ -21,9 +23,8 @@
  * the reset frees every slot at once). Either is counted on stale. No CQE of a reset controller's command ever
  * reaches its new queues.
  *
- * The CQE names the SQ by its id within its controller (the low LQID_W bits
- * of the queue table's id), and the admin CQ (local id 0) is not
- * coalesced. Once the CQE write has left
+ * The CQE names the SQ by its id within its controller (post_local_sqid,
+ * from nvme_queue_map), and a controller's admin CQ is not coalesced. Once the CQE write has left
  * on RQ (its request builder is idle again), the CQ's interrupt vector is
  * signalled when interrupts are enabled on it, so the message never
  * overtakes the entry it announces.
@@ -34,8 +35,10 @@ module nvme_cq_poster #
     parameter QID_W = 7,
     // Command slot id width
     parameter SLOT_W = 6,
-    // Queue id width within a controller (the queue table's ids are {controller, local id})
+    // Queue id width within a controller
     parameter LQID_W = QID_W,
+    // Interrupt vector width
+    parameter VEC_W = QID_W,
     // Reset epoch width
     parameter EPOCH_W = 8,
     // 1: a reset leaves its controller's slots busy until their completions come, dropped (several
@@ -68,8 +71,9 @@ module nvme_cq_poster #
     input  wire [QID_W-1:0]   lookup_sqid,
     input  wire [15:0]        lookup_cid,
     input  wire [EPOCH_W-1:0] lookup_epoch,
-    // the current epoch of the controller of lookup_sqid
+    // the current epoch of the slot's controller, and whether lookup_sqid's entry is another controller's now
     input  wire [EPOCH_W-1:0] fn_epoch,
+    input  wire               lookup_foreign,
     output wire               release_valid,
     output wire [SLOT_W-1:0]  release_slot,
 
@@ -78,13 +82,16 @@ module nvme_cq_poster #
      */
     output wire [QID_W-1:0]   post_sqid,
     input  wire [15:0]        post_sq_head,
+    // the SQ's id within its controller, and whether its CQ is a controller's admin CQ
+    input  wire [LQID_W-1:0]  post_local_sqid,
+    input  wire               post_admin_cq,
     input  wire [QID_W-1:0]   post_cqid,
     input  wire               post_cq_valid,
     input  wire [63:12]       post_cq_base,
     input  wire [15:0]        post_cq_tail,
     input  wire               post_cq_phase,
     input  wire               post_cq_full,
-    input  wire [QID_W-1:0]   post_cq_vector,
+    input  wire [VEC_W-1:0]   post_cq_vector,
     input  wire               post_cq_ien,
     output wire               post_advance,
 
@@ -100,14 +107,14 @@ module nvme_cq_poster #
      * Interrupt request for the CQ's vector; admin CQ interrupts are not coalesced
      */
     output wire               irq_valid,
-    output wire [QID_W-1:0]   irq_vector,
+    output wire [VEC_W-1:0]   irq_vector,
     output wire               irq_coalesce
 );
 
 initial begin
     // A CQE carries the SQ id and the command id in 16 bits each
-    if (QID_W < 1 || QID_W > 16 || SLOT_W < 1 || SLOT_W > 16 || LQID_W < 1 || LQID_W > QID_W) begin
-        $error("Error: QID_W and SLOT_W must be between 1 and 16, LQID_W at most QID_W (instance %m)");
+    if (QID_W < 1 || QID_W > 16 || SLOT_W < 1 || SLOT_W > 16 || LQID_W < 1 || LQID_W > 16 || VEC_W < 1) begin
+        $error("Error: QID_W, LQID_W and SLOT_W must be between 1 and 16 (instance %m)");
         $finish;
     end
 end
@@ -125,11 +132,12 @@ reg [31:0] dw0_reg;
 reg [31:0] dw1_reg;
 reg [QID_W-1:0] sqid_reg;
 reg [15:0] cid_reg;
-reg [QID_W-1:0] vector_reg;
+reg [VEC_W-1:0] vector_reg;
 reg ien_reg;
 reg coalesce_reg;
 reg misnamed_reg;   // the completion names another epoch than its slot's
 reg old_reg;        // the slot's command is of an older epoch of its controller
+reg foreign_reg;    // the slot's SQ entry is another controller's now
 
 assign idle = state_reg == P_IDLE;
 assign cpl_ready = state_reg == P_IDLE && !clear;
@@ -138,21 +146,15 @@ assign post_sqid = sqid_reg;
 
 wire write_done = state_reg == P_WRITE && req_ready;
 // a stale slot is freed only where the reset left it busy: with one controller it may hold a new command
-wire drop = state_reg == P_LOOKUP && !misnamed_reg && (old_reg ? STALE_FREES != 0 : !post_cq_valid);
+wire drop = state_reg == P_LOOKUP && !misnamed_reg && (old_reg ? STALE_FREES != 0 : foreign_reg || !post_cq_valid);
 assign stale = state_reg == P_LOOKUP && (misnamed_reg || old_reg);
-wire [LQID_W-1:0] local_sqid = sqid_reg[LQID_W-1:0];
-wire [LQID_W-1:0] local_cqid = post_cqid[LQID_W-1:0];
-generate
-    if (LQID_W < QID_W) begin : controllers
-        // the controller's bits select queue table entries and the vector only
-        wire [QID_W-LQID_W-1:0] unused_controller = sqid_reg[QID_W-1:LQID_W] ^ post_cqid[QID_W-1:LQID_W];
-    end
-endgenerate
+// the CQ's id selects its queue table entry only
+wire [QID_W-1:0] unused_cqid = post_cqid;
 
 assign req_valid = state_reg == P_WRITE;
 assign req_addr = {post_cq_base, 10'd0} + {44'd0, post_cq_tail, 2'd0};
 assign req_data = {status_reg, post_cq_phase, cid_reg,
-                   {{(16-LQID_W){1'b0}}, local_sqid}, post_sq_head, dw1_reg, dw0_reg};
+                   {{(16-LQID_W){1'b0}}, post_local_sqid}, post_sq_head, dw1_reg, dw0_reg};
 
 assign post_advance = write_done;
 assign release_valid = write_done || drop;
@@ -174,11 +176,12 @@ always @(posedge clk) begin
                 cid_reg <= lookup_cid;
                 misnamed_reg <= cpl_epoch != lookup_epoch;
                 old_reg <= lookup_epoch != fn_epoch;
+                foreign_reg <= lookup_foreign;
                 state_reg <= P_LOOKUP;
             end
         end
         P_LOOKUP: begin
-            if (misnamed_reg || old_reg || !post_cq_valid) begin
+            if (misnamed_reg || old_reg || foreign_reg || !post_cq_valid) begin
                 state_reg <= P_IDLE;
             end else if (!post_cq_full) begin
                 state_reg <= P_WRITE;
@@ -188,7 +191,7 @@ always @(posedge clk) begin
             if (req_ready) begin
                 vector_reg <= post_cq_vector;
                 ien_reg <= post_cq_ien;
-                coalesce_reg <= local_cqid != 0;
+                coalesce_reg <= !post_admin_cq;
                 state_reg <= P_SENT;
             end
         end

@@ -13,9 +13,11 @@
  * Each of FUNCTIONS physical functions is a controller with its own BAR0:
  * registers, enable and shutdown state, doorbells, MSI-X table and PBA,
  * and its own reset epoch. The controllers share the queue engine, the DMA
- * engine and the firmware mailbox: queue q of controller f is queue table
- * entry f x (IO_QUEUES + 1) + q, its CQ's vector v is MSI-X vector
- * f x (IO_QUEUES + 1) + v, and every memory request for one of its queues
+ * engine and the firmware mailbox: controller f's admin queue is queue
+ * table entry f, its I/O queues are drawn from the rest of the table (the
+ * QUEUE_POOL entries are mapped by the firmware, nvme_queue_map), its CQ's
+ * vector v is MSI-X vector f x (IO_QUEUES + 1) + v, and every memory
+ * request for one of its queues
  * or commands names function f as its requester. With one controller, a
  * reset clears the shared engines at once; with several, a controller's
  * reset drops its queues and pending interrupts, its commands in flight
@@ -44,6 +46,8 @@ module nvme_ctrl #
     parameter FUNCTIONS = `NVME_CTRL_FUNCTIONS,
     // I/O queue pairs of each controller in addition to its admin queue
     parameter IO_QUEUES = `NVME_CTRL_IO_QUEUES,
+    // Queue table entries, admin queues included (0: one per queue id of every controller)
+    parameter QUEUE_POOL = `NVME_CTRL_QUEUE_POOL,
     // CAP.MQES: maximum I/O queue size, zero-based
     parameter [15:0] MQES = `NVME_CTRL_MQES,
     // CAP.DSTRD: doorbell stride is 4 << DSTRD bytes
@@ -203,11 +207,12 @@ module nvme_ctrl #
 // one controller's queue pairs, and a queue id within the controller
 localparam QUEUE_COUNT = IO_QUEUES + 1;
 localparam QID_W = $clog2(QUEUE_COUNT);
-// the shared queue table: every controller's queues ({f, q} with several controllers)
-localparam QT_ENTRIES = FUNCTIONS * QUEUE_COUNT;
+// the shared queue table: every controller's admin queue, and the pool of I/O queues
+localparam QT_ENTRIES = QUEUE_POOL == 0 ? FUNCTIONS * QUEUE_COUNT : QUEUE_POOL;
 localparam QT_W = $clog2(QT_ENTRIES);
-// MSI-X vectors of all functions, one per queue, numbered as the queue table's entries
-localparam MSIX_VEC_W = QT_W;
+// MSI-X vectors of all functions, one per queue id: vector v of function f is f x QUEUE_COUNT + v
+localparam MSIX_VECTORS = FUNCTIONS * QUEUE_COUNT;
+localparam MSIX_VEC_W = $clog2(MSIX_VECTORS);
 localparam SLOT_W = $clog2(CMD_SLOTS);
 // read tags: SQ fetch from 0, the DMA engine's pointer reads, then its data reads
 localparam [7:0] TAG_WALK = FETCH_TAGS;
@@ -226,6 +231,10 @@ initial begin
     end
     if (FUNCTIONS > 1 && (1 << QID_W) != QUEUE_COUNT) begin
         $error("Error: with several functions, IO_QUEUES + 1 must be a power of two: queue {f, q} (instance %m)");
+        $finish;
+    end
+    if (FUNCTIONS == 1 ? QT_ENTRIES != QUEUE_COUNT : QT_ENTRIES < 2 * FUNCTIONS || QT_ENTRIES > MSIX_VECTORS) begin
+        $error("Error: QUEUE_POOL: one controller has an entry per queue; several an admin and an I/O queue each, at most an entry per queue id (instance %m)");
         $finish;
     end
     if (BAR0_ADDR_WIDTH != NVME_BAR0_ADDR_W) begin
@@ -266,11 +275,19 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : function_select
 end
 endgenerate
 
-`include "function_of.vh"
+// every queue table entry's controller and queue id within it (nvme_queue_map)
+wire [2*QT_ENTRIES-1:0] entry_function;
+wire [QID_W*QT_ENTRIES-1:0] entry_lqid;
 
 // the controller (function) of a queue table entry
 function [1:0] controller_of(input [QT_W-1:0] entry);
-    controller_of = function_of({{(32-QT_W){1'b0}}, entry}, QUEUE_COUNT);
+    controller_of = entry_function[2*entry +: 2];
+endfunction
+
+// a controller's queue as DB_ERR numbers it, as its vectors are numbered: f x QUEUE_COUNT + q
+localparam [MSIX_VEC_W-1:0] QUEUE_COUNT_V = QUEUE_COUNT[MSIX_VEC_W-1:0];
+function [MSIX_VEC_W-1:0] queue_number(input [1:0] function_id, input [QID_W-1:0] lqid);
+    queue_number = {{(MSIX_VEC_W-2){1'b0}}, function_id} * QUEUE_COUNT_V + {{(MSIX_VEC_W-QID_W){1'b0}}, lqid};
 endfunction
 
 // Each controller's state (one register file per function, below)
@@ -335,26 +352,28 @@ wire mailbox_idle;
 wire [8*FUNCTIONS+1:0] unused_cc = {fn_cc_iosqes, fn_cc_iocqes, cc_ams[2:1]};
 wire [32*FUNCTIONS-1:0] unused_intm = fn_intm;
 
-// Doorbells: one function's at a time (register writes come one by one), as its queue table entry
+// Doorbells: one function's at a time (register writes come one by one), looked up in the queue map
 reg db_valid;
-reg [QT_W-1:0] db_qid;
+reg [1:0] db_function;
+reg [QID_W-1:0] db_lqid;
 reg db_is_cq;
 reg db_beyond;
 reg [15:0] db_value;
+wire [QT_W-1:0] db_qid;
+wire db_mapped;
 integer d;
-reg [31:0] db_entry;
 always @* begin
     db_valid = 1'b0;
-    db_entry = 32'd0;
-    db_qid = 0;
+    db_function = 2'd0;
+    db_lqid = 0;
     db_is_cq = 1'b0;
     db_beyond = 1'b0;
     db_value = 16'd0;
     for (d = 0; d < FUNCTIONS; d = d + 1) begin
         if (fn_db_valid[d]) begin
             db_valid = 1'b1;
-            db_entry = d * QUEUE_COUNT + {{(32-QID_W){1'b0}}, fn_db_qid[d*QID_W +: QID_W]};
-            db_qid = db_entry[QT_W-1:0];
+            db_function = d[1:0];
+            db_lqid = fn_db_qid[d*QID_W +: QID_W];
             db_is_cq = fn_db_is_cq[d];
             db_beyond = fn_db_beyond[d];
             db_value = fn_db_value[d*16 +: 16];
@@ -365,6 +384,7 @@ end
 // Admin queue creation: one function's at a time, from its AQA, ASQ and ACQ
 reg admin_create;
 reg [QT_W-1:0] admin_qid;
+reg [MSIX_VEC_W-1:0] admin_vector;
 reg [11:0] aqa_asqs;
 reg [11:0] aqa_acqs;
 reg [63:12] asq_base;
@@ -375,6 +395,7 @@ always @* begin
     admin_create = 1'b0;
     admin_entry = 32'd0;
     admin_qid = 0;
+    admin_vector = 0;
     aqa_asqs = fn_aqa_asqs[0 +: 12];
     aqa_acqs = fn_aqa_acqs[0 +: 12];
     asq_base = fn_asq_base[0 +: 52];
@@ -382,8 +403,10 @@ always @* begin
     for (a = 0; a < FUNCTIONS; a = a + 1) begin
         if (fn_admin_create[a]) begin
             admin_create = 1'b1;
-            admin_entry = a * QUEUE_COUNT;
+            // entry f: its admin queue pair; vector f x QUEUE_COUNT: its admin CQ's
+            admin_entry = a;
             admin_qid = admin_entry[QT_W-1:0];
+            admin_vector = queue_number(a[1:0], 0);
             aqa_asqs = fn_aqa_asqs[a*12 +: 12];
             aqa_acqs = fn_aqa_acqs[a*12 +: 12];
             asq_base = fn_asq_base[a*52 +: 52];
@@ -392,7 +415,7 @@ always @* begin
     end
 end
 // entries are below QT_ENTRIES
-wire [31-QT_W:0] unused_entries = db_entry[31:QT_W] | admin_entry[31:QT_W];
+wire [31-QT_W:0] unused_entries = admin_entry[31:QT_W];
 // the firmware's compare-and-set doorbells (shadow doorbell values); an MMIO doorbell goes first
 wire fw_db_valid;
 wire fw_db_is_cq;
@@ -402,6 +425,10 @@ wire fw_db_ready = !db_valid;
 // one registered doorbell port into the queue table: the MMIO doorbell, else the firmware's
 reg qt_db_valid_reg;
 reg [QT_W-1:0] qt_db_qid_reg;
+reg [1:0] qt_db_function_reg;
+reg [MSIX_VEC_W-1:0] qt_db_number_reg;
+// the queue of the doorbell the queue table checked last cycle, for its error log
+reg [MSIX_VEC_W-1:0] db_err_number_reg;
 reg qt_db_is_cq_reg;
 reg qt_db_beyond_reg;
 reg [15:0] qt_db_value_reg;
@@ -410,8 +437,13 @@ reg [15:0] qt_db_expect_reg;
 always @(posedge user_clk) begin
     qt_db_valid_reg <= (db_valid || fw_db_valid) && !user_reset;
     qt_db_qid_reg <= db_valid ? db_qid : q_sel;
+    qt_db_function_reg <= db_valid ? db_function : controller_of(q_sel);
+    qt_db_number_reg <= db_valid ? queue_number(db_function, db_lqid)
+                                 : queue_number(controller_of(q_sel), entry_lqid[QID_W*q_sel +: QID_W]);
+    db_err_number_reg <= qt_db_number_reg;
     qt_db_is_cq_reg <= db_valid ? db_is_cq : fw_db_is_cq;
-    qt_db_beyond_reg <= db_valid && db_beyond;
+    // a queue id the controller has no entry for is no queue, like one beyond its doorbells
+    qt_db_beyond_reg <= db_valid && (db_beyond || !db_mapped);
     qt_db_value_reg <= db_valid ? db_value : fw_db_value;
     qt_db_fw_reg <= !db_valid;
     qt_db_expect_reg <= fw_db_expect;
@@ -419,6 +451,8 @@ end
 wire db_err_valid;
 wire [1:0] db_err_kind;
 wire [QT_W-1:0] db_err_qid;
+// the entry of an invalid doorbell: the mailbox logs the queue by its controller's numbering (db_err_number_reg)
+wire [QT_W-1:0] unused_db_err_qid = db_err_qid;
 wire db_err_is_cq;
 
 // Queue table
@@ -438,12 +472,13 @@ wire [63:0] post_cq_base;
 wire [15:0] post_cq_tail;
 wire post_cq_phase;
 wire post_cq_full;
-wire [QT_W-1:0] post_cq_vector;
+wire [MSIX_VEC_W-1:0] post_cq_vector;
 wire post_cq_ien;
 wire post_advance;
 wire [QT_ENTRIES-1:0] sq_pending;
 wire [2*QT_ENTRIES-1:0] sq_prio;
 wire [QT_ENTRIES-1:0] sq_in_flight;
+wire [QT_ENTRIES-1:0] entry_valid;
 wire any_queue_valid;
 wire [11:0] unused_queue_bases = {fetch_sq_base[11:0] | post_cq_base[11:0]};
 wire unused_any_queue = any_queue_valid;
@@ -455,7 +490,14 @@ wire [QT_W-1:0] q_sel;
 wire [63:12] q_base;
 wire [15:0] q_size;
 wire [QT_W-1:0] q_map;
+wire [MSIX_VEC_W-1:0] q_vector;
 wire [1:0] q_prio;
+// mapping the selected entry to a controller's queue pair
+wire q_map_valid;
+wire q_map_on;
+wire [1:0] q_map_function;
+wire [QID_W-1:0] q_map_lqid;
+wire q_mapped;
 wire q_ien;
 // the queue Q_SEL selects, as the mailbox reads it
 wire q_sq_valid;
@@ -473,7 +515,7 @@ wire [7:0] arb_mpw;
 wire [7:0] arb_hpw;
 wire [8*FUNCTIONS-1:0] coalesce_thr;
 wire [8*FUNCTIONS-1:0] coalesce_time;
-wire [QT_ENTRIES-1:0] coalesce_disable;
+wire [MSIX_VECTORS-1:0] coalesce_disable;
 
 // Arbitration
 wire grant_valid;
@@ -499,6 +541,7 @@ wire cmd_valid;
 wire [SLOT_W-1:0] cmd_slot;
 wire [QT_W-1:0] cmd_sqid;
 wire [7:0] cmd_epoch;
+wire [1:0] cmd_function;
 wire cmd_pop;
 wire [SLOT_W:0] cmd_count;
 wire [SLOT_W-1:0] lookup_slot;
@@ -506,9 +549,13 @@ wire [QT_W-1:0] lookup_sqid;
 wire [15:0] lookup_cid;
 wire [7:0] lookup_epoch;
 // the slot a DMA request names: its controller, and that controller's epoch and state
-wire [QT_W-1:0] dma_slot_sqid;
+wire [QT_W-1:0] unused_dma_slot_sqid;
 wire [7:0] unused_dma_slot_epoch;
-wire [1:0] dma_function = controller_of(dma_slot_sqid);
+wire [1:0] dma_function;
+// the controller of the slot a completion names: the command's, even if its queue went to another since
+wire [1:0] lookup_function;
+// the controller of the completion the CQ poster holds
+reg [1:0] poster_function_reg;
 // the epoch of the controller whose command a fetch brings: taken with the grant, before its queue can go
 reg [7:0] fetch_epoch_reg;
 wire release_valid;
@@ -525,7 +572,7 @@ wire [7:0] cpl_epoch;
 wire cpl_stale;
 wire poster_idle;
 wire irq_valid;
-wire [QT_W-1:0] irq_vector;
+wire [MSIX_VEC_W-1:0] irq_vector;
 wire irq_coalesce;
 
 // RQ requests
@@ -698,7 +745,7 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
         wire unused_busy = fn_busy[f];
     end else begin : shared
         // its commands drain: none of its slots is taken and the poster's CQE write of it has left
-        assign fn_idle[f] = !fn_busy[f] && (poster_idle || controller_of(post_sqid) != f);
+        assign fn_idle[f] = !fn_busy[f] && (poster_idle || poster_function_reg != f);
     end
 end
 if (FUNCTIONS > 1) begin : other_ams
@@ -709,24 +756,54 @@ endgenerate
 
 assign regs_stable = &fn_stable;
 
-nvme_queue_table #(
+nvme_queue_map #(
     .FUNCTIONS(FUNCTIONS),
     .CTRL_QUEUES(QUEUE_COUNT),
-    .QUEUE_COUNT(QT_ENTRIES),
+    .LQID_W(QID_W),
+    .ENTRIES(QT_ENTRIES),
     .QID_W(QT_W)
+)
+queue_map_inst (
+    .clk(user_clk),
+    .rst(user_reset),
+    .ctrl_reset(fn_ctrl_reset),
+    .entry_valid(entry_valid),
+    .sq_in_flight(sq_in_flight),
+    .map_valid(q_map_valid),
+    .map_entry(q_sel),
+    .map_on(q_map_on),
+    .map_function(q_map_function),
+    .map_lqid(q_map_lqid),
+    .state_entry(q_sel),
+    .state_mapped(q_mapped),
+    .db_function(db_function),
+    .db_lqid(db_lqid),
+    .db_entry(db_qid),
+    .db_mapped(db_mapped),
+    .entry_function(entry_function),
+    .entry_lqid(entry_lqid)
+);
+nvme_queue_table #(
+    .FUNCTIONS(FUNCTIONS),
+    .QUEUE_COUNT(QT_ENTRIES),
+    .QID_W(QT_W),
+    .VEC_W(MSIX_VEC_W)
 )
 queue_table_inst (
     .clk(user_clk),
     .rst(user_reset),
     .ctrl_reset(fn_ctrl_reset),
+    .entry_function(entry_function),
     .admin_create(admin_create),
     .admin_qid(admin_qid),
+    .admin_vector(admin_vector),
     .asq_base(asq_base),
     .acq_base(acq_base),
     .aqa_asqs(aqa_asqs),
     .aqa_acqs(aqa_acqs),
     .db_valid(qt_db_valid_reg),
     .db_qid(qt_db_qid_reg),
+    .db_function(qt_db_function_reg),
     .db_is_cq(qt_db_is_cq_reg),
     .db_beyond(qt_db_beyond_reg),
     .db_value(qt_db_value_reg),
@@ -742,6 +819,7 @@ queue_table_inst (
     .fw_cmd_base(q_base),
     .fw_cmd_size(q_size),
     .fw_cmd_map(q_map),
+    .fw_cmd_vector(q_vector),
     .fw_cmd_prio(q_prio),
     .fw_cmd_ien(q_ien),
     .fetch_qid(fetch_qid),
@@ -776,6 +854,7 @@ queue_table_inst (
     .sq_in_flight(sq_in_flight),
     .sq_pending(sq_pending),
     .sq_prio(sq_prio),
+    .entry_valid(entry_valid),
     .any_queue_valid(any_queue_valid)
 );
 
@@ -798,6 +877,9 @@ always @* begin
 end
 
 always @(posedge user_clk) begin
+    if (cpl_valid && cpl_ready) begin
+        poster_function_reg <= lookup_function;
+    end
     if (grant_ack) begin
         fetch_epoch_reg <= epoch_any[8*controller_of(grant_qid) +: 8];
     end
@@ -827,8 +909,7 @@ nvme_cmd_table #(
     .SLOT_W(SLOT_W),
     .QID_W(QT_W),
     .EPOCH_W(8),
-    .FUNCTIONS(FUNCTIONS),
-    .LQID_W(QID_W)
+    .FUNCTIONS(FUNCTIONS)
 )
 cmd_table_inst (
     .clk(user_clk),
@@ -837,6 +918,7 @@ cmd_table_inst (
     .alloc_slot(alloc_slot),
     .alloc_valid(alloc_valid),
     .alloc_sqid(alloc_sqid),
+    .alloc_function(controller_of(alloc_sqid)),
     .alloc_epoch(fetch_epoch_reg),
     .free_count(free_count),
     .sqe_wr_en(sqe_wr_en),
@@ -856,15 +938,18 @@ cmd_table_inst (
     .head_slot(cmd_slot),
     .head_sqid(cmd_sqid),
     .head_epoch(cmd_epoch),
+    .head_function(cmd_function),
     .pop(cmd_pop),
     .fifo_count(cmd_count),
     .lookup_slot(lookup_slot),
     .lookup_sqid(lookup_sqid),
     .lookup_cid(lookup_cid),
     .lookup_epoch(lookup_epoch),
+    .lookup_function(lookup_function),
     .lookup2_slot(dma_req_slot),
-    .lookup2_sqid(dma_slot_sqid),
+    .lookup2_sqid(unused_dma_slot_sqid),
     .lookup2_epoch(unused_dma_slot_epoch),
+    .lookup2_function(dma_function),
     .release_valid(release_valid),
     .release_slot(release_slot),
     .release2_valid(fetch_release_valid),
@@ -940,6 +1025,7 @@ nvme_cq_poster #(
     .QID_W(QT_W),
     .SLOT_W(SLOT_W),
     .LQID_W(QID_W),
+    .VEC_W(MSIX_VEC_W),
     .EPOCH_W(8),
     .STALE_FREES(FUNCTIONS > 1)
 )
@@ -960,11 +1046,15 @@ cq_poster_inst (
     .lookup_sqid(lookup_sqid),
     .lookup_cid(lookup_cid),
     .lookup_epoch(lookup_epoch),
-    .fn_epoch(epoch_any[8*controller_of(lookup_sqid) +: 8]),
+    .fn_epoch(epoch_any[8*lookup_function +: 8]),
+    .lookup_foreign(lookup_function != controller_of(lookup_sqid)),
     .release_valid(release_valid),
     .release_slot(release_slot),
     .post_sqid(post_sqid),
     .post_sq_head(post_sq_head),
+    .post_local_sqid(entry_lqid[QID_W*post_sqid +: QID_W]),
+    // entry f is controller f's admin queue pair
+    .post_admin_cq({{(32-QT_W){1'b0}}, post_cqid} < FUNCTIONS),
     .post_cqid(post_cqid),
     .post_cq_valid(post_cq_valid),
     .post_cq_base(post_cq_base[63:12]),
@@ -1021,7 +1111,7 @@ post_rq_inst (
     .req_addr(post_req_addr),
     .req_dwords(11'd4),
     .req_tag(8'd0),
-    .req_function({6'd0, controller_of(post_sqid)}),
+    .req_function({6'd0, poster_function_reg}),
     .req_data(post_req_data),
     .m_axis_rq_tdata(rq_tdata[AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
     .m_axis_rq_tkeep(rq_tkeep[AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
@@ -1092,8 +1182,11 @@ msix_inst (
 nvme_fw_mailbox #(
     .FUNCTIONS(FUNCTIONS),
     .CTRL_QUEUES(QUEUE_COUNT),
+    .LQID_W(QID_W),
     .QUEUE_COUNT(QT_ENTRIES),
     .QID_W(QT_W),
+    .VECTORS(MSIX_VECTORS),
+    .VEC_W(MSIX_VEC_W),
     .SLOTS(CMD_SLOTS),
     .SLOT_W(SLOT_W),
     .MQES(MQES),
@@ -1139,6 +1232,7 @@ mailbox_inst (
     .cmd_slot(cmd_slot),
     .cmd_sqid(cmd_sqid),
     .cmd_epoch(cmd_epoch),
+    .cmd_function(cmd_function),
     .cmd_count(cmd_count),
     .cmd_pop(cmd_pop),
     .sqe_rd_en(sqe_rd_en),
@@ -1160,6 +1254,7 @@ mailbox_inst (
     .q_base(q_base),
     .q_size(q_size),
     .q_map(q_map),
+    .q_vector(q_vector),
     .q_prio(q_prio),
     .q_ien(q_ien),
     .q_sq_valid(q_sq_valid),
@@ -1171,6 +1266,13 @@ mailbox_inst (
     .q_cq_phase(q_cq_phase),
     .q_cq_tail(q_cq_tail),
     .q_cq_head(q_cq_head),
+    .q_map_valid(q_map_valid),
+    .q_map_on(q_map_on),
+    .q_map_function(q_map_function),
+    .q_map_lqid(q_map_lqid),
+    .q_mapped(q_mapped),
+    .q_mapped_function(controller_of(q_sel)),
+    .q_mapped_lqid(entry_lqid[QID_W*q_sel +: QID_W]),
     .fw_db_valid(fw_db_valid),
     .fw_db_ready(fw_db_ready),
     .fw_db_is_cq(fw_db_is_cq),
@@ -1178,7 +1280,7 @@ mailbox_inst (
     .fw_db_value(fw_db_value),
     .db_err_valid(db_err_valid),
     .db_err_kind(db_err_kind),
-    .db_err_qid(db_err_qid),
+    .db_err_qid(db_err_number_reg),
     .db_err_is_cq(db_err_is_cq),
     .arb_burst(arb_burst),
     .arb_lpw(arb_lpw),

@@ -15,8 +15,9 @@
  * doorbell (an MMIO doorbell in the same cycle goes first).
  *
  * Controllers: one per PCIe physical function (FUNCTIONS), sharing the
- * command FIFO, the queue table (CTRL_QUEUES entries each, queue q of
- * controller f at f x CTRL_QUEUES + q) and the engines. FW_CTRL_STATUS is
+ * command FIFO, the queue table (QUEUE_COUNT entries, each one controller's
+ * queue pair: Q_MAP) and the engines. Vector v of controller f is
+ * f x CTRL_QUEUES + v. FW_CTRL_STATUS is
  * controller 0's state, FN_STATUS[f] controller f's; FN_EVENTS says which
  * controllers an ENABLED, CTRL_RESET or SHUTDOWN event came from.
  *
@@ -39,12 +40,16 @@ module nvme_fw_mailbox #
 (
     // Controllers (PCIe physical functions)
     parameter FUNCTIONS = 1,
-    // Queues of one controller, its admin queue included
+    // Queue ids of one controller, its admin queue included, and their width
     parameter CTRL_QUEUES = 65,
-    // Queue table entries: every controller's queues
+    parameter LQID_W = $clog2(CTRL_QUEUES),
+    // Queue table entries: the queue pairs every controller's queues are drawn from
     parameter QUEUE_COUNT = FUNCTIONS * CTRL_QUEUES,
-    // Queue id width
+    // Queue table entry width
     parameter QID_W = $clog2(QUEUE_COUNT),
+    // Interrupt vectors of every controller (CTRL_QUEUES each), and their width
+    parameter VECTORS = FUNCTIONS * CTRL_QUEUES,
+    parameter VEC_W = $clog2(VECTORS),
     // Command slots
     parameter SLOTS = 64,
     // Slot id width
@@ -110,6 +115,7 @@ module nvme_fw_mailbox #
     input  wire [SLOT_W-1:0]        cmd_slot,
     input  wire [QID_W-1:0]         cmd_sqid,
     input  wire [7:0]               cmd_epoch,
+    input  wire [1:0]               cmd_function,
     input  wire [SLOT_W:0]          cmd_count,
     output wire                     cmd_pop,
     output wire                     sqe_rd_en,
@@ -140,6 +146,7 @@ module nvme_fw_mailbox #
     output wire [63:12]             q_base,
     output wire [15:0]              q_size,
     output wire [QID_W-1:0]         q_map,
+    output wire [VEC_W-1:0]         q_vector,
     output wire [1:0]               q_prio,
     output wire                     q_ien,
     input  wire                     q_sq_valid,
@@ -151,6 +158,14 @@ module nvme_fw_mailbox #
     input  wire                     q_cq_phase,
     input  wire [15:0]              q_cq_tail,
     input  wire [15:0]              q_cq_head,
+    // mapping the selected entry to a controller's queue pair (Q_MAP), and its mapping
+    output wire                     q_map_valid,
+    output wire                     q_map_on,
+    output wire [1:0]               q_map_function,
+    output wire [LQID_W-1:0]        q_map_lqid,
+    input  wire                     q_mapped,
+    input  wire [1:0]               q_mapped_function,
+    input  wire [LQID_W-1:0]        q_mapped_lqid,
 
     /*
      * Invalid doorbell writes
@@ -163,7 +178,8 @@ module nvme_fw_mailbox #
     output wire [15:0]              fw_db_value,
     input  wire                     db_err_valid,
     input  wire [1:0]               db_err_kind,
-    input  wire [QID_W-1:0]         db_err_qid,
+    // the queue written: f x CTRL_QUEUES + its id within controller f
+    input  wire [VEC_W-1:0]         db_err_qid,
     input  wire                     db_err_is_cq,
 
     /*
@@ -176,7 +192,7 @@ module nvme_fw_mailbox #
     // each controller's Interrupt Coalescing (COALESCE[f])
     output wire [8*FUNCTIONS-1:0]   coalesce_thr,
     output wire [8*FUNCTIONS-1:0]   coalesce_time,
-    output wire [QUEUE_COUNT-1:0]   coalesce_disable,
+    output wire [VECTORS-1:0]       coalesce_disable,
 
     /*
      * DMA engine requests (held until taken) and results
@@ -214,9 +230,9 @@ initial begin
         $finish;
     end
     if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT
-            || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES
-            || QUEUE_COUNT > 32 * COALESCE_DISABLE_COUNT) begin
-        $error("Error: 1 to 4 controllers of CTRL_QUEUES queues each, as many vectors as COALESCE_DISABLE holds (instance %m)");
+            || VECTORS != FUNCTIONS * CTRL_QUEUES || VECTORS > 32 * COALESCE_DISABLE_COUNT
+            || LQID_W > Q_MAP_QID_W || VEC_W > DB_ERR_QID_W || VEC_W > Q_ATTR_ID_W) begin
+        $error("Error: 1 to 4 controllers of CTRL_QUEUES queues and vectors each, as many vectors as COALESCE_DISABLE holds (instance %m)");
         $finish;
     end
     if (US_CYCLES < 1) begin
@@ -256,6 +272,8 @@ reg [SLOT_W-1:0] cpl_slot_reg;
 reg [14:0] cpl_status_reg;
 
 reg [QID_W-1:0] q_sel_reg;
+reg q_map_valid_reg;
+reg [31:0] q_map_word_reg;
 reg [63:0] q_base_reg;
 reg [15:0] q_size_reg;
 reg [31:0] q_attr_reg;
@@ -336,11 +354,14 @@ wire [31:0] params_word = place(SLOTS, FW_PARAMS_CMD_SLOTS) | place(CTRL_QUEUES 
 // slot and SQ id of an empty FIFO are stale: report zeros
 wire [31:0] cmd_info_word = !cmd_valid ? 32'd0 : place(32'd1, CMD_INFO_VALID)
     | place({{(32-QID_W){1'b0}}, cmd_sqid}, CMD_INFO_SQID) | place({24'd0, cmd_epoch}, CMD_INFO_EPOCH)
+    | place({30'd0, cmd_function}, CMD_INFO_FUNCTION)
     | place({{(32-SLOT_W){1'b0}}, cmd_slot}, CMD_INFO_SLOT);
 wire [31:0] sq_state_word = place({31'd0, q_sq_valid}, Q_SQ_STATE_VALID)
     | place({31'd0, q_sq_fetching}, Q_SQ_STATE_FETCHING) | place({16'd0, q_sq_head}, Q_SQ_STATE_HEAD);
 wire [31:0] cq_state_word = place({31'd0, q_cq_valid}, Q_CQ_STATE_VALID) | place({31'd0, q_cq_full}, Q_CQ_STATE_FULL)
     | place({31'd0, q_cq_phase}, Q_CQ_STATE_PHASE) | place({16'd0, q_cq_tail}, Q_CQ_STATE_TAIL);
+wire [31:0] map_word = place({31'd0, q_mapped}, Q_MAP_MAPPED) | place({30'd0, q_mapped_function}, Q_MAP_FUNCTION)
+    | place({{(32-LQID_W){1'b0}}, q_mapped_lqid}, Q_MAP_QID);
 wire [31:0] tails_word = place({16'd0, q_cq_head}, Q_TAILS_CQ_HEAD) | place({16'd0, q_sq_tail}, Q_TAILS_SQ_TAIL);
 wire [31:0] dma_result_word = !dma_res_valid ? 32'd0 : place(32'd1, DMA_RESULT_VALID)
     | place({31'd0, dma_res_auto}, DMA_RESULT_AUTO) | place({24'd0, dma_res_cookie}, DMA_RESULT_COOKIE)
@@ -373,7 +394,7 @@ us_tick_inst (
 );
 
 assign idle = w_state_reg == W_IDLE && r_state_reg == R_IDLE && !wd_running && !cmd_pop_reg
-              && !dma_res_pop_reg && !q_cmd_valid_reg;
+              && !dma_res_pop_reg && !q_cmd_valid_reg && !q_map_valid_reg;
 
 assign cmd_pop = cmd_pop_reg;
 assign dma_res_pop = dma_res_pop_reg;
@@ -414,6 +435,11 @@ assign q_sel = q_sel_reg;
 assign q_base = q_base_reg[63:12];
 assign q_size = q_size_reg;
 assign q_map = q_attr_reg[Q_ATTR_ID +: QID_W];
+assign q_vector = q_attr_reg[Q_ATTR_ID +: VEC_W];
+assign q_map_valid = q_map_valid_reg;
+assign q_map_on = q_map_word_reg[Q_MAP_MAPPED];
+assign q_map_function = q_map_word_reg[Q_MAP_FUNCTION +: 2];
+assign q_map_lqid = q_map_word_reg[Q_MAP_QID +: LQID_W];
 assign q_prio = q_attr_reg[Q_ATTR_MODE +: 2];
 assign q_ien = q_attr_reg[Q_ATTR_MODE];
 
@@ -431,7 +457,7 @@ generate
         wire [32*(COALESCE_COUNT-FUNCTIONS)-1:0] unused_coalesce = coalesce_reg[32*COALESCE_COUNT-1:32*FUNCTIONS];
     end
 endgenerate
-assign coalesce_disable = cd_reg[QUEUE_COUNT-1:0];
+assign coalesce_disable = cd_reg[VECTORS-1:0];
 
 // events of this cycle: set in FW_IRQ_STATUS and FN_EVENTS even if the firmware clears others meanwhile
 wire [FUNCTIONS-1:0] enabled_event = ctrl_enabled & ~enabled_seen_reg;
@@ -449,6 +475,7 @@ always @(posedge clk) begin
     cmd_pop_reg <= 1'b0;
     dma_res_pop_reg <= 1'b0;
     q_cmd_valid_reg <= 1'b0;
+    q_map_valid_reg <= 1'b0;
 
     // events
     irq_event_reg <= irq_event_reg | irq_set;
@@ -483,7 +510,7 @@ always @(posedge clk) begin
         if (!db_err_reg[DB_ERR_VALID]) begin
             db_err_reg[DB_ERR_VALID] <= 1'b1;
             db_err_reg[DB_ERR_KIND +: 2] <= db_err_kind;
-            db_err_reg[DB_ERR_QID +: QID_W] <= db_err_qid;
+            db_err_reg[DB_ERR_QID +: VEC_W] <= db_err_qid;
             db_err_reg[DB_ERR_IS_CQ] <= db_err_is_cq;
         end
         if (db_err_reg[DB_ERR_WRITES +: 8] != 8'hff) begin
@@ -522,6 +549,10 @@ always @(posedge clk) begin
                     Q_CMD: begin
                         q_cmd_valid_reg <= {{(32-QID_W){1'b0}}, q_sel_reg} < QUEUE_COUNT;
                         q_cmd_op_reg <= wdata[Q_CMD_OP +: 3];
+                    end
+                    Q_MAP: begin
+                        q_map_valid_reg <= {{(32-QID_W){1'b0}}, q_sel_reg} < QUEUE_COUNT;
+                        q_map_word_reg <= wdata & Q_MAP_WMASK;
                     end
                     Q_SQ_DOORBELL, Q_CQ_DOORBELL: begin
                         fw_db_is_cq_reg <= waddr == Q_CQ_DOORBELL;
@@ -587,7 +618,8 @@ always @(posedge clk) begin
                     FN_STATUS + 3 * FN_STATUS_STRIDE[15:0]: rdata_reg <= fn_status_words[127:96];
                     FN_EVENTS: rdata_reg <= fn_events_reg;
                     FN_SLOT_QUOTA: rdata_reg <= slot_quota_reg;
-                    FW_FUNCTIONS: rdata_reg <= place(FUNCTIONS, FW_FUNCTIONS_FUNCTIONS);
+                    FW_FUNCTIONS: rdata_reg <= place(FUNCTIONS, FW_FUNCTIONS_FUNCTIONS)
+                                               | place(QUEUE_COUNT, FW_FUNCTIONS_ENTRIES);
                     FW_IRQ_STATUS: rdata_reg <= irq_status;
                     FW_IRQ_ENABLE: rdata_reg <= irq_enable_reg;
                     FW_PARAMS: rdata_reg <= params_word;
@@ -606,6 +638,7 @@ always @(posedge clk) begin
                     Q_SQ_STATE: rdata_reg <= sq_state_word;
                     Q_CQ_STATE: rdata_reg <= cq_state_word;
                     Q_TAILS: rdata_reg <= tails_word;
+                    Q_MAP: rdata_reg <= map_word;
                     DB_ERR: rdata_reg <= db_err_reg;
                     ARB: rdata_reg <= arb_reg;
                     COALESCE: rdata_reg <= coalesce_reg[31:0];
@@ -671,6 +704,8 @@ always @(posedge clk) begin
         cmd_pop_reg <= 1'b0;
         dma_res_pop_reg <= 1'b0;
         q_cmd_valid_reg <= 1'b0;
+        q_map_valid_reg <= 1'b0;
+        q_map_word_reg <= Q_MAP_RESET;
         dma_ctrl_reg <= DMA_CTRL_RESET;
         dma_offset_reg <= 24'd0;
         dma_length_reg <= 24'd0;

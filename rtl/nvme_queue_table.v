@@ -6,9 +6,8 @@
  * Per-queue state of the admin queue pair and the I/O queue pairs: base,
  * size, head, tail, CQ phase, SQ-to-CQ mapping, SQ priority, CQ interrupt
  * vector and enable. The table holds the queues of FUNCTIONS controllers,
- * CTRL_QUEUES each: queue q of controller f is entry f x CTRL_QUEUES + q,
- * and its CQ's interrupt vector is numbered the same way; a controller's
- * reset drops its queues only. Every change goes through this module, with a fixed
+ * each entry one controller's (entry_function, from nvme_queue_map); a
+ * controller's reset drops its queues only. Every change goes through this module, with a fixed
  * priority when several happen in the same cycle: controller reset, then
  * the admin queue's creation (a firmware create or delete in that cycle is
  * ignored), then firmware create/delete, then the engines and doorbells,
@@ -36,12 +35,12 @@ module nvme_queue_table #
 (
     // Controllers
     parameter FUNCTIONS = 1,
-    // Queue pairs of one controller, including its admin queue
-    parameter CTRL_QUEUES = 65,
-    // Entries: every controller's queue pairs
-    parameter QUEUE_COUNT = FUNCTIONS * CTRL_QUEUES,
+    // Entries: queue pairs of every controller
+    parameter QUEUE_COUNT = 65,
     // Queue id width
-    parameter QID_W = $clog2(QUEUE_COUNT)
+    parameter QID_W = $clog2(QUEUE_COUNT),
+    // Interrupt vector width
+    parameter VEC_W = QID_W
 )
 (
     input  wire                     clk,
@@ -52,8 +51,11 @@ module nvme_queue_table #
      */
     // a controller's reset, and the creation of one controller's admin queue pair (entry admin_qid)
     input  wire [FUNCTIONS-1:0]     ctrl_reset,
+    // the controller of each entry
+    input  wire [2*QUEUE_COUNT-1:0] entry_function,
     input  wire                     admin_create,
     input  wire [QID_W-1:0]         admin_qid,
+    input  wire [VEC_W-1:0]         admin_vector,
     input  wire [63:12]             asq_base,
     input  wire [63:12]             acq_base,
     input  wire [11:0]              aqa_asqs,
@@ -64,6 +66,7 @@ module nvme_queue_table #
      */
     input  wire                     db_valid,
     input  wire [QID_W-1:0]         db_qid,
+    input  wire [1:0]               db_function,
     input  wire                     db_is_cq,
     input  wire                     db_beyond,
     input  wire [15:0]              db_value,
@@ -84,6 +87,7 @@ module nvme_queue_table #
     input  wire [63:12]             fw_cmd_base,
     input  wire [15:0]              fw_cmd_size,
     input  wire [QID_W-1:0]         fw_cmd_map,
+    input  wire [VEC_W-1:0]         fw_cmd_vector,
     input  wire [1:0]               fw_cmd_prio,
     input  wire                     fw_cmd_ien,
 
@@ -110,7 +114,7 @@ module nvme_queue_table #
     output wire [15:0]              post_cq_tail,
     output wire                     post_cq_phase,
     output wire                     post_cq_full,
-    output wire [QID_W-1:0]         post_cq_vector,
+    output wire [VEC_W-1:0]         post_cq_vector,
     output wire                     post_cq_ien,
     input  wire                     post_advance,
 
@@ -134,26 +138,19 @@ module nvme_queue_table #
      */
     output wire [QUEUE_COUNT-1:0]   sq_pending,
     output wire [2*QUEUE_COUNT-1:0] sq_prio,
+    // every entry holding an SQ or a CQ
+    output wire [QUEUE_COUNT-1:0]   entry_valid,
     output wire                     any_queue_valid
 );
 
-// a controller's queues are the entries {f, q}: q has LQID_W bits
-localparam LQID_W = $clog2(CTRL_QUEUES);
-
-// the controller of an entry
-function integer controller_of(input integer entry);
-    controller_of = FUNCTIONS == 1 ? 0 : entry >> LQID_W;
-endfunction
+// the four functions the hard IP can have, for lookups by an entry's controller
+wire [3:0] reset_any = {{(4-FUNCTIONS){1'b0}}, ctrl_reset};
 
 initial begin
     // Queue 0 is the admin queue; NVMe allows at most 65535 I/O queues
-    if (QUEUE_COUNT < 2 || QUEUE_COUNT > 65536 || (1 << QID_W) < QUEUE_COUNT
-            || QUEUE_COUNT != FUNCTIONS * CTRL_QUEUES) begin
-        $error("Error: QUEUE_COUNT must be FUNCTIONS x CTRL_QUEUES, between 2 and 65536, and fit in QID_W bits (instance %m)");
-        $finish;
-    end
-    if (FUNCTIONS > 1 && CTRL_QUEUES != 1 << LQID_W) begin
-        $error("Error: with several controllers, CTRL_QUEUES must be a power of two: entry {f, q} (instance %m)");
+    if (FUNCTIONS < 1 || FUNCTIONS > 4 || QUEUE_COUNT < 2 * FUNCTIONS || QUEUE_COUNT > 65536
+            || (1 << QID_W) < QUEUE_COUNT || VEC_W < 1) begin
+        $error("Error: 1 to 4 controllers, an admin and an I/O queue each, 2 to 65536 entries in QID_W bits (instance %m)");
         $finish;
     end
 end
@@ -165,7 +162,7 @@ reg  [QID_W-1:0]    sq_cqid  [0:QUEUE_COUNT-1];
 reg  [1:0]          sq_qprio [0:QUEUE_COUNT-1];
 reg  [63:12]        cq_base  [0:QUEUE_COUNT-1];
 reg  [15:0]         cq_size  [0:QUEUE_COUNT-1];
-reg  [QID_W-1:0]    cq_iv    [0:QUEUE_COUNT-1];
+reg  [VEC_W-1:0]    cq_iv    [0:QUEUE_COUNT-1];
 reg                 cq_ien   [0:QUEUE_COUNT-1];
 
 // state
@@ -233,6 +230,7 @@ generate
     for (g = 0; g < QUEUE_COUNT; g = g + 1) begin : per_queue
         assign sq_pending[g] = sq_valid[g] && sq_tail[g] != sq_head[g];
         assign sq_prio[2*g +: 2] = sq_qprio[g];
+        assign entry_valid[g] = sq_valid[g] || cq_valid[g];
     end
 endgenerate
 
@@ -262,7 +260,7 @@ always @(posedge clk) begin
     if (create_cq) begin
         cq_base[create_qid] <= admin_create ? acq_base[63:12] : fw_cmd_base[63:12];
         cq_size[create_qid] <= admin_create ? {4'd0, aqa_acqs} : fw_cmd_size;
-        cq_iv[create_qid] <= admin_create ? admin_qid : fw_cmd_map;
+        cq_iv[create_qid] <= admin_create ? admin_vector : fw_cmd_vector;
         cq_ien[create_qid] <= admin_create || fw_cmd_ien;
     end
 end
@@ -330,7 +328,7 @@ always @(posedge clk) begin
     end
 
     for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
-        if (rst || ctrl_reset[controller_of(k)]) begin
+        if (rst || reset_any[entry_function[2*k +: 2]]) begin
             sq_valid[k] <= 1'b0;
             cq_valid[k] <= 1'b0;
             sq_head[k] <= 16'd0;
@@ -340,7 +338,7 @@ always @(posedge clk) begin
         end
     end
     // the reset of the doorbell's controller comes first
-    if (rst || ctrl_reset[controller_of({{(32-QID_W){1'b0}}, db_qid})]) begin
+    if (rst || reset_any[db_function]) begin
         db_err_valid <= 1'b0;
     end
 end

@@ -29,6 +29,7 @@ from models.backend_factory import make_backend
 from models.flash import OcssdBackend, ZnsBackend
 from models.identify import ControllerConfig, NamespaceConfig
 from models.namespace_model import NamespaceInventory
+from models.queue_budget import QueueBudget
 from models.nvme_commands import identify_cmd
 from models.nvme_spec import Status
 from models.nvme_regs import NVME_CC_AMS_SHIFT, ControllerParams, RegisterModel
@@ -86,6 +87,10 @@ class NvmeBaseTest(uvm_test):
             ConfigDB().set(None, f"*{function_suffix(fn)}", "HOST_MEMORY", partial(self.tb.bus_peek, function=fn))
         # the namespaces and their contents, which the reference models of all controllers share
         ConfigDB().set(None, "*", "NAMESPACES", NamespaceInventory(self.config))
+        # and the queue table's pool, from which every controller is granted its I/O queue pairs
+        design = self.controller_params.design
+        ConfigDB().set(None, "*", "QUEUE_BUDGET", QueueBudget(design.queue_table_entries - design.FUNCTIONS,
+                                                              design.FUNCTIONS, design.IO_QUEUES))
         ConfigDB().set(None, "*", "REG_BFMS", self.function_regs)
         ConfigDB().set(None, "*", "REG_MODELS", self.function_reg_models)
         ConfigDB().set(None, "*", "QUEUES", self.uses_queues)

@@ -172,8 +172,10 @@ class NvmeReference(uvm_subscriber):
     def build_phase(self) -> None:
         self.config: ControllerConfig = ConfigDB().get(self, "", "CONTROLLER_CONFIG")
         # the subsystem's namespaces and their contents, which every controller's model shares
+        # and the queue pairs the subsystem's controllers may create (one per function, numbered by CNTLID)
         self.model = NvmeModel(self.config, ConfigDB().get(self, "", "IO_QUEUE_PAIRS"),
-                               ConfigDB().get(self, "", "MQES"), ConfigDB().get(self, "", "NAMESPACES"))
+                               ConfigDB().get(self, "", "MQES"), ConfigDB().get(self, "", "NAMESPACES"),
+                               ConfigDB().get(self, "", "QUEUE_BUDGET"), self.config.cntlid)
         self.peek = ConfigDB().get(self, "", "HOST_MEMORY")
         self.predictions: dict[tuple[int, int], Prediction] = {}
         self.aborts = AbortTracker()

@@ -22,7 +22,7 @@ from tb.controllers import ControllersTest
 
 from bench_figures import record
 
-BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
+BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
 WINDOW_NS = 200_000
 DEPTH = 64
 BATCH = 16         # reads in flight per controller

@@ -172,9 +172,11 @@ class nvme_fw_mailbox__FW_FUNCTIONS(uvm_reg):
     def __init__(self, name: str = "FW_FUNCTIONS"):
         super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
         self.FUNCTIONS = uvm_reg_field("FUNCTIONS")
+        self.ENTRIES = uvm_reg_field("ENTRIES")
 
     def build(self) -> None:
         self.FUNCTIONS.configure(self, 3, 0, "RO", True, 0x0, False, True, False)
+        self.ENTRIES.configure(self, 8, 8, "RO", True, 0x0, False, True, False)
 
 
 # Reg - nvme_fw_mailbox::FN_EVENTS
@@ -244,12 +246,14 @@ class nvme_fw_mailbox__CMD_INFO(uvm_reg):
         self.SLOT = uvm_reg_field("SLOT")
         self.EPOCH = uvm_reg_field("EPOCH")
         self.SQID = uvm_reg_field("SQID")
+        self.FUNCTION = uvm_reg_field("FUNCTION")
         self.VALID = uvm_reg_field("VALID")
 
     def build(self) -> None:
         self.SLOT.configure(self, 8, 0, "RO", True, 0x0, False, True, False)
         self.EPOCH.configure(self, 8, 8, "RO", True, 0x0, False, True, False)
         self.SQID.configure(self, 7, 16, "RO", True, 0x0, False, True, False)
+        self.FUNCTION.configure(self, 2, 24, "RO", True, 0x0, False, True, False)
         self.VALID.configure(self, 1, 31, "RO", True, 0x0, False, True, False)
 
 
@@ -449,6 +453,21 @@ class nvme_fw_mailbox__q_doorbell_name_5fd3cd39(uvm_reg):
     def build(self) -> None:
         self.VALUE.configure(self, 16, 0, "WO", False, 0x0, True, True, False)
         self.EXPECT.configure(self, 16, 16, "WO", False, 0x0, True, True, False)
+
+
+# Reg - nvme_fw_mailbox::Q_MAP
+class nvme_fw_mailbox__Q_MAP(uvm_reg):
+
+    def __init__(self, name: str = "Q_MAP"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.QID = uvm_reg_field("QID")
+        self.FUNCTION = uvm_reg_field("FUNCTION")
+        self.MAPPED = uvm_reg_field("MAPPED")
+
+    def build(self) -> None:
+        self.QID.configure(self, 7, 0, "RW", True, 0x0, True, True, False)
+        self.FUNCTION.configure(self, 2, 16, "RW", True, 0x0, True, True, False)
+        self.MAPPED.configure(self, 1, 31, "RW", True, 0x0, True, True, False)
 
 
 # Reg - nvme_fw_mailbox::DB_ERR
@@ -703,6 +722,7 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.Q_TAILS = nvme_fw_mailbox__Q_TAILS("Q_TAILS")
         self.Q_SQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_83e05a93("Q_SQ_DOORBELL")
         self.Q_CQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_5fd3cd39("Q_CQ_DOORBELL")
+        self.Q_MAP = nvme_fw_mailbox__Q_MAP("Q_MAP")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
         self.ARB = nvme_fw_mailbox__ARB("ARB")
         self.COALESCE = create_object_array(nvme_fw_mailbox__COALESCE, "COALESCE", [4])
@@ -868,6 +888,11 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.Q_CQ_DOORBELL.build()
         self.get_default_map().add_reg(self.Q_CQ_DOORBELL, 0x328, "RW")
+        self.Q_MAP = nvme_fw_mailbox__Q_MAP("Q_MAP")
+        self.Q_MAP.configure(self, None, "")
+
+        self.Q_MAP.build()
+        self.get_default_map().add_reg(self.Q_MAP, 0x32c, "RW")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
         self.DB_ERR.configure(self, None, "")
 

@@ -89,6 +89,8 @@ localparam integer FW_WATCHDOG_LIMIT_US_W = 16;
 localparam [15:0] FW_FUNCTIONS = 16'h0020;
 localparam integer FW_FUNCTIONS_FUNCTIONS = 0;
 localparam integer FW_FUNCTIONS_FUNCTIONS_W = 3;
+localparam integer FW_FUNCTIONS_ENTRIES = 8;
+localparam integer FW_FUNCTIONS_ENTRIES_W = 8;
 // FN_EVENTS: Controller events
 localparam [15:0] FN_EVENTS = 16'h0024;
 localparam [31:0] FN_EVENTS_WMASK = 32'hFFF;
@@ -141,6 +143,8 @@ localparam integer CMD_INFO_EPOCH = 8;
 localparam integer CMD_INFO_EPOCH_W = 8;
 localparam integer CMD_INFO_SQID = 16;
 localparam integer CMD_INFO_SQID_W = 7;
+localparam integer CMD_INFO_FUNCTION = 24;
+localparam integer CMD_INFO_FUNCTION_W = 2;
 localparam integer CMD_INFO_VALID = 31;
 localparam integer CMD_INFO_VALID_W = 1;
 // CMD_POP: Command pop
@@ -253,6 +257,16 @@ localparam integer Q_CQ_DOORBELL_VALUE = 0;
 localparam integer Q_CQ_DOORBELL_VALUE_W = 16;
 localparam integer Q_CQ_DOORBELL_EXPECT = 16;
 localparam integer Q_CQ_DOORBELL_EXPECT_W = 16;
+// Q_MAP: Selected entry's queue pair
+localparam [15:0] Q_MAP = 16'h032C;
+localparam [31:0] Q_MAP_WMASK = 32'h8003007F;
+localparam [31:0] Q_MAP_RESET = 32'h0;
+localparam integer Q_MAP_QID = 0;
+localparam integer Q_MAP_QID_W = 7;
+localparam integer Q_MAP_FUNCTION = 16;
+localparam integer Q_MAP_FUNCTION_W = 2;
+localparam integer Q_MAP_MAPPED = 31;
+localparam integer Q_MAP_MAPPED_W = 1;
 // DB_ERR: Doorbell error log
 localparam [15:0] DB_ERR = 16'h0400;
 localparam [31:0] DB_ERR_WMASK = 32'h80000000;

@@ -33,7 +33,7 @@ from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
 from tb.sequences import stream_commands
 
-BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
+BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
 
 TIMEOUT_MS = 20
 NSID = 1

@@ -25,7 +25,7 @@ from tb.base_test import NvmeBaseTest, QueueTest
 from tb.nvme_driver import NvmeDriver
 from tb.sequences import io_command
 
-BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15}
+BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
 
 TIMEOUT_US = 2000
 ENTRY = bar0.MSIX_TABLE.STRIDE

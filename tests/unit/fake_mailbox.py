@@ -17,6 +17,9 @@ class FakeMailbox:
     timeout_ns = 5_000
     # True: the mailbox of one controller among several, whose reset leaves its slots to drain
     drains_on_reset = False
+    # one controller: every queue id its own
+    function = 0
+    budget = None
 
     def __init__(self) -> None:
         self.fifo: deque[tuple[CommandSlot, int, SubmissionEntry]] = deque()

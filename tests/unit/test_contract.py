@@ -36,7 +36,8 @@ def test_register_decoders_hold_no_offsets_of_their_own(source: str) -> None:
 
 def test_python_fields_encode_and_check_their_width() -> None:
     assert fw.CPL_POST.encode(STATUS=0x2, EPOCH=3, SLOT=5) == 0x2 << 17 | 3 << 8 | 5
-    assert fw.CMD_INFO.decode(1 << 31 | 4 << 16 | 7) == {"SLOT": 7, "EPOCH": 0, "SQID": 4, "VALID": 1}
+    assert fw.CMD_INFO.decode(1 << 31 | 2 << 24 | 4 << 16 | 7) == {"SLOT": 7, "EPOCH": 0, "SQID": 4, "FUNCTION": 2,
+                                                                   "VALID": 1}
     with pytest.raises(ValueError):
         Field(8, 8).put(256)
     with pytest.raises(KeyError):

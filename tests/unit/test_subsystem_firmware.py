@@ -1,5 +1,6 @@
-"""firmware/subsystem.py against a fake AXI4-Lite port: each controller's ids land in its own entries of the
-shared queue table, and the subsystem's loop hands events and commands to the controller they are for."""
+"""firmware/subsystem.py and firmware/queue_pool.py against a fake AXI4-Lite port: each controller's queue pairs
+get entries of the shared queue table from the pool, its vectors are its own, and the subsystem's loop hands
+events and commands to the controller they are for."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from contract import fw_mailbox as regs
-from firmware.mailbox import CommandSlot, DoorbellErrorKind, Mailbox
+from firmware.mailbox import CommandSlot, DoorbellErrorKind, Mailbox, MailboxError
+from firmware.queue_pool import QueuePool
 from firmware.subsystem import ControllerMailbox, SubsystemFirmware
 from models.nvme_spec import SubmissionEntry
 
 QUEUES = 16
 FUNCTIONS = 4
+ENTRIES = 32
 
 
 class FakePort:
@@ -32,32 +35,107 @@ class FakePort:
         return 0
 
 
-def bus(values: dict[int, int] | None = None) -> Mailbox:
-    mailbox = Mailbox(FakePort(values), irq=None, dma_irq=None)
+class MapPort(FakePort):
+    """Q_MAP as the hardware keeps it, per entry Q_SEL selects; a map of an entry in ``refused`` changes
+    nothing, as the hardware's does for an entry still in use."""
+
+    def __init__(self, values: dict[int, int] | None = None, refused: frozenset[int] = frozenset()) -> None:
+        super().__init__(values)
+        self.refused = refused
+        self.maps: dict[int, int] = {}
+
+    async def read(self, offset: int) -> tuple[int, int]:
+        if offset == regs.Q_MAP.OFFSET:
+            return self.maps.get(self.values.get(regs.Q_SEL.OFFSET, 0), 0), 0
+        return await super().read(offset)
+
+    async def write(self, offset: int, value: int) -> int:
+        entry = self.values.get(regs.Q_SEL.OFFSET, 0)
+        if offset == regs.Q_SEL.OFFSET:
+            self.values[offset] = value
+        elif offset == regs.Q_MAP.OFFSET and entry not in self.refused:
+            self.maps[entry] = value if regs.Q_MAP.MAPPED.get(value) else 0
+        return await super().write(offset, value)
+
+
+def bus(values: dict[int, int] | None = None, refused: frozenset[int] = frozenset()) -> Mailbox:
+    mailbox = Mailbox(MapPort(values, refused), irq=None, dma_irq=None)
     mailbox._lock = asyncio.Lock()
     return mailbox
+
+
+def pooled(shared: Mailbox, function: int) -> ControllerMailbox:
+    """Controller ``function``'s view, with a pool of ENTRIES entries."""
+    view = ControllerMailbox(shared, function, QUEUES, FUNCTIONS)
+    view.pool = QueuePool(shared, FUNCTIONS, ENTRIES, QUEUES)
+    return view
 
 
 def written(mailbox: Mailbox, offset: int) -> list[int]:
     return [value for at, value in mailbox.port.writes if at == offset]
 
 
-def test_queue_ids_and_vectors_are_the_functions_entries() -> None:
+def test_a_queue_pair_draws_a_pool_entry_and_its_vector_is_the_functions() -> None:
     shared = bus()
-    view = ControllerMailbox(shared, 2, QUEUES, FUNCTIONS)
+    view = pooled(shared, 2)
     asyncio.run(view.create_cq(3, 0x10000, 15, vector=3, ien=True))
     asyncio.run(view.create_sq(3, 0x20000, 15, cqid=3))
     asyncio.run(view.delete_sq(3))
-    assert written(shared, regs.Q_SEL.OFFSET) == [2 * QUEUES + 3] * 3
-    assert [regs.Q_ATTR.ID.get(v) for v in written(shared, regs.Q_ATTR.OFFSET)] == [2 * QUEUES + 3] * 2
+    # the first pool entry (after the four admin queues), mapped once, then created in and deleted from
+    assert written(shared, regs.Q_MAP.OFFSET) == [regs.Q_MAP.encode(MAPPED=1, FUNCTION=2, QID=3)]
+    assert written(shared, regs.Q_SEL.OFFSET) == [FUNCTIONS] * 4
+    # the CQ's vector is {function, vector}; the SQ names its CQ's entry
+    assert [regs.Q_ATTR.ID.get(v) for v in written(shared, regs.Q_ATTR.OFFSET)] == [2 * QUEUES + 3, FUNCTIONS]
     asyncio.run(view.ring(0, cq=True, expect=1, value=2))
-    assert written(shared, regs.Q_SEL.OFFSET)[-1] == 2 * QUEUES
+    assert written(shared, regs.Q_SEL.OFFSET)[-1] == 2, "the admin queue of controller 2 is entry 2"
+
+
+def test_the_entry_goes_back_with_the_pairs_last_queue() -> None:
+    shared = bus()
+    view = pooled(shared, 1)
+    asyncio.run(view.create_cq(1, 0x10000, 15, vector=1, ien=True))
+    asyncio.run(view.create_sq(1, 0x20000, 15, cqid=1))
+    asyncio.run(view.delete_sq(1))
+    assert view.entry(1) == FUNCTIONS and not written(shared, regs.Q_MAP.OFFSET)[1:]
+    asyncio.run(view.delete_cq(1))
+    assert written(shared, regs.Q_MAP.OFFSET)[1:] == [regs.Q_MAP.encode(MAPPED=0, FUNCTION=1, QID=1)]
+    with pytest.raises(ValueError):
+        view.entry(1)
+    assert view.pool is not None and view.pool.locate(FUNCTIONS) == (1, 1), "an entry remembers its last pair"
+
+
+def test_an_entry_the_hardware_refuses_is_passed_over() -> None:
+    shared = bus(refused=frozenset({FUNCTIONS, FUNCTIONS + 1}))
+    view = pooled(shared, 0)
+    asyncio.run(view.create_cq(5, 0x10000, 15, vector=0, ien=False))
+    assert view.entry(5) == FUNCTIONS + 2
+    everything = bus(refused=frozenset(range(ENTRIES)))
+    with pytest.raises(MailboxError):
+        asyncio.run(pooled(everything, 0).create_cq(5, 0x10000, 15, vector=0, ien=False))
+
+
+def test_a_reset_frees_the_controllers_entries_only() -> None:
+    shared = bus()
+    views = [pooled(shared, fn) for fn in range(2)]
+    views[1].pool = views[0].pool
+    for view in views:
+        asyncio.run(view.create_cq(1, 0x10000, 15, vector=1, ien=True))
+    assert (views[0].entry(1), views[1].entry(1)) == (FUNCTIONS, FUNCTIONS + 1)
+    assert views[0].pool is not None
+    views[0].pool.reset(0)
+    with pytest.raises(ValueError):
+        views[0].entry(1)
+    assert views[1].entry(1) == FUNCTIONS + 1
+    asyncio.run(views[1].create_cq(2, 0x10000, 15, vector=2, ien=True))
+    assert views[1].entry(2) == FUNCTIONS + 2, "a freed entry goes to the back of the free list"
 
 
 def test_another_controllers_queue_is_out_of_reach() -> None:
-    view = ControllerMailbox(bus(), 1, QUEUES, FUNCTIONS)
+    view = pooled(bus(), 1)
     with pytest.raises(ValueError):
         view.entry(QUEUES)
+    with pytest.raises(ValueError):
+        view.vector(QUEUES)
 
 
 def test_status_and_shutdown_are_the_functions() -> None:
@@ -115,25 +193,40 @@ def subsystem(values: dict[int, int] | None = None) -> tuple[SubsystemFirmware, 
     shared = bus(values)
     controllers = [FakeController(ControllerMailbox(shared, fn, QUEUES, FUNCTIONS)) for fn in range(FUNCTIONS)]
     loop = SubsystemFirmware(shared, controllers)
+    loop.pool = QueuePool(shared, FUNCTIONS, ENTRIES, QUEUES)
     loop._epochs = [0] * FUNCTIONS
     return loop, controllers
 
 
-def test_commands_go_to_their_sqs_controller_with_its_own_sq_id() -> None:
+def test_commands_go_to_their_controller_with_its_own_sq_id() -> None:
     loop, controllers = subsystem()
+    assert loop.pool is not None
+    entry = asyncio.run(loop.pool.hold(2, 1))
     sqe = SubmissionEntry(opcode=0)
-    asyncio.run(loop._dispatch(CommandSlot(4), 2 * QUEUES + 1, sqe))
-    asyncio.run(loop._dispatch(CommandSlot(5), 3 * QUEUES, sqe))
-    assert controllers[2].calls == [("execute", CommandSlot(4), 1)]
-    assert controllers[3].calls == [("execute", CommandSlot(5), 0)]
+    asyncio.run(loop._dispatch(CommandSlot(4, function=2), entry, sqe))
+    asyncio.run(loop._dispatch(CommandSlot(5, function=3), 3, sqe))
+    assert controllers[2].calls == [("execute", CommandSlot(4, function=2), 1)]
+    assert controllers[3].calls == [("execute", CommandSlot(5, function=3), 0)]
     assert not controllers[0].calls and not controllers[1].calls
+
+
+def test_a_command_whose_sq_entry_went_to_another_controller_only_frees_its_slot() -> None:
+    loop, controllers = subsystem()
+    loop.pool = QueuePool(loop.mailbox, FUNCTIONS, 2 * FUNCTIONS, QUEUES)   # four pool entries
+    entry = asyncio.run(loop.pool.hold(1, 2))
+    for qid in (1, 2, 3):
+        asyncio.run(loop.pool.hold(0, qid))
+    loop.pool.reset(1)
+    assert asyncio.run(loop.pool.hold(0, 4)) == entry
+    asyncio.run(loop._dispatch(CommandSlot(6, function=1), entry, SubmissionEntry(opcode=1)))
+    assert controllers[1].calls == [("drop", CommandSlot(6, function=1))] and not controllers[0].calls
 
 
 def test_a_command_fetched_before_its_controllers_reset_only_frees_its_slot() -> None:
     loop, controllers = subsystem()
     loop._epochs[1] = 2
-    asyncio.run(loop._dispatch(CommandSlot(9, epoch=1), QUEUES + 3, SubmissionEntry(opcode=1)))
-    assert controllers[1].calls == [("drop", CommandSlot(9, epoch=1))]
+    asyncio.run(loop._dispatch(CommandSlot(9, epoch=1, function=1), FUNCTIONS + 3, SubmissionEntry(opcode=1)))
+    assert controllers[1].calls == [("drop", CommandSlot(9, epoch=1, function=1))]
     assert loop.stale_commands == 1
 
 
