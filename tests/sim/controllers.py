@@ -25,12 +25,15 @@ from models.identify import (CMIC_MULTI_CONTROLLER, OACS_DOORBELL_BUFFER_CONFIG,
 from models.iommu import DmaPolicy, FaultCause
 from models.nvme_commands import (doorbell_buffer_config_cmd, identify_cmd, ns_attachment_cmd, ns_create_cmd,
                                   ns_create_data, ns_delete_cmd, read_cmd, write_cmd)
-from models.nvme_spec import CommandSpecificStatus, FeatureId, GenericStatus, Status, coalescing_dword
+from firmware.mailbox import DoorbellErrorKind
+from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, Status, coalescing_dword,
+                              create_io_cq)
 from tb.base_test import SETTLE_NS, mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
+from tb.nvme_queues import sq_tail_doorbell
 from tb.sequences import stream_commands
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
@@ -47,6 +50,7 @@ QUOTA_DEPTH = 64              # 63 reads outstanding per SQ, 315 in all against 
 QUOTA_WINDOW_NS = 100_000
 CFS_WAIT_NS = 100_000         # beyond the fetch's completion timeout (about 53 us)
 COALESCING_TIME_NS = 200_000  # beyond an aggregation time of 100 us, well short of 1 ms
+POOL_DEPTH = 4                # entries of each queue when every queue id of the pool is in use
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -132,6 +136,81 @@ class EveryControllerServes(ControllerIo):
         data = ctrl.checks.data_scoreboard
         assert data.reads_checked >= reads, (
             f"function {ctrl.function}: its data scoreboard checked {data.reads_checked} reads, expected {reads}")
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class QueuesDrawnFromThePool(ControllerIo):
+    """The controllers' I/O queue pairs come from one pool: 32 queue table entries, four of them the admin
+    queues, for four controllers of 15 queue ids each. Each is granted an equal share by default
+    (Number of Queues); what some do not ask for, others get, up to all of a controller's queue ids, and
+    then every queue of every controller serves at once, its CQEs naming its own SQ id and its interrupts
+    on its controller's vector. A queue beyond the grant is Invalid Queue Identifier. A reset gives the
+    controller's entries back, and re-enabled it is granted its share again. A doorbell of a deleted queue
+    whose entry went to another controller is that of no queue: logged for its own controller, nothing
+    fetched for the other."""
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        design = self.tb.params
+        pool = design.queue_table_entries - design.FUNCTIONS
+        share = min(design.IO_QUEUES, pool // design.FUNCTIONS)
+        for ctrl in self.ctrls:
+            assert await self.allocation(ctrl) == share, f"function {ctrl.function}: not granted its share"
+        # two ask for one pair, one for every queue id, the last for as many: it gets what is left
+        asked = {2: 1, 3: 1, 0: design.IO_QUEUES, 1: design.IO_QUEUES}
+        granted = {fn: (await self.ctrls[fn].admin.set_num_queues(n, n))[0] for fn, n in asked.items()}
+        left = pool - 2 - design.IO_QUEUES
+        assert granted == {2: 1, 3: 1, 0: design.IO_QUEUES, 1: left}, f"granted {granted}"
+        queues = {ctrl.function: await self.queue_pairs(ctrl, granted[ctrl.function], POOL_DEPTH)
+                  for ctrl in self.ctrls}
+        beyond = await self.create_cq(self.ctrls[1], left + 1)
+        assert beyond.status.has(CommandSpecificStatus.INVALID_QUEUE_IDENTIFIER), f"beyond the grant: {beyond}"
+        await self.every_queue_serves(queues, rng)
+
+        # controller 2's pair goes back to the pool, then controller 1's, and controller 1 draws again
+        await self.ctrls[2].admin.delete_queue_pair(queues[2][0])
+        victim = self.ctrls[1]
+        await self.reset(victim)
+        await self.restart(victim)
+        assert await self.allocation(victim) == share, "re-enabled, function 1 is not granted its share"
+        queues[1] = await self.queue_pairs(victim, share, POOL_DEPTH)
+        await self.stale_doorbell(self.ctrls[2], victim)
+        del queues[2]
+        await self.every_queue_serves(queues, rng)
+        self.requesters.check()
+
+    async def allocation(self, ctrl: Controller) -> int:
+        """I/O queue pairs the controller may create (Get Features Number of Queues), SQs and CQs alike."""
+        dw0 = (await ctrl.admin.get_features(FeatureId.NUMBER_OF_QUEUES)).dw0
+        assert dw0 & 0xFFFF == dw0 >> 16, f"function {ctrl.function}: Number of Queues {dw0:#010x}"
+        return (dw0 & 0xFFFF) + 1
+
+    async def create_cq(self, ctrl: Controller, qid: int):
+        buf = await self.buffer(ctrl, 1)
+        return await ctrl.admin.execute(create_io_cq(qid, POOL_DEPTH - 1, buf.bus, iv=qid), expect=None)
+
+    async def every_queue_serves(self, queues: dict, rng: random.Random) -> None:
+        """A write and read-back on every queue of every controller at once; each queue's vector signals."""
+        before = {(ctrl.function, q.qid): ctrl.msix.counts[q.qid] for ctrl in self.ctrls
+                  for q in queues.get(ctrl.function, [])}
+        tasks = [cocotb.start_soon(self.io_rounds(ctrl, queue, 1, random.Random(rng.getrandbits(64))))
+                 for ctrl in self.ctrls for queue in queues.get(ctrl.function, [])]
+        assert sum([await task for task in tasks]) == len(tasks) == len(before)
+        silent = [key for key, count in before.items() if self.ctrls[key[0]].msix.counts[key[1]] == count]
+        assert not silent, f"(function, queue) with no MSI-X message on its own vector: {silent}"
+
+    async def stale_doorbell(self, owner: Controller, other: Controller) -> None:
+        """``owner``'s SQ 1 was deleted and its entry went to ``other``'s SQ 1: ``owner``'s doorbell of it is
+        no queue's."""
+        fw_owner, fw_other = self.firmware.controllers[owner.function], self.firmware.controllers[other.function]
+        logged, fetched = len(fw_owner.async_events), fw_other.commands_per_sq[1]
+        await owner.driver.regs.writel(sq_tail_doorbell(1, owner.driver.cap.doorbell_stride), 1)
+        await Timer(SETTLE_NS, "ns")
+        assert len(fw_owner.async_events) == logged + 1, f"function {owner.function}: no doorbell error logged"
+        event = fw_owner.async_events[-1]
+        assert (event.kind, event.qid, event.is_cq) == (DoorbellErrorKind.NO_SUCH_QUEUE, 1, False), event
+        assert fw_other.commands_per_sq[1] == fetched, (
+            f"function {owner.function}'s doorbell made function {other.function}'s SQ 1 fetch")
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
