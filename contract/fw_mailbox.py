@@ -338,16 +338,6 @@ class DB_ERR(Register):
     VALID = Field(31, 1)  # An error is logged; write 1 to clear the whole register.
 
 
-class ARB(Register):
-    """Arbitration. The Arbitration feature (weights zero-based)."""
-    OFFSET = 0x0500
-    RESET_VALUE = 0x7
-    AB = Field(0, 3)  # AB: burst 2^AB, 7 no limit.
-    LPW = Field(8, 8)  # LPW
-    MPW = Field(16, 8)  # MPW
-    HPW = Field(24, 8)  # HPW
-
-
 class COALESCE(Register):
     """Interrupt coalescing. Controller f's Interrupt Coalescing feature, for its vectors
     (COALESCE[0] with one controller).
@@ -358,6 +348,20 @@ class COALESCE(Register):
     RESET_VALUE = 0x0
     THR = Field(0, 8)  # THR, zero-based.
     TIME = Field(8, 8)  # TIME, in 100 us units.
+
+
+class ARB(Register):
+    """Arbitration. Controller f's Arbitration feature (weights zero-based), for its SQs (ARB[0]
+    with one controller).
+    """
+    OFFSET = 0x0520
+    STRIDE = 4
+    COUNT = 4
+    RESET_VALUE = 0x7
+    AB = Field(0, 3)  # AB: burst 2^AB, 7 no limit.
+    LPW = Field(8, 8)  # LPW
+    MPW = Field(16, 8)  # MPW
+    HPW = Field(24, 8)  # HPW
 
 
 class COALESCE_DISABLE(Register):

@@ -412,9 +412,9 @@ class Mailbox:
 
     # features the hardware implements
 
-    async def set_arbitration(self, cdw11: int) -> None:
-        """ARB takes the Arbitration feature's CDW11 as is (AB, LPW, MPW, HPW)."""
-        await self.write(regs.ARB.OFFSET, cdw11)
+    async def set_arbitration(self, cdw11: int, function: int = 0) -> None:
+        """Controller ``function``'s ARB takes its Arbitration feature's CDW11 as is (AB, LPW, MPW, HPW)."""
+        await self.write(regs.ARB.OFFSET + regs.ARB.STRIDE * function, cdw11)
 
     async def set_coalescing(self, cdw11: int, function: int = 0) -> None:
         """Controller ``function``'s COALESCE takes its Interrupt Coalescing feature's THR and TIME as is."""

@@ -57,9 +57,21 @@ class PendingCompletion:
 
 
 class BackgroundLoop:
-    """A firmware loop run as a background cocotb task: ``start()`` runs ``run()`` until ``stop()``."""
+    """A firmware loop run as a background cocotb task: ``start()`` runs ``run()`` until ``stop()``; ``pause()``
+    stalls it (a stalled SoC) until ``resume()``."""
 
     _task: Task | None = None
+
+    def __init__(self) -> None:
+        self._running = Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Stop taking commands after the current pass, until resume()."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
 
     async def run(self) -> None:
         raise NotImplementedError
@@ -81,6 +93,7 @@ class MinimalFirmware(BackgroundLoop):
 
     def __init__(self, mailbox: Mailbox, cost_ns: int = 0, idle_wait_ns: int = 1_000_000,
                  retry_ns: int = 1_000, watchdog_us: int | None = None) -> None:
+        super().__init__()
         self.mailbox = mailbox
         self.cost_ns = cost_ns
         self.watchdog_us = watchdog_us     # None: the hardware's reset value (FW_WATCHDOG)
@@ -101,8 +114,6 @@ class MinimalFirmware(BackgroundLoop):
         self._wake = Event()
         # SQ id of every command in the order the hardware handed them over
         self.command_order: list[int] = []
-        self._running = Event()
-        self._running.set()
 
     @classmethod
     def from_dut(cls, dut: HierarchyObject, **kwargs: int | None) -> MinimalFirmware:
@@ -122,13 +133,6 @@ class MinimalFirmware(BackgroundLoop):
         if self.watchdog_us is not None:
             await self.mailbox.set_watchdog(self.watchdog_us)
         await self.mailbox.irq_enable(IrqBit.all())
-
-    def pause(self) -> None:
-        """Stop taking commands after the current pass (a stalled SoC), until resume()."""
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
 
     async def run(self) -> None:
         await self.init()

@@ -43,8 +43,8 @@ CONTROLLER_EVENTS = IrqBit.ENABLED | IrqBit.RESET | IrqBit.SHUTDOWN
 
 
 class ControllerMailbox(Mailbox):
-    """One controller's view of the shared mailbox: its own queue ids, vectors, status, shutdown and
-    interrupt coalescing.
+    """One controller's view of the shared mailbox: its own queue ids, vectors, status, shutdown,
+    arbitration and interrupt coalescing.
 
     It shares the port, the interrupt lines and the lock of ``bus``, so the
     register sequences of different controllers (Q_SEL then Q_CMD) never
@@ -124,6 +124,9 @@ class ControllerMailbox(Mailbox):
     async def ring(self, qid: int, cq: bool, expect: int, value: int) -> None:
         await super().ring(self.entry(qid), cq, expect, value)
 
+    async def set_arbitration(self, cdw11: int, function: int | None = None) -> None:
+        await super().set_arbitration(cdw11, self.function if function is None else function)
+
     async def set_coalescing(self, cdw11: int, function: int | None = None) -> None:
         await super().set_coalescing(cdw11, self.function if function is None else function)
 
@@ -162,6 +165,7 @@ class SubsystemFirmware(BackgroundLoop):
 
     def __init__(self, bus: Mailbox, controllers: Sequence[MinimalFirmware], idle_wait_ns: int = 1_000_000,
                  retry_ns: int = 1_000) -> None:
+        super().__init__()
         self.mailbox = bus
         self.controllers = list(controllers)
         self.pool: QueuePool | None = None   # the queue table's entries, read from the hardware at init
@@ -169,6 +173,7 @@ class SubsystemFirmware(BackgroundLoop):
         self.retry_ns = retry_ns
         self.stale_commands = 0   # commands of an older epoch than their controller's, completed unexecuted
         self.commands_per_function: Counter[int] = Counter()   # commands taken from the FIFO, per controller
+        self.function_order: list[int] = []   # the controller of every command, in the order they were taken
         self._epochs: list[int] = []
         self._wake = Event()
         for controller in self.controllers:
@@ -190,6 +195,7 @@ class SubsystemFirmware(BackgroundLoop):
     async def run(self) -> None:
         await self.init()
         while True:
+            await self._running.wait()
             if not await self.step():
                 self._wake.clear()
                 deferred = any(c.deferred for c in self.controllers)
@@ -207,7 +213,7 @@ class SubsystemFirmware(BackgroundLoop):
         worked = bool(events)
         for controller in self.controllers:
             worked |= await controller._retry_deferred()
-        while (head := await self.mailbox.next_command()) is not None:
+        while self._running.is_set() and (head := await self.mailbox.next_command()) is not None:
             slot, sqid = head
             sqe = await self.mailbox.read_sqe(slot)
             await self.mailbox.pop()
@@ -257,6 +263,7 @@ class SubsystemFirmware(BackgroundLoop):
         function = slot.function
         controller = self.controllers[function]
         self.commands_per_function[function] += 1
+        self.function_order.append(function)
         if slot.epoch != self._epochs[function]:
             # fetched before its controller's reset: its completion is dropped and frees the slot
             self.stale_commands += 1

@@ -331,8 +331,8 @@ wire [3:0] serving_any = {{(4-FUNCTIONS){1'b0}}, fn_serving};
 wire [31:0] epoch_any = {{(32-8*FUNCTIONS){1'b0}}, epoch};
 // with one controller its reset clears the shared engines; with several, each one's work drains
 wire engines_clear = FUNCTIONS == 1 && fn_ctrl_reset[0];
-// the arbitration mechanism is function 0's (docs/virtual_controllers.md)
-wire [2:0] cc_ams = fn_cc_ams[0 +: 3];
+// each controller's arbitration mechanism: weighted round robin (CC.AMS 001b) or round robin
+wire [FUNCTIONS-1:0] fn_wrr;
 wire engine_idle;
 // an SQ read that failed (an unsuccessful completion, or none in time), and the SQ it read
 wire fetch_error;
@@ -349,7 +349,7 @@ wire msix_idle;
 wire mailbox_idle;
 
 // Entry sizes and the pin-interrupt mask matter to the firmware
-wire [8*FUNCTIONS+1:0] unused_cc = {fn_cc_iosqes, fn_cc_iocqes, cc_ams[2:1]};
+wire [8*FUNCTIONS-1:0] unused_cc = {fn_cc_iosqes, fn_cc_iocqes};
 wire [32*FUNCTIONS-1:0] unused_intm = fn_intm;
 
 // Doorbells: one function's at a time (register writes come one by one), looked up in the queue map
@@ -509,10 +509,12 @@ wire q_cq_full;
 wire q_cq_phase;
 wire [15:0] q_cq_tail;
 wire [15:0] q_cq_head;
-wire [2:0] arb_burst;
-wire [7:0] arb_lpw;
-wire [7:0] arb_mpw;
-wire [7:0] arb_hpw;
+// each controller's Arbitration feature, and the granted controller's burst
+wire [3*FUNCTIONS-1:0] arb_burst;
+wire [8*FUNCTIONS-1:0] arb_lpw;
+wire [8*FUNCTIONS-1:0] arb_mpw;
+wire [8*FUNCTIONS-1:0] arb_hpw;
+wire [2:0] grant_burst;
 wire [8*FUNCTIONS-1:0] coalesce_thr;
 wire [8*FUNCTIONS-1:0] coalesce_time;
 wire [MSIX_VECTORS-1:0] coalesce_disable;
@@ -748,9 +750,10 @@ for (f = 0; f < FUNCTIONS; f = f + 1) begin : fn
         assign fn_idle[f] = !fn_busy[f] && (poster_idle || poster_function_reg != f);
     end
 end
-if (FUNCTIONS > 1) begin : other_ams
-    // the arbitration mechanism is function 0's
-    wire [3*FUNCTIONS-4:0] unused_ams = fn_cc_ams[3*FUNCTIONS-1:3];
+for (f = 0; f < FUNCTIONS; f = f + 1) begin : ams
+    // CAP.AMS offers weighted round robin alone: CC.AMS bits 2:1 are 0
+    assign fn_wrr[f] = fn_cc_ams[3*f];
+    wire [1:0] unused_ams = fn_cc_ams[3*f+1 +: 2];
 end
 endgenerate
 
@@ -885,20 +888,24 @@ always @(posedge user_clk) begin
     end
 end
 
-nvme_sq_arbiter #(
+nvme_fn_arbiter #(
+    .FUNCTIONS(FUNCTIONS),
     .QUEUE_COUNT(QT_ENTRIES),
     .QID_W(QT_W)
 )
 arbiter_inst (
     .clk(user_clk),
     .rst(user_reset || engines_clear),
-    .wrr_enable(cc_ams[0]),
+    .wrr_enable(fn_wrr),
     .hpw(arb_hpw),
     .mpw(arb_mpw),
     .lpw(arb_lpw),
+    .burst(arb_burst),
     .eligible(sq_pending & ~sq_in_flight & sq_served),
     .prio(sq_prio),
+    .entry_function(entry_function),
     .grant_valid(grant_valid),
+    .grant_burst(grant_burst),
     .grant_qid(grant_qid),
     .grant_ack(grant_ack),
     .grant_count(grant_count)
@@ -977,7 +984,7 @@ sq_fetch_inst (
     .enable(fn_serving != 0),
     .clear(engines_clear),
     .max_read_request(cfg_max_read_req),
-    .arb_burst(arb_burst),
+    .arb_burst(grant_burst),
     .idle(fetch_idle),
     .quiet(fetch_quiet),
     .fetch_error(fetch_error),

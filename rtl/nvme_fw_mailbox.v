@@ -185,10 +185,11 @@ module nvme_fw_mailbox #
     /*
      * Settings
      */
-    output wire [2:0]               arb_burst,
-    output wire [7:0]               arb_lpw,
-    output wire [7:0]               arb_mpw,
-    output wire [7:0]               arb_hpw,
+    // each controller's Arbitration feature (ARB[f])
+    output wire [3*FUNCTIONS-1:0]   arb_burst,
+    output wire [8*FUNCTIONS-1:0]   arb_lpw,
+    output wire [8*FUNCTIONS-1:0]   arb_mpw,
+    output wire [8*FUNCTIONS-1:0]   arb_hpw,
     // each controller's Interrupt Coalescing (COALESCE[f])
     output wire [8*FUNCTIONS-1:0]   coalesce_thr,
     output wire [8*FUNCTIONS-1:0]   coalesce_time,
@@ -229,7 +230,7 @@ initial begin
         $error("Error: CMD_INFO and FW_PARAMS hold at most 255 slots and 128 queue table entries (instance %m)");
         $finish;
     end
-    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT
+    if (FUNCTIONS < 1 || FUNCTIONS > FN_STATUS_COUNT || FUNCTIONS > COALESCE_COUNT || FUNCTIONS > ARB_COUNT
             || VECTORS != FUNCTIONS * CTRL_QUEUES || VECTORS > 32 * COALESCE_DISABLE_COUNT
             || LQID_W > Q_MAP_QID_W || VEC_W > DB_ERR_QID_W || VEC_W > Q_ATTR_ID_W) begin
         $error("Error: 1 to 4 controllers of CTRL_QUEUES queues and vectors each, as many vectors as COALESCE_DISABLE holds (instance %m)");
@@ -283,7 +284,7 @@ reg [2:0] q_cmd_op_reg;
 reg fw_db_is_cq_reg;
 reg [31:0] fw_db_word_reg;
 reg [31:0] db_err_reg;
-reg [31:0] arb_reg;
+reg [32*ARB_COUNT-1:0] arb_reg;
 reg [32*COALESCE_COUNT-1:0] coalesce_reg;
 reg [95:0] cd_reg;
 
@@ -443,15 +444,18 @@ assign q_map_lqid = q_map_word_reg[Q_MAP_QID +: LQID_W];
 assign q_prio = q_attr_reg[Q_ATTR_MODE +: 2];
 assign q_ien = q_attr_reg[Q_ATTR_MODE];
 
-assign arb_burst = arb_reg[ARB_AB +: 3];
-assign arb_lpw = arb_reg[ARB_LPW +: 8];
-assign arb_mpw = arb_reg[ARB_MPW +: 8];
-assign arb_hpw = arb_reg[ARB_HPW +: 8];
 genvar fc;
 generate
     for (fc = 0; fc < FUNCTIONS; fc = fc + 1) begin : coalescing
         assign coalesce_thr[8*fc +: 8] = coalesce_reg[32*fc + COALESCE_THR +: 8];
         assign coalesce_time[8*fc +: 8] = coalesce_reg[32*fc + COALESCE_TIME +: 8];
+        assign arb_burst[3*fc +: 3] = arb_reg[32*fc + ARB_AB +: 3];
+        assign arb_lpw[8*fc +: 8] = arb_reg[32*fc + ARB_LPW +: 8];
+        assign arb_mpw[8*fc +: 8] = arb_reg[32*fc + ARB_MPW +: 8];
+        assign arb_hpw[8*fc +: 8] = arb_reg[32*fc + ARB_HPW +: 8];
+    end
+    if (FUNCTIONS < ARB_COUNT) begin : absent_arbitration
+        wire [32*(ARB_COUNT-FUNCTIONS)-1:0] unused_arb = arb_reg[32*ARB_COUNT-1:32*FUNCTIONS];
     end
     if (FUNCTIONS < COALESCE_COUNT) begin : absent_coalescing
         wire [32*(COALESCE_COUNT-FUNCTIONS)-1:0] unused_coalesce = coalesce_reg[32*COALESCE_COUNT-1:32*FUNCTIONS];
@@ -560,7 +564,10 @@ always @(posedge clk) begin
                         w_state_reg <= W_DB;
                     end
                     DB_ERR: if (wdata[DB_ERR_VALID]) db_err_reg <= 32'd0;
-                    ARB: arb_reg <= wdata & ARB_WMASK;
+                    ARB: arb_reg[31:0] <= wdata & ARB_WMASK;
+                    ARB + ARB_STRIDE[15:0]: arb_reg[63:32] <= wdata & ARB_WMASK;
+                    ARB + 2 * ARB_STRIDE[15:0]: arb_reg[95:64] <= wdata & ARB_WMASK;
+                    ARB + 3 * ARB_STRIDE[15:0]: arb_reg[127:96] <= wdata & ARB_WMASK;
                     COALESCE: coalesce_reg[31:0] <= wdata & COALESCE_WMASK;
                     COALESCE + COALESCE_STRIDE[15:0]: coalesce_reg[63:32] <= wdata & COALESCE_WMASK;
                     COALESCE + 2 * COALESCE_STRIDE[15:0]: coalesce_reg[95:64] <= wdata & COALESCE_WMASK;
@@ -640,7 +647,10 @@ always @(posedge clk) begin
                     Q_TAILS: rdata_reg <= tails_word;
                     Q_MAP: rdata_reg <= map_word;
                     DB_ERR: rdata_reg <= db_err_reg;
-                    ARB: rdata_reg <= arb_reg;
+                    ARB: rdata_reg <= arb_reg[31:0];
+                    ARB + ARB_STRIDE[15:0]: rdata_reg <= arb_reg[63:32];
+                    ARB + 2 * ARB_STRIDE[15:0]: rdata_reg <= arb_reg[95:64];
+                    ARB + 3 * ARB_STRIDE[15:0]: rdata_reg <= arb_reg[127:96];
                     COALESCE: rdata_reg <= coalesce_reg[31:0];
                     COALESCE + COALESCE_STRIDE[15:0]: rdata_reg <= coalesce_reg[63:32];
                     COALESCE + 2 * COALESCE_STRIDE[15:0]: rdata_reg <= coalesce_reg[95:64];
@@ -698,7 +708,7 @@ always @(posedge clk) begin
         q_size_reg <= 16'd0;
         q_attr_reg <= Q_ATTR_RESET;
         db_err_reg <= 32'd0;
-        arb_reg <= ARB_RESET;
+        arb_reg <= {ARB_COUNT{ARB_RESET}};
         coalesce_reg <= {COALESCE_COUNT{COALESCE_RESET}};
         cd_reg <= 96'd0;
         cmd_pop_reg <= 1'b0;

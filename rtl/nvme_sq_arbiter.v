@@ -7,7 +7,7 @@
  *
  * Round robin: every SQ with entries, the admin SQ included, in turn.
  * Weighted round robin with urgent priority class (CC.AMS = 001b): the admin
- * SQ first, then urgent SQs in round robin, then the high, medium and low
+ * SQ (entry ADMIN_QID) first, then urgent SQs in round robin, then the high, medium and low
  * classes weighted by HPW+1, MPW+1 and LPW+1 commands per round, round robin
  * within a class. A class that has used its weight waits until every class
  * with entries has; then all weights reload.
@@ -20,7 +20,9 @@ module nvme_sq_arbiter #
     // Queues including the admin queue
     parameter QUEUE_COUNT = 65,
     // Queue id width
-    parameter QID_W = $clog2(QUEUE_COUNT)
+    parameter QID_W = $clog2(QUEUE_COUNT),
+    // The admin SQ's id
+    parameter ADMIN_QID = 0
 )
 (
     input  wire                     clk,
@@ -41,10 +43,11 @@ module nvme_sq_arbiter #
 );
 
 // the round-robin pointers hold a queue id
-initial if (QUEUE_COUNT < 2 || (1 << QID_W) < QUEUE_COUNT) begin
+initial if (QUEUE_COUNT < 2 || (1 << QID_W) < QUEUE_COUNT || ADMIN_QID < 0 || ADMIN_QID >= QUEUE_COUNT) begin
     $error("Error: the arbiter needs the admin queue and an I/O queue, ids of QID_W bits (instance %m)");
     $finish;
 end
+localparam [QID_W-1:0] ADMIN = ADMIN_QID[QID_W-1:0];
 
 localparam [1:0]
     PRIO_URGENT = 2'd0,
@@ -62,8 +65,10 @@ always @* begin
     for (k = 0; k < 4; k = k + 1) begin
         class_mask[k] = 0;
     end
-    for (k = 1; k < QUEUE_COUNT; k = k + 1) begin
-        class_mask[prio[2*k +: 2]][k] = eligible[k];
+    for (k = 0; k < QUEUE_COUNT; k = k + 1) begin
+        if (k != ADMIN_QID) begin
+            class_mask[prio[2*k +: 2]][k] = eligible[k];
+        end
     end
 end
 
@@ -108,8 +113,8 @@ always @* begin
     pick_class = PRIO_URGENT;
     if (!wrr_enable) begin
         pick = rr_pick;
-    end else if (eligible[0]) begin
-        pick = {1'b1, {QID_W{1'b0}}};
+    end else if (eligible[ADMIN_QID]) begin
+        pick = {1'b1, ADMIN};
     end else if (urgent_pick[QID_W]) begin
         pick = urgent_pick;
     end else if (high_ok || (reload && high_pick[QID_W])) begin
@@ -135,7 +140,7 @@ always @(posedge clk) begin
     if (grant_ack && grant_valid) begin
         if (!wrr_enable) begin
             last_reg[0] <= grant_qid;
-        end else if (grant_qid != 0) begin
+        end else if (grant_qid != ADMIN) begin
             last_reg[pick_class] <= grant_qid;
             if (pick_class != PRIO_URGENT) begin
                 if (reload) begin

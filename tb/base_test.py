@@ -180,7 +180,8 @@ class QueueTest(NvmeBaseTest):
 
     uses_queues = True
     admin_depth = 32
-    # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
+    # CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class (every controller's, unless
+    # arbitration_mechanism says otherwise)
     cc_ams = 0
     # CC.CSS; None: as the driver chooses (every I/O command set, since CAP.CSS offers them)
     cc_css: int | None = None
@@ -213,13 +214,17 @@ class QueueTest(NvmeBaseTest):
         """One function's admin queue and CC.EN=1, its queue events to its checks."""
         driver.q_depth = self.admin_depth
         await driver.nvme_pci_configure_admin_queue()
-        config = driver.default_config() | self.cc_ams << NVME_CC_AMS_SHIFT
+        config = driver.default_config() | self.arbitration_mechanism(driver.regs.function) << NVME_CC_AMS_SHIFT
         if self.cc_css is not None:
             config = bar0.CC.CSS.replace(config, self.cc_css)
         checks.queue_monitor.admin_created(self.admin_depth, self.admin_depth, driver.acq_dma,
                                            bar0.CC.CSS.get(config))
         await driver.nvme_enable_ctrl(config)
         return NvmeAdmin.from_driver(driver, observers=[checks.queue_monitor])
+
+    def arbitration_mechanism(self, function: int) -> int:
+        """CC.AMS function ``function``'s controller is enabled with."""
+        return self.cc_ams
 
     async def disable_and_watch(self, quiet_ns: int) -> None:
         """CC.EN 1->0 and wait for CSTS.RDY to read 0 (the scoreboards are told of the reset), then

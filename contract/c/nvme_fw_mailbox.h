@@ -374,6 +374,16 @@ extern "C" {
 #define NVME_FW_MAILBOX__DB_ERR__VALID_bw 1
 #define NVME_FW_MAILBOX__DB_ERR__VALID_reset 0x0
 
+// reg - nvme_fw_mailbox::COALESCE
+#define NVME_FW_MAILBOX__COALESCE__THR_bm 0xff
+#define NVME_FW_MAILBOX__COALESCE__THR_bp 0
+#define NVME_FW_MAILBOX__COALESCE__THR_bw 8
+#define NVME_FW_MAILBOX__COALESCE__THR_reset 0x0
+#define NVME_FW_MAILBOX__COALESCE__TIME_bm 0xff00
+#define NVME_FW_MAILBOX__COALESCE__TIME_bp 8
+#define NVME_FW_MAILBOX__COALESCE__TIME_bw 8
+#define NVME_FW_MAILBOX__COALESCE__TIME_reset 0x0
+
 // reg - nvme_fw_mailbox::ARB
 #define NVME_FW_MAILBOX__ARB__AB_bm 0x7
 #define NVME_FW_MAILBOX__ARB__AB_bp 0
@@ -391,16 +401,6 @@ extern "C" {
 #define NVME_FW_MAILBOX__ARB__HPW_bp 24
 #define NVME_FW_MAILBOX__ARB__HPW_bw 8
 #define NVME_FW_MAILBOX__ARB__HPW_reset 0x0
-
-// reg - nvme_fw_mailbox::COALESCE
-#define NVME_FW_MAILBOX__COALESCE__THR_bm 0xff
-#define NVME_FW_MAILBOX__COALESCE__THR_bp 0
-#define NVME_FW_MAILBOX__COALESCE__THR_bw 8
-#define NVME_FW_MAILBOX__COALESCE__THR_reset 0x0
-#define NVME_FW_MAILBOX__COALESCE__TIME_bm 0xff00
-#define NVME_FW_MAILBOX__COALESCE__TIME_bp 8
-#define NVME_FW_MAILBOX__COALESCE__TIME_bw 8
-#define NVME_FW_MAILBOX__COALESCE__TIME_reset 0x0
 
 // reg - nvme_fw_mailbox::COALESCE_DISABLE
 #define NVME_FW_MAILBOX__COALESCE_DISABLE__VECTORS_bm 0xffffffff
@@ -553,10 +553,11 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t Q_MAP;
     uint8_t RESERVED_330_3ff[0xd0];
     uint32_t DB_ERR;
-    uint8_t RESERVED_404_4ff[0xfc];
-    uint32_t ARB;
+    uint8_t RESERVED_404_503[0x100];
     uint32_t COALESCE[4];
-    uint8_t RESERVED_514_5ff[0xec];
+    uint8_t RESERVED_514_51f[0xc];
+    uint32_t ARB[4];
+    uint8_t RESERVED_530_5ff[0xd0];
     uint32_t COALESCE_DISABLE[3];
     uint8_t RESERVED_60c_6ff[0xf4];
     uint32_t DMA_CTRL;

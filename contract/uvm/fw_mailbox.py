@@ -489,6 +489,19 @@ class nvme_fw_mailbox__DB_ERR(uvm_reg):
         self.VALID.configure(self, 1, 31, "W1C", True, 0x0, True, True, False)
 
 
+# Reg - nvme_fw_mailbox::COALESCE
+class nvme_fw_mailbox__COALESCE(uvm_reg):
+
+    def __init__(self, name: str = "COALESCE"):
+        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
+        self.THR = uvm_reg_field("THR")
+        self.TIME = uvm_reg_field("TIME")
+
+    def build(self) -> None:
+        self.THR.configure(self, 8, 0, "RW", False, 0x0, True, True, False)
+        self.TIME.configure(self, 8, 8, "RW", False, 0x0, True, True, False)
+
+
 # Reg - nvme_fw_mailbox::ARB
 class nvme_fw_mailbox__ARB(uvm_reg):
 
@@ -504,19 +517,6 @@ class nvme_fw_mailbox__ARB(uvm_reg):
         self.LPW.configure(self, 8, 8, "RW", False, 0x0, True, True, False)
         self.MPW.configure(self, 8, 16, "RW", False, 0x0, True, True, False)
         self.HPW.configure(self, 8, 24, "RW", False, 0x0, True, True, False)
-
-
-# Reg - nvme_fw_mailbox::COALESCE
-class nvme_fw_mailbox__COALESCE(uvm_reg):
-
-    def __init__(self, name: str = "COALESCE"):
-        super().__init__(name, 32, uvm_coverage_model_e.UVM_NO_COVERAGE)
-        self.THR = uvm_reg_field("THR")
-        self.TIME = uvm_reg_field("TIME")
-
-    def build(self) -> None:
-        self.THR.configure(self, 8, 0, "RW", False, 0x0, True, True, False)
-        self.TIME.configure(self, 8, 8, "RW", False, 0x0, True, True, False)
 
 
 # Reg - nvme_fw_mailbox::COALESCE_DISABLE
@@ -724,8 +724,8 @@ class nvme_fw_mailbox(uvm_reg_block):
         self.Q_CQ_DOORBELL = nvme_fw_mailbox__q_doorbell_name_5fd3cd39("Q_CQ_DOORBELL")
         self.Q_MAP = nvme_fw_mailbox__Q_MAP("Q_MAP")
         self.DB_ERR = nvme_fw_mailbox__DB_ERR("DB_ERR")
-        self.ARB = nvme_fw_mailbox__ARB("ARB")
         self.COALESCE = create_object_array(nvme_fw_mailbox__COALESCE, "COALESCE", [4])
+        self.ARB = create_object_array(nvme_fw_mailbox__ARB, "ARB", [4])
         self.COALESCE_DISABLE = create_object_array(nvme_fw_mailbox__COALESCE_DISABLE, "COALESCE_DISABLE", [3])
         self.DMA_CTRL = nvme_fw_mailbox__DMA_CTRL("DMA_CTRL")
         self.DMA_OFFSET = nvme_fw_mailbox__DMA_OFFSET("DMA_OFFSET")
@@ -898,16 +898,16 @@ class nvme_fw_mailbox(uvm_reg_block):
 
         self.DB_ERR.build()
         self.get_default_map().add_reg(self.DB_ERR, 0x400, "RW")
-        self.ARB = nvme_fw_mailbox__ARB("ARB")
-        self.ARB.configure(self, None, "")
-
-        self.ARB.build()
-        self.get_default_map().add_reg(self.ARB, 0x500, "RW")
         for i, reg in enumerate(self.COALESCE.flatten()):
             reg.configure(self)
             
             reg.build()
             self.get_default_map().add_reg(reg, 0x504 + i * 4, "RW")
+        for i, reg in enumerate(self.ARB.flatten()):
+            reg.configure(self)
+            
+            reg.build()
+            self.get_default_map().add_reg(reg, 0x520 + i * 4, "RW")
         for i, reg in enumerate(self.COALESCE_DISABLE.flatten()):
             reg.configure(self)
             

@@ -280,18 +280,6 @@ localparam integer DB_ERR_KIND = 28;
 localparam integer DB_ERR_KIND_W = 2;
 localparam integer DB_ERR_VALID = 31;
 localparam integer DB_ERR_VALID_W = 1;
-// ARB: Arbitration
-localparam [15:0] ARB = 16'h0500;
-localparam [31:0] ARB_WMASK = 32'hFFFFFF07;
-localparam [31:0] ARB_RESET = 32'h7;
-localparam integer ARB_AB = 0;
-localparam integer ARB_AB_W = 3;
-localparam integer ARB_LPW = 8;
-localparam integer ARB_LPW_W = 8;
-localparam integer ARB_MPW = 16;
-localparam integer ARB_MPW_W = 8;
-localparam integer ARB_HPW = 24;
-localparam integer ARB_HPW_W = 8;
 // COALESCE: Interrupt coalescing
 localparam [15:0] COALESCE = 16'h0504;
 localparam integer COALESCE_STRIDE = 4;
@@ -302,6 +290,20 @@ localparam integer COALESCE_THR = 0;
 localparam integer COALESCE_THR_W = 8;
 localparam integer COALESCE_TIME = 8;
 localparam integer COALESCE_TIME_W = 8;
+// ARB: Arbitration
+localparam [15:0] ARB = 16'h0520;
+localparam integer ARB_STRIDE = 4;
+localparam integer ARB_COUNT = 4;
+localparam [31:0] ARB_WMASK = 32'hFFFFFF07;
+localparam [31:0] ARB_RESET = 32'h7;
+localparam integer ARB_AB = 0;
+localparam integer ARB_AB_W = 3;
+localparam integer ARB_LPW = 8;
+localparam integer ARB_LPW_W = 8;
+localparam integer ARB_MPW = 16;
+localparam integer ARB_MPW_W = 8;
+localparam integer ARB_HPW = 24;
+localparam integer ARB_HPW_W = 8;
 // COALESCE_DISABLE: Coalescing disable
 localparam [15:0] COALESCE_DISABLE = 16'h0600;
 localparam integer COALESCE_DISABLE_STRIDE = 4;

@@ -26,15 +26,16 @@ from models.iommu import DmaPolicy, FaultCause
 from models.nvme_commands import (doorbell_buffer_config_cmd, identify_cmd, ns_attachment_cmd, ns_create_cmd,
                                   ns_create_data, ns_delete_cmd, read_cmd, write_cmd)
 from firmware.mailbox import DoorbellErrorKind
-from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, Status, coalescing_dword,
-                              create_io_cq)
+from firmware.soc import SocConfig
+from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, Status, arbitration_dword,
+                              coalescing_dword, create_io_cq)
 from tb.base_test import SETTLE_NS, mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
 from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
 from tb.nvme_queues import sq_tail_doorbell
-from tb.sequences import stream_commands
+from tb.sequences import io_command, stream_commands
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
 
@@ -51,6 +52,11 @@ QUOTA_WINDOW_NS = 100_000
 CFS_WAIT_NS = 100_000         # beyond the fetch's completion timeout (about 53 us)
 COALESCING_TIME_NS = 200_000  # beyond an aggregation time of 100 us, well short of 1 ms
 POOL_DEPTH = 4                # entries of each queue when every queue id of the pool is in use
+ARB_DEPTH = 128               # room for every command slot's command and a backlog
+ARB_BACKLOG = 30
+ARB_WINDOW = 18               # fetches of one controller measured, while all its SQs have entries
+PRIO_HIGH, PRIO_LOW = 1, 3
+ARB_COMMAND_CYCLES = 2000     # 2 us of firmware per command
 
 
 def lba_base(ctrl: Controller, qid: int) -> int:
@@ -211,6 +217,59 @@ class QueuesDrawnFromThePool(ControllerIo):
         assert (event.kind, event.qid, event.is_cq) == (DoorbellErrorKind.NO_SUCH_QUEUE, 1, False), event
         assert fw_other.commands_per_sq[1] == fetched, (
             f"function {owner.function}'s doorbell made function {other.function}'s SQ 1 fetch")
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ArbitrationPerController(ControllerIo):
+    """Each controller's SQs are arbitrated by its own CC.AMS and Arbitration feature: function 0 by round
+    robin, function 1 by weighted round robin with 8 high-priority commands to 1 low (function 0's weights
+    are the other way round, unused by round robin). Each has a high and a low SQ. Every command slot is
+    first taken by function 1's low SQ, with the firmware stalled; the other SQs are loaded, and each slot
+    the firmware then frees is a fresh arbitration: function 0 alternates its SQs, function 1 takes about
+    8 from its high SQ per 1 from its low one, and the controllers take turns."""
+
+    functions_used = 2
+    # each controller's SoC slower than a fetch's round trip, so that every fetch is a fresh arbitration
+    # rather than whichever SQ has no read in flight
+    soc = SocConfig(cycles={"default": ARB_COMMAND_CYCLES})
+
+    def arbitration_mechanism(self, function: int) -> int:
+        return int(function == 1)
+
+    async def body(self) -> None:
+        weights = {0: arbitration_dword(ab=0, hpw=0, lpw=7), 1: arbitration_dword(ab=0, hpw=7, lpw=0)}
+        sqs = {}
+        for ctrl in self.ctrls:
+            await ctrl.admin.set_features(FeatureId.ARBITRATION, weights[ctrl.function])
+            sqs[ctrl.function] = {prio: await ctrl.admin.create_queue_pair(qid, ARB_DEPTH, priority=prio)
+                                  for qid, prio in ((1, PRIO_HIGH), (2, PRIO_LOW))}
+            for queue in sqs[ctrl.function].values():
+                self.requesters.own_queue(ctrl.function, queue)
+        params = await self.firmware.mailbox.params()
+        self.firmware.pause()
+        orders = [fw.command_order for fw in self.firmware.controllers]
+        start = [len(order) for order in orders]
+        turns_from = len(self.firmware.function_order) + params.cmd_slots
+        cids = {(1, PRIO_LOW): await sqs[1][PRIO_LOW].submit_many(
+            [io_command() for _ in range(params.cmd_slots + ARB_BACKLOG)])}
+        while (await self.firmware.mailbox.ctrl_status()).fifo_count < params.cmd_slots:
+            await Timer(1, "us")
+        for fn, prio in ((1, PRIO_HIGH), (0, PRIO_HIGH), (0, PRIO_LOW)):
+            cids[fn, prio] = await sqs[fn][prio].submit_many([io_command() for _ in range(ARB_BACKLOG)])
+        self.firmware.resume()
+        for (fn, prio), sent in cids.items():
+            await sqs[fn][prio].wait_for(sent)
+        # after the slots function 1's low SQ took while the firmware was stalled
+        first = {0: orders[0][start[0]:][:ARB_WINDOW], 1: orders[1][start[1] + params.cmd_slots:][:ARB_WINDOW]}
+        turns = self.firmware.function_order[turns_from:][:2 * ARB_WINDOW]
+        assert self.alternations(turns) >= 2 * ARB_WINDOW - 3, f"the controllers did not take turns: {turns}"
+        assert self.alternations(first[0]) >= ARB_WINDOW - 3, f"function 0 (round robin) fetched its SQs {first[0]}"
+        high = first[1].count(1)
+        assert high >= ARB_WINDOW * 8 // 9 - 2, f"function 1 (8 high to 1 low) fetched its SQs {first[1]}"
+
+    @staticmethod
+    def alternations(order: list[int]) -> int:
+        return sum(a != b for a, b in zip(order, order[1:]))
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")

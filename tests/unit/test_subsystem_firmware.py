@@ -149,11 +149,14 @@ def test_status_and_shutdown_are_the_functions() -> None:
     assert view.drains_on_reset and not ControllerMailbox(shared, 0, QUEUES, 1).drains_on_reset
 
 
-def test_interrupt_coalescing_is_the_functions() -> None:
+def test_interrupt_coalescing_and_arbitration_are_the_functions() -> None:
     shared = bus()
-    asyncio.run(ControllerMailbox(shared, 2, QUEUES, FUNCTIONS).set_coalescing(0x0304))
+    view = ControllerMailbox(shared, 2, QUEUES, FUNCTIONS)
+    asyncio.run(view.set_coalescing(0x0304))
+    asyncio.run(view.set_arbitration(0x0302_0100))
     assert written(shared, regs.COALESCE.OFFSET + 2 * regs.COALESCE.STRIDE) == [0x0304]
-    assert not written(shared, regs.COALESCE.OFFSET)
+    assert written(shared, regs.ARB.OFFSET + 2 * regs.ARB.STRIDE) == [0x0302_0100]
+    assert not written(shared, regs.COALESCE.OFFSET) and not written(shared, regs.ARB.OFFSET)
 
 
 def test_doorbell_error_is_seen_by_its_controller_only() -> None:
