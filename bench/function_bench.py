@@ -1,7 +1,7 @@
 """Controllers per PCIe function: IOPS per function with 1, 2 and 4 busy, and Jain's fairness index.
 
 Runs bench/sim/function_rates.py on the four-function build (15 I/O
-queues per controller) and prints each busy function's 4 KiB read IOPS in
+queue ids per controller, 32 queue table entries) and prints each busy function's 4 KiB read IOPS in
 simulated time, their sum, and Jain's index (sum x)^2 / (n sum x^2) of the
 shares when every function is busy (1.0: equal shares); then the shares of
 a function with four busy SQs and one with one, without slot quotas and

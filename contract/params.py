@@ -55,14 +55,14 @@ class DesignParams:
     DMA_DATA_TAGS: int = 20
 
     def __post_init__(self) -> None:
-        # several controllers share one queue table, queue q of controller f at entry {f, q}, and the
-        # firmware mailbox numbers entries and vectors in 7 bits and 96 coalescing-disable bits
+        # several controllers number their vectors (and DB_ERR their queues) {f, v}, and the firmware
+        # mailbox holds queue table entries and vectors in 7 bits and 96 coalescing-disable bits
         if not 1 <= self.FUNCTIONS <= 4:
             raise ValueError(f"FUNCTIONS={self.FUNCTIONS}: the hard IP has 1 to 4 physical functions")
         if self.FUNCTIONS > 1 and (self.queue_count & (self.queue_count - 1)
                                    or self.FUNCTIONS * self.queue_count > 96):
             raise ValueError(f"FUNCTIONS={self.FUNCTIONS}, IO_QUEUES={self.IO_QUEUES}: with several functions, "
-                             "IO_QUEUES + 1 must be a power of two and all functions' queues at most 96")
+                             "IO_QUEUES + 1 must be a power of two and all functions' vectors at most 96")
         pool = self.QUEUE_POOL or self.FUNCTIONS * self.queue_count
         if (self.FUNCTIONS == 1 and pool != self.queue_count) or not 2 * self.FUNCTIONS <= pool <= min(
                 self.FUNCTIONS * self.queue_count, 128):
