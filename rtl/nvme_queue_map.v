@@ -121,7 +121,8 @@ end else begin : pool
     assign db_entry = db_lqid == 0 ? db_admin : db_candidate;
     assign db_mapped = db_lqid == 0 || candidate_ok;
 
-    wire map_in_pool = {{(32-QID_W){1'b0}}, map_entry} >= FUNCTIONS && {{(32-QID_W){1'b0}}, map_entry} < ENTRIES;
+    // (an admin queue's entry is always mapped, so it is never mapped or unmapped here: see below)
+    wire map_in_pool = {{(32-QID_W){1'b0}}, map_entry} < ENTRIES;
     wire [LQID_W+1:0] map_key = {map_function, map_lqid};
     wire [QID_W-1:0] map_existing = entry_of[map_key];
     wire pair_has_entry = {{(32-QID_W){1'b0}}, map_existing} < ENTRIES && mapped[map_existing]

@@ -176,12 +176,17 @@ class QueuesDrawnFromThePool(ControllerIo):
         # controller 2's pair goes back to the pool, then controller 1's, and controller 1 draws again
         await self.ctrls[2].admin.delete_queue_pair(queues[2][0])
         victim = self.ctrls[1]
+        pool = self.firmware.pool
+        assert pool is not None
+        held = {pool.entry(1, q.qid) for q in queues[1]}
         await self.reset(victim)
         await self.restart(victim)
         assert await self.allocation(victim) == share, "re-enabled, function 1 is not granted its share"
         queues[1] = await self.queue_pairs(victim, share, POOL_DEPTH)
         await self.stale_doorbell(self.ctrls[2], victim)
-        del queues[2]
+        # controller 2's pair again: it takes an entry controller 1 held before its reset, which unmapped it
+        queues[2] = await self.queue_pairs(self.ctrls[2], 1, POOL_DEPTH)
+        assert pool.entry(2, 1) in held, f"controller 2 drew entry {pool.entry(2, 1)}, not one of {held}"
         await self.every_queue_serves(queues, rng)
         self.requesters.check()
 
@@ -217,6 +222,38 @@ class QueuesDrawnFromThePool(ControllerIo):
         assert (event.kind, event.qid, event.is_cq) == (DoorbellErrorKind.NO_SUCH_QUEUE, 1, False), event
         assert fw_other.commands_per_sq[1] == fetched, (
             f"function {owner.function}'s doorbell made function {other.function}'s SQ 1 fetch")
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class QueueMapRefusesWhatIsNotSafe(ControllersTest):
+    """Q_MAP as the firmware drives it (the hardware/firmware contract): the hardware refuses, and changes
+    nothing for, a map of an entry holding another controller's queues, an unmap of an entry with queues
+    in it, a second entry for a pair, an admin queue's entry and a pair of queue id 0; a safe map applies
+    and an unmap undoes it, and the queues already mapped serve on."""
+
+    functions_used = 2
+
+    async def body(self) -> None:
+        queues = [(await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls]
+        pool, mailbox = self.firmware.pool, self.firmware.mailbox
+        assert pool is not None
+        held, spare = pool.entry(0, 1), self.tb.params.queue_table_entries - 1
+        assert held is not None and pool.locate(spare) is None, f"entry {spare} was drawn: pick another"
+        refused = {"an entry with controller 0's queues, to controller 1": (held, 1, 5, True),
+                   "an entry with queues in it, unmapped": (held, 0, 1, False),
+                   "a second entry for controller 0's pair 1": (spare, 0, 1, True),
+                   "controller 1's admin queue entry": (1, 0, 2, True),
+                   "a pair of queue id 0": (spare, 1, 0, True)}
+        for what, (entry, function, qid, mapped) in refused.items():
+            assert not await mailbox.map_entry(entry, function, qid, mapped), f"Q_MAP took {what}"
+        # a queue the firmware created in an unmapped entry keeps the entry from every pair until deleted
+        await mailbox.create_cq(spare, queues[0].cq.dma_addr, DEPTH - 1, vector=0, ien=False)
+        assert not await mailbox.map_entry(spare, 1, 5), "Q_MAP took an entry with a queue in it"
+        await mailbox.delete_cq(spare)
+        assert await mailbox.map_entry(spare, 1, 5), "Q_MAP refused a free entry for a new pair"
+        assert await mailbox.map_entry(spare, 1, 5, mapped=False), "Q_MAP kept an empty entry mapped"
+        for queue in queues:
+            await stream_commands(queue, 2 * DEPTH, batch=DEPTH // 2)
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
