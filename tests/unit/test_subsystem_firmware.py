@@ -75,12 +75,17 @@ def written(mailbox: Mailbox, offset: int) -> list[int]:
     return [value for at, value in mailbox.port.writes if at == offset]
 
 
+def pair_with_sq_deleted(view: ControllerMailbox, qid: int) -> None:
+    """Queue pair ``qid`` created (CQ on vector ``qid``, then SQ), then its SQ deleted."""
+    asyncio.run(view.create_cq(qid, 0x10000, 15, vector=qid, ien=True))
+    asyncio.run(view.create_sq(qid, 0x20000, 15, cqid=qid))
+    asyncio.run(view.delete_sq(qid))
+
+
 def test_a_queue_pair_draws_a_pool_entry_and_its_vector_is_the_functions() -> None:
     shared = bus()
     view = pooled(shared, 2)
-    asyncio.run(view.create_cq(3, 0x10000, 15, vector=3, ien=True))
-    asyncio.run(view.create_sq(3, 0x20000, 15, cqid=3))
-    asyncio.run(view.delete_sq(3))
+    pair_with_sq_deleted(view, 3)
     # the first pool entry (after the four admin queues), mapped once, then created in and deleted from
     assert written(shared, regs.Q_MAP.OFFSET) == [regs.Q_MAP.encode(MAPPED=1, FUNCTION=2, QID=3)]
     assert written(shared, regs.Q_SEL.OFFSET) == [FUNCTIONS] * 4
@@ -93,9 +98,7 @@ def test_a_queue_pair_draws_a_pool_entry_and_its_vector_is_the_functions() -> No
 def test_the_entry_goes_back_with_the_pairs_last_queue() -> None:
     shared = bus()
     view = pooled(shared, 1)
-    asyncio.run(view.create_cq(1, 0x10000, 15, vector=1, ien=True))
-    asyncio.run(view.create_sq(1, 0x20000, 15, cqid=1))
-    asyncio.run(view.delete_sq(1))
+    pair_with_sq_deleted(view, 1)
     assert view.entry(1) == FUNCTIONS and not written(shared, regs.Q_MAP.OFFSET)[1:]
     asyncio.run(view.delete_cq(1))
     assert written(shared, regs.Q_MAP.OFFSET)[1:] == [regs.Q_MAP.encode(MAPPED=0, FUNCTION=1, QID=1)]
