@@ -5,7 +5,7 @@ filled with a guard pattern; the command's data occupies pieces of it. After
 the controller has moved data, ``check_guards`` proves that no byte outside
 the pieces changed: a DMA write never lands outside the command's buffers.
 
-PRP buffers go through the host's DMA API (``tb.dma``) as a driver maps
+PRP buffers go through the host's DMA API (``tb.dmas[function]``) as a driver maps
 them: each data piece on its own (the direction says who writes), PRP
 lists read-only for the device; the PRPs carry bus addresses, the pieces
 stay physical for the CPU. Without an IOMMU the two are the same; with one,
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from models.iommu import DmaDirection
 from models.prp import SGL_DESCRIPTOR_SIZE, Segment, SglDescriptor, SglType
+from tb.iommu_seam import HostDma
 from tb.pcie_tb import PcieTb
 
 PAGE = 4096
@@ -44,14 +46,22 @@ class HostTransfer:
 class DataPointerBuilder:
     tb: PcieTb
     rng: random.Random
+    function: int = 0     # whose DMA API maps the buffers: the function whose commands use them
+    # told (address, size) of all the host memory handed out, PRP lists included (RequesterIds.own)
+    owned: Callable[[int, int], None] = lambda addr, size: None
     regions: list[tuple[int, int]] = field(default_factory=list)
     pieces: list[Segment] = field(default_factory=list)
+
+    @property
+    def _dma(self) -> HostDma:
+        return self.tb.dmas[self.function]
 
     async def region(self, size: int, high: bool = False) -> int:
         """Host memory filled with the guard pattern, checked by ``check_guards``."""
         addr = self.tb.alloc_dma(size, high=high)
         await self.tb.rc.mem_address_space.write(addr, bytes([GUARD]) * size)
         self.regions.append((addr, size))
+        self.owned(addr, size)
         return addr
 
     async def prp(self, length: int, first_offset: int, high: bool = False, list_offset: int = 0,
@@ -69,7 +79,7 @@ class DataPointerBuilder:
             pieces.append(Segment(addr, min(PAGE, length - done)))
             done += pieces[-1].length
         self.pieces += pieces
-        bus = [await self.tb.dma.map(piece.addr, piece.length, direction) for piece in pieces]
+        bus = [await self._dma.map(piece.addr, piece.length, direction) for piece in pieces]
         transfer = HostTransfer(bus[0], 0, 0, pieces, bus, list(bus))
         if pages == 2:
             transfer.prp2 = bus[1]
@@ -82,7 +92,8 @@ class DataPointerBuilder:
         mapped read-only for the device. Returns the list's bus address."""
         size = len(entries) * PAGE
         lists = self.tb.alloc_dma(size, high=high)   # only read: no guards
-        lists_bus = await self.tb.dma.map(lists, size, DmaDirection.TO_DEVICE)
+        self.owned(lists, size)
+        lists_bus = await self._dma.map(lists, size, DmaDirection.TO_DEVICE)
         transfer.mappings.append(lists_bus)
         page = 0
         pointer = list_offset
@@ -99,7 +110,7 @@ class DataPointerBuilder:
     async def release(self, transfer: HostTransfer) -> None:
         """Unmap the transfer's buffers, as the driver does when the command completes."""
         for bus in transfer.mappings:
-            await self.tb.dma.unmap(bus)
+            await self._dma.unmap(bus)
         transfer.mappings.clear()
 
     async def sgl(self, length: int, blocks: int, per_segment: int, high: bool = False) -> HostTransfer:
@@ -123,6 +134,7 @@ class DataPointerBuilder:
             for chunk in reversed(chunks):
                 descs = chunk + ([follow] if follow else [])
                 addr = self.tb.alloc_dma(len(descs) * SGL_DESCRIPTOR_SIZE, align=16, high=high)
+                self.owned(addr, len(descs) * SGL_DESCRIPTOR_SIZE)
                 await self.tb.rc.mem_address_space.write(addr, b"".join(d.pack() for d in descs))
                 kind = SglType.SEGMENT if follow else SglType.LAST_SEGMENT
                 follow = SglDescriptor(addr, len(descs) * SGL_DESCRIPTOR_SIZE, kind)

@@ -43,6 +43,8 @@ from tb.device_dram import NoHostMemory
 # host memory the I/O page tables are allocated from, above the data pools
 TABLE_POOL_BASE = 0x2_0000_0000
 PAGE = 4096
+# guests whose own page tables the pool has room for: one per function of the hard IP model, one peer
+MAX_GUESTS = 5
 
 Handler = Callable[[Tlp], Awaitable[None]]
 # (requester id, request, its translation) for every upstream memory request
@@ -59,9 +61,14 @@ class IommuConfig:
     dma_costs: DmaCosts = DmaCosts()
     flush_queue: FlushQueueConfig = FlushQueueConfig()
     table_bytes: int = 4 << 20
-    # the host's devices belong to this guest VM: ``policy`` is then the guest's (stage 1), over the host's
-    # stage 2; None: bare metal
+    # each function of the design belongs to a guest VM of its own, with this config: the policy is then its
+    # guest's (stage 1), over the host's stage 2 for that guest; None: bare metal
     vm: VmConfig | None = None
+    # the policy of function f's DMA API (in a VM, its guest's) is policies[f]; ``policy`` for the others
+    policies: tuple[DmaPolicy, ...] = ()
+
+    def policy_of(self, function: int) -> DmaPolicy:
+        return self.policies[function] if function < len(self.policies) else self.policy
 
 
 def _now() -> int:
@@ -81,13 +88,14 @@ class IommuSeam:
         region = pool.alloc_region(config.table_bytes)
         base = region.get_absolute_address(0)
         msi = rc.msi_region
-        # in a VM, the second half of the pool is guest memory for the guest's own page tables
+        # in VMs, the second half of the pool is guest memory: a slice for each guest's own page tables
         host_bytes = config.table_bytes // 2 if config.vm else config.table_bytes
         self.iommu = Iommu(BufferPhysMem(region, base), TablePageAllocator(base, host_bytes),
                            iotlb=config.iotlb, costs=config.costs,
                            msi_window=(msi.get_absolute_address(0), msi.size))
-        self.vm = None if config.vm is None else Vm(self.iommu, config.vm, TablePageAllocator(
-            base + host_bytes, config.table_bytes - host_bytes))
+        self._guest_tables = [] if config.vm is None else TablePageAllocator(
+            base + host_bytes, config.table_bytes - host_bytes).split(MAX_GUESTS)
+        self.vms: dict[int, Vm] = {}   # requester id -> the guest VM its device is assigned to
         self.read_latency = read_latency or (lambda rid, tag, ns: False)
         # shared by the DMA API of every device behind this IOMMU (HostDma)
         self.invalidation_queue = Lock()
@@ -100,11 +108,14 @@ class IommuSeam:
             rc.register_rx_tlp_handler(kind, self._write_handler(handlers[kind]))
 
     def dma_api(self, rid: int, policy: DmaPolicy | None = None, dma_limit: int = 1 << 32) -> DmaApi:
-        """A fresh default domain for ``rid`` under ``policy`` (the configured one by default); in a VM, the
-        guest's domain over the host's stage 2."""
+        """A fresh default domain for ``rid`` under ``policy`` (the configured one by default); in VMs, a new
+        guest's domain over that guest's stage 2."""
         policy = policy or self.config.policy
-        if self.vm is not None:
-            return GuestDmaApi(self.iommu, self.vm, rid, policy, costs=self.config.dma_costs,
+        if self.config.vm is not None:
+            if len(self.vms) == MAX_GUESTS:
+                raise ValueError(f"room for the page tables of {MAX_GUESTS} guests, not of {rid:#06x}'s too")
+            vm = self.vms[rid] = Vm(self.iommu, self.config.vm, self._guest_tables[len(self.vms)])
+            return GuestDmaApi(self.iommu, vm, rid, policy, costs=self.config.dma_costs,
                                flush_queue=self.config.flush_queue, dma_limit=dma_limit)
         return DmaApi.for_device(self.iommu, rid, policy, costs=self.config.dma_costs,
                                  flush_queue=self.config.flush_queue, dma_limit=dma_limit)

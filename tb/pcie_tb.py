@@ -327,8 +327,9 @@ class PcieTb:
             if self.link.device_mrrs_code is not None:
                 await func.set_readrq(self.link.device_mrrs_code)
         if self.iommu_seam is not None:
-            self.dmas = [HostDma(self.iommu_seam.dma_api(int(func.pcie_id)), self.iommu_seam.invalidation_queue)
-                         for func in self.funcs]
+            config = self.iommu_seam.config
+            self.dmas = [HostDma(self.iommu_seam.dma_api(int(func.pcie_id), config.policy_of(f)),
+                                 self.iommu_seam.invalidation_queue) for f, func in enumerate(self.funcs)]
         if self.peer is not None:
             peer = self.rc.find_device(self.peer.functions[0].pcie_id)
             await peer.enable_device()

@@ -9,7 +9,7 @@ from .dma_api import DmaApi, DmaDirection, DmaMapping, DmaPolicy, DmaStats
 from .iommu import (Domain, Fault, FaultCause, Iommu, IommuCounters, Segment, Translation,
                     make_rid, nested_walk, standalone_iommu)
 from .iova import IovaAllocator, IovaExhausted
-from .nested import GuestDmaApi, GuestPhysMem, Vm, VmConfig, standalone_vm
+from .nested import GuestDmaApi, GuestPhysMem, Vm, VmConfig, standalone_vm, standalone_vms
 from .pagetable import (HUGE_PAGE_SIZE, PAGE_SIZE, BufferPhysMem, MappingError, PageTable,
                         PhysMem, TablePageAllocator)
 from .trace import DmaAccess, TraceResult, run_trace
@@ -20,5 +20,5 @@ __all__ = [
     "GuestPhysMem", "HUGE_PAGE_SIZE", "Iommu", "IommuCosts", "IommuCounters", "IotlbConfig", "IovaAllocator",
     "IovaExhausted", "MappingError", "PAGE_SIZE", "PageTable", "PhysMem", "ReplacementPolicy",
     "Segment", "TablePageAllocator", "TraceResult", "Translation", "Vm", "VmConfig", "make_rid",
-    "nested_walk", "run_trace", "standalone_iommu", "standalone_vm",
+    "nested_walk", "run_trace", "standalone_iommu", "standalone_vm", "standalone_vms",
 ]

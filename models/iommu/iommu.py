@@ -87,7 +87,7 @@ class Translation:
 
 @dataclass
 class IommuCounters:
-    """Event counters; subtract two snapshots to measure an interval."""
+    """Event counters; subtract two snapshots to measure an interval, add those of several domains."""
 
     translations: int = 0
     passthrough: int = 0
@@ -105,6 +105,10 @@ class IommuCounters:
 
     def __sub__(self, other: IommuCounters) -> IommuCounters:
         return IommuCounters(**{f.name: getattr(self, f.name) - getattr(other, f.name)
+                                for f in fields(self)})
+
+    def __add__(self, other: IommuCounters) -> IommuCounters:
+        return IommuCounters(**{f.name: getattr(self, f.name) + getattr(other, f.name)
                                 for f in fields(self)})
 
 
@@ -151,6 +155,8 @@ class Iommu:
         self.iotlb = Iotlb(iotlb)
         self.walk_cache = WalkCache(iotlb.walk_cache)
         self.counters = IommuCounters()
+        # the same counts per domain id, for the share of each guest or device behind one IOMMU
+        self.domain_counters: dict[int, IommuCounters] = {}
         self.fault_log: list[Fault] = []
         self._contexts: dict[int, Domain] = {}
         self._next_domain_id = 1  # VT-d reserves domain id 0 in caching mode
@@ -195,16 +201,16 @@ class Iommu:
         """
         if length <= 0:
             raise ValueError(f"DMA length must be positive, got {length}")
-        self.counters.translations += 1
         msi_base, msi_size = self.msi_window
         if is_write and msi_base <= iova and iova + length <= msi_base + msi_size:
-            self.counters.interrupt_writes += 1
+            self._count(None, translations=1, interrupt_writes=1)
             return Translation((Segment(iova, length),), 0)
         domain = self._contexts.get(rid)
+        self._count(domain, translations=1)
         if domain is None:
             return self._fault(rid, iova, is_write, now_ns, FaultCause.INVALID_CONTEXT, 0)
         if domain.identity:
-            self.counters.passthrough += 1
+            self._count(domain, passthrough=1)
             return Translation((Segment(iova, length),), 0)
 
         segments: list[Segment] = []
@@ -213,25 +219,23 @@ class Iommu:
         while addr < end:
             entry = self.iotlb.lookup(domain.domain_id, addr)
             if entry is not None:
-                self.counters.iotlb_hits += 1
+                self._count(domain, iotlb_hits=1)
                 cost += self.costs.iotlb_hit_ns
             else:
-                self.counters.iotlb_misses += 1
-                self.counters.page_walks += 1
                 walk = self.walk(domain, addr)
                 reads = self.walk_cache.reads(domain, addr)
-                self.counters.walk_reads += reads
+                self._count(domain, iotlb_misses=1, page_walks=1, walk_reads=reads)
                 cost += reads * self.costs.walk_read_ns
                 if walk.leaf is None:
-                    return self._fault(rid, addr, is_write, now_ns, FaultCause.NOT_PRESENT, cost)
+                    return self._fault(rid, addr, is_write, now_ns, FaultCause.NOT_PRESENT, cost, domain)
                 leaf = walk.leaf
                 entry = IotlbEntry(domain.domain_id, leaf.iova_base, leaf.phys_base,
                                    leaf.page_size, leaf.read, leaf.write)
                 self.iotlb.insert(entry)
             if is_write and not entry.write:
-                return self._fault(rid, addr, is_write, now_ns, FaultCause.WRITE_TO_READ_ONLY, cost)
+                return self._fault(rid, addr, is_write, now_ns, FaultCause.WRITE_TO_READ_ONLY, cost, domain)
             if not is_write and not entry.read:
-                return self._fault(rid, addr, is_write, now_ns, FaultCause.READ_FROM_WRITE_ONLY, cost)
+                return self._fault(rid, addr, is_write, now_ns, FaultCause.READ_FROM_WRITE_ONLY, cost, domain)
             chunk = min(end, entry.iova_base + entry.page_size) - addr
             segments.append(Segment(entry.phys_base + addr - entry.iova_base, chunk))
             addr += chunk
@@ -245,34 +249,43 @@ class Iommu:
             return domain.page_table.walk(iova)
         return nested_walk(domain.page_table, domain.stage2, iova)
 
+    def _count(self, domain: Domain | int | None, **events: int) -> None:
+        """Add ``events`` to the counters, and to the domain's own (by domain or id) when there is one."""
+        totals = [self.counters]
+        if domain is not None:
+            domain_id = domain if isinstance(domain, int) else domain.domain_id
+            totals.append(self.domain_counters.setdefault(domain_id, IommuCounters()))
+        for counters in totals:
+            for name, n in events.items():
+                setattr(counters, name, getattr(counters, name) + n)
+
     def _fault(self, rid: int, iova: int, is_write: bool, now_ns: int,
-               cause: FaultCause, cost: int) -> Translation:
+               cause: FaultCause, cost: int, domain: Domain | None = None) -> Translation:
         fault = Fault(now_ns, rid, iova, is_write, cause)
         self.fault_log.append(fault)
-        self.counters.faults += 1
+        self._count(domain, faults=1)
         return Translation((), cost, fault)
 
     # --- invalidation ----------------------------------------------------
     # Each call is one synchronous round trip (descriptor + wait) and costs
     # the same; the scopes differ only in what they evict.
 
-    def _invalidated(self, dropped: int) -> int:
-        self.counters.invalidations += 1
-        self.counters.invalidated_entries += dropped
+    def _invalidated(self, dropped: int, domain_id: int | None = None) -> int:
+        self._count(domain_id, invalidations=1, invalidated_entries=dropped)
         return self.costs.invalidation_ns
 
     def invalidate_pages(self, domain_id: int, iova: int, size: int) -> int:
         """Page-selective invalidation of [iova, iova + size); returns cost."""
         self.walk_cache.invalidate_range(domain_id, iova, size)
-        return self._invalidated(self.iotlb.invalidate_range(domain_id, iova, size))
+        return self._invalidated(self.iotlb.invalidate_range(domain_id, iova, size), domain_id)
 
     def invalidate_domain(self, domain_id: int) -> int:
         """Domain-selective invalidation; returns cost."""
         self.walk_cache.invalidate_domain(domain_id)
-        return self._invalidated(self.iotlb.invalidate_domain(domain_id))
+        return self._invalidated(self.iotlb.invalidate_domain(domain_id), domain_id)
 
     def invalidate_all(self) -> int:
-        """Global invalidation; returns cost."""
+        """Global invalidation; returns cost (counted for no domain of its own)."""
         self.walk_cache.invalidate_all()
         return self._invalidated(self.iotlb.invalidate_all())
 

@@ -123,11 +123,19 @@ class GuestDmaApi(DmaApi):
         return super().map(self.vm.back(phys, size), size, direction)
 
 
-def standalone_vm(config: VmConfig = VmConfig(), *, table_pages: int = 2048, table_base: int = 0x1_0000_0000,
-                  **iommu_kwargs) -> tuple[Iommu, Vm]:
-    """An IOMMU and a guest whose page tables (host's stage 2 in the first half, the guest's own in the second)
-    live in a private bytearray: for unit tests and trace-driven studies, as ``standalone_iommu``."""
+def standalone_vms(configs: tuple[VmConfig, ...], *, table_pages: int = 2048, table_base: int = 0x1_0000_0000,
+                   **iommu_kwargs) -> tuple[Iommu, list[Vm]]:
+    """An IOMMU and one guest per config, whose page tables (host's stage 2 in the first half, each guest's own
+    in an equal slice of the second) live in a private bytearray: for unit tests and trace-driven studies, as
+    ``standalone_iommu``."""
     half = table_pages // 2 * PAGE_SIZE
     mem = BufferPhysMem(bytearray(table_pages * PAGE_SIZE), table_base)
     iommu = Iommu(mem, TablePageAllocator(table_base, half), **iommu_kwargs)
-    return iommu, Vm(iommu, config, TablePageAllocator(table_base + half, half))
+    return iommu, [Vm(iommu, config, pages) for config, pages in
+                   zip(configs, TablePageAllocator(table_base + half, half).split(len(configs)))]
+
+
+def standalone_vm(config: VmConfig = VmConfig(), **kwargs) -> tuple[Iommu, Vm]:
+    """``standalone_vms`` with one guest."""
+    iommu, (vm,) = standalone_vms((config,), **kwargs)
+    return iommu, vm

@@ -110,6 +110,13 @@ class TablePageAllocator:
         self._free: list[int] = []
         self.in_use = 0
 
+    def split(self, parts: int) -> list[TablePageAllocator]:
+        """The range, still unused, cut into ``parts`` equal allocators of whole pages (one per guest)."""
+        size = self.size // parts // PAGE_SIZE * PAGE_SIZE
+        if self._next != self.base or not size:
+            raise ValueError(f"cannot split {self.size} bytes, {self._next - self.base} used, into {parts}")
+        return [TablePageAllocator(self.base + i * size, size) for i in range(parts)]
+
     def alloc(self) -> int:
         if self._free:
             addr = self._free.pop()

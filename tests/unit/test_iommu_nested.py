@@ -4,10 +4,12 @@ and a guest's invalidations trapping, with every policy difference coming from t
 import pytest
 
 from models.iommu import (PAGE_SIZE, DmaApi, DmaDirection, DmaPolicy, FaultCause, GuestDmaApi, IommuCosts,
-                          IotlbConfig, Segment, VmConfig, make_rid, standalone_iommu, standalone_vm)
+                          IotlbConfig, IommuCounters, Segment, VmConfig, make_rid, standalone_iommu, standalone_vm,
+                          standalone_vms)
 
 COSTS = IommuCosts(iotlb_hit_ns=3, walk_read_ns=100, invalidation_ns=1000)
 RID = make_rid(1, 0, 0)
+RID_B = make_rid(1, 0, 1)
 BUF = 0x4000_0000          # host-physical: where the test bench's CPU would touch the buffer
 EXIT_NS = 7000
 
@@ -87,3 +89,48 @@ def test_what_a_vm_adds_is_traps_and_longer_walks(policy: DmaPolicy) -> None:
     assert vm_total - bare_total == extra
     assert vm_total > bare_total
     assert vc.invalidations == bc.invalidations
+
+
+def two_guests(policy_a: DmaPolicy, policy_b: DmaPolicy) -> tuple[GuestDmaApi, GuestDmaApi]:
+    """Two VMs behind one IOMMU, each with its device (RID, RID_B) and its own stage 2."""
+    iommu, (a, b) = standalone_vms((VmConfig(exit_ns=EXIT_NS),) * 2, costs=COSTS, iotlb=IotlbConfig(capacity=8))
+    return GuestDmaApi(iommu, a, RID, policy_a), GuestDmaApi(iommu, b, RID_B, policy_b)
+
+
+def test_a_guest_reaches_only_what_its_own_stage2_backs() -> None:
+    """Guest B passes its DMA through, so its device's addresses are GPAs: its own buffer is reached, guest
+    A's buffer at the same kind of GPA is not (B's stage 2 never backed it), and the same IOVA in two guests
+    is two pieces of host memory."""
+    a, b = two_guests(DmaPolicy.STRICT, DmaPolicy.PASSTHROUGH)
+    iommu = a.iommu
+    theirs = a.map(BUF, PAGE_SIZE, DmaDirection.FROM_DEVICE)
+    mine = b.map(BUF + 16 * PAGE_SIZE, PAGE_SIZE, DmaDirection.FROM_DEVICE)
+    assert iommu.translate(RID_B, mine.iova, 64, True, 0).segments == (Segment(BUF + 16 * PAGE_SIZE, 64),)
+    gpa_of_theirs = BUF + a.vm.config.gpa_offset
+    assert iommu.translate(RID_B, gpa_of_theirs, 64, True, 0).fault.cause == FaultCause.NOT_PRESENT
+    assert iommu.translate(RID, theirs.iova, 64, True, 0).segments == (Segment(BUF, 64),)
+    c, d = two_guests(DmaPolicy.STRICT, DmaPolicy.STRICT)
+    first, second = c.map(BUF, PAGE_SIZE, DmaDirection.FROM_DEVICE), d.map(BUF + PAGE_SIZE, PAGE_SIZE,
+                                                                             DmaDirection.FROM_DEVICE)
+    assert first.iova == second.iova
+    assert [c.iommu.translate(rid, first.iova, 8, True, 0).segments[0].phys for rid in (RID, RID_B)] == [
+        BUF, BUF + PAGE_SIZE]
+
+
+def test_each_guest_is_counted_in_its_own_domain() -> None:
+    """Per-domain counters: each guest's walks, hits and invalidations are its own, and they add up to the
+    IOMMU's; one guest's strict unmap evicts none of the other's IOTLB entries."""
+    a, b = two_guests(DmaPolicy.STRICT, DmaPolicy.LAZY)
+    iommu = a.iommu
+    ma, mb = (g.map(BUF + i * PAGE_SIZE, PAGE_SIZE, DmaDirection.FROM_DEVICE) for i, g in enumerate((a, b)))
+    for _ in range(3):
+        assert iommu.translate(RID, ma.iova, 64, True, 0).ok and iommu.translate(RID_B, mb.iova, 64, True, 0).ok
+    b_entry = iommu.translate(RID_B, mb.iova, 64, True, 0)
+    a.unmap(ma.iova, PAGE_SIZE, 0)
+    assert iommu.translate(RID_B, mb.iova, 64, True, 0).cost_ns == b_entry.cost_ns == COSTS.iotlb_hit_ns
+    ca, cb = (iommu.domain_counters[g.domain.domain_id] for g in (a, b))
+    nested = 4 * (4 + 1) + 4
+    assert (ca.page_walks, ca.walk_reads, ca.iotlb_hits, ca.invalidations) == (1, nested, 2, 1)
+    assert (cb.page_walks, cb.walk_reads, cb.iotlb_hits, cb.invalidations) == (1, nested, 4, 0)
+    assert (a.stats.traps, b.stats.traps) == (1, 0)
+    assert sum(iommu.domain_counters.values(), IommuCounters()) == iommu.counters
