@@ -385,6 +385,10 @@ class DMA_CTRL(Register):
     # Move bytes of the contiguous host buffer at DMA_HOST_LO/HI, DMA_CMD_LEN bytes long (a list a command
     # points at, such as an open-channel LBA list), instead of the command's data pointer.
     HOST = Field(10, 1)
+    # PCIe Address Type of a HOST request's memory requests (PCIe ATS): 0 untranslated, 1 Translation
+    # Request (the read's completion data are the translation entries), 2 translated. A request other than
+    # HOST with a type other than 0, or type 3, fails with Internal Error.
+    AT = Field(11, 2)
     COOKIE = Field(16, 8)  # Cookie, returned in the result.
     EPOCH = Field(24, 8)  # The command's reset epoch.
 

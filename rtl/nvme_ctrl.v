@@ -621,6 +621,7 @@ wire [23:0] dma_req_cmd_len;
 wire [63:0] dma_req_dram;
 wire dma_req_host_buf;
 wire [63:0] dma_req_host;
+wire [1:0] dma_req_at;
 wire dma_res_valid;
 wire dma_res_pop;
 wire dma_res_auto;
@@ -1095,6 +1096,7 @@ fetch_rq_inst (
     .req_dwords(fetch_req_dwords),
     .req_tag(fetch_req_tag),
     .req_function({6'd0, controller_of(fetch_req_sqid)}),
+    .req_at(2'b00),
     .req_data(128'd0),
     .m_axis_rq_tdata(rq_tdata[0 +: AXIS_PCIE_DATA_WIDTH]),
     .m_axis_rq_tkeep(rq_tkeep[0 +: AXIS_PCIE_KEEP_WIDTH]),
@@ -1119,6 +1121,7 @@ post_rq_inst (
     .req_dwords(11'd4),
     .req_tag(8'd0),
     .req_function({6'd0, poster_function_reg}),
+    .req_at(2'b00),
     .req_data(post_req_data),
     .m_axis_rq_tdata(rq_tdata[AXIS_PCIE_DATA_WIDTH +: AXIS_PCIE_DATA_WIDTH]),
     .m_axis_rq_tkeep(rq_tkeep[AXIS_PCIE_KEEP_WIDTH +: AXIS_PCIE_KEEP_WIDTH]),
@@ -1310,6 +1313,7 @@ mailbox_inst (
     .dma_req_dram(dma_req_dram),
     .dma_req_host_buf(dma_req_host_buf),
     .dma_req_host(dma_req_host),
+    .dma_req_at(dma_req_at),
     .dma_res_valid(dma_res_valid),
     .dma_res_pop(dma_res_pop),
     .dma_res_auto(dma_res_auto),
@@ -1419,6 +1423,7 @@ if (AXIS_PCIE_DATA_WIDTH == 256 || AXIS_PCIE_DATA_WIDTH == 512) begin : dma
         .req_dram(dma_req_dram[DRAM_ADDR_WIDTH-1:0]),
         .req_host_buf(dma_req_host_buf),
         .req_host(dma_req_host),
+        .req_at(dma_req_at),
         .res_valid(dma_res_valid),
         .res_pop(dma_res_pop),
         .res_auto(dma_res_auto),
@@ -1541,7 +1546,7 @@ end else begin : no_dma
     wire unused_dma = &{1'b0, dma_req_valid, dma_req_slot, dma_req_dir, dma_req_auto, dma_req_cookie,
                         dma_req_epoch, epoch, fn_serving, dma_function,
                         dma_req_offset, dma_req_length, dma_req_cmd_len, dma_req_dram, dma_req_host_buf,
-                        dma_req_host, dma_res_pop,
+                        dma_req_host, dma_req_at, dma_res_pop,
                         dma_cpl_ready, sqe_rd2_data, cfg_max_payload, fn_cc_mps, rq_tready[3:2],
                         m_axi_dram_awready, m_axi_dram_wready, m_axi_dram_bid, m_axi_dram_bresp,
                         m_axi_dram_bvalid, m_axi_dram_arready, m_axi_dram_rid, m_axi_dram_rdata,

@@ -87,6 +87,9 @@ module nvme_dma_engine #
     // the request moves bytes of the host buffer at req_host (req_cmd_len long), not the command's data
     input  wire                                 req_host_buf,
     input  wire [63:0]                          req_host,
+    // the PCIe Address Type of the request's memory requests (ATS): only a host-buffer request's may be other
+    // than untranslated (0), and 3 is reserved; the walker fails any other with Internal Error
+    input  wire [1:0]                           req_at,
     output wire                                 res_valid,
     input  wire                                 res_pop,
     // the oldest result (while res_valid): auto-completed, cookie, generic status, slot
@@ -216,7 +219,7 @@ wire forget = aborting_reg && walker_idle && rd_idle && wr_idle;
 /*
  * Request queue and request ids
  */
-localparam Q_BITS = 67 + SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
+localparam Q_BITS = 69 + SLOT_W + 3 + 8 + 3*24 + DRAM_AW;
 reg [Q_BITS-1:0] q_mem [0:7];   // 8 requests waiting for the walker
 reg [3:0] q_wr_reg;
 reg [3:0] q_rd_reg;
@@ -225,24 +228,26 @@ wire q_empty = q_wr_reg == q_rd_reg;
 wire [3:0] q_count = q_wr_reg - q_rd_reg;
 assign req_ready = q_count != 4'd8 && !aborting_reg && !clear;
 wire [Q_BITS-1:0] q_head = q_mem[q_rd_reg[2:0]];
-wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-68 -: SLOT_W];
-wire h_dir = q_head[Q_BITS-68-SLOT_W];
-wire h_auto = q_head[Q_BITS-69-SLOT_W];
-wire h_refuse = q_head[Q_BITS-70-SLOT_W];
-wire [7:0] h_cookie = q_head[Q_BITS-71-SLOT_W -: 8];
+wire [SLOT_W-1:0] h_slot = q_head[Q_BITS-70 -: SLOT_W];
+wire h_dir = q_head[Q_BITS-70-SLOT_W];
+wire h_auto = q_head[Q_BITS-71-SLOT_W];
+wire h_refuse = q_head[Q_BITS-72-SLOT_W];
+wire [7:0] h_cookie = q_head[Q_BITS-73-SLOT_W -: 8];
 wire [23:0] h_offset = q_head[DRAM_AW+71:DRAM_AW+48];
 wire [23:0] h_length = q_head[DRAM_AW+47:DRAM_AW+24];
 wire [23:0] h_cmd_len = q_head[DRAM_AW+23:DRAM_AW];
 wire [DRAM_AW-1:0] h_dram = q_head[DRAM_AW-1:0];
-wire [1:0] h_function = q_head[Q_BITS-1 -: 2];
-wire h_host_buf = q_head[Q_BITS-3];
-wire [63:0] h_host = q_head[Q_BITS-4 -: 64];
+wire [1:0] h_at = q_head[Q_BITS-1 -: 2];
+wire [1:0] h_function = q_head[Q_BITS-3 -: 2];
+wire h_host_buf = q_head[Q_BITS-5];
+wire [63:0] h_host = q_head[Q_BITS-6 -: 64];
 
 reg [REQS-1:0] id_busy_reg;
 reg [7:0] id_cookie [0:REQS-1];
 reg [SLOT_W-1:0] id_slot [0:REQS-1];
 reg [REQS-1:0] id_auto_reg;
 reg [2*REQS-1:0] id_function_reg;
+reg [2*REQS-1:0] id_at_reg;
 
 reg [REQ_W-1:0] free_id;
 reg id_free;
@@ -314,6 +319,7 @@ walker_inst (
     .req_dram(h_dram),
     .req_host_buf(h_host_buf),
     .req_host(h_host),
+    .req_at(h_at),
     .sqe_rd_en(sqe_rd_en),
     .sqe_rd_slot(sqe_rd_slot),
     .sqe_rd_dw(sqe_rd_dw),
@@ -444,6 +450,7 @@ read_rq_inst (
     .req_dwords(ptr_req_valid ? ptr_req_dwords : rd_req_dwords),
     .req_tag(ptr_req_valid ? ptr_req_tag : rd_req_tag),
     .req_function({6'd0, id_function_reg[2*(ptr_req_valid ? seg_req : rd_req_id) +: 2]}),
+    .req_at(id_at_reg[2*(ptr_req_valid ? seg_req : rd_req_id) +: 2]),
     .req_data(128'd0),
     .m_axis_rq_tdata(m_axis_rd_tdata),
     .m_axis_rq_tkeep(m_axis_rd_tkeep),
@@ -484,6 +491,7 @@ wr_inst (
     .seg_end(seg_end),
     .seg_req(seg_req),
     .req_functions(id_function_reg),
+    .req_ats(id_at_reg),
     .seg_code(seg_code),
     .seg_addr(seg_addr),
     .seg_dwords(seg_dwords),
@@ -554,7 +562,7 @@ assign idle = !aborting_reg && q_empty && d_state_reg == D_IDLE && walker_idle &
 always @(posedge clk) begin
     // requests in
     if (req_valid && req_ready) begin
-        q_mem[q_wr_reg[2:0]] <= {req_function, req_host_buf, req_host, req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
+        q_mem[q_wr_reg[2:0]] <= {req_at, req_function, req_host_buf, req_host, req_slot, req_dir, req_auto, req_epoch != epoch || !serving, req_cookie,
                                  req_offset, req_length, req_cmd_len, req_dram};
         q_wr_reg <= q_wr_reg + 4'd1;
     end
@@ -565,6 +573,7 @@ always @(posedge clk) begin
         id_slot[free_id] <= h_slot;
         id_auto_reg[free_id] <= h_auto;
         id_function_reg[2*free_id +: 2] <= h_function;
+        id_at_reg[2*free_id +: 2] <= h_at;
     end
 
     // done requests

@@ -91,6 +91,8 @@ module nvme_dma_walker #
     input  wire [DRAM_AW-1:0]                   req_dram,
     input  wire                                 req_host_buf,
     input  wire [63:0]                          req_host,
+    // the request's PCIe Address Type: other than untranslated only for a host buffer, never 3 (reserved)
+    input  wire [1:0]                           req_at,
 
     /*
      * Command slot reads (data the next cycle)
@@ -203,6 +205,7 @@ reg [LEN_W-1:0] offset_reg;
 reg [DRAM_AW-1:0] dram_reg;
 reg [7:0] code_reg;
 reg host_buf_reg;
+reg at_bad_reg;
 reg [63:0] host_reg;
 
 // SQE fields
@@ -493,6 +496,7 @@ always @(posedge clk) begin
                 cmd_len_reg <= req_cmd_len;
                 dram_reg <= req_dram;
                 host_buf_reg <= req_host_buf;
+                at_bad_reg <= req_at == 2'b11 || (req_at != 2'b00 && !req_host_buf);
                 host_reg <= req_host;
                 code_reg <= 8'd0;
                 sqe_step_reg <= 3'd0;
@@ -528,7 +532,7 @@ always @(posedge clk) begin
             desc_reg <= host_buf_reg ? {8'h00, 24'd0, {{(32-LEN_W){1'b0}}, cmd_len_reg}, host_reg} : dptr_reg;
             desc_from_seg_reg <= 1'b0;
             spos_reg <= 0;
-            if (offset_reg[1:0] != 0 || rem_reg[1:0] != 0 || dram_reg[1:0] != 0
+            if (offset_reg[1:0] != 0 || rem_reg[1:0] != 0 || dram_reg[1:0] != 0 || at_bad_reg
                     || {1'b0, offset_reg} + {1'b0, rem_reg} > {1'b0, cmd_len_reg}) begin
                 // the firmware asked for what no command can be
                 fail(SC_INTERNAL_ERROR);

@@ -59,6 +59,8 @@ module nvme_dma_wr #
     input  wire [REQ_W-1:0]                     seg_req,
     // each request's function (2 bits per request id): the requester of its writes
     input  wire [2*(1<<REQ_W)-1:0]              req_functions,
+    // each request's PCIe Address Type (2 bits per request id, ATS): that of its writes
+    input  wire [2*(1<<REQ_W)-1:0]              req_ats,
     input  wire [7:0]                           seg_code,
     input  wire [63:2]                          seg_addr,
     input  wire [10:0]                          seg_dwords,
@@ -291,7 +293,7 @@ realign_inst (
 // the descriptor takes the first beat's lower four dwords
 wire [127:0] desc = {1'b0, 3'b000, 3'b000, 1'b0, 16'd0, 8'd0,
                      14'd0, req_functions[2*o_req +: 2], 1'b0, REQ_MEM_WRITE, o_dwords,
-                     o_addr, 2'b00};
+                     o_addr, req_ats[2*o_req +: 2]};
 assign m_axis_rq_tdata = out_first ? {out_data[W-1:128], desc} : out_data;
 assign m_axis_rq_tkeep = out_first ? {out_keep[LANES-1:4], 4'hf} : out_keep;
 assign m_axis_rq_tvalid = out_valid;

@@ -213,6 +213,8 @@ module nvme_fw_mailbox #
     // DMA_CTRL.HOST: the request moves bytes of the host buffer at dma_req_host, not the command's data
     output wire                     dma_req_host_buf,
     output wire [63:0]              dma_req_host,
+    // DMA_CTRL.AT: the PCIe Address Type of the request's memory requests (ATS)
+    output wire [1:0]               dma_req_at,
     input  wire                     dma_res_valid,
     output wire                     dma_res_pop,
     input  wire                     dma_res_auto,
@@ -411,6 +413,7 @@ assign dma_req_cmd_len = dma_cmd_len_reg;
 assign dma_req_dram = dma_dram_reg;
 assign dma_req_host_buf = dma_ctrl_reg[DMA_CTRL_HOST];
 assign dma_req_host = dma_host_reg;
+assign dma_req_at = dma_ctrl_reg[DMA_CTRL_AT +: DMA_CTRL_AT_W];
 // the SQE window: 64 bytes per slot
 wire [15:0] sqe_offset = raddr - SQE;
 wire in_sqe_window = raddr >= SQE && {16'd0, sqe_offset} < SQE_SIZE;

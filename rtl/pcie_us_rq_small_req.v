@@ -31,6 +31,8 @@ module pcie_us_rq_small_req #
     input  wire [7:0]                         req_tag,
     // the requesting function: the hard IP completes the requester id with its bus number
     input  wire [7:0]                         req_function,
+    // PCIe Address Type (ATS): 0 untranslated, 1 Translation Request, 2 translated
+    input  wire [1:0]                         req_at,
     input  wire [127:0]                       req_data,
 
     /*
@@ -97,7 +99,7 @@ wire [FRAME_W-1:0] frame_next;
 assign frame_next[255:0] = {req_data,
     1'b0, 3'b000, 3'b000, 1'b0, 16'd0, req_tag,
     8'd0, req_function, 1'b0, req_write ? REQ_MEM_WRITE : REQ_MEM_READ, req_dwords,
-    req_addr, 2'b00};
+    req_addr, req_at};
 generate
     if (FRAME_W > 256) begin : pad
         assign frame_next[FRAME_W-1:256] = 0;

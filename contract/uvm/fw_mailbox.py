@@ -539,6 +539,7 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.DIR = uvm_reg_field("DIR")
         self.AUTO = uvm_reg_field("AUTO")
         self.HOST = uvm_reg_field("HOST")
+        self.AT = uvm_reg_field("AT")
         self.COOKIE = uvm_reg_field("COOKIE")
         self.EPOCH = uvm_reg_field("EPOCH")
 
@@ -547,6 +548,7 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.DIR.configure(self, 1, 8, "RW", False, 0x0, True, True, False)
         self.AUTO.configure(self, 1, 9, "RW", False, 0x0, True, True, False)
         self.HOST.configure(self, 1, 10, "RW", False, 0x0, True, True, False)
+        self.AT.configure(self, 2, 11, "RW", False, 0x0, True, True, False)
         self.COOKIE.configure(self, 8, 16, "RW", False, 0x0, True, True, False)
         self.EPOCH.configure(self, 8, 24, "RW", False, 0x0, True, True, False)
 

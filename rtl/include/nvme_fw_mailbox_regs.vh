@@ -314,7 +314,7 @@ localparam integer COALESCE_DISABLE_VECTORS = 0;
 localparam integer COALESCE_DISABLE_VECTORS_W = 32;
 // DMA_CTRL: DMA request control
 localparam [15:0] DMA_CTRL = 16'h0700;
-localparam [31:0] DMA_CTRL_WMASK = 32'hFFFF07FF;
+localparam [31:0] DMA_CTRL_WMASK = 32'hFFFF1FFF;
 localparam [31:0] DMA_CTRL_RESET = 32'h0;
 localparam integer DMA_CTRL_SLOT = 0;
 localparam integer DMA_CTRL_SLOT_W = 8;
@@ -324,6 +324,8 @@ localparam integer DMA_CTRL_AUTO = 9;
 localparam integer DMA_CTRL_AUTO_W = 1;
 localparam integer DMA_CTRL_HOST = 10;
 localparam integer DMA_CTRL_HOST_W = 1;
+localparam integer DMA_CTRL_AT = 11;
+localparam integer DMA_CTRL_AT_W = 2;
 localparam integer DMA_CTRL_COOKIE = 16;
 localparam integer DMA_CTRL_COOKIE_W = 8;
 localparam integer DMA_CTRL_EPOCH = 24;
