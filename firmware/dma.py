@@ -26,16 +26,16 @@ from cocotb.triggers import Event, First, Timer
 
 from contract import fw_mailbox as regs
 from firmware.mailbox import CommandSlot, Mailbox, MailboxError, MailboxTimeout
-from firmware.nvme.ports import DmaDirection, DmaResult
+from firmware.nvme.ports import AddressType, DmaDirection, DmaResult
 from models.nvme_spec import GenericStatus
 
 COOKIES = 1 << regs.DMA_CTRL.COOKIE.width
 
 
 def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int,
-                   host_buffer: bool = False) -> int:
+                   host_buffer: bool = False, address_type: AddressType = AddressType.UNTRANSLATED) -> int:
     return regs.DMA_CTRL.encode(SLOT=slot.index, DIR=direction, AUTO=auto_complete, HOST=host_buffer, COOKIE=cookie,
-                                EPOCH=slot.epoch)
+                                EPOCH=slot.epoch, AT=address_type)
 
 
 def decode_result(raw: int) -> tuple[int, DmaResult]:
@@ -69,14 +69,15 @@ class MailboxDma:
         raise MailboxError(f"{COOKIES} DMA transfers waiting: no cookie left")
 
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
+                       address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
         cookie = self._cookie()
         done = Event()
         self._waiting[cookie] = (done, [])
         mb = self.mailbox
         async with mb._lock:
             await mb.write(regs.DMA_CTRL.OFFSET,
-                           dma_ctrl_value(slot, direction, auto_complete, cookie, host_addr is not None))
+                           dma_ctrl_value(slot, direction, auto_complete, cookie, host_addr is not None, address_type))
             if host_addr is not None:
                 await mb.write(regs.DMA_HOST_LO.OFFSET, host_addr & 0xFFFF_FFFF)
                 await mb.write(regs.DMA_HOST_HI.OFFSET, host_addr >> 32)

@@ -34,7 +34,7 @@ from cocotb.triggers import Event
 from contract import fw_mailbox as regs
 from firmware.mailbox import CommandSlot, CtrlStatus, DoorbellError, IrqBit, Mailbox, MailboxError
 from firmware.minimal import BackgroundLoop, MinimalFirmware
-from firmware.nvme.ports import DmaDirection, DmaPort, DmaResult
+from firmware.nvme.ports import AddressType, DmaDirection, DmaPort, DmaResult
 from firmware.queue_pool import QueuePool
 from models.nvme_spec import SubmissionEntry
 from models.queue_budget import QueueBudget
@@ -150,9 +150,10 @@ class ControllerDma:
         self.mailbox = mailbox
 
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
+                       address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
         return await self.shared.transfer(slot, direction, offset, length, dram_addr, cmd_len, auto_complete,
-                                          host_addr)
+                                          host_addr, address_type)
 
     def reset(self) -> None:
         if not self.mailbox.drains_on_reset:

@@ -33,11 +33,12 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Lock, Timer
 from cocotb.utils import get_sim_time
-from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpType
+from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpAt, TlpType
 
 from models.iommu import (BufferPhysMem, DmaApi, DmaCosts, DmaDirection, DmaPolicy, Fault, FaultCause,
-                          FlushQueueConfig, GuestDmaApi, Iommu, IommuCosts, IotlbConfig, TablePageAllocator,
-                          Translation, Vm, VmConfig)
+                          FlushQueueConfig, GuestDmaApi, Iommu, IommuCosts, IotlbConfig, Segment,
+                          TablePageAllocator, Translation, Vm, VmConfig)
+from tb.ats_agent import AtsAgent
 from tb.device_dram import NoHostMemory
 
 # host memory the I/O page tables are allocated from, above the data pools
@@ -66,6 +67,9 @@ class IommuConfig:
     vm: VmConfig | None = None
     # the policy of function f's DMA API (in a VM, its guest's) is policies[f]; ``policy`` for the others
     policies: tuple[DmaPolicy, ...] = ()
+    # an ATS Invalidate Request, or its Completion, crossing the link and the root complex (tb/ats_agent.py): of
+    # the order of a posted write's one-way latency, an assumption
+    ats_message_ns: int = 500
 
     def policy_of(self, function: int) -> DmaPolicy:
         return self.policies[function] if function < len(self.policies) else self.policy
@@ -96,6 +100,7 @@ class IommuSeam:
         self._guest_tables = [] if config.vm is None else TablePageAllocator(
             base + host_bytes, config.table_bytes - host_bytes).split(MAX_GUESTS)
         self.vms: dict[int, Vm] = {}   # requester id -> the guest VM its device is assigned to
+        self.ats = AtsAgent(self.iommu, config.ats_message_ns)
         self.read_latency = read_latency or (lambda rid, tag, ns: False)
         # shared by the DMA API of every device behind this IOMMU (HostDma)
         self.invalidation_queue = Lock()
@@ -131,6 +136,15 @@ class IommuSeam:
 
     def _read_handler(self, handler: Handler) -> Handler:
         async def read(tlp: Tlp) -> None:
+            if tlp.at == TlpAt.TRANSLATE_REQ:
+                await self._translation_request(tlp)
+                return
+            if tlp.at == TlpAt.TRANSLATED:
+                if self._admit(tlp, is_write=False):
+                    await handler(tlp)
+                else:
+                    await self.rc.send(Tlp.create_ur_completion_for_tlp(tlp, PcieId(0, 0, 0)))
+                return
             t = self._translate(tlp, is_write=False)
             if t.cost_ns and not self.read_latency(int(tlp.requester_id), tlp.tag, t.cost_ns):
                 await Timer(t.cost_ns, "ns")
@@ -142,12 +156,36 @@ class IommuSeam:
 
     def _write_handler(self, handler: Handler) -> Handler:
         async def write(tlp: Tlp) -> None:
+            if tlp.at == TlpAt.TRANSLATED:
+                if self._admit(tlp, is_write=True):
+                    await handler(tlp)
+                return
             t = self._translate(tlp, is_write=True)
             if t.cost_ns:
                 await Timer(t.cost_ns, "ns")
             if t.ok:
                 await handler(self._at(tlp, t))
         return write
+
+    def _admit(self, tlp: Tlp, is_write: bool) -> bool:
+        """A translated request (ATS): through as it is if the agent granted it, else refused; the observers
+        see it as a translation to its own address."""
+        if not self.ats.admit(tlp, is_write):
+            return False
+        for observer in self.observers:
+            observer(int(tlp.requester_id), tlp, Translation((Segment(tlp.address, (tlp.length or 1024) * 4),), 0))
+        return True
+
+    async def _translation_request(self, tlp: Tlp) -> None:
+        """The agent's translation entries as the request's completion data, after the lookups' time."""
+        data, cost = self.ats.answer(tlp)
+        if cost and not self.read_latency(int(tlp.requester_id), tlp.tag, cost):
+            await Timer(cost, "ns")
+        completion = Tlp.create_completion_data_for_tlp(tlp, PcieId(0, 0, 0))
+        completion.byte_count = len(data)
+        completion.lower_address = tlp.address & 0x7F
+        completion.set_data(data)
+        await self.rc.send(completion)
 
     @staticmethod
     def _at(tlp: Tlp, t: Translation) -> Tlp:
@@ -180,8 +218,12 @@ class HostDma:
     same driver code runs either way.
     """
 
-    def __init__(self, api: DmaApi | None, invalidation_queue: Lock | None = None) -> None:
+    def __init__(self, api: DmaApi | None, invalidation_queue: Lock | None = None,
+                 device_tlbs: Callable[[], Awaitable[None]] | None = None) -> None:
+        """``device_tlbs``: invalidates the device TLBs (ATS) the IOMMU's invalidations call for; an
+        invalidation round trip ends only when it returns."""
         self.api = api
+        self.device_tlbs = device_tlbs
         # the IOMMU's one invalidation queue: Linux's qi_submit_sync waits for each round trip under
         # the queue's lock, so invalidations of every CPU (and the lazy flush) take turns
         self.invalidation_queue = invalidation_queue or Lock()
@@ -223,6 +265,8 @@ class HostDma:
         if ns:
             async with self.invalidation_queue:
                 await Timer(ns, "ns")
+                if self.device_tlbs is not None:
+                    await self.device_tlbs()
 
     def _arm_flush_timer(self) -> None:
         if self._timer is None and self.api is not None and self.api.next_flush_ns is not None:

@@ -46,6 +46,7 @@ from firmware.nvme.io import IoCommands, cdw0_status
 from firmware.nvme.outcome import now_ns, wait_until
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaPort
+from firmware.nvme.ats import AddressTranslationCache
 from firmware.nvme.shadow_doorbells import ShadowDoorbells, buffers_of
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
@@ -74,7 +75,8 @@ class NvmeFirmware(MinimalFirmware):
     def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
                  config: ControllerConfig | None = None, soc: SocConfig | None = None, dram_base: int = 0,
                  auto_complete_reads: bool = False, namespaces: NamespaceTable | None = None,
-                 shadow_poll_ns: int | None = None, **kwargs: Any) -> None:
+                 shadow_poll_ns: int | None = None, atc: AddressTranslationCache | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(mailbox, cost_ns=0, **kwargs)   # the SoC model charges the cost instead
         self.config = config or ControllerConfig()
         if self.config.max_transfer is None:
@@ -92,6 +94,7 @@ class NvmeFirmware(MinimalFirmware):
         self.commands: AdminCommands | None = None
         self.shadow: ShadowDoorbells | None = None
         self.shadow_poll_ns = shadow_poll_ns   # shadow doorbells polled on a timer (LeapIO), not swept on work
+        self.atc = atc                         # the shadow buffers reached by translated requests (PCIe ATS)
         self.aborted = 0
         self._queued: dict[tuple[int, int], Command] = {}
         self._active: Counter[int] = Counter()   # tasks per SQ not yet finished
@@ -116,7 +119,7 @@ class NvmeFirmware(MinimalFirmware):
         self.shadow = ShadowDoorbells(self.mailbox, self.dma, self.dram, self.admin,
                                       DesignParams.current().doorbell_stride,
                                       self.dram_base + self.params.cmd_slots * self.buffer_size,
-                                      self.shadow_poll_ns)
+                                      self.shadow_poll_ns, self.atc)
 
     # events
 

@@ -21,6 +21,14 @@ class DmaDirection(IntEnum):
     DEVICE_TO_HOST = 1   # device DRAM -> host memory (Read, Identify, log pages)
 
 
+class AddressType(IntEnum):
+    """PCIe Address Type of a host-buffer transfer's memory requests (PCIe ATS; DMA_CTRL.AT)."""
+
+    UNTRANSLATED = 0          # the IOMMU translates it
+    TRANSLATION_REQUEST = 1   # a read whose completion data are translation entries (firmware/nvme/ats.py)
+    TRANSLATED = 2            # already translated: the IOMMU lets it through to that address
+
+
 @dataclass(frozen=True)
 class DmaResult:
     """One entry of the result FIFO: the slot, the generic status the walk or transfer ended with, and
@@ -41,12 +49,14 @@ class DmaResult:
 
 class DmaPort(Protocol):
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
+                       address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
         """Move bytes ``[offset, offset + length)`` of the slot's command data (``cmd_len`` in all, which
         decides what PRP2 is) between host memory and DRAM at ``dram_addr``; returns when it is done.
 
         With ``host_addr``, the bytes are those of the contiguous host buffer there, ``cmd_len`` long,
         instead of the command's data: a list the command's dwords point at (an open-channel LBA list).
+        ``address_type`` (a host buffer's only) says how the IOMMU is to take its address.
         """
         ...
 

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from cocotb import start_soon
@@ -51,7 +53,8 @@ from cocotb.triggers import Lock, Timer
 
 from firmware.admin import PAGE_SIZE, AdminState
 from firmware.mailbox import CommandSlot, Mailbox
-from firmware.nvme.ports import DeviceDram, DmaDirection, DmaPort
+from firmware.nvme.ats import AddressTranslationCache
+from firmware.nvme.ports import AddressType, DeviceDram, DmaDirection, DmaPort
 from models.nvme_spec import SUCCESS, GenericStatus, Status, SubmissionEntry
 
 ENTRY_SIZE = 4           # one dword per doorbell; the doorbell value is its low 16 bits
@@ -82,12 +85,13 @@ def entry_offset(qid: int, cq: bool, stride: int) -> int:
 class ShadowDoorbells:
     """The firmware's half of Doorbell Buffer Config: configure, sweep on work, forget on reset.
 
-    ``scratch``: device DRAM the sweeps stage buffer contents in, apart from every command slot's;
-    ``poll_ns``: sweep on a timer instead of on work (polling mode).
+    ``scratch``: a page of device DRAM the sweeps stage buffer contents in, apart from every command slot's,
+    and the translation answers in the page after it; ``poll_ns``: sweep on a timer instead of on work
+    (polling mode); ``atc``: reach the buffers by translated requests (PCIe ATS), as LeapIO's runtime does.
     """
 
     def __init__(self, mailbox: Mailbox, dma: DmaPort, dram: DeviceDram, queues: AdminState, stride: int,
-                 scratch: int, poll_ns: int | None = None) -> None:
+                 scratch: int, poll_ns: int | None = None, atc: AddressTranslationCache | None = None) -> None:
         self.mailbox = mailbox
         self.dma = dma
         self.dram = dram
@@ -95,6 +99,7 @@ class ShadowDoorbells:
         self.stride = stride
         self.scratch = scratch
         self.poll_ns = poll_ns
+        self.atc = atc
         self.buffers: ShadowBuffers | None = None
         self.lock = Lock()       # held by a sweep pass, and by the loop while it creates or deletes a queue
         self._slot = CommandSlot(0, 0)
@@ -228,10 +233,21 @@ class ShadowDoorbells:
                 return status
         return SUCCESS
 
+    @asynccontextmanager
+    async def _host(self, addr: int, write: bool) -> AsyncIterator[tuple[int, AddressType]]:
+        """The address and Address Type to reach host memory at ``addr`` by, for a DMA made inside the block:
+        translated where the ATC has (or gets) a translation granting the access, else as it is."""
+        if self.atc is None:
+            yield addr, AddressType.UNTRANSLATED
+            return
+        async with self.atc.translated(self._slot, self.scratch + PAGE_SIZE, addr, write) as translated:
+            yield (addr, AddressType.UNTRANSLATED) if translated is None else (translated, AddressType.TRANSLATED)
+
     async def _read(self, addr: int, length: int) -> bytes | None:
         """``length`` bytes of host memory at ``addr``; None (counted in ``failures``) if the DMA failed."""
-        result = await self.dma.transfer(self._slot, DmaDirection.HOST_TO_DEVICE, 0, length, self.scratch, length,
-                                         host_addr=addr)
+        async with self._host(addr, write=False) as (host_addr, address_type):
+            result = await self.dma.transfer(self._slot, DmaDirection.HOST_TO_DEVICE, 0, length, self.scratch,
+                                             length, host_addr=host_addr, address_type=address_type)
         if not result.ok:
             self._failed()
             return None
@@ -245,6 +261,7 @@ class ShadowDoorbells:
 
     async def _write(self, addr: int, data: bytes) -> Status:
         await self.dram.write(self.scratch, data)
-        result = await self.dma.transfer(self._slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), self.scratch,
-                                         len(data), host_addr=addr)
+        async with self._host(addr, write=True) as (host_addr, address_type):
+            result = await self.dma.transfer(self._slot, DmaDirection.DEVICE_TO_HOST, 0, len(data), self.scratch,
+                                             len(data), host_addr=host_addr, address_type=address_type)
         return SUCCESS if result.ok else result.status

@@ -21,6 +21,7 @@ trace-driven benchmark) decides how to spend them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 
@@ -83,6 +84,17 @@ class Translation:
     @property
     def ok(self) -> bool:
         return self.fault is None
+
+
+@dataclass(frozen=True)
+class AtsGrant:
+    """A translation handed to a device's address translation cache (PCIe ATS): the untranslated page,
+    the host-physical page it maps to, and the access granted."""
+
+    iova: int
+    phys: int
+    read: bool
+    write: bool
 
 
 @dataclass
@@ -158,6 +170,9 @@ class Iommu:
         # the same counts per domain id, for the share of each guest or device behind one IOMMU
         self.domain_counters: dict[int, IommuCounters] = {}
         self.fault_log: list[Fault] = []
+        # told (domain id, or None for every domain; iova; size, or None for the whole domain) of every
+        # invalidation, so that the device TLBs (ATS) caching that domain's translations are invalidated too
+        self.invalidation_listeners: list[Callable[[int | None, int, int | None], None]] = []
         self._contexts: dict[int, Domain] = {}
         self._next_domain_id = 1  # VT-d reserves domain id 0 in caching mode
 
@@ -217,21 +232,10 @@ class Iommu:
         cost = 0
         addr, end = iova, iova + length
         while addr < end:
-            entry = self.iotlb.lookup(domain.domain_id, addr)
-            if entry is not None:
-                self._count(domain, iotlb_hits=1)
-                cost += self.costs.iotlb_hit_ns
-            else:
-                walk = self.walk(domain, addr)
-                reads = self.walk_cache.reads(domain, addr)
-                self._count(domain, iotlb_misses=1, page_walks=1, walk_reads=reads)
-                cost += reads * self.costs.walk_read_ns
-                if walk.leaf is None:
-                    return self._fault(rid, addr, is_write, now_ns, FaultCause.NOT_PRESENT, cost, domain)
-                leaf = walk.leaf
-                entry = IotlbEntry(domain.domain_id, leaf.iova_base, leaf.phys_base,
-                                   leaf.page_size, leaf.read, leaf.write)
-                self.iotlb.insert(entry)
+            entry, spent = self._lookup(domain, addr)
+            cost += spent
+            if entry is None:
+                return self._fault(rid, addr, is_write, now_ns, FaultCause.NOT_PRESENT, cost, domain)
             if is_write and not entry.write:
                 return self._fault(rid, addr, is_write, now_ns, FaultCause.WRITE_TO_READ_ONLY, cost, domain)
             if not is_write and not entry.read:
@@ -240,6 +244,40 @@ class Iommu:
             segments.append(Segment(entry.phys_base + addr - entry.iova_base, chunk))
             addr += chunk
         return Translation(tuple(segments), cost)
+
+    def _lookup(self, domain: Domain, addr: int) -> tuple[IotlbEntry | None, int]:
+        """The IOTLB's entry for ``addr``, walking the tables (and caching the leaf) on a miss; None if
+        nothing is mapped there. Returns the entry and the time spent."""
+        entry = self.iotlb.lookup(domain.domain_id, addr)
+        if entry is not None:
+            self._count(domain, iotlb_hits=1)
+            return entry, self.costs.iotlb_hit_ns
+        walk = self.walk(domain, addr)
+        reads = self.walk_cache.reads(domain, addr)
+        self._count(domain, iotlb_misses=1, page_walks=1, walk_reads=reads)
+        if (leaf := walk.leaf) is None:
+            return None, reads * self.costs.walk_read_ns
+        entry = IotlbEntry(domain.domain_id, leaf.iova_base, leaf.phys_base, leaf.page_size, leaf.read, leaf.write)
+        self.iotlb.insert(entry)
+        return entry, reads * self.costs.walk_read_ns
+
+    def translation_request(self, rid: int, iova: int) -> tuple[AtsGrant | None, int]:
+        """A PCIe ATS Translation Request for the 4 KiB page at ``iova``: what the device may cache (the
+        host-physical page and the access the domain grants), or None where nothing is mapped or the device
+        has no domain; and the time spent. The lookup goes through the IOTLB as a DMA's would; a refusal is
+        an answer (R = W = 0), not a fault. A passthrough domain grants everything at the same address."""
+        page = iova & ~(PAGE_SIZE - 1)
+        domain = self._contexts.get(rid)
+        self._count(domain, translations=1)
+        if domain is None:
+            return None, 0
+        if domain.identity:
+            self._count(domain, passthrough=1)
+            return AtsGrant(page, page, True, True), 0
+        entry, cost = self._lookup(domain, page)
+        if entry is None:
+            return None, cost
+        return AtsGrant(page, entry.phys_base + page - entry.iova_base, entry.read, entry.write), cost
 
     def walk(self, domain: Domain, iova: int) -> WalkResult:
         """What the walker finds for ``iova`` in a translating domain, and the entries it reads to find it;
@@ -270,14 +308,17 @@ class Iommu:
     # Each call is one synchronous round trip (descriptor + wait) and costs
     # the same; the scopes differ only in what they evict.
 
-    def _invalidated(self, dropped: int, domain_id: int | None = None) -> int:
+    def _invalidated(self, dropped: int, domain_id: int | None = None, iova: int = 0,
+                     size: int | None = None) -> int:
         self._count(domain_id, invalidations=1, invalidated_entries=dropped)
+        for listener in self.invalidation_listeners:
+            listener(domain_id, iova, size)
         return self.costs.invalidation_ns
 
     def invalidate_pages(self, domain_id: int, iova: int, size: int) -> int:
         """Page-selective invalidation of [iova, iova + size); returns cost."""
         self.walk_cache.invalidate_range(domain_id, iova, size)
-        return self._invalidated(self.iotlb.invalidate_range(domain_id, iova, size), domain_id)
+        return self._invalidated(self.iotlb.invalidate_range(domain_id, iova, size), domain_id, iova, size)
 
     def invalidate_domain(self, domain_id: int) -> int:
         """Domain-selective invalidation; returns cost."""

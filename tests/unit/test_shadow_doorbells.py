@@ -19,7 +19,7 @@ from tests.unit.prp_host import HostMemory
 import firmware.nvme.shadow_doorbells as fshadow
 from firmware.admin import AdminState, CreateCq, CreateSq
 from firmware.mailbox import CommandSlot, Doorbells
-from firmware.nvme.ports import DmaDirection, DmaResult
+from firmware.nvme.ports import AddressType, DmaDirection, DmaResult
 from firmware.nvme.shadow_doorbells import ShadowBuffers, ShadowDoorbells, buffers_of, entry_offset
 from models.nvme_commands import doorbell_buffer_config_cmd
 from models.nvme_spec import GenericStatus, Status
@@ -76,8 +76,10 @@ class FakeDma:
         self.after: dict[int, Callable[[], None]] = {}
 
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
-                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None) -> DmaResult:
+                       cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
+                       address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
         assert host_addr is not None and offset == 0 and length == cmd_len
+        assert address_type is AddressType.UNTRANSLATED, "no ATS on this bench"
         if direction == DmaDirection.HOST_TO_DEVICE:
             self.dram[dram_addr:dram_addr + length] = self.host.read(host_addr, length)
         else:
