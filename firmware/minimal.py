@@ -281,7 +281,8 @@ class MinimalFirmware(BackgroundLoop):
 
     async def _retry_deferred(self) -> bool:
         posted = False
-        for cqid, fifo in self._deferred.items():
+        # a copy: a command completing while this awaits may defer to a CQ that had nothing deferred yet
+        for cqid, fifo in list(self._deferred.items()):
             while fifo and not await self._cq_full(cqid):
                 await self._post(fifo.popleft())
                 posted = True

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cocotb.handle import HierarchyObject
-from cocotb.triggers import Event, First, Timer
+from cocotb.triggers import Event, First, NullTrigger, Timer
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core import Device, MemoryEndpoint, RootComplex
@@ -179,6 +179,9 @@ class PcieTb:
         return getattr(self.dut, DESIGN_INSTANCE, self.dut)
 
     def _observed_write(self, handler: Callable[[Tlp], Awaitable[None]]) -> Callable[[Tlp], Awaitable[None]]:
+        msi = self.rc.msi_region
+        msi_base = msi.get_absolute_address(0)
+
         async def write(tlp: Tlp) -> None:
             now = int(get_sim_time("ns"))
             for observer in self.host_write_observers:
@@ -186,6 +189,10 @@ class PcieTb:
             await handler(tlp)
             self.device_writes += 1
             self._device_wrote.set()
+            if msi_base <= tlp.address < msi_base + msi.size:
+                # the root complex runs an MSI's callbacks in tasks of their own (cocotb.start_soon): let them
+                # run before it takes the next request, so a message is seen before the writes behind it
+                await NullTrigger()
         return write
 
     async def wait_for_device_write(self, mark: int, timeout_ns: int) -> None:

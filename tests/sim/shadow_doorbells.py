@@ -25,13 +25,16 @@ import cocotb
 import pyuvm
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from firmware.nvme.ats import AddressTranslationCache
 from firmware.soc import SocConfig
+from models.iommu import DmaPolicy
 from models.identify import OACS_DOORBELL_BUFFER_CONFIG
 from models.nvme_commands import doorbell_buffer_config_cmd, get_log_page_cmd
 from models.nvme_logs import LogId, parse_command_effects
 from models.nvme_spec import AdminOpcode, GenericStatus, Status, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
 from tb.command_sequences import HostBuffer, assert_still_pending
+from tb.iommu_seam import IommuConfig
 from tb.nvme_queues import NvmeQueue, SubmissionQueue
 from tb.random_io import LbaLocks, RandomIo, Window
 from tb.sequences import io_command
@@ -120,6 +123,54 @@ class ShadowPolled(ShadowDoorbellTest):
         pages = await self.shadow_round(random.Random(random.getrandbits(64)), laps=2)
         assert pages.mmio < pages.updates // 2, f"{pages.mmio} of {pages.updates} updates rang MMIO"
         assert self.firmware.shadow is not None and self.firmware.shadow.busy_ns > 0
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class ShadowPolledThroughAts(ShadowDoorbellTest):
+    """LeapIO's runtime under a strict IOMMU: the polling core reaches the shadow pages by translated requests
+    (PCIe ATS), one Translation Request per page and then translated reads and writes that the IOMMU lets
+    through untouched. After a controller reset the host frees the old pages, and strict hands their IOVAs
+    out again at once for the new pages, at other physical addresses: each unmap's invalidation reaches the
+    firmware's address translation cache (an Invalidate Request, whose Completion the host waits for), and
+    the firmware translates the reused IOVAs again. Had it kept the old translations it would read the old
+    page, left full of plausible doorbell values; the root complex's checker refuses and logs any translated
+    request that no translation in force grants."""
+
+    iommu = IommuConfig(policy=DmaPolicy.STRICT)
+
+    def make_firmware(self, dut):
+        firmware = super().make_firmware(dut)
+        firmware.shadow_poll_ns = 2000
+        firmware.atc = AddressTranslationCache(firmware.dma, firmware.dram)
+        return firmware
+
+    async def setup(self) -> None:
+        await super().setup()
+        self.tb.iommu_seam.ats.enable(int(self.tb.func.pcie_id), self.firmware.atc)
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        atc, agent, shadow = self.firmware.atc, self.tb.iommu_seam.ats, self.firmware.shadow
+        await self.admin.set_num_queues(QUEUES, QUEUES)
+        old = await self.shadow_round(rng, laps=1)
+        assert atc.translation_requests == agent.translation_requests == 2, (
+            f"{atc.translation_requests} Translation Requests for the two pages")
+        assert atc.hits > 2 * shadow.sweeps and agent.translated >= 3 * shadow.sweeps, (
+            f"{shadow.sweeps} sweeps: {atc.hits} translations from the cache, {agent.translated} translated requests")
+        await self.disable_and_watch(QUIET_NS)
+        await self.bring_up()
+        # the host frees the old pages: strict invalidates each, the firmware's translation of it with it
+        for _, bus in (old.doorbells, old.event_idx):
+            await self.tb.dma.unmap(bus)
+        assert atc.invalidated == agent.invalidate_requests == 2 and not atc.entries, (
+            f"{atc.invalidated} Invalidate Requests answered, {len(atc.entries)} translations left")
+        await self.tb.rc.mem_address_space.write(old.doorbells[0], struct.pack("<256I", *([1] * 256)))
+        await self.admin.set_num_queues(QUEUES, QUEUES)
+        new = await self.shadow_round(rng, laps=2, rung_before=shadow.rung)
+        assert {new.doorbells[1], new.event_idx[1]} == {old.doorbells[1], old.event_idx[1]}, (
+            "strict did not hand the freed IOVAs out again: nothing here would catch a stale translation")
+        assert atc.translation_requests == 4, f"{atc.translation_requests} Translation Requests"
+        assert not agent.violations, agent.violations
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
