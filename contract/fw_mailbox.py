@@ -389,6 +389,13 @@ class DMA_CTRL(Register):
     # Request (the read's completion data are the translation entries), 2 translated. A request other than
     # HOST with a type other than 0, or type 3, fails with Internal Error.
     AT = Field(11, 2)
+    FN = Field(13, 2)  # The controller (PCIe function) of a HOST request with FN_SEL.
+    # A HOST request with FN_SEL set is made for controller FN: its memory requests name that function as
+    # requester, and it is judged by that controller's state and reset epoch (EPOCH), whatever command
+    # SLOT holds (the firmware's own accesses to a controller's host memory, such as shadow doorbell
+    # sweeps). A controller that does not exist never serves: the request ends with Command Abort
+    # Requested. Without HOST, FN_SEL is ignored: a command's data are its slot's controller's.
+    FN_SEL = Field(15, 1)
     COOKIE = Field(16, 8)  # Cookie, returned in the result.
     EPOCH = Field(24, 8)  # The command's reset epoch.
 

@@ -33,9 +33,10 @@ COOKIES = 1 << regs.DMA_CTRL.COOKIE.width
 
 
 def dma_ctrl_value(slot: CommandSlot, direction: DmaDirection, auto_complete: bool, cookie: int,
-                   host_buffer: bool = False, address_type: AddressType = AddressType.UNTRANSLATED) -> int:
+                   host_buffer: bool = False, address_type: AddressType = AddressType.UNTRANSLATED,
+                   requester: int | None = None) -> int:
     return regs.DMA_CTRL.encode(SLOT=slot.index, DIR=direction, AUTO=auto_complete, HOST=host_buffer, COOKIE=cookie,
-                                EPOCH=slot.epoch, AT=address_type)
+                                EPOCH=slot.epoch, AT=address_type, FN_SEL=requester is not None, FN=requester or 0)
 
 
 def decode_result(raw: int) -> tuple[int, DmaResult]:
@@ -70,14 +71,17 @@ class MailboxDma:
 
     async def transfer(self, slot: CommandSlot, direction: DmaDirection, offset: int, length: int, dram_addr: int,
                        cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
-                       address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
+                       address_type: AddressType = AddressType.UNTRANSLATED, requester: int | None = None) -> DmaResult:
+        """DmaPort.transfer; ``requester``: a host-buffer transfer made for that controller (DMA_CTRL.FN_SEL),
+        whatever controller's command ``slot`` holds now."""
         cookie = self._cookie()
         done = Event()
         self._waiting[cookie] = (done, [])
         mb = self.mailbox
         async with mb._lock:
             await mb.write(regs.DMA_CTRL.OFFSET,
-                           dma_ctrl_value(slot, direction, auto_complete, cookie, host_addr is not None, address_type))
+                           dma_ctrl_value(slot, direction, auto_complete, cookie, host_addr is not None, address_type,
+                                          requester))
             if host_addr is not None:
                 await mb.write(regs.DMA_HOST_LO.OFFSET, host_addr & 0xFFFF_FFFF)
                 await mb.write(regs.DMA_HOST_HI.OFFSET, host_addr >> 32)

@@ -33,8 +33,9 @@ from cocotb.triggers import Event
 
 from contract import fw_mailbox as regs
 from firmware.mailbox import CommandSlot, CtrlStatus, DoorbellError, IrqBit, Mailbox, MailboxError
+from firmware.dma import MailboxDma
 from firmware.minimal import BackgroundLoop, MinimalFirmware
-from firmware.nvme.ports import AddressType, DmaDirection, DmaPort, DmaResult
+from firmware.nvme.ports import AddressType, DmaDirection, DmaResult
 from firmware.queue_pool import QueuePool
 from models.nvme_spec import SubmissionEntry
 from models.queue_budget import QueueBudget
@@ -143,9 +144,11 @@ class ControllerMailbox(Mailbox):
 
 class ControllerDma:
     """One controller's DmaPort on the subsystem's shared one: a reset of the controller ends no transfer
-    when its commands drain (the engine finishes or refuses them, and each gets its result)."""
+    when its commands drain (the engine finishes or refuses them, and each gets its result). Its host-buffer
+    transfers name this controller (DMA_CTRL.FN_SEL): a shadow doorbell sweep's slot may hold another
+    controller's command by now."""
 
-    def __init__(self, shared: DmaPort, mailbox: ControllerMailbox) -> None:
+    def __init__(self, shared: MailboxDma, mailbox: ControllerMailbox) -> None:
         self.shared = shared
         self.mailbox = mailbox
 
@@ -153,7 +156,8 @@ class ControllerDma:
                        cmd_len: int, auto_complete: bool = False, host_addr: int | None = None,
                        address_type: AddressType = AddressType.UNTRANSLATED) -> DmaResult:
         return await self.shared.transfer(slot, direction, offset, length, dram_addr, cmd_len, auto_complete,
-                                          host_addr, address_type)
+                                          host_addr, address_type,
+                                          None if host_addr is None else self.mailbox.function)
 
     def reset(self) -> None:
         if not self.mailbox.drains_on_reset:

@@ -450,13 +450,6 @@ class ControllerConfig:
         """CMIC bit 1: a namespace may be shared (NMIC bit 0) only in such a subsystem."""
         return len(self.controllers) > 1
 
-    @property
-    def shadow_doorbells(self) -> bool:
-        """Doorbell Buffer Config (OACS bit 8), offered by a controller alone in its subsystem: the firmware
-        stages every sweep in one DRAM area and moves it with DMA that names no controller, so two
-        controllers' sweeps would share that area and reach host memory under another's requester id."""
-        return not self.multi_controller
-
     def valid_nsid(self, nsid: int) -> bool:
         """1..NN: a namespace may exist there (active or not); anything else is an invalid NSID."""
         return 1 <= nsid <= self.max_namespaces
@@ -474,8 +467,7 @@ class ControllerConfig:
                                   mn=self.mn, fr=self.fr, mdts=self.mdts, cntlid=self.cntlid,
                                   cmic=CMIC_MULTI_CONTROLLER if self.multi_controller else 0,
                                   oaes=OAES_NAMESPACE_ATTRIBUTE | AEC_ZONE_DESCRIPTOR_CHANGED,
-                                  oacs=OACS_NS_MANAGEMENT
-                                  | (OACS_DOORBELL_BUFFER_CONFIG if self.shadow_doorbells else 0),
+                                  oacs=OACS_NS_MANAGEMENT | OACS_DOORBELL_BUFFER_CONFIG,
                                   nn=self.max_namespaces,
                                   oncs=int(self.oncs), vwc=VWC_PRESENT | VWC_FLUSH_BROADCAST,
                                   ocfs=OCFS_FORMAT_0 if Oncs.COPY in self.oncs else 0,

@@ -126,8 +126,6 @@ def command_effects(config: ControllerConfig, csi: Csi = Csi.NVM) -> tuple[dict[
     the command set ``csi``: the device's list, which the firmware implements and a host can check each
     opcode against."""
     admin = dict(_ADMIN_EFFECTS)
-    if not config.shadow_doorbells:
-        del admin[AdminOpcode.DOORBELL_BUFFER_CONFIG]
     io = dict(_IO_EFFECTS_BY_CSI[csi])
     if config.ocssd_geometry is not None:
         admin[AdminOpcode.OCSSD_GEOMETRY] = Effect.CSUPP

@@ -645,9 +645,8 @@ class NvmeModel:
                     AdminOpcode.GET_FEATURES: self._get_features, AdminOpcode.GET_LOG_PAGE: self._get_log_page,
                     AdminOpcode.ASYNC_EVENT_REQUEST: self._aer, AdminOpcode.ABORT: self._abort,
                     AdminOpcode.NS_MANAGEMENT: lambda sqe: self._namespace_command(sqe, data),
-                    AdminOpcode.NS_ATTACHMENT: lambda sqe: self._namespace_command(sqe, data)}
-        if self.config.shadow_doorbells:
-            handlers[AdminOpcode.DOORBELL_BUFFER_CONFIG] = self._doorbell_buffer_config
+                    AdminOpcode.NS_ATTACHMENT: lambda sqe: self._namespace_command(sqe, data),
+                    AdminOpcode.DOORBELL_BUFFER_CONFIG: self._doorbell_buffer_config}
         if self.config.ocssd_geometry is not None:
             handlers[AdminOpcode.OCSSD_GEOMETRY] = lambda sqe: Prediction(SUCCESS, data=self.config.ocssd_geometry)
         if sqe.fuse or sqe.psdt != PSDT_PRP:

@@ -553,7 +553,9 @@ wire [7:0] lookup_epoch;
 // the slot a DMA request names: its controller, and that controller's epoch and state
 wire [QT_W-1:0] unused_dma_slot_sqid;
 wire [7:0] unused_dma_slot_epoch;
-wire [1:0] dma_function;
+// a DMA request's controller: its slot's, or the one a host-buffer request names (DMA_CTRL.FN_SEL)
+wire [1:0] dma_slot_function;
+wire [1:0] dma_function = dma_req_fn_sel ? dma_req_fn : dma_slot_function;
 // the controller of the slot a completion names: the command's, even if its queue went to another since
 wire [1:0] lookup_function;
 // the controller of the completion the CQ poster holds
@@ -622,6 +624,8 @@ wire [63:0] dma_req_dram;
 wire dma_req_host_buf;
 wire [63:0] dma_req_host;
 wire [1:0] dma_req_at;
+wire dma_req_fn_sel;
+wire [1:0] dma_req_fn;
 wire dma_res_valid;
 wire dma_res_pop;
 wire dma_res_auto;
@@ -957,7 +961,7 @@ cmd_table_inst (
     .lookup2_slot(dma_req_slot),
     .lookup2_sqid(unused_dma_slot_sqid),
     .lookup2_epoch(unused_dma_slot_epoch),
-    .lookup2_function(dma_function),
+    .lookup2_function(dma_slot_function),
     .release_valid(release_valid),
     .release_slot(release_slot),
     .release2_valid(fetch_release_valid),
@@ -1314,6 +1318,8 @@ mailbox_inst (
     .dma_req_host_buf(dma_req_host_buf),
     .dma_req_host(dma_req_host),
     .dma_req_at(dma_req_at),
+    .dma_req_fn_sel(dma_req_fn_sel),
+    .dma_req_fn(dma_req_fn),
     .dma_res_valid(dma_res_valid),
     .dma_res_pop(dma_res_pop),
     .dma_res_auto(dma_res_auto),

@@ -215,6 +215,9 @@ module nvme_fw_mailbox #
     output wire [63:0]              dma_req_host,
     // DMA_CTRL.AT: the PCIe Address Type of the request's memory requests (ATS)
     output wire [1:0]               dma_req_at,
+    // DMA_CTRL.FN_SEL with HOST: the request is controller dma_req_fn's, not its slot's controller's
+    output wire                     dma_req_fn_sel,
+    output wire [1:0]               dma_req_fn,
     input  wire                     dma_res_valid,
     output wire                     dma_res_pop,
     input  wire                     dma_res_auto,
@@ -414,6 +417,8 @@ assign dma_req_dram = dma_dram_reg;
 assign dma_req_host_buf = dma_ctrl_reg[DMA_CTRL_HOST];
 assign dma_req_host = dma_host_reg;
 assign dma_req_at = dma_ctrl_reg[DMA_CTRL_AT +: DMA_CTRL_AT_W];
+assign dma_req_fn_sel = dma_ctrl_reg[DMA_CTRL_FN_SEL] && dma_ctrl_reg[DMA_CTRL_HOST];
+assign dma_req_fn = dma_ctrl_reg[DMA_CTRL_FN +: DMA_CTRL_FN_W];
 // the SQE window: 64 bytes per slot
 wire [15:0] sqe_offset = raddr - SQE;
 wire in_sqe_window = raddr >= SQE && {16'd0, sqe_offset} < SQE_SIZE;

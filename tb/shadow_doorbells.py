@@ -33,16 +33,17 @@ def need_event(event_idx: int, new: int, old: int) -> bool:
 
 
 class ShadowDoorbellPages:
-    """The shadow doorbell and EventIdx pages, and the counts a bench reports."""
+    """The shadow doorbell and EventIdx pages of function ``function``'s controller, in its memory (its domain
+    under an IOMMU), and the counts a bench reports."""
 
-    def __init__(self, tb: PcieTb, stride: int, mmio_always: float = 0.0, seed: int = 0) -> None:
+    def __init__(self, tb: PcieTb, stride: int, mmio_always: float = 0.0, seed: int = 0, function: int = 0) -> None:
         self.tb = tb
         self.stride = stride
         self.mmio_always = mmio_always
         self.rng = random.Random(seed)
         # (host physical, bus address) of each page
-        self.doorbells = tb.alloc_coherent(PAGE)
-        self.event_idx = tb.alloc_coherent(PAGE)
+        self.doorbells = tb.alloc_coherent(PAGE, function)
+        self.event_idx = tb.alloc_coherent(PAGE, function)
         self.updates = 0      # doorbell updates written to the shadow page
         self.mmio = 0         # of those, the ones that rang the MMIO doorbell too
 

@@ -540,6 +540,8 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.AUTO = uvm_reg_field("AUTO")
         self.HOST = uvm_reg_field("HOST")
         self.AT = uvm_reg_field("AT")
+        self.FN = uvm_reg_field("FN")
+        self.FN_SEL = uvm_reg_field("FN_SEL")
         self.COOKIE = uvm_reg_field("COOKIE")
         self.EPOCH = uvm_reg_field("EPOCH")
 
@@ -549,6 +551,8 @@ class nvme_fw_mailbox__DMA_CTRL(uvm_reg):
         self.AUTO.configure(self, 1, 9, "RW", False, 0x0, True, True, False)
         self.HOST.configure(self, 1, 10, "RW", False, 0x0, True, True, False)
         self.AT.configure(self, 2, 11, "RW", False, 0x0, True, True, False)
+        self.FN.configure(self, 2, 13, "RW", False, 0x0, True, True, False)
+        self.FN_SEL.configure(self, 1, 15, "RW", False, 0x0, True, True, False)
         self.COOKIE.configure(self, 8, 16, "RW", False, 0x0, True, True, False)
         self.EPOCH.configure(self, 8, 24, "RW", False, 0x0, True, True, False)
 

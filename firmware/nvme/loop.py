@@ -47,7 +47,7 @@ from firmware.nvme.outcome import now_ns, wait_until
 from firmware.nvme.namespaces import NamespaceTable
 from firmware.nvme.ports import DeviceDram, DmaPort
 from firmware.nvme.ats import AddressTranslationCache
-from firmware.nvme.shadow_doorbells import ShadowDoorbells, buffers_of
+from firmware.nvme.shadow_doorbells import SHADOW_SCRATCH, ShadowDoorbells, buffers_of
 from firmware.soc import Slot, Soc, SocConfig, command_kind
 from models.backend import Backend
 from models.identify import NSID_BROADCAST, ControllerConfig
@@ -68,8 +68,8 @@ class Command:
 class NvmeFirmware(MinimalFirmware):
     """The firmware with admin and NVM commands over a back end, device DRAM and the DMA engine.
 
-    Each command slot owns an MDTS-sized staging buffer in DRAM from ``dram_base``; the shadow doorbell
-    sweeps stage in the DRAM after the last slot's.
+    Each command slot owns an MDTS-sized staging buffer in DRAM from ``dram_base``; each controller's shadow
+    doorbell sweeps stage in two pages of their own after the last slot's.
     """
 
     def __init__(self, mailbox: Mailbox, backend: Backend, dram: DeviceDram, dma: DmaPort,
@@ -118,7 +118,8 @@ class NvmeFirmware(MinimalFirmware):
         self.commands = AdminCommands(self.config, self.admin, self.io.counters, self.namespaces, chunk_log)
         self.shadow = ShadowDoorbells(self.mailbox, self.dma, self.dram, self.admin,
                                       DesignParams.current().doorbell_stride,
-                                      self.dram_base + self.params.cmd_slots * self.buffer_size,
+                                      self.dram_base + self.params.cmd_slots * self.buffer_size
+                                      + self.config.cntlid * SHADOW_SCRATCH,
                                       self.shadow_poll_ns, self.atc)
 
     # events
@@ -268,7 +269,7 @@ class NvmeFirmware(MinimalFirmware):
         if sqe.opcode == AdminOpcode.ABORT:
             await self._abort(command)
             return
-        if sqe.opcode == AdminOpcode.DOORBELL_BUFFER_CONFIG and self.config.shadow_doorbells:
+        if sqe.opcode == AdminOpcode.DOORBELL_BUFFER_CONFIG:
             await self._doorbell_buffer_config(command)
             return
         if sqe.opcode == AdminOpcode.DELETE_IO_SQ:

@@ -58,6 +58,7 @@ from firmware.nvme.ports import AddressType, DeviceDram, DmaDirection, DmaPort
 from models.nvme_spec import SUCCESS, GenericStatus, Status, SubmissionEntry
 
 ENTRY_SIZE = 4           # one dword per doorbell; the doorbell value is its low 16 bits
+SHADOW_SCRATCH = 2 * PAGE_SIZE   # DRAM a controller's sweeps stage in: the buffers' contents, translation answers
 VALUE_MASK = 0xFFFF
 FIRST_IO_QID = 1
 

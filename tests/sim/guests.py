@@ -1,4 +1,4 @@
-"""Guest VMs, each assigned a controller of its own (issue 16).
+"""Guest VMs, each assigned a controller of its own, and LeapIO's runtime serving them (issue 16).
 
 Every function of the build is a controller assigned to a guest VM of its
 own (``IommuConfig.vm``): the guest's driver runs on guest-physical memory,
@@ -8,6 +8,10 @@ data and interrupts go through its controller's own scoreboards
 (tb.controllers.ControllersTest), its requests land only in its own memory
 (RequesterIds), and its walks, invalidations and VM exits are counted in
 its own domain, where they must be what its policy does and nothing else.
+
+In LeapIO's arrangement the guests write their doorbells to shadow pages in
+their own memory, and the SoC firmware polls every guest's pages through
+translated requests (PCIe ATS, firmware/nvme/ats.py and tb/ats_agent.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from functools import partial
 import cocotb
 import pyuvm
 
+from firmware.nvme.ats import AddressTranslationCache
+
 from models.iommu import (DmaDirection, DmaPolicy, FaultCause, FlushQueueConfig, GuestDmaApi, IommuCounters,
                           VmConfig)
 from models.iommu.pagetable import LEVELS
@@ -27,6 +33,7 @@ from models.nvme_spec import GenericStatus
 from tb.command_sequences import run_all
 from tb.controllers import Controller, ControllersTest
 from tb.data_pointers import DataPointerBuilder
+from tb.shadow_doorbells import ShadowDoorbellPages
 from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
 from tb.nvme_queues import NvmeQueue
@@ -40,6 +47,8 @@ ROUNDS = 6                 # write and read back, per guest
 MOST_PAGES = 8             # per transfer: PRP lists too
 GUEST_POLICIES = (DmaPolicy.STRICT, DmaPolicy.LAZY, DmaPolicy.PASSTHROUGH)
 LAZY_BATCH = 8             # unmaps per lazy flush
+SHADOW_DEPTH = 4           # entries of a queue whose doorbells go through the shadow pages: wraps every two rounds
+POLL_NS = 2000
 NESTED_READS = LEVELS * (LEVELS + 1) + LEVELS   # a stage-2 walk of each stage-1 table, then of the leaf
 
 
@@ -130,6 +139,66 @@ class GuestsServeUnderTheirOwnPolicies(GuestsTest):
             assert c.invalidations == unmaps, what
         else:
             assert 0 < c.invalidations == flushes <= unmaps // LAZY_BATCH, what
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class GuestQueuesPolledThroughAts(GuestsTest):
+    """LeapIO's runtime serving the three guests at once: each guest's driver writes its doorbell updates to
+    shadow pages in its own memory and rings MMIO only where the EventIdx asks, and each controller's
+    firmware polls its guest's pages every 2 us through translated requests (PCIe ATS) that name its own
+    function. Each guest's data pass its own scoreboards; most updates reach the controllers through the
+    shadow pages alone; every invalidation of a guest's domain (strict's per unmap, lazy's per flush) reaches
+    that guest's controller's translation cache and no other's, and a lazy flush, which takes back the
+    whole domain, costs its cache a new Translation Request; and no translated request goes anywhere a
+    translation in force does not grant."""
+
+    def controller_firmware(self, mailbox, function: int):
+        firmware = super().controller_firmware(mailbox, function)
+        firmware.shadow_poll_ns = POLL_NS
+        firmware.atc = AddressTranslationCache(firmware.dma, firmware.dram)
+        return firmware
+
+    async def setup(self) -> None:
+        await super().setup()
+        for ctrl in self.ctrls:
+            self.tb.iommu_seam.ats.enable(int(self.tb.funcs[ctrl.function].pcie_id), self.atc(ctrl))
+
+    def atc(self, ctrl: Controller) -> AddressTranslationCache:
+        return self.firmware.controllers[ctrl.function].atc
+
+    async def body(self) -> None:
+        rng = random.Random(random.getrandbits(64))
+        pages = {}
+        for ctrl in self.ctrls:
+            pages[ctrl.function] = ShadowDoorbellPages(self.tb, ctrl.driver.cap.doorbell_stride, seed=rng.getrandbits(32),
+                                                       function=ctrl.function)
+            for addr, _ in (pages[ctrl.function].doorbells, pages[ctrl.function].event_idx):
+                self.requesters.own(ctrl.function, addr, PAGE)
+            await ctrl.admin.configure_shadow_doorbells(pages[ctrl.function])
+        queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, SHADOW_DEPTH))[0] for ctrl in self.ctrls}
+        before = {ctrl.function: (self.counters(ctrl).invalidations, self.atc(ctrl).invalidated) for ctrl in self.ctrls}
+        tasks = [cocotb.start_soon(self.round_trips(ctrl, queues[ctrl.function], random.Random(rng.getrandbits(64))))
+                 for ctrl in self.ctrls]
+        assert sum([await task for task in tasks]) == ROUNDS * len(tasks)
+        for ctrl in self.ctrls:
+            fn, atc = ctrl.function, self.atc(ctrl)
+            shadow = self.firmware.controllers[fn].shadow
+            assert shadow is not None and shadow.failures == 0 and shadow.rung > 0, (
+                f"guest {fn}: {shadow and shadow.failures} sweeps failed, {shadow and shadow.rung} doorbells rung")
+            assert pages[fn].mmio < pages[fn].updates // 2, f"guest {fn}: {pages[fn].mmio} of {pages[fn].updates} rang MMIO"
+            invalidations = self.counters(ctrl).invalidations - before[fn][0]
+            told = atc.invalidated - before[fn][1]
+            assert told == invalidations, f"guest {fn}: {invalidations} invalidations of its domain, its cache told {told}"
+            # two pages: asked for once, unless a lazy flush (the whole domain) took them back, each time at most
+            # twice more (a request the flush passed on the link is asked again)
+            asked = atc.translation_requests
+            if self.api(ctrl).policy is DmaPolicy.LAZY:
+                assert 2 < asked <= 2 + 3 * invalidations, f"guest {fn}: {asked} Translation Requests, {invalidations} flushes"
+            else:
+                assert asked == 2, f"guest {fn}: {asked} Translation Requests for its two pages"
+            assert ctrl.checks.data_scoreboard.reads_checked >= ROUNDS
+        assert not self.tb.iommu_seam.ats.violations, self.tb.iommu_seam.ats.violations
+        self.requesters.check()
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
