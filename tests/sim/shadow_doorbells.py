@@ -26,6 +26,7 @@ import pyuvm
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from firmware.nvme.ats import AddressTranslationCache
+from firmware.nvme.ports import AddressType, DmaDirection
 from firmware.soc import SocConfig
 from models.iommu import DmaPolicy
 from models.identify import OACS_DOORBELL_BUFFER_CONFIG
@@ -171,6 +172,35 @@ class ShadowPolledThroughAts(ShadowDoorbellTest):
             "strict did not hand the freed IOVAs out again: nothing here would catch a stale translation")
         assert atc.translation_requests == 4, f"{atc.translation_requests} Translation Requests"
         assert not agent.violations, agent.violations
+
+
+@pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
+class FirmwareRequestsTheEngineRefuses(ShadowDoorbellTest):
+    """The DMA requests the firmware may not make end without a memory request: an Address Type on a request
+    that moves a command's data, and the reserved Address Type 3, with Internal Error; a host-buffer request
+    for a controller the build does not have (DMA_CTRL.FN_SEL), with Command Abort Requested. The same
+    host-buffer read with none of these moves the page."""
+
+    async def body(self) -> None:
+        pages = self.pages()
+        await self.admin.configure_shadow_doorbells(pages)
+        shadow, dma = self.firmware.shadow, self.firmware.dma
+        assert shadow is not None
+        slot, scratch, host = shadow._slot, shadow.scratch, pages.doorbells[1]
+        requests: list[float] = []
+        self.tb.rq_observers.append(lambda tlp, t: requests.append(t))
+
+        async def read(**kwargs) -> GenericStatus:
+            result = await dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, PAGE, scratch, PAGE, **kwargs)
+            return result.code
+
+        assert await read(address_type=AddressType.TRANSLATED) == GenericStatus.INTERNAL_ERROR
+        assert await read(host_addr=host, address_type=3) == GenericStatus.INTERNAL_ERROR
+        assert await read(host_addr=host, requester=self.tb.params.FUNCTIONS) == GenericStatus.ABORT_REQUESTED
+        assert not requests, f"{len(requests)} memory requests from refused DMA requests"
+        await self.tb.rc.mem_address_space.write(pages.doorbells[0], b"\x5a" * PAGE)
+        assert await read(host_addr=host, requester=0) == GenericStatus.SUCCESS and requests
+        assert await self.firmware.dram.read(scratch, PAGE) == b"\x5a" * PAGE
 
 
 @pyuvm.test(timeout_time=TIMEOUT_MS, timeout_unit="ms")
