@@ -17,6 +17,10 @@ models.iommu's ``Iommu`` under its requester id:
   already holds completions for the host's memory latency: awaiting it
   in line would hide it under that latency. A faulting read is answered
   with Unsupported Request and never touches memory.
+- a request carrying a PCIe Address Type goes to the ATS translation
+  agent (tb/ats_agent.py): a Translation Request is answered with
+  translation entries, a translated request passes untranslated if a
+  translation in force grants it.
 
 The page tables live in host memory (a pool of the root complex's memory
 space) and the walk reads them there. ``HostDma`` is the host side: the

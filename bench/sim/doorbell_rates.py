@@ -1,15 +1,23 @@
 """MMIO doorbell writes per command with and without shadow doorbells, for bench/doorbell_bench.py.
 
 4 KiB random reads on two queue pairs, each kept at a queue depth by as many
-host tasks as the depth, every task submitting one read and waiting for it
-(one SQ tail update per command, one CQ head update per CQ poll, as Linux
-does), on a server-like host (800 ns read latency) and a SoC that charges 2
-us per read. Each depth runs with MMIO doorbells only, with shadow doorbells
-(Doorbell Buffer Config, Linux's EventIdx rule) swept by the firmware when it
-sees work, and with shadow doorbells polled every 1 us by a core of their own
-(LeapIO's runtime): the host's MMIO doorbell writes, its shadow updates, the
-firmware's sweeps and the time they take, the latency and IOPS, all in
-simulated time. The data scoreboard checks every read.
+host tasks as the depth, every task mapping its buffer, submitting one read,
+waiting for it and unmapping the buffer (one SQ tail update per command, one
+CQ head update per CQ poll, as Linux does), on a server-like host (800 ns
+read latency) and a SoC that charges 2 us per read. Each depth runs with MMIO
+doorbells only, with shadow doorbells (Doorbell Buffer Config, Linux's
+EventIdx rule) swept by the firmware when it sees work, and with shadow
+doorbells polled every 1 us by a core of their own (LeapIO's runtime): the
+host's MMIO doorbell writes, its shadow updates, the firmware's sweeps and
+the time they take, the latency and IOPS, all in simulated time. The data
+scoreboard checks every read.
+
+On bare metal without an IOMMU mapping costs nothing. The guest runs do the
+same inside a VM with strict protection on its vIOMMU (every unmap a VM exit
+and an invalidation), with hardware doorbells, polled shadow doorbells, and
+polled shadow doorbells reached through PCIe ATS (LeapIO's arrangement: the
+firmware's sweeps by translated requests, and every invalidation of the
+guest's domain also a round trip to the firmware's translation cache).
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ import cocotb
 import pyuvm
 from cocotb.utils import get_sim_time
 
+from firmware.nvme.ats import AddressTranslationCache
 from firmware.soc import SocConfig
+from models.iommu import DmaDirection, DmaPolicy, VmConfig
 from models.nvme_commands import read_cmd
 from tb.base_test import PAGE, CommandSetTest
-from tb.command_sequences import HostBuffer
+from tb.iommu_seam import IommuConfig
 from tb.nvme_queues import NvmeQueue
 from tb.pcie_tb import LinkConfig
 from tb.shadow_doorbells import ShadowDoorbellPages
@@ -41,11 +51,12 @@ POLL_NS = 1000
 class DoorbellRates(CommandSetTest):
     link = LinkConfig(host_read_latency_ns=800)
     soc = SocConfig(clock_hz=1e9, cores=4, cycles={"read": 2000, "default": 0})
-    modes: tuple[str, ...] = ()   # mmio, shadow (swept on work) or polled
+    modes: tuple[str, ...] = ()   # mmio, shadow (swept on work), polled, or polled+ats (polled through PCIe ATS)
+    place = "bare"
 
     async def body(self) -> None:
         rng = random.Random(7)
-        buffers = [await HostBuffer.alloc(self.tb, 1) for _ in range(max(DEPTHS) * QUEUES)]
+        buffers = [self.tb.alloc_dma(PAGE) for _ in range(max(DEPTHS) * QUEUES)]
         await self.admin.set_num_queues(QUEUES, QUEUES)
         for mode in self.modes:
             if mode != "mmio":
@@ -53,26 +64,29 @@ class DoorbellRates(CommandSetTest):
                 await self.admin.configure_shadow_doorbells(pages)
             for depth in DEPTHS:
                 queues = [await self.admin.create_queue_pair(qid, 2 * max(DEPTHS)) for qid in range(1, QUEUES + 1)]
-                record("doorbell_rates", f"{mode} qd{depth}", await self.run_reads(rng, queues, depth, buffers))
+                record("doorbell_rates", f"{self.place} {mode} qd{depth}",
+                       await self.run_reads(rng, queues, depth, buffers))
                 for queue in queues:
                     await self.admin.delete_queue_pair(queue)
         self.assert_checked(reads=READS * len(DEPTHS) * len(self.modes))
 
     async def run_reads(self, rng: random.Random, queues: list[NvmeQueue], depth: int,
-                        buffers: list[HostBuffer]) -> dict[str, float]:
+                        buffers: list[int]) -> dict[str, float]:
         shadow = self.firmware.shadow
         assert shadow is not None
         sweeps, busy = shadow.sweeps, shadow.busy_ns
         dma = self.firmware.dma.transfers
         pages = self.admin.shadow
         updates = pages.updates if pages else 0
+        ats = self.ats_counts()
         latencies: list[float] = []
 
-        async def reader(queue: NvmeQueue, buf: HostBuffer, count: int) -> None:
+        async def reader(queue: NvmeQueue, buf: int, count: int) -> None:
             for _ in range(count):
                 start = get_sim_time("ns")
-                await queue.wait_for(await queue.submit_many([read_cmd(NSID, rng.randrange(BLOCKS), 1,
-                                                                       *buf.prps(PAGE))]))
+                bus = await self.tb.dma.map(buf, PAGE, DmaDirection.FROM_DEVICE)
+                await queue.wait_for(await queue.submit_many([read_cmd(NSID, rng.randrange(BLOCKS), 1, bus, 0)]))
+                await self.tb.dma.unmap(bus)
                 latencies.append((get_sim_time("ns") - start) / 1000)
 
         per_task = READS // (QUEUES * depth)
@@ -85,7 +99,9 @@ class DoorbellRates(CommandSetTest):
         reads = per_task * QUEUES * depth
         mmio_sq = sum(q.sq.mmio_doorbells for q in queues)
         mmio_cq = sum(q.cq.mmio_doorbells for q in queues)
+        requests, invalidations = (now - then for now, then in zip(self.ats_counts(), ats))
         return {"reads": reads, "mmio_sq_per_cmd": mmio_sq / reads, "mmio_cq_per_cmd": mmio_cq / reads,
+                "ats_requests_per_cmd": requests / reads, "device_invalidations_per_cmd": invalidations / reads,
                 "updates_per_cmd": ((pages.updates - updates) if pages else mmio_sq + mmio_cq) / reads,
                 "sweeps_per_cmd": (shadow.sweeps - sweeps) / reads,
                 "sweep_us_per_cmd": (shadow.busy_ns - busy) / reads / 1000,
@@ -93,6 +109,12 @@ class DoorbellRates(CommandSetTest):
                 "host_dma_per_cmd": (self.firmware.dma.transfers - dma) / reads - 1,
                 "iops": reads / (elapsed * 1e-9), "p50_us": percentile(latencies, 50),
                 "p99_us": percentile(latencies, 99)}
+
+
+    def ats_counts(self) -> tuple[int, int]:
+        """Translation Requests and Invalidate Requests at the root complex so far (none without an IOMMU)."""
+        seam = self.tb.iommu_seam
+        return (seam.ats.translation_requests, seam.ats.invalidate_requests) if seam else (0, 0)
 
 
 @pyuvm.test(timeout_time=2000, timeout_unit="ms")
@@ -108,3 +130,29 @@ class PolledDoorbellRates(DoorbellRates):
         firmware = super().make_firmware(dut)
         firmware.shadow_poll_ns = POLL_NS
         return firmware
+
+
+class GuestDoorbellRates(PolledDoorbellRates):
+    """In a guest VM with strict protection on its vIOMMU."""
+
+    iommu = IommuConfig(policy=DmaPolicy.STRICT, vm=VmConfig())
+    place = "vm"
+
+
+@pyuvm.test(timeout_time=2000, timeout_unit="ms")
+class GuestPolledDoorbellRates(GuestDoorbellRates):
+    modes = ("mmio", "polled")
+
+
+@pyuvm.test(timeout_time=2000, timeout_unit="ms")
+class GuestAtsDoorbellRates(GuestDoorbellRates):
+    modes = ("polled+ats",)
+
+    def make_firmware(self, dut):
+        firmware = super().make_firmware(dut)
+        firmware.atc = AddressTranslationCache(firmware.dma, firmware.dram)
+        return firmware
+
+    async def setup(self) -> None:
+        await super().setup()
+        self.tb.iommu_seam.ats.enable(int(self.tb.func.pcie_id), self.firmware.atc)
