@@ -50,6 +50,17 @@ class AtsEndpoint(Protocol):
 
 
 @dataclass(frozen=True)
+class DeviceInvalidation:
+    """An Invalidate Request to send: a function's cache, the range (size None: all), and when the IOMMU's
+    invalidation that calls for it was made."""
+
+    rid: int
+    addr: int
+    size: int | None
+    time_ns: int
+
+
+@dataclass(frozen=True)
 class Grant:
     """A translation handed out, and when."""
 
@@ -69,7 +80,7 @@ class AtsAgent:
         self.message_ns = message_ns
         self.endpoints: dict[int, AtsEndpoint] = {}      # requester id -> its cache, ATS enabled
         self.grants: dict[int, dict[int, Grant]] = {}    # requester id -> untranslated page -> its grant
-        self._pending: list[tuple[int, int, int | None, int]] = []   # (rid, addr, size, sent at)
+        self._pending: list[DeviceInvalidation] = []
         self.violations: list[str] = []
         self.translation_requests = 0
         self.translated = 0
@@ -113,17 +124,23 @@ class AtsAgent:
         for rid in self.endpoints:
             domain = self.iommu.domain_of(rid)
             if domain is not None and domain_id in (None, domain.domain_id):
-                self._pending.append((rid, addr, size, _now()))
+                self._pending.append(DeviceInvalidation(rid, addr, size, _now()))
 
-    async def flush(self) -> None:
-        """Send the Invalidate Requests the IOMMU's invalidations called for and wait for every Completion;
-        the host's invalidation waits for this (``HostDma``)."""
-        while self._pending:
-            rid, addr, size, sent = self._pending.pop(0)
+    def take(self) -> list[DeviceInvalidation]:
+        """The Invalidate Requests the IOMMU's invalidations since the last call call for, for the caller whose
+        invalidation that was to send (``HostDma``, at once after its unmap or flush)."""
+        taken, self._pending = self._pending, []
+        return taken
+
+    async def invalidate(self, requests: list[DeviceInvalidation]) -> None:
+        """Send ``requests`` and wait for every Invalidate Completion; the host's invalidation waits for this."""
+        for request in requests:
             self.invalidate_requests += 1
             await Timer(self.message_ns, "ns")
-            await self.endpoints[rid].invalidate(addr, size)
+            await self.endpoints[request.rid].invalidate(request.addr, request.size)
             await Timer(self.message_ns, "ns")
-            # what was granted before the request went out is gone; a grant since reflects the tables as they are
-            self.grants[rid] = {page: g for page, g in self.grants[rid].items()
-                                if g.time_ns > sent or not (size is None or addr < page + PAGE and page < addr + size)}
+            # what was granted before the IOMMU's invalidation is gone; a grant since reflects the tables as they are
+            self.grants[request.rid] = {
+                page: g for page, g in self.grants[request.rid].items()
+                if g.time_ns > request.time_ns or not (request.size is None or request.addr < page + PAGE
+                                                       and page < request.addr + request.size)}

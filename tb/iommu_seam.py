@@ -42,7 +42,7 @@ from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpAt, TlpType
 from models.iommu import (BufferPhysMem, DmaApi, DmaCosts, DmaDirection, DmaPolicy, Fault, FaultCause,
                           FlushQueueConfig, GuestDmaApi, Iommu, IommuCosts, IotlbConfig, Segment,
                           TablePageAllocator, Translation, Vm, VmConfig)
-from tb.ats_agent import AtsAgent
+from tb.ats_agent import AtsAgent, DeviceInvalidation
 from tb.device_dram import NoHostMemory
 
 # host memory the I/O page tables are allocated from, above the data pools
@@ -223,9 +223,9 @@ class HostDma:
     """
 
     def __init__(self, api: DmaApi | None, invalidation_queue: Lock | None = None,
-                 device_tlbs: Callable[[], Awaitable[None]] | None = None) -> None:
-        """``device_tlbs``: invalidates the device TLBs (ATS) the IOMMU's invalidations call for; an
-        invalidation round trip ends only when it returns."""
+                 device_tlbs: AtsAgent | None = None) -> None:
+        """``device_tlbs``: the ATS agent, which invalidates the device TLBs each of the IOMMU's invalidations
+        calls for; the round trip of an invalidation ends only once they have answered."""
         self.api = api
         self.device_tlbs = device_tlbs
         # the IOMMU's one invalidation queue: Linux's qi_submit_sync waits for each round trip under
@@ -258,19 +258,25 @@ class HostDma:
             return
         invalidations = self.api.iommu.counters.invalidations
         cost = self.api.unmap(bus, self.live.pop(bus), _now())
+        device = self._device_invalidations()
         self._arm_flush_timer()
         queued = (self.api.iommu.counters.invalidations - invalidations) * self.api.iommu.costs.invalidation_ns
         if cost > queued:
             await Timer(cost - queued, "ns")
-        await self._invalidate(queued)
+        await self._invalidate(queued, device)
 
-    async def _invalidate(self, ns: int) -> None:
-        """Hold the invalidation queue for ``ns`` of round trips."""
+    def _device_invalidations(self) -> list[DeviceInvalidation]:
+        """The device TLB invalidations the IOMMU's invalidations just now call for: this caller's to send."""
+        return [] if self.device_tlbs is None else self.device_tlbs.take()
+
+    async def _invalidate(self, ns: int, device: list[DeviceInvalidation]) -> None:
+        """Hold the invalidation queue for ``ns`` of round trips, then for the device TLBs' (ATS)."""
         if ns:
             async with self.invalidation_queue:
                 await Timer(ns, "ns")
-                if self.device_tlbs is not None:
-                    await self.device_tlbs()
+                if device:
+                    assert self.device_tlbs is not None
+                    await self.device_tlbs.invalidate(device)
 
     def _arm_flush_timer(self) -> None:
         if self._timer is None and self.api is not None and self.api.next_flush_ns is not None:
@@ -281,7 +287,8 @@ class HostDma:
         assert self.api is not None
         while (deadline := self.api.next_flush_ns) is not None:
             await Timer(max(1, deadline - _now()), "ns")
-            await self._invalidate(self.api.tick(_now()))
+            ns = self.api.tick(_now())
+            await self._invalidate(ns, self._device_invalidations())
         self._timer = None
 
 

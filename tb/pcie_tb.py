@@ -336,7 +336,7 @@ class PcieTb:
         if self.iommu_seam is not None:
             config = self.iommu_seam.config
             self.dmas = [HostDma(self.iommu_seam.dma_api(int(func.pcie_id), config.policy_of(f)),
-                                 self.iommu_seam.invalidation_queue, self.iommu_seam.ats.flush)
+                                 self.iommu_seam.invalidation_queue, self.iommu_seam.ats)
                          for f, func in enumerate(self.funcs)]
         if self.peer is not None:
             peer = self.rc.find_device(self.peer.functions[0].pcie_id)
