@@ -20,7 +20,7 @@ import time
 
 from simbench import run_bench_module
 
-MODES = {"mmio": "hardware", "shadow": "swept", "polled": "polled", "polled+ats": "polled+ATS"}
+MODES = {"mmio": "hardware", "shadow": "swept", "polled": "polled", "mmio+ats": "hw, ATS on", "polled+ats": "polled+ATS"}
 PLACES = {"bare": "bare metal, no IOMMU", "vm": "guest VM, strict vIOMMU"}
 
 

@@ -23,10 +23,13 @@ from cocotb.simtime import get_sim_time
 from contract import nvme_bar0 as bar0
 from contract.params import DesignParams
 from models.identify import ControllerConfig
-from models.nvme_commands import identify_cmd, read_cmd
-from models.nvme_spec import CompletionEntry, SubmissionEntry
+from models.iommu import FaultCause
+from models.nvme_commands import identify_cmd, read_cmd, write_cmd
+from models.nvme_spec import CompletionEntry, GenericStatus, SubmissionEntry
 from tb.base_test import PAGE, CommandSetTest
-from tb.command_sequences import HostBuffer
+from tb.command_sequences import HostBuffer, run_all
+from tb.device_dram import NoHostMemory
+from tb.iommu_seam import FaultAccount
 from tb.env import ControllerChecks
 from tb.interrupts import MsixHost
 from tb.nvme_driver import NvmeDriver
@@ -201,6 +204,38 @@ class ControllersTest(CommandSetTest):
                 in_flight.extend(await queue.submit_many([read(issued)]))
                 issued += 1
         return done
+
+    def assert_one_address_two_memories(self, a: Controller, b: Controller) -> None:
+        """Two controllers' admin SQs have one bus address and two places in host memory: each domain is
+        its own address space."""
+        (a_phys, a_bus), (b_phys, b_bus) = a.driver.asq, b.driver.asq
+        assert a_bus == b_bus and a_phys != b_phys, (
+            f"admin SQs at bus {a_bus:#x} / {b_bus:#x}, physical {a_phys:#x} / {b_phys:#x}: one bus address "
+            f"should reach two memories")
+
+    def assert_unreachable(self, ctrl: Controller, addr: int) -> None:
+        """Nothing at bus address ``addr`` in the controller's domain."""
+        try:
+            self.tb.bus_peek(addr, 1, function=ctrl.function)
+        except NoHostMemory:
+            return
+        raise AssertionError(f"{addr:#x} is mapped in function {ctrl.function}'s domain")
+
+    async def intrude(self, ctrl: Controller, queue: NvmeQueue, slba: int, target: int, faults: FaultAccount,
+                      nsid: int = 1, lba_size: int = 512) -> None:
+        """A 4 KiB Write and a Read of the controller's aimed at ``target``, where its domain maps nothing: the
+        Write fails with Data Transfer Error, the Read succeeds with its data dropped (a posted write has no
+        reply), and each leaves one fault under the controller's requester id."""
+        rid, lbas = int(self.tb.funcs[ctrl.function].pcie_id), PAGE // lba_size
+        (write,) = await run_all(queue, [write_cmd(nsid, slba, lbas, target, 0)])
+        assert write.status.has(GenericStatus.DATA_TRANSFER_ERROR), f"Write from another's memory: {write}"
+        faults.expect(FaultCause.NOT_PRESENT, is_write=False, pages=[target], rid=rid)
+        cids = await queue.submit_many([read_cmd(nsid, slba, lbas, target, 0)])
+        ctrl.checks.reference.take(queue.qid, cids[0])    # its data cannot land: nothing to compare
+        (read,) = await queue.wait_for(cids)
+        assert read.status.is_success, f"a dropped posted write cannot fail the command: {read.status}"
+        await faults.wait_for(1)
+        faults.expect(FaultCause.NOT_PRESENT, is_write=True, pages=[target], rid=rid)
 
     def assert_slots_accounted(self) -> None:
         """Every command slot the command table marks taken is held by a controller, in its count (a white-box

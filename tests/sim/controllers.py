@@ -22,7 +22,7 @@ from cocotb.triggers import Timer
 from contract import nvme_bar0 as bar0
 from models.identify import (CMIC_MULTI_CONTROLLER, OACS_DOORBELL_BUFFER_CONFIG, Cns, IdentifyController,
                              controller_list, parse_controller_list, parse_namespace_list)
-from models.iommu import DmaPolicy, FaultCause
+from models.iommu import DmaPolicy
 from models.nvme_commands import (identify_cmd, ns_attachment_cmd, ns_create_cmd,
                                   ns_create_data, ns_delete_cmd, read_cmd, write_cmd)
 from firmware.mailbox import DoorbellErrorKind
@@ -32,7 +32,6 @@ from models.nvme_spec import (CommandSpecificStatus, FeatureId, GenericStatus, S
 from tb.base_test import SETTLE_NS, mask_vector
 from tb.command_sequences import HostBuffer, assert_still_pending, run_all, write_and_read_back
 from tb.controllers import Controller, ControllersTest
-from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
 from tb.nvme_queues import sq_tail_doorbell
 from tb.sequences import io_command, stream_commands
@@ -614,31 +613,16 @@ class MemoryIsolatedPerFunction(ControllerIo):
         domains = {iommu.domain_of(rid).domain_id for rid in rids}
         assert len(domains) == len(rids), f"requester ids {[hex(r) for r in rids]} share domains {domains}"
         owner, intruder = self.ctrls[0], self.ctrls[1]
-        (owner_phys, owner_bus), (intruder_phys, intruder_bus) = owner.driver.asq, intruder.driver.asq
-        assert owner_bus == intruder_bus and owner_phys != intruder_phys, (
-            f"admin SQs at bus {owner_bus:#x} / {intruder_bus:#x}, physical {owner_phys:#x} / {intruder_phys:#x}: "
-            f"one bus address should reach two memories")
+        self.assert_one_address_two_memories(owner, intruder)
         queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
         theirs = await self.buffer(owner, 1)
         before = rng.randbytes(PAGE)
         await self.tb.rc.mem_address_space.write(theirs.addr, before)
-        try:
-            self.tb.bus_peek(theirs.addr, 1, function=intruder.function)
-        except NoHostMemory:
-            pass
-        else:
-            raise AssertionError(f"{theirs.addr:#x} is mapped in function 1's domain too")
+        self.assert_unreachable(intruder, theirs.addr)
         background = self.start_background([c for c in self.ctrls if c is not intruder], queues, rng)
         await self.more_rounds(1)
-        queue, target = queues[intruder.function], theirs.addr
-        (write,) = await run_all(queue, [write_cmd(NSID, lba_base(intruder, 1) + 64, CHUNK_LBAS, target, 0)])
-        assert write.status.has(GenericStatus.DATA_TRANSFER_ERROR), f"Write from function 0's buffer: {write.status}"
-        faults.expect(FaultCause.NOT_PRESENT, is_write=False, pages=[target], rid=rids[intruder.function])
-        cids = await queue.submit_many([read_cmd(NSID, lba_base(intruder, 1), CHUNK_LBAS, target, 0)])
-        intruder.checks.reference.take(queue.qid, cids[0])    # its data cannot land: nothing to compare
-        (read,) = await queue.wait_for(cids)
-        assert read.status.is_success, f"a dropped posted write cannot fail the command: {read.status}"
-        faults.expect(FaultCause.NOT_PRESENT, is_write=True, pages=[target], rid=rids[intruder.function])
+        queue = queues[intruder.function]
+        await self.intrude(intruder, queue, lba_base(intruder, 1), theirs.addr, faults)
         await self.more_rounds(1)
         await self.stop_background(background)
         assert bytes(await self.tb.rc.mem_address_space.read(theirs.addr, PAGE)) == before, (

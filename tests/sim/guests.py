@@ -24,19 +24,15 @@ import cocotb
 import pyuvm
 
 from firmware.nvme.ats import AddressTranslationCache
-
-from models.iommu import (DmaDirection, DmaPolicy, FaultCause, FlushQueueConfig, GuestDmaApi, IommuCounters,
-                          VmConfig)
+from models.iommu import DmaDirection, DmaPolicy, FlushQueueConfig, GuestDmaApi, IommuCounters, VmConfig
 from models.iommu.pagetable import LEVELS
 from models.nvme_commands import read_cmd, write_cmd
-from models.nvme_spec import GenericStatus
 from tb.command_sequences import run_all
 from tb.controllers import Controller, ControllersTest
 from tb.data_pointers import DataPointerBuilder
-from tb.shadow_doorbells import ShadowDoorbellPages
-from tb.device_dram import NoHostMemory
 from tb.iommu_seam import FaultAccount, IommuConfig
 from tb.nvme_queues import NvmeQueue
+from tb.shadow_doorbells import ShadowDoorbellPages
 
 BUILD_PARAMETERS = {"FUNCTIONS": 4, "IO_QUEUES": 15, "QUEUE_POOL": 32}
 
@@ -213,33 +209,17 @@ class GuestsCannotReachEachOther(GuestsTest):
         rng = random.Random(random.getrandbits(64))
         faults = FaultAccount(self.tb.iommu_seam.iommu.fault_log)
         owner, neighbour, intruder = self.ctrls
-        (owner_phys, owner_bus), (neighbour_phys, neighbour_bus) = owner.driver.asq, neighbour.driver.asq
-        assert owner_bus == neighbour_bus and owner_phys != neighbour_phys, (
-            f"admin SQs at bus {owner_bus:#x} / {neighbour_bus:#x}, physical {owner_phys:#x} / "
-            f"{neighbour_phys:#x}: one bus address should reach two guests' memories")
+        self.assert_one_address_two_memories(owner, neighbour)
         queues = {ctrl.function: (await self.queue_pairs(ctrl, 1, DEPTH))[0] for ctrl in self.ctrls}
         theirs = await self.buffer(owner, 1)
         before = rng.randbytes(PAGE)
         await self.tb.rc.mem_address_space.write(theirs.addr, before)
         target = theirs.addr + self.api(owner).vm.config.gpa_offset    # the owner's GPA of its buffer
-        try:
-            self.tb.bus_peek(target, 1, function=intruder.function)
-        except NoHostMemory:
-            pass
-        else:
-            raise AssertionError(f"GPA {target:#x} is backed in the intruder's stage 2 too")
+        self.assert_unreachable(intruder, target)
         others = [cocotb.start_soon(self.round_trips(ctrl, queues[ctrl.function], random.Random(rng.getrandbits(64))))
                   for ctrl in (owner, neighbour)]
-        queue, rid = queues[intruder.function], int(self.tb.funcs[intruder.function].pcie_id)
-        (write,) = await run_all(queue, [write_cmd(NSID, 0, PAGE // LBA, target, 0)])
-        assert write.status.has(GenericStatus.DATA_TRANSFER_ERROR), f"Write from another guest's memory: {write}"
-        faults.expect(FaultCause.NOT_PRESENT, is_write=False, pages=[target], rid=rid)
-        cids = await queue.submit_many([read_cmd(NSID, 0, PAGE // LBA, target, 0)])
-        intruder.checks.reference.take(queue.qid, cids[0])    # its data cannot land: nothing to compare
-        (read,) = await queue.wait_for(cids)
-        assert read.status.is_success, f"a dropped posted write cannot fail the command: {read.status}"
-        await faults.wait_for(1)
-        faults.expect(FaultCause.NOT_PRESENT, is_write=True, pages=[target], rid=rid)
+        queue = queues[intruder.function]
+        await self.intrude(intruder, queue, 0, target, faults)
         assert sum([await task for task in others]) == 2 * ROUNDS
         assert bytes(await self.tb.rc.mem_address_space.read(theirs.addr, PAGE)) == before, (
             "the passthrough guest's DMA changed the strict guest's buffer")

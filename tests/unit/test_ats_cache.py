@@ -16,6 +16,7 @@ from firmware.mailbox import CommandSlot
 from firmware.nvme.ats import AddressTranslationCache
 from firmware.nvme.ports import AddressType, DmaDirection, DmaResult
 from models.iommu.ats import NO_ACCESS, TranslationEntry
+from tests.unit.fake_dram import FakeDram
 
 SLOT = CommandSlot(0, 0)
 SCRATCH = 0x100
@@ -23,12 +24,12 @@ PAGE = 4096
 GUEST, HOST = 0x7000_0000, 0x1_2340_0000
 
 
-class FakeAgent:
+class FakeAgent(FakeDram):
     """The translation agent behind a DMA port: answers Translation Requests from ``grants``."""
 
     def __init__(self) -> None:
+        super().__init__(PAGE)
         self.grants: dict[int, TranslationEntry] = {}
-        self.dram = bytearray(PAGE)
         self.requests: list[int] = []
         self.during: Callable[[], object] | None = None   # run while the next request is in flight
 
@@ -45,15 +46,6 @@ class FakeAgent:
                 await result
         self.dram[dram_addr:dram_addr + 8] = entry.pack()
         return DmaResult(slot.index)
-
-    async def read(self, addr: int, length: int) -> bytes:
-        return bytes(self.dram[addr:addr + length])
-
-    async def write(self, addr: int, data: bytes) -> None:
-        self.dram[addr:addr + len(data)] = data
-
-    def reset(self) -> None:
-        """Nothing waits across a reset here."""
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.unit.fake_dram import FakeDram
 from tests.unit.prp_host import HostMemory
 
 import firmware.nvme.shadow_doorbells as fshadow
@@ -66,12 +67,12 @@ class FakeQueueTable:
             self.values[(qid, cq)] = value
 
 
-class FakeDma:
+class FakeDma(FakeDram):
     """Host-buffer transfers between a host memory and a DRAM; ``after[n]`` runs after transfer n."""
 
     def __init__(self, host: HostMemory) -> None:
+        super().__init__(1 << 16)
         self.host = host
-        self.dram = bytearray(1 << 16)
         self.count = 0
         self.after: dict[int, Callable[[], None]] = {}
 
@@ -88,15 +89,6 @@ class FakeDma:
         if hook := self.after.pop(self.count, None):
             hook()
         return DmaResult(slot.index)
-
-    async def read(self, addr: int, length: int) -> bytes:
-        return bytes(self.dram[addr:addr + length])
-
-    async def write(self, addr: int, data: bytes) -> None:
-        self.dram[addr:addr + len(data)] = data
-
-    def reset(self) -> None:
-        """Nothing waits here across a reset."""
 
 
 class Bench:
