@@ -49,11 +49,10 @@ class AddressTranslationCache:
         self.entries: OrderedDict[int, TranslationEntry] = OrderedDict()
         self._in_use: Counter[int] = Counter()   # untranslated pages with a translated DMA in flight
         self._released = Event()
-        self._invalidations = 0                  # invalidations received: a translation asked before one is void
         self.hits = 0
         self.translation_requests = 0
         self.refused = 0                         # translations that grant no access, or whose request failed
-        self.invalidated = 0                     # Invalidate Requests answered
+        self.invalidated = 0                     # Invalidate Requests received: a translation asked before one is void
 
     @asynccontextmanager
     async def translated(self, slot: CommandSlot, scratch: int, addr: int, write: bool) -> AsyncIterator[int | None]:
@@ -77,7 +76,7 @@ class AddressTranslationCache:
         if (entry := self.entries.get(page)) is not None:
             self.hits += 1
         while entry is None:
-            before = self._invalidations
+            before = self.invalidated
             self.translation_requests += 1
             result = await self.dma.transfer(slot, DmaDirection.HOST_TO_DEVICE, 0, ENTRY_BYTES, scratch, ENTRY_BYTES,
                                              host_addr=page, address_type=AddressType.TRANSLATION_REQUEST)
@@ -85,7 +84,7 @@ class AddressTranslationCache:
                 self.refused += 1
                 return None
             answer = TranslationEntry.unpack(await self.dram.read(scratch, ENTRY_BYTES))
-            if self._invalidations != before:
+            if self.invalidated != before:
                 continue     # an invalidation may have passed the completion: ask again
             if not answer.grants_access:
                 self.refused += 1
@@ -103,7 +102,6 @@ class AddressTranslationCache:
         def covered(page: int) -> bool:
             return size is None or addr < page + PAGE and page < addr + size
 
-        self._invalidations += 1
         self.invalidated += 1
         for page in [p for p in self.entries if covered(p)]:
             del self.entries[page]
