@@ -13,7 +13,10 @@
   function with ATS enabled in that domain. The host's invalidation ends
   only once each has answered with its Invalidate Completion, one
   ``message_ns`` each way, so the host cannot reuse a page a device may
-  still reach.
+  still reach. A Completion is a posted message: it cannot pass the
+  function's posted writes sent before it, so it arrives only after every
+  translated write the function put on the link before answering
+  (``sent``, an RQ observer).
 
 The UltraScale+ model hands no message TLP to the design, so Invalidate
 Requests and Completions travel through the test bench, to the cache's
@@ -33,9 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from cocotb.triggers import Timer
+from collections import Counter
+
+from cocotb.triggers import Event, Timer
 from cocotb.utils import get_sim_time
-from cocotbext.pcie.core.tlp import Tlp
+from cocotbext.pcie.core.tlp import PcieId, Tlp, TlpAt
 
 from models.iommu import PAGE_SIZE as PAGE, AtsGrant, Iommu
 from models.iommu.ats import ENTRY_BYTES, NO_ACCESS, TranslationEntry
@@ -82,6 +87,11 @@ class AtsAgent:
         self.grants: dict[int, dict[int, Grant]] = {}    # requester id -> untranslated page -> its grant
         self._pending: list[DeviceInvalidation] = []
         self.violations: list[str] = []
+        # translated writes each function (by number: the design's RQ carries no bus) put on the link, and those
+        # that reached the root complex
+        self._writes_sent: Counter[int] = Counter()
+        self._writes_arrived: Counter[int] = Counter()
+        self._arrival = Event()
         self.translation_requests = 0
         self.translated = 0
         self.invalidate_requests = 0
@@ -107,10 +117,18 @@ class AtsAgent:
             data += TranslationEntry(grant.phys, grant.read, grant.write).pack()
         return data, cost
 
+    def sent(self, tlp: Tlp, time_ns: float) -> None:
+        """A request leaving the design (an RQ observer): count the translated writes."""
+        if tlp.at == TlpAt.TRANSLATED and tlp.fmt_type.name.startswith("MEM_WRITE"):
+            self._writes_sent[tlp.requester_id.function] += 1
+
     def admit(self, tlp: Tlp, is_write: bool) -> bool:
         """Whether a translated request may reach host memory; records why not."""
         rid, page = int(tlp.requester_id), tlp.address & ~(PAGE - 1)
         self.translated += 1
+        if is_write:
+            self._writes_arrived[tlp.requester_id.function] += 1
+            self._arrival.set()
         allowed = any(g.grant.phys == page and (g.grant.write if is_write else g.grant.read)
                       for g in self.grants.get(rid, {}).values())
         if not allowed:
@@ -138,7 +156,12 @@ class AtsAgent:
             self.invalidate_requests += 1
             await Timer(self.message_ns, "ns")
             await self.endpoints[request.rid].invalidate(request.addr, request.size)
+            function = PcieId.from_int(request.rid).function
+            ahead = self._writes_sent[function]
             await Timer(self.message_ns, "ns")
+            while self._writes_arrived[function] < ahead:    # the Completion cannot pass them
+                self._arrival.clear()
+                await self._arrival.wait()
             # what was granted before the IOMMU's invalidation is gone; a grant since reflects the tables as they are
             self.grants[request.rid] = {
                 page: g for page, g in self.grants[request.rid].items()

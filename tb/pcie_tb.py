@@ -162,6 +162,7 @@ class PcieTb:
             # what reaches host memory is the translated address: check that one against the buffers
             self.tlp_rules.check_rq_addresses = False
             self.iommu_seam.observers.append(self._check_translated)
+            self.dev.rq_observers.append(self.iommu_seam.ats.sent)
         # every memory write reaching the root complex, in arrival order, before any translation: where
         # a CQE write and the MSI-X message behind it are seen in the order the host sees them
         self.host_write_observers: list[Callable[[Tlp, int], None]] = []
