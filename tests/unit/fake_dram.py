@@ -4,16 +4,16 @@ from __future__ import annotations
 
 
 class FakeDram:
-    """``DeviceDram`` on a bytearray; a DmaPort fake moves bytes in and out of ``dram``."""
+    """``DeviceDram`` on a bytearray; a DmaPort fake moves bytes in and out of ``mem``."""
 
     def __init__(self, size: int) -> None:
-        self.dram = bytearray(size)
+        self.mem = bytearray(size)
 
     async def read(self, addr: int, length: int) -> bytes:
-        return bytes(self.dram[addr:addr + length])
+        return bytes(self.mem[addr:addr + length])
 
     async def write(self, addr: int, data: bytes) -> None:
-        self.dram[addr:addr + len(data)] = data
+        self.mem[addr:addr + len(data)] = data
 
     def reset(self) -> None:
         """Nothing waits across a reset here."""

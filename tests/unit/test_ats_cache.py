@@ -44,7 +44,7 @@ class FakeAgent(FakeDram):
             hook, self.during = self.during, None
             if asyncio.iscoroutine(result := hook()):
                 await result
-        self.dram[dram_addr:dram_addr + 8] = entry.pack()
+        self.mem[dram_addr:dram_addr + 8] = entry.pack()
         return DmaResult(slot.index)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.fake_dram import FakeDram
 from tests.unit.fake_mailbox import FakeMailbox
 from tests.unit.prp_host import HostMemory, PageAllocator, PrpLayout, build_prps
 
@@ -88,17 +89,6 @@ class Kernel:
                 return
             self.ns, _, future = heapq.heappop(self._timers)
             future.set_result(None)
-
-
-class FakeDram:
-    def __init__(self, size: int) -> None:
-        self.mem = bytearray(size)
-
-    async def read(self, addr: int, length: int) -> bytes:
-        return bytes(self.mem[addr:addr + length])
-
-    async def write(self, addr: int, data: bytes) -> None:
-        self.mem[addr:addr + len(data)] = data
 
 
 class FakeDma:

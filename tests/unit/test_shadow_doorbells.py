@@ -82,9 +82,9 @@ class FakeDma(FakeDram):
         assert host_addr is not None and offset == 0 and length == cmd_len
         assert address_type is AddressType.UNTRANSLATED, "no ATS on this bench"
         if direction == DmaDirection.HOST_TO_DEVICE:
-            self.dram[dram_addr:dram_addr + length] = self.host.read(host_addr, length)
+            self.mem[dram_addr:dram_addr + length] = self.host.read(host_addr, length)
         else:
-            self.host.write(host_addr, bytes(self.dram[dram_addr:dram_addr + length]))
+            self.host.write(host_addr, bytes(self.mem[dram_addr:dram_addr + length]))
         self.count += 1
         if hook := self.after.pop(self.count, None):
             hook()
