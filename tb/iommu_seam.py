@@ -83,6 +83,11 @@ def _now() -> int:
     return int(get_sim_time("ns"))
 
 
+def _bytes(tlp: Tlp) -> int:
+    """The bytes a memory request covers (a length field of 0 is 1024 dwords)."""
+    return (tlp.length or 1024) * 4
+
+
 class IommuSeam:
     """Translates every upstream memory request the root complex receives."""
 
@@ -131,7 +136,7 @@ class IommuSeam:
 
     def _translate(self, tlp: Tlp, is_write: bool) -> Translation:
         rid = int(tlp.requester_id)
-        t = self.iommu.translate(rid, tlp.address, (tlp.length or 1024) * 4, is_write, _now())
+        t = self.iommu.translate(rid, tlp.address, _bytes(tlp), is_write, _now())
         if not t.ok:
             self.log.info("IOMMU fault: %s", t.fault)
         for observer in self.observers:
@@ -177,7 +182,7 @@ class IommuSeam:
         if not self.ats.admit(tlp, is_write):
             return False
         for observer in self.observers:
-            observer(int(tlp.requester_id), tlp, Translation((Segment(tlp.address, (tlp.length or 1024) * 4),), 0))
+            observer(int(tlp.requester_id), tlp, Translation((Segment(tlp.address, _bytes(tlp)),), 0))
         return True
 
     async def _translation_request(self, tlp: Tlp) -> None:
